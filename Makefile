@@ -1,0 +1,36 @@
+# Two commands do all set-up: `make demo` (main job) and `make test` (tests).
+# Both create .venv on first use; the stamp file makes the second call fast.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU wheel of torch lies in /opt/wheels on these machines; point pip at it so that no
+# multi-GB CUDA build is ever downloaded. Elsewhere pip uses its normal configuration.
+FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+
+.PHONY: demo test venv clean bench
+
+venv: $(STAMP)
+
+$(STAMP):
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q $(FIND_LINKS) "torch==2.13.0"
+	$(PIP) install -q $(FIND_LINKS) -e ".[test]"
+	# UCR/UEA data files only: aeon's own dependencies (numba, pandas, sklearn) are not needed
+	# to read them, and numba would downgrade numpy. See docs/data.md.
+	$(PIP) install -q --no-deps "aeon==1.6.0"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/rnnscope train --out runs/demo --overwrite
+
+test: venv
+	$(BIN)/python -m pytest
+
+bench: venv
+	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) runs

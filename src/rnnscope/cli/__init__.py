@@ -1,0 +1,122 @@
+"""The `rnnscope` command: parses arguments and calls the library; nothing else.
+
+Each sub-command lives in a small module of this package with `add_parser(subparsers)` that registers
+it and sets `func(args) -> int`. Bad input of any kind ends with one line on stderr and exit status 2;
+set RNNSCOPE_DEBUG=1 to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+# Sub-command modules, in the order `rnnscope --help` lists them.
+COMMAND_MODULES = ["train", "info"]
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class CLIError(Exception):
+    """Bad input detected by a command; the message is printed as one line, exit status 2."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return v
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
+    if not v >= 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a non-negative finite number, got {text}")
+    return v
+
+
+def int_list(text: str) -> list[int]:
+    """'5,10,20' -> [5, 10, 20] (positive integers)."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of positive integers, got nothing")
+    return [positive_int(t) for t in items]
+
+
+def name_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names, got nothing")
+    return items
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from rnnscope import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="rnnscope", description="Train recurrent sequence classifiers, then open them up.")
+    parser.add_argument("--version", action="version", version=f"rnnscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"rnnscope.cli.{name}").add_parser(sub)
+    return parser
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip() or err.__class__.__name__
+    return " ".join(text.split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if os.environ.get("RNNSCOPE_DEBUG"):
+        return args.func(args) or 0
+    from rnnscope.io import RunFileError
+    from rnnscope.training.rundir import RunLockedError
+
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        print("rnnscope: interrupted", file=sys.stderr)
+        return 130
+    except (CLIError, ValueError, RunFileError, RunLockedError, FileNotFoundError, PermissionError,
+            IsADirectoryError, NotADirectoryError) as err:
+        print(f"rnnscope {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as err:  # e.g. disk full, read-only file system
+        print(f"rnnscope {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

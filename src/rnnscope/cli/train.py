@@ -1,0 +1,146 @@
+"""`rnnscope train`: train a model and write its run directory (or continue one with --resume)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rnnscope.cli import EXIT_FAILED, CLIError, non_negative_float, positive_float, positive_int
+
+
+def add_train_options(p) -> None:
+    """Options shared by `train` and `run` (the whole pipeline)."""
+    from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+
+    d, m, t = DataConfig(), ModelConfig(), TrainConfig()
+    src = p.add_argument_group("data (give at most one; default: the default task)")
+    src.add_argument("--task", help=f"built-in task (see `rnnscope tasks`; default {d.task})")
+    src.add_argument("--dataset", help="built-in UCR/UEA data set (see `rnnscope datasets`)")
+    src.add_argument("--data", metavar="PATH", help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz")
+    src.add_argument("--task-param", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a task parameter (repeatable; VALUE is JSON, e.g. distance=50)")
+    src.add_argument("--n-train", type=positive_int, default=d.n_train, help="training sequences drawn from a task")
+    src.add_argument("--n-test", type=positive_int, default=d.n_test, help="test sequences drawn from a task")
+    src.add_argument("--normalize", choices=["none", "series", "channel"], default=d.normalize,
+                     help="z-normalisation of real data (statistics from train only)")
+    src.add_argument("--truncate", type=positive_int, help="real data: keep the first N steps")
+    src.add_argument("--downsample", type=positive_int, help="real data: keep every k-th step")
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default=m.kind, help="rnn | lstm | gru | transformer")
+    g.add_argument("--layers", type=positive_int, default=m.layers, help="stacked layers")
+    g.add_argument("--hidden", type=positive_int, default=m.hidden, help="hidden size (d_model for the transformer)")
+    g.add_argument("--dropout", type=non_negative_float, default=m.dropout, help="dropout between layers")
+    g.add_argument("--heads", type=positive_int, default=m.heads, help="transformer attention heads")
+    g.add_argument("--match-params", type=positive_int, metavar="N",
+                   help="choose the hidden size that brings the model within ±10%% of N parameters")
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=positive_int, default=t.epochs)
+    g.add_argument("--batch-size", type=positive_int, default=t.batch_size)
+    g.add_argument("--lr", type=positive_float, default=t.lr, help="Adam learning rate")
+    g.add_argument("--weight-decay", type=non_negative_float, default=t.weight_decay)
+    g.add_argument("--schedule", choices=["cosine", "constant"], default=t.schedule,
+                   help="learning-rate schedule over the epochs")
+    g.add_argument("--clip", type=positive_float, default=t.clip, help="max gradient norm")
+    g.add_argument("--no-clip", action="store_true", help="disable gradient clipping")
+    g.add_argument("--patience", type=positive_int, help="early stopping patience in epochs (default off)")
+    g.add_argument("--val-fraction", type=non_negative_float, default=t.val_fraction)
+    g.add_argument("--seed", type=int, default=t.seed)
+    g.add_argument("--device", default=t.device, help="auto | cpu | cuda")
+    g.add_argument("--checkpoint-every", type=positive_int, default=1, metavar="K", help="checkpoint every K epochs")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model and write a run directory")
+    p.add_argument("--out", help="run directory to create")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue RUN_DIR from its newest intact checkpoint")
+    add_train_options(p)
+    p.set_defaults(func=cmd_train)
+
+
+def parse_task_params(items: list[str]) -> dict:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--task-param expects KEY=VALUE, got {item!r}")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def configs_from_args(args):
+    """(DataConfig, ModelConfig, TrainConfig) from parsed options; ValueError on contradictions."""
+    from rnnscope.config import DEFAULT_TASK, DataConfig, ModelConfig, TrainConfig
+
+    sources = [o for o in ("task", "dataset", "data") if getattr(args, o) is not None]
+    if len(sources) > 1:
+        raise CLIError(f"give only one of --task, --dataset, --data (got {', '.join('--' + s for s in sources)})")
+    task = args.task if args.task is not None or sources else DEFAULT_TASK
+    if task is not None:
+        from rnnscope.tasks import get_task
+
+        get_task(task, **parse_task_params(args.task_param))  # validates name and parameters early
+    elif args.task_param:
+        raise CLIError("--task-param applies to built-in tasks only")
+    data_cfg = DataConfig(task=task, task_params=parse_task_params(args.task_param), dataset=args.dataset,
+                          path=args.data, n_train=args.n_train, n_test=args.n_test, normalize=args.normalize,
+                          truncate=args.truncate, downsample=args.downsample)
+    model_cfg = ModelConfig(kind=args.model, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
+                            heads=args.heads)
+    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            weight_decay=args.weight_decay, schedule=args.schedule, clip=None if args.no_clip else args.clip,
+                            patience=args.patience, val_fraction=args.val_fraction, seed=args.seed,
+                            device=args.device)
+    return data_cfg, model_cfg, train_cfg
+
+
+def print_results(run, file=sys.stdout) -> None:
+    """The results table next to the reference result."""
+    m = run.metrics
+    ceiling = m.get("task_ceiling")
+    conv = m.get("converged_epoch")
+    rows = [
+        ("train accuracy", f"{m['train_acc']:.3f}", ">= 0.95 (reference ~0.95)"),
+        ("test accuracy", f"{m['test_acc']:.3f}", ">= 0.93 (reference ~0.93)"),
+        ("validation accuracy", f"{m['val_acc']:.3f}", ""),
+        ("converged epoch", str(conv), "30-50 (reference)"),
+        ("epochs run", str(m["epochs_run"]), ""),
+        ("task ceiling", f"{ceiling:.3f}" if ceiling is not None else "n/a (real data)", "Bayes/oracle accuracy"),
+        ("parameters", f"{m['params']:,}", ""),
+        ("training time", f"{m['train_seconds']:.1f} s", ""),
+    ]
+    print(f"{'':<22}{'this run':>12}   reference", file=file)
+    for name, value, ref in rows:
+        print(f"{name:<22}{value:>12}   {ref}", file=file)
+
+
+def cmd_train(args) -> int:
+    from rnnscope.training.api import resume, run_training
+    from rnnscope.training.callbacks import ProgressBar
+
+    callbacks = [] if args.quiet else [ProgressBar("train")]
+    if args.resume:
+        if args.out:
+            raise CLIError("give either --resume RUN_DIR or --out DIR, not both")
+        run = resume(args.resume, callbacks=callbacks)
+    else:
+        if not args.out:
+            raise CLIError("--out DIR is required (the run directory to create)")
+        data_cfg, model_cfg, train_cfg = configs_from_args(args)
+        run = run_training(data_cfg, model_cfg, train_cfg, args.out, overwrite=args.overwrite,
+                           match_params=args.match_params, callbacks=callbacks,
+                           checkpoint_every=args.checkpoint_every)
+    return report_run(run)
+
+
+def report_run(run) -> int:
+    print_results(run)
+    print(f"run directory: {run.path}")
+    if run.metrics["status"] == "failed_nonfinite":
+        print(f"rnnscope train: {run.metrics['stop_reason']}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0

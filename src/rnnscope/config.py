@@ -1,0 +1,97 @@
+"""Frozen configuration dataclasses: what to learn from, which model, how to train.
+
+Each is JSON-round-trippable (`asdict` / `from_dict`), so `config.json` in a run directory rebuilds
+the data and the model exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+DEFAULT_TASK = "mixture"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    task: str | None = DEFAULT_TASK  # built-in task name (None when dataset or path is given)
+    task_params: dict = field(default_factory=dict)  # overrides of the task's default parameters
+    n_train: int = 1500  # training sequences drawn from the task (validation is carved from these)
+    n_test: int = 1000  # test sequences drawn from the task
+    dataset: str | None = None  # built-in UCR/UEA data set name (needs the `ucr` extra)
+    path: str | None = None  # the user's own files: a directory of <Name>_TRAIN/_TEST files or an .npz
+    normalize: str = "channel"  # real data only: "none" | "series" | "channel" z-normalisation
+    truncate: int | None = None  # real data only: keep the first N steps (off by default)
+    downsample: int | None = None  # real data only: keep every k-th step (off by default)
+
+    def __post_init__(self) -> None:
+        given = [k for k in ("task", "dataset", "path") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of task, dataset, path (got {', '.join(given) or 'none'})")
+        for name in ("n_train", "n_test"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kind: str = "rnn"  # "rnn" (tanh Elman) | "lstm" | "gru" | "transformer"
+    hidden: int = 64  # hidden size per layer (d_model for the transformer)
+    layers: int = 2  # number of stacked layers (blocks for the transformer)
+    dropout: float = 0.0  # dropout between layers (inside blocks for the transformer)
+    heads: int = 4  # transformer only: attention heads
+    ff_mult: int = 2  # transformer only: MLP width as a multiple of d_model
+
+    def __post_init__(self) -> None:
+        from rnnscope.models import MODEL_KINDS
+
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"unknown model {self.kind!r}; choose from {', '.join(MODEL_KINDS)}")
+        for name in ("hidden", "layers", "heads", "ff_mult"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 60  # maximum number of epochs
+    batch_size: int = 32  # sequences per optimisation step
+    lr: float = 1e-3  # Adam learning rate
+    weight_decay: float = 0.0  # Adam (L2) weight decay
+    schedule: str = "cosine"  # learning-rate schedule over `epochs`: "cosine" (to 0) | "constant"
+    clip: float | None = 1.0  # max global gradient norm (None: no clipping)
+    patience: int | None = None  # early stopping: epochs without val-accuracy gain (None: off)
+    val_fraction: float = 0.1  # share of the training split held out for validation (seeded)
+    seed: int = 0  # seeds data, initialisation and data order
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be cosine or constant, got {self.schedule!r}")
+        if self.clip is not None and not self.clip > 0:
+            raise ValueError(f"clip must be positive, got {self.clip}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"patience must be positive, got {self.patience}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must lie in [0, 1), got {self.val_fraction}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls, d: dict):
+    """Rebuild a config, ignoring unknown keys (forward compatibility of config.json)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in names})

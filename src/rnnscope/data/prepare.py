@@ -1,0 +1,173 @@
+"""Raw series -> padded Splits: labels, missing values, truncation/downsampling, z-normalisation, padding.
+
+The order is fixed: labels are mapped, missing values handled, series downsampled then truncated,
+normalised (statistics from what the model will see), and finally zero-padded with their lengths to
+one T shared by train and test.
+The choices and their reasons are in docs/data.md.
+
+Key: N = number of series, T = padded length, T_i = length of series i, C = channels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnnscope.data.dataset import DataBundle, Split
+from rnnscope.data.formats import RawSplit, fail
+
+NORMALIZE = ("none", "series", "channel")
+MISSING = ("interpolate", "error")
+_TINY_STD = 1e-8  # below this a series/channel counts as constant: centred, not scaled
+
+
+def _as_number(label: str) -> float | None:
+    try:
+        value = float(label)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _canonical(value: float) -> str:
+    return str(int(value)) if value == round(value) and abs(value) < 2**53 else repr(value)
+
+
+def map_labels(train: RawSplit, test: RawSplit) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Label strings -> class indices. Returns (y_train (N_train,), y_test (N_test,), class_names).
+
+    If every label (train and test) parses as a number, labels are compared by value ("1" == "1.0") and
+    sorted numerically (2 before 10) and named canonically ("1"); otherwise sorted as text.
+    Needs at least two classes in train, and no test class that train lacks.
+    """
+    numbers = [_as_number(s) for s in train.labels + test.labels]
+    if all(v is not None for v in numbers):
+        keys = [_canonical(v) for v in numbers]
+        order = {k: v for k, v in zip(keys, numbers)}
+        names = sorted(set(keys[: len(train.labels)]), key=order.__getitem__)
+    else:
+        keys = list(train.labels + test.labels)
+        names = sorted(set(keys[: len(train.labels)]))
+    if len(names) < 2:
+        raise fail(train.path, "", f"only one class ({names[0]!r}) in the training data; need at least two")
+    index = {name: i for i, name in enumerate(names)}
+    train_keys, test_keys = keys[: len(train.labels)], keys[len(train.labels):]
+    for key, where in zip(test_keys, test.where):
+        if key not in index:
+            raise fail(test.path, where, f"class {key!r} does not occur in the training data ({train.path})")
+    y_train = np.array([index[k] for k in train_keys], dtype=np.int64)
+    y_test = np.array([index[k] for k in test_keys], dtype=np.int64)
+    return y_train, y_test, names
+
+
+def clean_series(x: np.ndarray, missing: str, path: str, where: str) -> tuple[np.ndarray, int]:
+    """Handle NaN in one (T_i, C) series. Returns (series (T'_i, C) without NaN, number of values filled).
+
+    Trailing steps missing in every channel are end padding (UCR 2018 variable length) and are cut under
+    every policy. Then missing="error" rejects any NaN left; missing="interpolate" cuts leading steps missing
+    in every channel and fills the rest per channel by linear interpolation between the nearest observed
+    values (the nearest observed value at either end of a channel).
+    """
+    observed = np.flatnonzero(~np.isnan(x).all(axis=1))
+    if observed.size == 0:
+        raise fail(path, where, "series has no values (all missing)")
+    x = x[: observed[-1] + 1]
+    if not np.isnan(x).any():
+        return x, 0
+    if missing == "error":
+        t, c = np.argwhere(np.isnan(x))[0]
+        raise fail(path, where, f"missing value at step {t + 1}, channel {c + 1}, "
+                                "not allowed with missing='error' (missing='interpolate' fills it)")
+    x = x[observed[0]:].copy()
+    holes = np.isnan(x)
+    for c in range(x.shape[1]):
+        gap = holes[:, c]
+        if gap.all():
+            raise fail(path, where, f"channel {c + 1} has no values (all missing)")
+        if gap.any():
+            steps = np.arange(x.shape[0])
+            x[gap, c] = np.interp(steps[gap], steps[~gap], x[~gap, c])
+    return x, int(holes.sum())
+
+
+def _z(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return (x - mean) / np.where(std < _TINY_STD, 1.0, std)
+
+
+def normalize_series(train: list[np.ndarray], test: list[np.ndarray], how: str):
+    """z-normalise lists of (T_i, C) series. Returns (train, test, stats dict for `source`).
+
+    "none": unchanged. "series": each series and channel by its own mean/std.
+    "channel": per channel, mean/std over every time step of every TRAIN series, applied to train and test.
+    A std below 1e-8 (a constant series or channel) only centres.
+    """
+    if how == "none":
+        return train, test, {}
+    if how == "series":
+        own = [_z(x, x.mean(axis=0), x.std(axis=0)) for x in train]
+        return own, [_z(x, x.mean(axis=0), x.std(axis=0)) for x in test], {}
+    steps = np.concatenate(train, axis=0)  # (sum T_i, C)
+    mean, std = steps.mean(axis=0), steps.std(axis=0)
+    stats = {"channel_mean": mean.tolist(), "channel_std": std.tolist()}
+    return [_z(x, mean, std) for x in train], [_z(x, mean, std) for x in test], stats
+
+
+def pad(series: list[np.ndarray], t: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """List of (T_i, C) -> (x (N, T, C) float32 zero past each length, lengths (N,) int64).
+
+    T = t, or max T_i when t is None.
+    """
+    lengths = np.array([len(s) for s in series], dtype=np.int64)
+    x = np.zeros((len(series), t or int(lengths.max()), series[0].shape[1]), dtype=np.float32)
+    for i, s in enumerate(series):
+        x[i, : len(s)] = s
+    return x, lengths
+
+
+def _check_step(name: str, value) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
+
+
+def prepare(train: RawSplit, test: RawSplit, *, normalize: str = "channel", missing: str = "interpolate",
+            truncate: int | None = None, downsample: int | None = None,
+            source: dict | None = None) -> DataBundle:
+    """Two RawSplits -> DataBundle with x (N, T, C) float32, y (N,), lengths (N,).
+
+    normalize: "none" | "series" | "channel" (train statistics). missing: "interpolate" | "error".
+    downsample: keep every k-th step (steps 0, k, 2k, ...); truncate: then keep at most this many steps.
+    source: what the loader knows (name, paths, format); preparation steps and the label mapping are added.
+    """
+    if normalize not in NORMALIZE:
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZE)}; got {normalize!r}")
+    if missing not in MISSING:
+        raise ValueError(f"missing must be one of {', '.join(MISSING)}; got {missing!r}")
+    _check_step("truncate", truncate)
+    _check_step("downsample", downsample)
+    if train.n_channels != test.n_channels:
+        raise fail(test.path, "", f"{test.n_channels} channel(s) but the training data ({train.path}) "
+                                  f"has {train.n_channels}")
+    y_train, y_test, names = map_labels(train, test)
+    prepared, filled = [], {}
+    for split_name, raw in (("train", train), ("test", test)):
+        out, n_filled = [], 0
+        for x, where in zip(raw.series, raw.where):
+            x, n = clean_series(x, missing, raw.path, where)
+            out.append(x[:: downsample or 1][:truncate])
+            n_filled += n
+        prepared.append(out)
+        filled[split_name] = n_filled
+    tr, te, stats = normalize_series(prepared[0], prepared[1], normalize)
+    t = max(len(x) for x in tr + te)  # one T for both splits: models see the same padded length
+    (x_tr, len_tr), (x_te, len_te) = pad(tr, t), pad(te, t)
+    info = dict(source or {})
+    info.update({
+        "normalize": normalize, "missing": missing, "missing_filled": filled,
+        "truncate": truncate, "downsample": downsample,
+        "label_mapping": {name: i for i, name in enumerate(names)},
+        "lengths": {"train": [int(len_tr.min()), int(len_tr.max())],
+                    "test": [int(len_te.min()), int(len_te.max())]},
+        **stats,
+    })
+    return DataBundle(Split(x_tr, y_train, len_tr), Split(x_te, y_test, len_te), len(names), names, info)

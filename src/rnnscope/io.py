@@ -1,0 +1,151 @@
+"""Safe files: atomic writes, JSON with a format version, tensors in safetensors, SHA-256 manifests.
+
+Every file is written to a temporary name in the same directory, fsynced, then renamed over the
+target, so a reader sees the old file or the new one, never half of one. Nothing here unpickles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+FORMAT_VERSION = 1  # bump when a file layout changes; readers refuse newer versions
+
+
+class RunFileError(ValueError):
+    """A file of a run directory is missing, corrupt, or from a newer format. The message names it."""
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (temp file in the same directory, fsync, rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _clean(obj):
+    """JSON has no NaN/inf: write them as null would lose them, so write strings "NaN"/"Infinity"."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _clean(obj.item())
+    return obj
+
+
+def dumps(obj) -> str:
+    """JSON text; non-finite floats become "NaN"/"Infinity" strings (never dropped)."""
+    return json.dumps(_clean(obj), indent=2, allow_nan=False)
+
+
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _restore(obj):
+    if isinstance(obj, str):
+        return _NONFINITE.get(obj, obj)
+    if isinstance(obj, dict):
+        return {k: _restore(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_restore(v) for v in obj]
+    return obj
+
+
+def loads(text: str):
+    """Inverse of `dumps`: "NaN"/"Infinity"/"-Infinity" strings become floats again."""
+    return _restore(json.loads(text))
+
+
+def write_json(path: str | Path, obj: dict, versioned: bool = True) -> None:
+    if versioned:
+        obj = {"format_version": FORMAT_VERSION, **obj}
+    atomic_write_bytes(path, (dumps(obj) + "\n").encode())
+
+
+def read_json(path: str | Path, what: str = "file", versioned: bool = True) -> dict:
+    """Read a JSON metadata file, with a clear RunFileError when missing, corrupt, or too new."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise RunFileError(f"{what} {path} is missing") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise RunFileError(f"{what} {path} cannot be read ({err.__class__.__name__})") from None
+    try:
+        obj = loads(text)
+    except json.JSONDecodeError as err:
+        raise RunFileError(f"{what} {path} is corrupt (invalid JSON at line {err.lineno})") from None
+    if not isinstance(obj, dict):
+        raise RunFileError(f"{what} {path} is corrupt (expected a JSON object)")
+    if versioned:
+        check_version(obj, path, what)
+    return obj
+
+
+def check_version(obj: dict, path, what: str) -> None:
+    v = obj.get("format_version")
+    if not isinstance(v, int):
+        raise RunFileError(f"{what} {path} has no format_version; it was not written by rnnscope")
+    if v > FORMAT_VERSION:
+        raise RunFileError(f"{what} {path} has format version {v}, newer than this rnnscope reads "
+                           f"({FORMAT_VERSION}); upgrade rnnscope")
+
+
+def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> None:
+    """safetensors file, written atomically. metadata: str -> str."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write_bytes(path, save(tensors, metadata=metadata))
+
+
+def load_tensors(path: str | Path, what: str = "tensor file") -> dict[str, torch.Tensor]:
+    """Load a safetensors file (never executes code); RunFileError when missing or corrupt."""
+    path = Path(path)
+    if not path.exists():
+        raise RunFileError(f"{what} {path} is missing")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        first = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+        raise RunFileError(f"{what} {path} is corrupt or not a safetensors file ({first})") from None
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,130 @@
+"""Recurrent sequence classifiers (tanh RNN, LSTM, GRU): one fused fast path, one single step.
+
+The fused path is PyTorch's `nn.RNN` / `nn.LSTM` / `nn.GRU` (cuDNN on GPU). The single step
+`step(x_t, state) -> state` evaluates the same equations from the same weights (see `cells.py`);
+recording, gradient analysis and streaming are views of it, and tests hold the two paths equal.
+
+Key: B = batch, T = time, C = input channels, H = hidden size, L = layers, K = classes.
+State: rnn/gru -> h (L, B, H); lstm -> (h, c), each (L, B, H) — PyTorch's `hx` layout, so a state
+from `step` can be handed to the fused path and back.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from rnnscope.models.cells import CELLS, GATES
+
+FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+State = Tensor | tuple[Tensor, Tensor]
+
+
+class RecurrentClassifier(nn.Module):
+    """A stack of recurrent layers read out by a linear layer at each sequence's last step.
+
+    forward(x (B, T, C), lengths (B,) | None) -> logits (B, K).
+    """
+
+    def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int, n_classes: int,
+                 dropout: float = 0.0):
+        super().__init__()
+        if kind not in FUSED:
+            raise ValueError(f"unknown recurrent kind {kind!r}; choose from {', '.join(FUSED)}")
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers), ("n_classes", n_classes)):
+            if value < 1:
+                raise ValueError(f"{name} must be greater than zero, got {value}")
+        self.kind = kind
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.n_classes = n_classes
+        kw = {"nonlinearity": "tanh"} if kind == "rnn" else {}
+        self.core = FUSED[kind](input_size, hidden_size, num_layers, batch_first=True,
+                                dropout=dropout if num_layers > 1 else 0.0, **kw)
+        self.head = nn.Linear(hidden_size, n_classes)
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        return GATES[self.kind]
+
+    # ---- fused fast path -------------------------------------------------------------------
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """x (B, T, C), lengths (B,) or None (all full length) -> logits (B, K)."""
+        return self.readout(self.final_state(x, lengths))
+
+    def final_state(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> State:
+        """State after each sequence's last valid step, via the fused kernel (packed if ragged)."""
+        if lengths is not None and bool((lengths < x.shape[1]).any()):
+            packed = pack_padded_sequence(x, lengths.detach().cpu(), batch_first=True, enforce_sorted=False)
+            _, state = self.core(packed, state)
+        else:
+            _, state = self.core(x, state)
+        return state
+
+    def readout(self, state: State) -> Tensor:
+        """Class logits from the top layer's hidden state: state -> (B, K)."""
+        return self.head(self.top_hidden(state))
+
+    def top_hidden(self, state: State) -> Tensor:
+        """The top layer's h (B, H)."""
+        h = state[0] if self.kind == "lstm" else state
+        return h[-1]
+
+    # ---- the single step -------------------------------------------------------------------
+    def init_state(self, batch: int, device=None, dtype=None) -> State:
+        """Zero state for a batch (the fused modules' default)."""
+        p = self.head.weight
+        h = torch.zeros(self.num_layers, batch, self.hidden_size, device=device or p.device,
+                        dtype=dtype or p.dtype)
+        return (h, torch.zeros_like(h)) if self.kind == "lstm" else h
+
+    def layer_weights(self, layer: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(w_ih, w_hh, b_ih, b_hh) of one layer, the fused module's own tensors."""
+        c = self.core
+        return (getattr(c, f"weight_ih_l{layer}"), getattr(c, f"weight_hh_l{layer}"),
+                getattr(c, f"bias_ih_l{layer}"), getattr(c, f"bias_hh_l{layer}"))
+
+    def step(self, x_t: Tensor, state: State) -> State:
+        """One time step through every layer: x_t (B, C), state -> new state (no dropout)."""
+        return self.step_with_gates(x_t, state)[0]
+
+    def step_with_gates(self, x_t: Tensor, state: State) -> tuple[State, list[dict[str, Tensor]]]:
+        """One step, also returning each layer's gates: list over layers of {gate: (B, H)}."""
+        cell = CELLS[self.kind]
+        lstm = self.kind == "lstm"
+        hs, cs, gates = [], [], []
+        inp = x_t
+        for layer in range(self.num_layers):
+            prev = (state[0][layer], state[1][layer]) if lstm else state[layer]
+            new, g = cell(inp, prev, *self.layer_weights(layer))
+            if lstm:
+                hs.append(new[0])
+                cs.append(new[1])
+                inp = new[0]
+            else:
+                hs.append(new)
+                inp = new
+            gates.append(g)
+        h = torch.stack(hs)
+        return ((h, torch.stack(cs)) if lstm else h), gates
+
+    def unroll(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> State:
+        """The stepped path over a whole batch: x (B, T, C) -> state after each sequence's last step.
+
+        A sequence's state stops changing after its length (the stepped path stops at its end).
+        """
+        state = self.init_state(x.shape[0], x.device, x.dtype) if state is None else state
+        for t in range(x.shape[1]):
+            new = self.step(x[:, t], state)
+            state = new if lengths is None else mask_state(new, state, t < lengths)
+        return state
+
+
+def mask_state(new: State, old: State, keep_new: Tensor) -> State:
+    """Per sequence, take `new` where keep_new (B,) is True, else `old`."""
+    m = keep_new.view(1, -1, 1).to(torch.bool)
+    if isinstance(new, tuple):
+        return tuple(torch.where(m, n, o) for n, o in zip(new, old))  # type: ignore[return-value]
+    return torch.where(m, new, old)

@@ -1,0 +1,31 @@
+"""Figures from finished results. Plot functions compute nothing, take an optional `ax`, and return
+the matplotlib Figure; they use `matplotlib.figure.Figure` directly (no pyplot, no global state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+
+def new_figure(width: float = 7.0, height: float = 4.0, ncols: int = 1, nrows: int = 1):
+    """A pyplot-free Figure and its axes."""
+    fig = Figure(figsize=(width, height), constrained_layout=True)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
+
+
+def save_figure(fig: Figure, stem: str | Path, formats=("png", "svg"), dpi: int = 120) -> list[Path]:
+    """Save `fig` as stem.png and stem.svg (atomically); returns the paths."""
+    import io as _io
+
+    from rnnscope.io import atomic_write_bytes
+
+    paths = []
+    for fmt in formats:
+        buf = _io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata={"Date": None} if fmt == "svg" else None)
+        path = Path(f"{stem}.{fmt}")
+        atomic_write_bytes(path, buf.getvalue())
+        paths.append(path)
+    return paths

@@ -1,0 +1,1 @@
+"""Training: the silent loop, callbacks, checkpoints and the run directory."""

@@ -1,0 +1,55 @@
+"""Callbacks: the only way training talks to the outside world (progress, checkpoints, snapshots).
+
+A callback overrides any of the hooks below; each receives the `Trainer`, whose attributes
+(`model`, `optimizer`, `history`, `epoch`, `status`) it may read. Callbacks must not print from
+library code paths other than the CLI's own progress callback.
+"""
+
+from __future__ import annotations
+
+
+class Callback:
+    def on_train_begin(self, trainer) -> None: ...
+
+    def on_batch_end(self, trainer, batch: int, loss: float) -> None: ...
+
+    def on_epoch_end(self, trainer, record: dict) -> None: ...
+
+    def on_train_end(self, trainer) -> None: ...
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over epochs showing loss and accuracies (the CLI's display)."""
+
+    def __init__(self, desc: str = "train", position: int = 0, leave: bool = True):
+        self.desc, self.position, self.leave = desc, position, leave
+        self.bar = None
+
+    def on_train_begin(self, trainer) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=trainer.cfg.epochs, initial=trainer.epoch, desc=self.desc, unit="epoch",
+                        position=self.position, leave=self.leave, dynamic_ncols=True)
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        if self.bar is not None and record["epoch"] > 0:
+            self.bar.set_postfix(loss=f"{record['train_loss']:.3f}", train=f"{record['train_acc']:.3f}",
+                                 val=f"{record['val_acc']:.3f}", test=f"{record['test_acc']:.3f}")
+            self.bar.update(1)
+
+    def on_train_end(self, trainer) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class EarlyStopping(Callback):
+    """Stop when validation accuracy has not improved for `patience` epochs."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        accs = [r["val_acc"] for r in trainer.history]
+        best = max(range(len(accs)), key=accs.__getitem__)
+        if len(accs) - 1 - best >= self.patience:
+            trainer.stop(f"early stop: no validation gain for {self.patience} epochs")

@@ -1,0 +1,195 @@
+"""The silent training loop: Adam, clipping, a seeded data order, per-epoch evaluation.
+
+`Trainer(model, data, cfg, callbacks).fit()` returns the history: a list of JSON-serialisable dicts,
+one per epoch, epoch 0 being the untrained model. Nothing here prints, plots or writes files;
+callbacks do that.
+
+Key: N = sequences, T = time, C = channels, K = classes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rnnscope.data.dataset import DataBundle, Split
+from rnnscope.training.callbacks import Callback, EarlyStopping
+
+RECORD_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+               "batch_loss", "grad_norm", "lr", "seconds")
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or gradient became NaN or infinite."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device cuda was asked for but CUDA is not available (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def split_validation(train: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+    """Carve a seeded, class-stratified validation split from train -> (train', val)."""
+    rng = np.random.default_rng([seed, 3])
+    val_idx = []
+    for k in np.unique(train.y):
+        idx = np.flatnonzero(train.y == k)
+        n_val = int(round(fraction * len(idx)))
+        val_idx.append(rng.permutation(idx)[:n_val])
+    val_mask = np.zeros(len(train), dtype=bool)
+    val_mask[np.concatenate(val_idx)] = True
+    if fraction > 0 and (val_mask.all() or not val_mask.any()):
+        raise ValueError(f"cannot carve a validation split of {fraction:.0%} from {len(train)} sequences")
+    return train.subset(~val_mask), train.subset(val_mask)
+
+
+class _Tensors:
+    """A split as tensors on the training device: x (N, T, C), y (N,), lengths (N,) on CPU and device."""
+
+    def __init__(self, split: Split, device: torch.device):
+        self.x = torch.as_tensor(split.x, device=device)
+        self.y = torch.as_tensor(split.y, device=device)
+        self.lengths = torch.as_tensor(split.lengths)
+        self.ragged = split.variable_length
+        self.n = len(split)
+
+    def batch(self, idx: torch.Tensor):
+        lengths = self.lengths[idx] if self.ragged else None
+        idx = idx.to(self.x.device)
+        return self.x[idx], self.y[idx], lengths
+
+
+class Trainer:
+    """Holds everything that changes during training, so a checkpoint can restore it exactly."""
+
+    def __init__(self, model: torch.nn.Module, data: DataBundle, cfg, callbacks: list[Callback] = ()):
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        self.model = model.to(self.device)
+        train, val = split_validation(data.train, cfg.val_fraction, cfg.seed)
+        self.splits = {"train": _Tensors(train, self.device), "test": _Tensors(data.test, self.device)}
+        if len(val):
+            self.splits["val"] = _Tensors(val, self.device)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=cfg.epochs)
+                          if cfg.schedule == "cosine" else None)
+        self.order = torch.Generator().manual_seed(cfg.seed)  # data order, independent of the global RNG
+        self.callbacks = list(callbacks)
+        if cfg.patience is not None:
+            self.callbacks.append(EarlyStopping(cfg.patience))
+        self.history: list[dict] = []
+        self.epoch = 0
+        self.status = "running"
+        self.stop_reason: str | None = None
+        self.failure: dict | None = None
+
+    # ---- control -----------------------------------------------------------------------------
+    def stop(self, reason: str) -> None:
+        """Ask the loop to end after the current epoch (callbacks call this)."""
+        self.stop_reason = reason
+
+    def fit(self) -> list[dict]:
+        """Train until cfg.epochs, early stopping, or a non-finite loss; returns the history."""
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        if not self.history:
+            self._end_epoch(self.evaluate_all(), batch_loss=float("nan"), grad_norm=float("nan"), seconds=0.0)
+        while self.epoch < self.cfg.epochs and self.stop_reason is None:
+            try:
+                self.train_epoch()
+            except NonFiniteError as err:
+                self.status = "failed_nonfinite"
+                self.stop_reason = str(err)
+                break
+        if self.status == "running":
+            self.status = "completed"
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    # ---- one epoch ---------------------------------------------------------------------------
+    def train_epoch(self) -> dict:
+        """One pass over the training split in a seeded order, then evaluation and callbacks."""
+        t0 = time.perf_counter()
+        tr = self.splits["train"]
+        self.model.train()
+        perm = torch.randperm(tr.n, generator=self.order)
+        loss_sum, norm_sum, batches = 0.0, 0.0, 0
+        clip = self.cfg.clip if self.cfg.clip is not None else math.inf
+        for b, start in enumerate(range(0, tr.n, self.cfg.batch_size)):
+            x, y, lengths = tr.batch(perm[start: start + self.cfg.batch_size])
+            loss = F.cross_entropy(self.model(x, lengths), y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+            loss_v, norm_v = float(loss.detach()), float(norm)
+            if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
+                what = "loss" if not math.isfinite(loss_v) else "gradient norm"
+                self.failure = {"epoch": self.epoch + 1, "batch": b, "loss": loss_v, "grad_norm": norm_v}
+                raise NonFiniteError(
+                    f"non-finite {what} at epoch {self.epoch + 1}, batch {b}: training stopped; "
+                    "try gradient clipping (--clip 1.0), a lower learning rate, or check the data for NaN/inf")
+            self.optimizer.step()
+            loss_sum += loss_v
+            norm_sum += norm_v
+            batches += 1
+            for cb in self.callbacks:
+                cb.on_batch_end(self, b, loss_v)
+        self.epoch += 1
+        lr = self.optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
+        if self.scheduler is not None:
+            self.scheduler.step()
+        evals = self.evaluate_all()
+        return self._end_epoch(evals, loss_sum / batches, norm_sum / batches, time.perf_counter() - t0, lr)
+
+    def _end_epoch(self, evals: dict, batch_loss: float, grad_norm: float, seconds: float,
+                   lr: float | None = None) -> dict:
+        record = {"epoch": self.epoch, **evals, "batch_loss": batch_loss, "grad_norm": grad_norm,
+                  "lr": self.optimizer.param_groups[0]["lr"] if lr is None else lr, "seconds": seconds}
+        self.history.append(record)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, record)
+        return record
+
+    # ---- evaluation --------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, name: str, batch_size: int = 1024) -> tuple[float, float]:
+        """(mean cross-entropy, accuracy) of the model on one split, in eval mode."""
+        split = self.splits[name]
+        self.model.eval()
+        loss, correct = 0.0, 0
+        for start in range(0, split.n, batch_size):
+            x, y, lengths = split.batch(torch.arange(start, min(start + batch_size, split.n)))
+            logits = self.model(x, lengths)
+            loss += float(F.cross_entropy(logits, y, reduction="sum"))
+            correct += int((logits.argmax(1) == y).sum())
+        return loss / split.n, correct / split.n
+
+    def evaluate_all(self) -> dict:
+        out = {}
+        for name in ("train", "val", "test"):
+            loss, acc = self.evaluate(name) if name in self.splits else (float("nan"), float("nan"))
+            out[f"{name}_loss"], out[f"{name}_acc"] = loss, acc
+        return out
+
+
+def converged_epoch(history: list[dict], key: str = "val_acc", within: float = 0.01) -> int | None:
+    """First epoch whose `key` is within `within` (1 point) of the run's best; None if no finite value.
+
+    Falls back to test accuracy when there is no validation split.
+    """
+    vals = [r.get(key, float("nan")) for r in history]
+    if not any(math.isfinite(v) for v in vals) and key == "val_acc":
+        return converged_epoch(history, "test_acc", within)
+    finite = [v for v in vals if math.isfinite(v)]
+    if not finite:
+        return None
+    best = max(finite)
+    return next(r["epoch"] for r, v in zip(history, vals) if math.isfinite(v) and v >= best - within)
