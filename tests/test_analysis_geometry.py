@@ -44,7 +44,9 @@ def test_class_trajectories_are_per_class_means_in_pc_space():
     labels = np.array(["a", "b"] * 10)
     t = np.arange(25)
     direction = np.where(labels == "a", 1.0, -1.0)[:, None, None]
-    h = direction * np.stack([np.sin(t / 4), np.cos(t / 4), 0 * t], axis=1)[None] + 0.01 * rng.standard_normal((20, 25, 3))
+    h = direction * np.stack([np.sin(t / 4), np.cos(t / 4), 0 * t], axis=1)[
+        None
+    ] + 0.01 * rng.standard_normal((20, 25, 3))
     res = pca(h, n_components=2)
     z = project(h, res)
     classes, means = class_trajectories(z, labels)

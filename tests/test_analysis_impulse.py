@@ -79,7 +79,7 @@ def test_tanh_network_small_eps_is_the_linear_response():
 
 def test_memory_length_edge_cases():
     dev = np.stack([np.ones(10), np.r_[1.0, 0.0, np.zeros(8)], np.zeros(10)], axis=1)
-    peak, peak_lag, memory = memory_length(dev)
+    peak, _peak_lag, memory = memory_length(dev)
     assert memory[0] == np.inf  # never decays within the window
     np.testing.assert_allclose(memory[1], 1 - np.exp(-1.0))  # drops to 0: linear interpolation
     assert memory[2] == 0.0 and peak[2] == 0.0

@@ -19,7 +19,9 @@ def sinusoids(rng, s, t, freqs, amp=1.0, noise=1.0):
     """(S, T, U) sinusoids with a random phase per sequence, plus white noise."""
     steps = np.arange(t)[None, :, None]
     phase = rng.uniform(0, 2 * np.pi, (s, 1, len(freqs)))
-    return amp * np.sin(2 * np.pi * np.asarray(freqs) * steps + phase) + noise * rng.standard_normal((s, t, len(freqs)))
+    return amp * np.sin(2 * np.pi * np.asarray(freqs) * steps + phase) + noise * rng.standard_normal(
+        (s, t, len(freqs))
+    )
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)
@@ -54,7 +56,9 @@ def test_noise_null_stays_below_the_default_prominence_threshold():
     s, t, u = 8, 256, 100
     white = rng.standard_normal((s, t, u))
     a = rng.uniform(0.3, 0.97, u)
-    ar1 = np.stack([scipy.signal.lfilter([1.0], [1.0, -a[j]], white[:, :, j], axis=1) for j in range(u)], axis=2)
+    ar1 = np.stack(
+        [scipy.signal.lfilter([1.0], [1.0, -a[j]], white[:, :, j], axis=1) for j in range(u)], axis=2
+    )
     walk = np.cumsum(rng.standard_normal((s, t, u)), axis=1)
     threshold = RoleThresholds().min_prominence
     for noise in (white, ar1, walk):

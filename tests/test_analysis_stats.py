@@ -33,11 +33,20 @@ def test_float16_and_integer_activity_are_accepted():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: activity_stats(np.zeros((3, 4))), r"h must have shape \(sequences, time, units\), got \(3, 4\)"),
+        (
+            lambda: activity_stats(np.zeros((3, 4))),
+            r"h must have shape \(sequences, time, units\), got \(3, 4\)",
+        ),
         (lambda: activity_stats(np.zeros((3, 4, 0))), "at least one unit"),
-        (lambda: activity_stats(np.zeros((3, 4, 2)), np.ones((3, 5), bool)), r"mask must have shape \(sequences, time\) = \(3, 4\)"),
+        (
+            lambda: activity_stats(np.zeros((3, 4, 2)), np.ones((3, 5), bool)),
+            r"mask must have shape \(sequences, time\) = \(3, 4\)",
+        ),
         (lambda: activity_stats(np.zeros((3, 4, 2)), np.full((3, 4), 2)), "mask must be boolean"),
-        (lambda: activity_stats(np.zeros((3, 4, 2)), np.arange(4) < np.array([[2], [0], [1]])), "sequences with no valid step"),
+        (
+            lambda: activity_stats(np.zeros((3, 4, 2)), np.arange(4) < np.array([[2], [0], [1]])),
+            "sequences with no valid step",
+        ),
         (lambda: activity_stats(np.array([[[0.0], [np.nan]]])), "h contains NaN at valid steps"),
         (lambda: activity_stats(np.array([[[0.0], [np.inf]]])), "h contains inf"),
         (lambda: activity_stats(np.zeros((2, 3, 1), dtype=complex)), "real numbers"),
@@ -45,8 +54,14 @@ def test_float16_and_integer_activity_are_accepted():
         (lambda: dominant_frequency(np.zeros((4, 7, 2))), "at least 8 valid steps"),
         (lambda: selectivity(np.zeros((4, 7, 2)), np.array([0, 1, 1, 1])), "at least 2 sequences per class"),
         (lambda: classify_units(np.zeros((4, 5, 2))), "at least 8 valid steps"),
-        (lambda: classify_units(np.zeros((4, 20, 2)), inputs=np.zeros((4, 19, 1))), r"inputs must have shape \(sequences, time, channels\)"),
-        (lambda: classify_units(np.zeros((4, 20, 2)), labels=np.zeros(3)), r"labels must have shape \(sequences,\)"),
+        (
+            lambda: classify_units(np.zeros((4, 20, 2)), inputs=np.zeros((4, 19, 1))),
+            r"inputs must have shape \(sequences, time, channels\)",
+        ),
+        (
+            lambda: classify_units(np.zeros((4, 20, 2)), labels=np.zeros(3)),
+            r"labels must have shape \(sequences,\)",
+        ),
         (lambda: activity_stats(np.ones((2, 3, 1)), bound=0), "bound must be positive"),
     ],
 )

@@ -85,10 +85,15 @@ def planted(seed: int, *, s: int = 128, t: int = 200, n: int = 20, k: int = 3, p
     for _ in range(n):
         units.append(rng.uniform(-1, 1) + 1e-5 * white())
         role.append("silent"), tau.append(np.nan), freq.append(np.nan)
-    return dict(
-        h=np.stack(units, axis=2), inputs=inputs, labels=labels, evidence=evidence,
-        role=np.array(role), tau=np.array(tau), freq=np.array(freq),
-    )
+    return {
+        "h": np.stack(units, axis=2),
+        "inputs": inputs,
+        "labels": labels,
+        "evidence": evidence,
+        "role": np.array(role),
+        "tau": np.array(tau),
+        "freq": np.array(freq),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +127,10 @@ def test_measures_separate_the_planted_roles(population):
     d, table = population
     role = d["role"]
     live = role != "silent"
-    assert table.prominence[role == "oscillatory"].min() > 0.8 > 0.2 > table.prominence[live & (role != "oscillatory")].max()
-    assert table.integration[role == "integrator"].min() > 0.85 > 0.1 > table.integration[live & (role != "integrator")].max()
+    others = live & (role != "oscillatory")
+    assert table.prominence[role == "oscillatory"].min() > 0.8 and table.prominence[others].max() < 0.2
+    others = live & (role != "integrator")
+    assert table.integration[role == "integrator"].min() > 0.85 and table.integration[others].max() < 0.1
     assert table.tau[role == "integrator"].min() > 100
     assert table.input_drive[role == "transient"].min() > 0.7
     assert table.selectivity[role == "input-selective"].min() > 0.35
@@ -202,7 +209,7 @@ def test_csv_round_trip(population, tmp_path):
     seed=st.integers(0, 2**16),
 )
 def test_roles_recovered_over_random_planted_parameters(tau, freq, osc_amp, bump_amp, noise, seed):
-    params = dict(tau_transient=tau, freq=freq, osc_amp=osc_amp, bump_amp=bump_amp, noise=noise)
+    params = {"tau_transient": tau, "freq": freq, "osc_amp": osc_amp, "bump_amp": bump_amp, "noise": noise}
     d = planted(seed, s=160, t=250, n=3, params=params)
     table = classify_units(d["h"], inputs=d["inputs"], labels=d["labels"], evidence=d["evidence"])
     wrong = table.role != d["role"]

@@ -14,8 +14,8 @@ from rnnscope.analysis.stats import ActivityStats, activity_stats
 from rnnscope.analysis.timescales import autocorrelation, fit_timescale, timescales
 
 __all__ = [
-    "ROLES",
     "PCA",
+    "ROLES",
     "ActivityStats",
     "ImpulseResponse",
     "Integration",

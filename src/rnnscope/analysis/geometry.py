@@ -84,7 +84,7 @@ def class_trajectories(
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 3:
         raise ValueError(f"z must have shape (sequences, time, components), got {z.shape}")
-    s, t, _ = z.shape
+    s, _t, _ = z.shape
     if mask is None:
         mask = ~np.isnan(z).any(axis=2)
     z, mask = check_activity(z, mask)

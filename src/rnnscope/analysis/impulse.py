@@ -22,8 +22,9 @@ that low within the sequence and 0 for a unit the nudge does not reach.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def impulse_response(
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 3 or 0 in x.shape:
         raise ValueError(f"x must have shape (sequences, time, channels), got {x.shape}")
-    b, t, c = x.shape
+    _b, t, c = x.shape
     if not 0 <= at < t:
         raise ValueError(f"at must be a step of x, in [0, {t - 1}], got {at}")
     if not eps > 0:
@@ -84,7 +85,7 @@ def memory_length(deviation: np.ndarray, *, frac: float = float(np.exp(-1.0))) -
     dev = np.asarray(deviation, dtype=np.float64)
     if dev.ndim != 2 or dev.shape[0] == 0:
         raise ValueError(f"deviation must have shape (lags, units), got {dev.shape}")
-    n_lags, u = dev.shape
+    _n_lags, u = dev.shape
     peak_lag = np.argmax(dev, axis=0)
     peak = dev[peak_lag, np.arange(u)]
     memory = np.zeros(u)
@@ -92,7 +93,7 @@ def memory_length(deviation: np.ndarray, *, frac: float = float(np.exp(-1.0))) -
         if not peak[j] > 0:
             continue
         level = frac * peak[j]
-        after = np.flatnonzero(dev[peak_lag[j]:, j] < level)
+        after = np.flatnonzero(dev[peak_lag[j] :, j] < level)
         if len(after) == 0:
             memory[j] = np.inf
             continue

@@ -63,7 +63,14 @@ class RoleThresholds:
 
     def __post_init__(self) -> None:
         positive = ("saturation_bound", "tau_long", "n_shuffles", "input_lags")
-        unit_interval = ("min_integration", "integration_margin", "max_p", "min_eta2", "min_drive", "acf_floor")
+        unit_interval = (
+            "min_integration",
+            "integration_margin",
+            "max_p",
+            "min_eta2",
+            "min_drive",
+            "acf_floor",
+        )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -128,7 +135,7 @@ class UnitTable:
                 w.writerow([f"{v:.7g}" if isinstance(v, float) else v for v in row.values()])
 
     @classmethod
-    def from_csv(cls, path: str | Path) -> "UnitTable":
+    def from_csv(cls, path: str | Path) -> UnitTable:
         with open(path, newline="") as fh:
             rows = list(csv.DictReader(fh))
         kinds = {"layer": str, "role": str, "criteria": str, "unit": np.int64}
@@ -139,7 +146,7 @@ class UnitTable:
         return cls(**data)
 
     @classmethod
-    def concat(cls, tables: list["UnitTable"]) -> "UnitTable":
+    def concat(cls, tables: list[UnitTable]) -> UnitTable:
         """Stack tables (e.g. one per layer) into one."""
         if not tables:
             raise ValueError("tables must not be empty")
@@ -168,7 +175,7 @@ def classify_units(
     """
     th = thresholds
     h, mask = check_activity(h, mask, min_sequences=2, min_steps=8)
-    s, t, u = h.shape
+    _s, _t, u = h.shape
     nan = np.full(u, np.nan)
     stats = activity_stats(h, mask, bound=th.saturation_bound, silent_std=th.silent_std)
     tau = timescales(h, mask, max_lag=th.max_lag, floor=th.acf_floor)

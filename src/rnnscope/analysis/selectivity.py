@@ -7,9 +7,10 @@ selectivity: one-way ANOVA of a per-sequence response of each unit across classe
     sequences by input pattern), with a label-shuffle null. Three responses are tried, the mean over
     the valid steps (sustained coding) and the maximum and minimum over them (a transient bump up or
     down, at whatever step it comes); the statistic is the largest F of the three, and the shuffle null
-    takes the same maximum, so trying several costs no false positives. Reported: F, eta^2 = between-class sum of squares
-    over total (the fraction of the response variance explained by the class, 0..1, comparable across
-    data sizes), p = (1 + #null F >= F) / (1 + P) and z = (F - null mean) / null std.
+    takes the same maximum, so trying several costs no false positives. Reported: F; eta^2 =
+    between-class over total sum of squares (the fraction of the response variance explained by the
+    class, 0..1, comparable across data sizes); p = (1 + #null F >= F) / (1 + P); z = (F - null mean)
+    / null std.
 integration: the correlation of a unit with cumulative evidence (S, T), pooled over valid steps after
     centring both across trials at each step (so a time course shared by all sequences, e.g. a ramp
     with the clock, does not count), compared with the correlation with the momentary evidence (its
@@ -99,9 +100,7 @@ def selectivity(
     p = (1 + (null >= f).sum(axis=0)) / (1 + n_shuffles)
     sd = null.std(axis=0)
     z = np.where(sd > 0, (f - null.mean(axis=0)) / np.where(sd > 0, sd, 1), 0.0)
-    return Selectivity(
-        f=f, eta2=eta_all[best, np.arange(u)], p=p, z=z, response=np.asarray(responses)[best]
-    )
+    return Selectivity(f=f, eta2=eta_all[best, np.arange(u)], p=p, z=z, response=np.asarray(responses)[best])
 
 
 def integration(

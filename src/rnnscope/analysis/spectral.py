@@ -39,7 +39,7 @@ def power_spectrum(
     nperseg >= 8 valid steps.
     """
     h, mask = check_activity(h, mask, min_steps=MIN_NPERSEG)
-    s, t, u = h.shape
+    _s, _t, u = h.shape
     seq, start, length = _valid_runs(mask)
     if nperseg is None:
         nperseg = min(64, int(length.max()))
@@ -47,7 +47,9 @@ def power_spectrum(
     if nperseg < MIN_NPERSEG:
         raise ValueError(f"nperseg must be at least {MIN_NPERSEG}, got {nperseg}")
     if length.max() < nperseg:
-        raise ValueError(f"h needs a run of at least nperseg = {nperseg} valid steps, got {int(length.max())}")
+        raise ValueError(
+            f"h needs a run of at least nperseg = {nperseg} valid steps, got {int(length.max())}"
+        )
     step = nperseg - nperseg // 2
     total = 0.0
     psd_sum = 0.0
@@ -98,7 +100,7 @@ def spectral_peaks(freqs: np.ndarray, psd: np.ndarray) -> tuple[np.ndarray, np.n
 def dominant_frequency(
     h: np.ndarray, mask: np.ndarray | None = None, *, nperseg: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """peak_freq (U,) in cycles/step and prominence (U,) in decades: `power_spectrum` then `spectral_peaks`."""
+    """peak_freq (U,) in cycles/step and prominence (U,) in decades: power_spectrum, spectral_peaks."""
     return spectral_peaks(*power_spectrum(h, mask, nperseg=nperseg))
 
 

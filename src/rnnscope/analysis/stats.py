@@ -82,7 +82,9 @@ def check_activity(
     else:
         mask = np.asarray(mask)
         if mask.shape != (s, t):
-            raise ValueError(f"mask must have shape (sequences, time) = {(s, t)} to match h, got {mask.shape}")
+            raise ValueError(
+                f"mask must have shape (sequences, time) = {(s, t)} to match h, got {mask.shape}"
+            )
         if mask.dtype != bool:
             if not np.isin(mask, (0, 1)).all():
                 raise ValueError("mask must be boolean (True = valid step)")
@@ -91,7 +93,9 @@ def check_activity(
         raise ValueError(f"h needs at least {min_sequences} sequences for this estimator, got {s}")
     lengths = mask.sum(axis=1)
     if s and lengths.min() == 0:
-        raise ValueError(f"mask has sequences with no valid step: {np.flatnonzero(lengths == 0)[:5].tolist()}")
+        raise ValueError(
+            f"mask has sequences with no valid step: {np.flatnonzero(lengths == 0)[:5].tolist()}"
+        )
     if s == 0 or lengths.max() < min_steps:
         longest = int(lengths.max()) if s else 0
         raise ValueError(f"h needs at least {min_steps} valid steps for this estimator, got {longest}")
@@ -112,7 +116,9 @@ def check_aligned(x: np.ndarray, name: str, mask: np.ndarray, what: str) -> np.n
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3 or x.shape[:2] != (s, t) or x.shape[2] == 0:
-        raise ValueError(f"{name} must have shape (sequences, time, {what}) with (S, T) = {(s, t)}, got {x.shape}")
+        raise ValueError(
+            f"{name} must have shape (sequences, time, {what}) with (S, T) = {(s, t)}, got {x.shape}"
+        )
     x = np.where(mask[:, :, None], x, 0.0).astype(np.float64, copy=False)
     _check_finite(x, name)
     return x
@@ -127,7 +133,9 @@ def check_labels(labels: np.ndarray, n_sequences: int, *, min_per_class: int = 2
     if len(classes) < 2:
         raise ValueError(f"labels must contain at least 2 classes, got {len(classes)}")
     if counts.min() < min_per_class:
-        raise ValueError(f"labels need at least {min_per_class} sequences per class, got counts {counts.tolist()}")
+        raise ValueError(
+            f"labels need at least {min_per_class} sequences per class, got counts {counts.tolist()}"
+        )
     return codes.reshape(n_sequences)
 
 

@@ -9,8 +9,9 @@ Estimator (after Murray et al. 2014, "A hierarchy of intrinsic timescales across
 2. Pooled autocorrelation: for each lag k, the correlation of all valid pairs (h[s, t], h[s, t + k]),
    rho(k) = sum x_t x_{t+k} / sqrt(sum x_t^2 * sum x_{t+k}^2), summed over s and t (computed by FFT).
 3. Fit rho(k) = A exp(-k / tau) over lags k = 1, 2, ... up to the first lag where rho falls below
-   `floor`: a weighted least-squares line through log rho(k), weights rho(k)^2 (the inverse variance
-   of log rho when rho itself has roughly constant variance). A is free, so white measurement noise,
+   `floor` (default 0.2; lower floors add lags where rho is mostly noise and widen the spread of tau):
+   a weighted least-squares line through log rho(k), weights rho(k)^2 (the inverse variance of
+   log rho when rho itself has roughly constant variance). A is free, so white measurement noise,
    which only lowers every rho(k >= 1) by one factor, does not bias tau. With fewer than two lags
    above the floor, tau = -1 / log rho(1) (0 if rho(1) <= 0).
 
@@ -36,7 +37,9 @@ import scipy.fft
 from rnnscope.analysis.stats import check_activity, sequence_chunks
 
 
-def autocorrelation(h: np.ndarray, mask: np.ndarray | None = None, *, max_lag: int | None = None) -> np.ndarray:
+def autocorrelation(
+    h: np.ndarray, mask: np.ndarray | None = None, *, max_lag: int | None = None
+) -> np.ndarray:
     """Across-trial autocorrelation of each unit of h (S, T, U): returns rho (K + 1, U), rho[0] = 1.
 
     max_lag: K, the largest lag; default T // 2. Needs S >= 2 sequences and T >= 2 steps.

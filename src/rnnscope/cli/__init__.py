@@ -1,7 +1,7 @@
 """The `rnnscope` command: parses arguments and calls the library; nothing else.
 
 Each sub-command lives in a small module of this package with `add_parser(subparsers)` that registers
-it and sets `func(args) -> int`. Bad input of any kind ends with one line on stderr and exit status 2;
+it and sets `func(args) -> int`; modules are found automatically and listed by their `ORDER` number. Bad input of any kind ends with one line on stderr and exit status 2;
 set RNNSCOPE_DEBUG=1 to see the traceback instead.
 """
 
@@ -12,8 +12,6 @@ import importlib
 import os
 import sys
 
-# Sub-command modules, in the order `rnnscope --help` lists them.
-COMMAND_MODULES = ["train", "info"]
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -78,6 +76,15 @@ def name_list(text: str) -> list[str]:
     return items
 
 
+def command_modules() -> list:
+    """The modules of this package that define `add_parser`, by their ORDER (then name)."""
+    import pkgutil
+
+    mods = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
+    mods = [m for m in mods if hasattr(m, "add_parser")]
+    return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from rnnscope import __version__
 
@@ -86,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rnnscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"rnnscope.cli.{name}").add_parser(sub)
+    for module in command_modules():
+        module.add_parser(sub)
     return parser
 
 

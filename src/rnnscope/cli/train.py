@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+ORDER = 10  # position in `rnnscope --help`
+
 import json
 import sys
 
