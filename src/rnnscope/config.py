@@ -58,7 +58,7 @@ class ModelConfig:
 class TrainConfig:
     epochs: int = 60  # maximum number of epochs
     batch_size: int = 32  # sequences per optimisation step
-    lr: float = 1e-3  # Adam learning rate
+    lr: float = 2e-3  # Adam learning rate (peak of the cosine schedule)
     weight_decay: float = 0.0  # Adam (L2) weight decay
     schedule: str = "cosine"  # learning-rate schedule over `epochs`: "cosine" (to 0) | "constant"
     clip: float | None = 1.0  # max global gradient norm (None: no clipping)

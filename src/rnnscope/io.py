@@ -2,6 +2,10 @@
 
 Every file is written to a temporary name in the same directory, fsynced, then renamed over the
 target, so a reader sees the old file or the new one, never half of one. Nothing here unpickles.
+Every JSON metadata file carries `format_version` and every tensor file may carry it in its safetensors
+metadata; readers refuse a newer version with a message that says to upgrade. A JSON file written with
+checksum=True also carries `content_sha256`, the SHA-256 of its own content, which `read_json` verifies
+(JSON, like safetensors, cannot detect a flipped bit by itself). See docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save
 
 FORMAT_VERSION = 1  # bump when a file layout changes; readers refuse newer versions
 
@@ -90,9 +94,22 @@ def loads(text: str):
     return _restore(json.loads(text))
 
 
-def write_json(path: str | Path, obj: dict, versioned: bool = True) -> None:
+CHECKSUM_KEY = "content_sha256"
+
+
+def content_hash(obj: dict) -> str:
+    """SHA-256 of a JSON object's content (keys sorted, without CHECKSUM_KEY): the same before and after
+    a dumps/loads round trip."""
+    body = {k: v for k, v in obj.items() if k != CHECKSUM_KEY}
+    return hashlib.sha256(json.dumps(_clean(body), sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
+def write_json(path: str | Path, obj: dict, versioned: bool = True, checksum: bool = False) -> None:
+    """Write a JSON object atomically, with format_version first (versioned) and its own SHA-256 (checksum)."""
     if versioned:
         obj = {"format_version": FORMAT_VERSION, **obj}
+    if checksum:
+        obj = {**obj, CHECKSUM_KEY: content_hash(obj)}
     atomic_write_bytes(path, (dumps(obj) + "\n").encode())
 
 
@@ -111,6 +128,8 @@ def read_json(path: str | Path, what: str = "file", versioned: bool = True) -> d
         raise RunFileError(f"{what} {path} is corrupt (invalid JSON at line {err.lineno})") from None
     if not isinstance(obj, dict):
         raise RunFileError(f"{what} {path} is corrupt (expected a JSON object)")
+    if CHECKSUM_KEY in obj and obj[CHECKSUM_KEY] != content_hash(obj):
+        raise RunFileError(f"{what} {path} is corrupt (its content does not match its SHA-256)")
     if versioned:
         check_version(obj, path, what)
     return obj
@@ -132,15 +151,25 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: d
 
 
 def load_tensors(path: str | Path, what: str = "tensor file") -> dict[str, torch.Tensor]:
-    """Load a safetensors file (never executes code); RunFileError when missing or corrupt."""
+    """Load a safetensors file (never executes code); RunFileError when missing, corrupt, or from a newer
+    format (a `format_version` in its metadata above FORMAT_VERSION)."""
     path = Path(path)
     if not path.exists():
         raise RunFileError(f"{what} {path} is missing")
     try:
-        return load_file(str(path))
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         first = str(err).splitlines()[0] if str(err) else err.__class__.__name__
         raise RunFileError(f"{what} {path} is corrupt or not a safetensors file ({first})") from None
+    if "format_version" in meta:
+        try:
+            version = int(meta["format_version"])
+        except ValueError:
+            raise RunFileError(f"{what} {path} is corrupt (format_version {meta['format_version']!r})") from None
+        check_version({"format_version": version}, path, what)
+    return tensors
 
 
 def sha256(path: str | Path) -> str:

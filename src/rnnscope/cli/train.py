@@ -48,6 +48,9 @@ def add_train_options(p) -> None:
     g.add_argument("--val-fraction", type=non_negative_float, default=t.val_fraction)
     g.add_argument("--seed", type=int, default=t.seed)
     g.add_argument("--device", default=t.device, help="auto | cpu | cuda")
+    g.add_argument("--threads", type=positive_int, default=1,
+                   help="torch CPU threads (default 1: the small per-step GEMMs of a recurrence run fastest "
+                        "on one thread; see docs/performance.md)")
     g.add_argument("--checkpoint-every", type=positive_int, default=1, metavar="K", help="checkpoint every K epochs")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -58,6 +61,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="run directory to create")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue RUN_DIR from its newest intact checkpoint")
     add_train_options(p)
+    p.add_argument("--checkpoint-every-batches", type=positive_int, metavar="N",
+                   help="also checkpoint every N batches inside an epoch (long epochs; default: epoch ends only)")
     p.set_defaults(func=cmd_train)
 
 
@@ -100,8 +105,9 @@ def configs_from_args(args):
     return data_cfg, model_cfg, train_cfg
 
 
-def print_results(run, file=sys.stdout) -> None:
+def print_results(run, file=None) -> None:
     """The results table next to the reference result."""
+    file = file or sys.stdout
     m = run.metrics
     ceiling = m.get("task_ceiling")
     conv = m.get("converged_epoch")
@@ -120,10 +126,17 @@ def print_results(run, file=sys.stdout) -> None:
         print(f"{name:<22}{value:>12}   {ref}", file=file)
 
 
+def set_threads(args) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+
+
 def cmd_train(args) -> int:
     from rnnscope.training.api import resume, run_training
     from rnnscope.training.callbacks import ProgressBar
 
+    set_threads(args)
     callbacks = [] if args.quiet else [ProgressBar("train")]
     if args.resume:
         if args.out:
@@ -135,11 +148,14 @@ def cmd_train(args) -> int:
         data_cfg, model_cfg, train_cfg = configs_from_args(args)
         run = run_training(data_cfg, model_cfg, train_cfg, args.out, overwrite=args.overwrite,
                            match_params=args.match_params, callbacks=callbacks,
-                           checkpoint_every=args.checkpoint_every)
+                           checkpoint_every=args.checkpoint_every,
+                           checkpoint_every_batches=args.checkpoint_every_batches)
     return report_run(run)
 
 
 def report_run(run) -> int:
+    for note in getattr(run, "notes", []):  # what a resume skipped (a corrupt checkpoint)
+        print(f"rnnscope train: {note}", file=sys.stderr)
     print_results(run)
     print(f"run directory: {run.path}")
     if run.metrics["status"] == "failed_nonfinite":

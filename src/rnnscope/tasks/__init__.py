@@ -24,7 +24,9 @@ def get_task(name: str, **params) -> Task:
         return TASKS[name](**params)
     except TypeError as err:  # an unknown parameter name
         fields = ", ".join(TASKS[name].__dataclass_fields__)
-        raise ValueError(f"task {name!r} does not take those parameters ({err}); its parameters: {fields}") from None
+        raise ValueError(
+            f"task {name!r} does not take those parameters ({err}); its parameters: {fields}"
+        ) from None
 
 
 __all__ = ["TASKS", "DelayedRecall", "Evidence", "Frequency", "Mixture", "Motif", "Task", "get_task"]

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import logsumexp
 
 from rnnscope.tasks.base import Task
@@ -91,9 +90,9 @@ class Motif(Task):
         return x, y.astype(np.int64)
 
     def _match(self, x: np.ndarray) -> np.ndarray:
-        """Matched-filter outputs <x[p:p+L], motif_k>, (N, P, K)."""
-        win = sliding_window_view(x.astype(np.float64), self.motif_len, axis=1)  # (N, P, C, L)
-        return np.einsum("npcl,klc->npk", win, self.motifs())
+        """Matched-filter outputs <x[p:p+L], motif_k>, (N, P, K): one (N, P, C) @ (C, K) per motif step."""
+        x, m, n_pos = x.astype(np.float64), self.motifs(), x.shape[1] - self.motif_len + 1
+        return sum(x[:, i : i + n_pos] @ m[:, i].T for i in range(self.motif_len))
 
     def oracle(self, x: np.ndarray) -> np.ndarray:
         inv_var = 1.0 / max(self.noise**2, 1e-12)
@@ -102,6 +101,6 @@ class Motif(Task):
 
     def latents(self, x: np.ndarray) -> dict[str, np.ndarray]:
         match = self._match(x)  # (N, P, K); window p ends at step p + L - 1
-        out = np.zeros((x.shape[0], self.seq_len, self.n_classes))
+        out = np.zeros((x.shape[0], x.shape[1], self.n_classes))
         out[:, self.motif_len - 1 :] = match
         return {f"match_{k}": out[:, :, k] for k in range(self.n_classes)}

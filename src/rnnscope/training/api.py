@@ -17,10 +17,11 @@ import torch
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from rnnscope.data.dataset import DataBundle
-from rnnscope.io import RunFileError, load_tensors, read_json, save_tensors, write_json
+from rnnscope.io import FORMAT_VERSION, RunFileError, load_tensors, read_json, save_tensors, write_json
 from rnnscope.models import build_model, count_params, hidden_for_params
 from rnnscope.training import rundir
-from rnnscope.training.checkpoint import Checkpointer, latest_checkpoint, load_checkpoint, restore_trainer
+from rnnscope.training.checkpoint import (Checkpointer, intact_checkpoint, latest_checkpoint, load_checkpoint,
+                                          restore_trainer)
 from rnnscope.training.loop import Trainer, converged_epoch
 
 
@@ -55,6 +56,7 @@ class Run:
     metrics: dict
     config: dict = field(default_factory=dict)
     _data: DataBundle | None = None
+    notes: list[str] = field(default_factory=list)  # what a resume had to skip (corrupt checkpoints)
 
     @cached_property
     def data(self) -> DataBundle:
@@ -87,8 +89,15 @@ def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dic
 
 def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig, out: str | Path | None,
                  *, overwrite: bool = False, match_params: int | None = None, callbacks=(),
-                 checkpoint_every: int = 1) -> Run:
-    """Validate, load data, build the model, train, and (when `out`) write the run directory."""
+                 checkpoint_every: int = 1, checkpoint_every_batches: int | None = None) -> Run:
+    """Validate, load data, build the model, train, and (when `out`) write the run directory.
+
+    checkpoint_every: checkpoint every K epochs; checkpoint_every_batches: also every N batches inside an
+    epoch (for long epochs; None: only at epoch ends). See docs/reliability.md.
+    """
+    for name, value in (("checkpoint_every", checkpoint_every), ("checkpoint_every_batches", checkpoint_every_batches)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     out = rundir.prepare_output(out, overwrite) if out is not None else None
     data, task = load_data(data_cfg, train_cfg.seed)
     if match_params is not None:
@@ -101,7 +110,8 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
         "data": to_dict(data_cfg), "model": to_dict(model_cfg), "train": to_dict(train_cfg),
         "input_size": data.input_size, "n_classes": data.n_classes, "class_names": data.class_names,
         "data_source": data.source, "params": count_params(model), "task_ceiling": ceiling,
-        "checkpoint_every": checkpoint_every, "versions": _versions(),
+        "checkpoint_every": checkpoint_every, "checkpoint_every_batches": checkpoint_every_batches,
+        "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if out is None:
@@ -110,22 +120,34 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
                    compute_metrics(trainer, config["params"], ceiling), config, data)
     with rundir.RunLock(out):
         if rundir.is_run(out):
+            if not overwrite:  # a run finished between prepare_output and taking the lock
+                raise ValueError(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
             rundir.clear_run(out)
         write_json(out / "config.json", config)
         rundir.write_status(out, "running")
-        return _fit_and_finish(trainer, out, config, checkpoint_every, data_cfg, model_cfg, train_cfg, data)
+        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data)
 
 
-def _fit_and_finish(trainer, out, config, checkpoint_every, data_cfg, model_cfg, train_cfg, data) -> Run:
-    trainer.callbacks[:0] = [rundir.HistoryWriter(out), Checkpointer(out / "checkpoints", checkpoint_every)]
+def _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes=()) -> Run:
+    """Train with the run directory's callbacks, then write model, history, metrics, curves and, last,
+    status.json with the SHA-256 of the files (the commit point of a finished run)."""
+    trainer.callbacks.insert(0, rundir.HistoryWriter(out))
+    trainer.callbacks.append(Checkpointer(out / "checkpoints", config.get("checkpoint_every", 1),
+                                          every_batches=config.get("checkpoint_every_batches")))
     trainer.fit()
+    last_good = intact_checkpoint(out / "checkpoints")
+    if trainer.status == "failed_nonfinite":
+        trainer.stop_reason += (f"; the last good checkpoint, {last_good}, is intact" if last_good
+                                else "; no checkpoint was written before it")
     metrics = compute_metrics(trainer, config["params"], config["task_ceiling"])
-    save_tensors(out / "model.safetensors", trainer.model.state_dict(), {"format_version": "1"})
+    save_tensors(out / "model.safetensors", trainer.model.state_dict(), {"format_version": str(FORMAT_VERSION)})
     rundir.write_history(out, trainer.history)
     write_json(out / "metrics.json", metrics)
     _write_curves(out, trainer.history, metrics)
-    rundir.write_status(out, trainer.status, trainer.stop_reason, failure=trainer.failure)
-    return Run(out, data_cfg, model_cfg, train_cfg, trainer.model, trainer.history, metrics, config, data)
+    rundir.write_status(out, trainer.status, trainer.stop_reason, failure=trainer.failure, resumes=list(resumes),
+                        last_checkpoint=last_good, files=rundir.file_hashes(out))
+    notes = [n for r in resumes[-1:] for n in r.get("notes", [])]
+    return Run(out, data_cfg, model_cfg, train_cfg, trainer.model, trainer.history, metrics, config, data, notes)
 
 
 def _write_curves(out: Path, history: list[dict], metrics: dict) -> None:
@@ -144,29 +166,83 @@ def _configs(config: dict, path: Path) -> tuple[DataConfig, ModelConfig, TrainCo
         raise RunFileError(f"config {path / 'config.json'} is corrupt ({err})") from None
 
 
+def _previous_status(out: Path) -> dict:
+    """status.json, or {} when it is missing or corrupt (a resume rebuilds it)."""
+    try:
+        return rundir.read_status(out)
+    except RunFileError:
+        return {}
+
+
+def _check_resumable(out: Path, previous: dict) -> None:
+    if previous.get("status") == "completed":
+        try:
+            rundir.verify_run(out)
+        except RunFileError:
+            return  # a file of the finished run is damaged: the resume rebuilds it from the last checkpoint
+        raise ValueError(f"{out} has already completed; nothing to resume")
+    if previous.get("status") == "failed_nonfinite":
+        raise ValueError(f"{out} stopped on a non-finite loss and a resume would repeat it exactly "
+                         f"({previous.get('reason')}); start a new run with those changes")
+
+
+def _restore_latest(trainer, out: Path, restore_rng: bool) -> dict:
+    """Restore the newest intact checkpoint into `trainer` (none at all: start from epoch 0) -> a note."""
+    root = out / "checkpoints"
+    if not any(root.glob("epoch-*")):
+        return {"from": "start", "notes": ["no checkpoint had been written: training starts again from epoch 0"]}
+    try:
+        ckpt, problems = latest_checkpoint(root)
+    except RunFileError as err:
+        raise RunFileError(f"{err}; delete {root} to train this run again from its config with "
+                           f"`rnnscope train --resume {out}`") from None
+    tensors, meta = load_checkpoint(ckpt)
+    try:
+        restore_trainer(trainer, tensors, meta, restore_rng=restore_rng)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
+        first = (str(err).splitlines() or [err.__class__.__name__])[0][:120]
+        raise RunFileError(f"checkpoint {ckpt.name} in {root} does not fit config.json ({first})") from None
+    notes = [f"{p}; resumed from {ckpt.name}, the newest intact checkpoint" for p in problems]
+    return {"from": ckpt.name, "epoch": trainer.epoch, "position_in_epoch": trainer.position, "notes": notes}
+
+
 def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str | None = None) -> Run:
-    """Continue a run from its newest intact checkpoint (exact on CPU: same weights and history)."""
+    """Continue a run from its newest intact checkpoint (exact on CPU: same weights and history).
+
+    A corrupt newer checkpoint is skipped (and named in the returned Run's `notes` and in status.json's
+    `resumes`); a run killed before its first checkpoint starts again from epoch 0; a completed run whose
+    final files are damaged is rebuilt from its last checkpoint. restore_rng=False exists only for the
+    negative control of the kill -9 test.
+    """
     out = Path(out)
-    if not rundir.is_run(out):
-        raise RunFileError(f"{out} holds no run to resume")
+    if not out.is_dir():
+        raise RunFileError(f"{out} is not a directory; nothing to resume")
+    if not (out / "config.json").exists():
+        raise RunFileError(f"{out} holds no run to resume (no config.json)")
     with rundir.RunLock(out):
-        config = read_json(out / "config.json", "config")
+        config = _read_config(out)
         data_cfg, model_cfg, train_cfg = _configs(config, out)
         if device is not None:
             train_cfg = dataclasses.replace(train_cfg, device=device)
-        status = rundir.read_status(out).get("status")
-        if status == "completed":
-            raise ValueError(f"{out} has already completed; nothing to resume")
+        previous = _previous_status(out)
+        _check_resumable(out, previous)
         data, _ = load_data(data_cfg, train_cfg.seed)
         torch.manual_seed(train_cfg.seed)
         model = build_model(model_cfg, data.input_size, data.n_classes)
         trainer = Trainer(model, data, train_cfg, list(callbacks))
-        ckpt, _problems = latest_checkpoint(out / "checkpoints")
-        tensors, meta = load_checkpoint(ckpt)
-        restore_trainer(trainer, tensors, meta, restore_rng=restore_rng)
-        rundir.write_status(out, "running", f"resumed from {ckpt.name}")
-        return _fit_and_finish(trainer, out, config, config.get("checkpoint_every", 1), data_cfg, model_cfg,
-                               train_cfg, data)
+        note = {**_restore_latest(trainer, out, restore_rng), "restore_rng": restore_rng,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        resumes = [*previous.get("resumes", []), note]
+        rundir.write_status(out, "running", f"resumed from {note['from']}", resumes=resumes)
+        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes)
+
+
+def _read_config(path: Path) -> dict:
+    try:
+        return read_json(path / "config.json", "config")
+    except RunFileError as err:
+        raise RunFileError(f"{err}; config.json alone rebuilds the data and the model, so restore it from a "
+                           "copy of the run or train the run again") from None
 
 
 def load_run(path: str | Path, device: str = "cpu") -> Run:
@@ -176,12 +252,16 @@ def load_run(path: str | Path, device: str = "cpu") -> Run:
         raise RunFileError(f"{path} is not a directory")
     if not (path / "config.json").exists():
         raise RunFileError(f"{path} is not a run directory (no config.json); create one with `rnnscope train`")
-    config = read_json(path / "config.json", "config")
+    config = _read_config(path)
     data_cfg, model_cfg, train_cfg = _configs(config, path)
-    if not (path / "model.safetensors").exists():
-        raise RunFileError(f"{path} has no model.safetensors (training did not finish); "
+    status = rundir.verify_run(path)  # status.json and the SHA-256 of every file it lists
+    if status["status"] == "running" or not (path / "model.safetensors").exists():
+        raise RunFileError(f"{path} has no final model (training did not finish: status {status['status']}); "
                            f"resume it with `rnnscope train --resume {path}`")
-    model = build_model(model_cfg, config["input_size"], config["n_classes"])
+    try:
+        model = build_model(model_cfg, config["input_size"], config["n_classes"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise RunFileError(f"config {path / 'config.json'} is corrupt ({err})") from None
     state = load_tensors(path / "model.safetensors", "model")
     try:
         model.load_state_dict(state)
@@ -199,7 +279,8 @@ def train(*, out: str | Path | None = None, task: str | None = None, dataset: st
           n_test: int | None = None, normalize: str = "channel", truncate: int | None = None,
           downsample: int | None = None, model: str = "rnn", hidden: int = 64, layers: int = 2,
           dropout: float = 0.0, heads: int = 4, match_params: int | None = None, overwrite: bool = False,
-          callbacks=(), checkpoint_every: int = 1, **train_kwargs) -> Run:
+          callbacks=(), checkpoint_every: int = 1, checkpoint_every_batches: int | None = None,
+          **train_kwargs) -> Run:
     """Train a model, the Python twin of `rnnscope train`. Returns the Run.
 
     Give at most one of task (built-in task name), dataset (UCR/UEA name), data (a path); with none,
@@ -215,4 +296,5 @@ def train(*, out: str | Path | None = None, task: str | None = None, dataset: st
                           normalize=normalize, truncate=truncate, downsample=downsample)
     model_cfg = ModelConfig(kind=model, hidden=hidden, layers=layers, dropout=dropout, heads=heads)
     return run_training(data_cfg, model_cfg, TrainConfig(**train_kwargs), out, overwrite=overwrite,
-                        match_params=match_params, callbacks=callbacks, checkpoint_every=checkpoint_every)
+                        match_params=match_params, callbacks=callbacks, checkpoint_every=checkpoint_every,
+                        checkpoint_every_batches=checkpoint_every_batches)

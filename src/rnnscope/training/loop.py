@@ -85,7 +85,10 @@ class Trainer:
         if cfg.patience is not None:
             self.callbacks.append(EarlyStopping(cfg.patience))
         self.history: list[dict] = []
-        self.epoch = 0
+        self.epoch = 0  # epochs completed
+        self.position = 0  # batches of the current epoch completed (non-zero only inside an epoch)
+        self.partial = (0.0, 0.0)  # (loss sum, gradient-norm sum) over those batches
+        self.epoch_order = self.order.get_state()  # data-order generator state at the current epoch's start
         self.status = "running"
         self.stop_reason: str | None = None
         self.failure: dict | None = None
@@ -118,12 +121,34 @@ class Trainer:
     def train_epoch(self) -> dict:
         """One pass over the training split in a seeded order, then evaluation and callbacks."""
         t0 = time.perf_counter()
+        batch_loss, grad_norm = self.optimise_epoch()
+        self.epoch += 1
+        lr = self.optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
+        if self.scheduler is not None:
+            self.scheduler.step()
+        evals = self.evaluate_all()
+        return self._end_epoch(evals, batch_loss, grad_norm, time.perf_counter() - t0, lr)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return -(-self.splits["train"].n // self.cfg.batch_size)
+
+    def optimise_epoch(self) -> tuple[float, float]:
+        """The optimisation steps of one epoch -> (mean batch loss, mean pre-clip gradient norm).
+
+        Starts at batch `self.position` (non-zero after a resume from a checkpoint inside the epoch: the
+        order generator then holds the epoch's start state, so the same permutation is drawn again).
+        """
         tr = self.splits["train"]
         self.model.train()
+        self.epoch_order = self.order.get_state()
         perm = torch.randperm(tr.n, generator=self.order)
-        loss_sum, norm_sum, batches = 0.0, 0.0, 0
+        first = self.position
+        (loss_sum, norm_sum), batches = self.partial, first
         clip = self.cfg.clip if self.cfg.clip is not None else math.inf
         for b, start in enumerate(range(0, tr.n, self.cfg.batch_size)):
+            if b < first:
+                continue
             x, y, lengths = tr.batch(perm[start: start + self.cfg.batch_size])
             loss = F.cross_entropy(self.model(x, lengths), y)
             self.optimizer.zero_grad(set_to_none=True)
@@ -132,22 +157,42 @@ class Trainer:
             loss_v, norm_v = float(loss.detach()), float(norm)
             if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
                 what = "loss" if not math.isfinite(loss_v) else "gradient norm"
-                self.failure = {"epoch": self.epoch + 1, "batch": b, "loss": loss_v, "grad_norm": norm_v}
-                raise NonFiniteError(
-                    f"non-finite {what} at epoch {self.epoch + 1}, batch {b}: training stopped; "
-                    "try gradient clipping (--clip 1.0), a lower learning rate, or check the data for NaN/inf")
-            self.optimizer.step()
+                self._fail(what, b, loss_v, norm_v, x)
+            try:
+                self.optimizer.step()
+            except RuntimeError as err:  # Adam's step size lr / (1 - beta1^t) overflowed float32
+                if "overflow" not in str(err):
+                    raise
+                self._fail("update", b, loss_v, norm_v, x)
             loss_sum += loss_v
             norm_sum += norm_v
             batches += 1
+            self.position, self.partial = b + 1, (loss_sum, norm_sum)
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, loss_v)
-        self.epoch += 1
-        lr = self.optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
-        if self.scheduler is not None:
-            self.scheduler.step()
-        evals = self.evaluate_all()
-        return self._end_epoch(evals, loss_sum / batches, norm_sum / batches, time.perf_counter() - t0, lr)
+        self.position, self.partial = 0, (0.0, 0.0)
+        return loss_sum / batches, norm_sum / batches
+
+    def _fail(self, what: str, batch: int, loss: float, grad_norm: float, x: torch.Tensor) -> None:
+        """Record where training broke (status.json's `failure`) and raise NonFiniteError with remedies."""
+        self.failure = {"epoch": self.epoch + 1, "batch": batch, "what": what, "loss": loss,
+                        "grad_norm": grad_norm, "nonfinite_inputs": not bool(torch.isfinite(x).all())}
+        raise NonFiniteError(self._nonfinite_message())
+
+    def _nonfinite_message(self) -> str:
+        """One line: where it happened, what was non-finite, and the remedies that fit."""
+        f = self.failure
+        what = "update (the optimizer step overflowed float32)" if f["what"] == "update" else f["what"]
+        where = (f"non-finite {what} at epoch {f['epoch']}, batch {f['batch']} "
+                 f"(of {self.batches_per_epoch}, counted from 0): training stopped")
+        if f["nonfinite_inputs"]:
+            return f"{where}; the batch's inputs hold NaN or inf values: clean the data (or fill missing values)"
+        lower = f"lower the learning rate (--lr {self.cfg.lr / 10:g})"
+        if f["what"] == "update":
+            return f"{where}; {lower}"
+        clip = ("turn gradient clipping on (--clip 1.0)" if self.cfg.clip is None
+                else f"clip gradients harder (--clip {self.cfg.clip / 10:g})")
+        return f"{where}; {clip} or {lower}"
 
     def _end_epoch(self, evals: dict, batch_loss: float, grad_norm: float, seconds: float,
                    lr: float | None = None) -> dict:

@@ -1,8 +1,11 @@
 """The run directory: a contract that every later command reads.
 
     DIR/config.json          everything needed to rebuild data and model (format_version, versions)
-    DIR/status.json          running | completed | failed_nonfinite, with the reason
-    DIR/history.jsonl        one JSON object per epoch (epoch 0 = before training)
+    DIR/status.json          running | completed | failed_nonfinite, with the reason, the resumes so far,
+                             the failure (epoch, batch, values) and, once training ends, the SHA-256 of
+                             config.json, history.jsonl, metrics.json and model.safetensors ("files"); it
+                             carries its own SHA-256 (content_sha256), so every file is verified on load
+    DIR/history.jsonl        one JSON object per epoch (epoch 0 = before training), each with format_version
     DIR/metrics.json         train_acc, val_acc, test_acc, converged_epoch, epochs_run, params, ...
     DIR/model.safetensors    final weights (metadata: format_version)
     DIR/training_curves.png|svg
@@ -17,9 +20,11 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
-from rnnscope.io import RunFileError, atomic_write_bytes, dumps, loads, read_json, write_json
+from rnnscope.io import (FORMAT_VERSION, RunFileError, atomic_write_bytes, check_version, dumps, loads, read_json,
+                         sha256, write_json)
 from rnnscope.training.callbacks import Callback
 
 RUN_MARKERS = ("config.json", "history.jsonl", "model.safetensors", "status.json")
@@ -46,9 +51,13 @@ def prepare_output(out: str | Path, overwrite: bool) -> Path:
         raise ValueError(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
     if out.is_dir() and not is_run(out) and any(p.name != ".lock" for p in out.iterdir()):
         raise ValueError(f"{out} is not empty and holds no run; choose an empty or new directory")
-    parent = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"output path {out} is not writable")
+    parent = out if out.exists() else next((p for p in out.absolute().parents if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise ValueError(f"output path {out} is not writable ({parent} is not a directory)")
+    try:  # a real probe: permissions, read-only file systems and pseudo file systems all show here
+        os.rmdir(tempfile.mkdtemp(prefix=".rnnscope-probe-", dir=parent))
+    except OSError as err:
+        raise ValueError(f"output path {out} is not writable ({err.strerror or err})") from None
     return out
 
 
@@ -89,37 +98,85 @@ class RunLock:
 
 
 def write_history(out: Path, history: list[dict]) -> None:
-    atomic_write_bytes(out / "history.jsonl", "".join(dumps(r).replace("\n", "") + "\n" for r in history).encode())
+    rows = ({"format_version": FORMAT_VERSION, **r} for r in history)
+    atomic_write_bytes(out / "history.jsonl", "".join(dumps(r).replace("\n", "") + "\n" for r in rows).encode())
 
 
 def read_history(out: Path) -> list[dict]:
-    import json
-
+    """The rows of history.jsonl (without their format_version); RunFileError naming the line if corrupt."""
     path = Path(out) / "history.jsonl"
     try:
         lines = path.read_text().splitlines()
     except FileNotFoundError:
         raise RunFileError(f"history {path} is missing") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise RunFileError(f"history {path} cannot be read ({err.__class__.__name__})") from None
     out_rows = []
     for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = loads(line)
-        except json.JSONDecodeError:
+        except ValueError:
             raise RunFileError(f"history {path} is corrupt at line {i}") from None
         if not isinstance(row, dict):
             raise RunFileError(f"history {path} is corrupt at line {i}")
+        check_version(row, f"{path} line {i}", "history")
+        row.pop("format_version")
         out_rows.append(row)
     return out_rows
 
 
+STATUSES = ("running", "completed", "failed_nonfinite")
+
+
 def write_status(out: Path, status: str, reason: str | None = None, **extra) -> None:
-    write_json(out / "status.json", {"status": status, "reason": reason, **extra})
+    write_json(out / "status.json", {"status": status, "reason": reason, **extra}, checksum=True)
 
 
 def read_status(out: Path) -> dict:
-    return read_json(Path(out) / "status.json", "status file")
+    status = read_json(Path(out) / "status.json", "status file")
+    if status.get("status") not in STATUSES:
+        raise RunFileError(f"status file {Path(out) / 'status.json'} is corrupt (status {status.get('status')!r})")
+    return status
+
+
+FINAL_FILES = ("config.json", "history.jsonl", "metrics.json", "model.safetensors")
+
+
+def file_hashes(out: Path) -> dict[str, str]:
+    """SHA-256 of the files a finished run is read from (recorded in status.json when training ends)."""
+    return {f: sha256(out / f) for f in FINAL_FILES if (out / f).exists()}
+
+
+def rebuild_hint(out: Path) -> str:
+    """What to do when a file of a run directory is missing or corrupt (for error messages)."""
+    from rnnscope.training.checkpoint import intact_checkpoint
+
+    ckpt = intact_checkpoint(Path(out) / "checkpoints")
+    if ckpt is None:
+        return "no intact checkpoint is left to rebuild it from: train the run again"
+    return f"checkpoint {ckpt} is intact: rebuild the run's files from it with `rnnscope train --resume {out}`"
+
+
+def verify_run(out: Path) -> dict:
+    """Check a run directory's status.json and the SHA-256 of every file it lists; returns the status.
+
+    Raises RunFileError naming the file and what to do.
+    """
+    out = Path(out)
+    try:
+        status = read_status(out)
+    except RunFileError as err:
+        raise RunFileError(f"{err}; {rebuild_hint(out)}") from None
+    for name, digest in (status.get("files") or {}).items():
+        path = out / name
+        if not path.exists():
+            raise RunFileError(f"{path} is missing; {rebuild_hint(out)}")
+        if sha256(path) != digest:
+            raise RunFileError(f"{path} is corrupt (its SHA-256 does not match status.json: truncated, "
+                               f"edited or a flipped bit); {rebuild_hint(out)}")
+    return status
 
 
 class HistoryWriter(Callback):
