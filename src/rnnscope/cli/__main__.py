@@ -1,0 +1,7 @@
+"""`python -m rnnscope.cli`."""
+
+import sys
+
+from rnnscope.cli import main
+
+sys.exit(main())
