@@ -9,7 +9,7 @@ FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: demo test venv clean bench
+.PHONY: demo test venv clean bench browser
 
 venv: $(STAMP)
 
@@ -20,13 +20,21 @@ $(STAMP):
 	# UCR/UEA data files only: aeon's own dependencies (numba, pandas, sklearn) are not needed
 	# to read them, and numba would downgrade numpy. See docs/data.md.
 	$(PIP) install -q --no-deps "aeon==1.6.0"
+	# The report's browser test drives Debian's Chromium through Playwright's driver only
+	# (never `playwright install`, which downloads a browser).
+	$(PIP) install -q $(FIND_LINKS) "playwright>=1.40"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-demo: venv
-	$(BIN)/rnnscope train --out runs/demo --overwrite
+# Headless Chromium for the report test: installed once from Debian's packages (free when present).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: venv
+demo: venv
+	$(BIN)/rnnscope run --out runs/demo --overwrite
+
+test: venv browser
 	$(BIN)/python -m pytest
 
 bench: venv

@@ -29,6 +29,10 @@ class RunFileError(ValueError):
     """A file of a run directory is missing, corrupt, or from a newer format. The message names it."""
 
 
+class NewerFormatError(RunFileError):
+    """A file written by a newer rnnscope (format_version above FORMAT_VERSION): upgrade, do not repair."""
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -52,6 +56,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # a full disk or a vanished directory: say which file could not be written
+        Path(tmp).unlink(missing_ok=True)
+        raise type(err)(err.errno, f"cannot write {path} ({err.strerror or err})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -105,7 +112,7 @@ def content_hash(obj: dict) -> str:
 
 
 def write_json(path: str | Path, obj: dict, versioned: bool = True, checksum: bool = False) -> None:
-    """Write a JSON object atomically, with format_version first (versioned) and its own SHA-256 (checksum)."""
+    """Write a JSON object atomically, format_version first (versioned), its own SHA-256 last (checksum)."""
     if versioned:
         obj = {"format_version": FORMAT_VERSION, **obj}
     if checksum:
@@ -120,8 +127,11 @@ def read_json(path: str | Path, what: str = "file", versioned: bool = True) -> d
         text = path.read_text()
     except FileNotFoundError:
         raise RunFileError(f"{what} {path} is missing") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise RunFileError(f"{what} {path} cannot be read ({err.__class__.__name__})") from None
+    except UnicodeDecodeError:
+        raise RunFileError(f"{what} {path} is corrupt (not UTF-8 text, so not a JSON file)") from None
+    except OSError as err:
+        reason = err.strerror or err.__class__.__name__
+        raise RunFileError(f"{what} {path} cannot be read ({reason})") from None
     try:
         obj = loads(text)
     except json.JSONDecodeError as err:
@@ -140,8 +150,8 @@ def check_version(obj: dict, path, what: str) -> None:
     if not isinstance(v, int):
         raise RunFileError(f"{what} {path} has no format_version; it was not written by rnnscope")
     if v > FORMAT_VERSION:
-        raise RunFileError(f"{what} {path} has format version {v}, newer than this rnnscope reads "
-                           f"({FORMAT_VERSION}); upgrade rnnscope")
+        raise NewerFormatError(f"{what} {path} has format version {v}, newer than this rnnscope reads "
+                               f"({FORMAT_VERSION}); upgrade rnnscope")
 
 
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> None:
@@ -159,7 +169,7 @@ def load_tensors(path: str | Path, what: str = "tensor file") -> dict[str, torch
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - a safe_open, not a dict
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         first = str(err).splitlines()[0] if str(err) else err.__class__.__name__
         raise RunFileError(f"{what} {path} is corrupt or not a safetensors file ({first})") from None
@@ -167,7 +177,8 @@ def load_tensors(path: str | Path, what: str = "tensor file") -> dict[str, torch
         try:
             version = int(meta["format_version"])
         except ValueError:
-            raise RunFileError(f"{what} {path} is corrupt (format_version {meta['format_version']!r})") from None
+            bad = meta["format_version"]
+            raise RunFileError(f"{what} {path} is corrupt (format_version {bad!r})") from None
         check_version({"format_version": version}, path, what)
     return tensors
 

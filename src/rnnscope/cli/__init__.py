@@ -80,7 +80,8 @@ def command_modules() -> list:
     """The modules of this package that define `add_parser`, by their ORDER (then name)."""
     import pkgutil
 
-    mods = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
+    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    mods = [importlib.import_module(f"{__name__}.{name}") for name in names]
     mods = [m for m in mods if hasattr(m, "add_parser")]
     return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 

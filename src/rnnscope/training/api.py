@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+import shutil
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,11 +18,24 @@ import torch
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from rnnscope.data.dataset import DataBundle
-from rnnscope.io import FORMAT_VERSION, RunFileError, load_tensors, read_json, save_tensors, write_json
+from rnnscope.io import (
+    FORMAT_VERSION,
+    NewerFormatError,
+    RunFileError,
+    load_tensors,
+    read_json,
+    save_tensors,
+    write_json,
+)
 from rnnscope.models import build_model, count_params, hidden_for_params
 from rnnscope.training import rundir
-from rnnscope.training.checkpoint import (Checkpointer, intact_checkpoint, latest_checkpoint, load_checkpoint,
-                                          restore_trainer)
+from rnnscope.training.checkpoint import (
+    Checkpointer,
+    intact_checkpoint,
+    latest_checkpoint,
+    load_latest,
+    restore_trainer,
+)
 from rnnscope.training.loop import Trainer, converged_epoch
 
 
@@ -95,7 +109,8 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
     checkpoint_every: checkpoint every K epochs; checkpoint_every_batches: also every N batches inside an
     epoch (for long epochs; None: only at epoch ends). See docs/reliability.md.
     """
-    for name, value in (("checkpoint_every", checkpoint_every), ("checkpoint_every_batches", checkpoint_every_batches)):
+    for name, value in (("checkpoint_every", checkpoint_every),
+                        ("checkpoint_every_batches", checkpoint_every_batches)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     out = rundir.prepare_output(out, overwrite) if out is not None else None
@@ -118,13 +133,19 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
         trainer.fit()
         return Run(None, data_cfg, model_cfg, train_cfg, trainer.model, trainer.history,
                    compute_metrics(trainer, config["params"], ceiling), config, data)
+    created = not out.exists()
     with rundir.RunLock(out):
         if rundir.is_run(out):
             if not overwrite:  # a run finished between prepare_output and taking the lock
                 raise ValueError(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
             rundir.clear_run(out)
-        write_json(out / "config.json", config)
-        rundir.write_status(out, "running")
+        try:
+            write_json(out / "config.json", config)
+            rundir.write_status(out, "running")
+        except OSError:  # e.g. a full disk before anything was trained: leave nothing behind
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data)
 
 
@@ -140,14 +161,16 @@ def _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, 
         trainer.stop_reason += (f"; the last good checkpoint, {last_good}, is intact" if last_good
                                 else "; no checkpoint was written before it")
     metrics = compute_metrics(trainer, config["params"], config["task_ceiling"])
-    save_tensors(out / "model.safetensors", trainer.model.state_dict(), {"format_version": str(FORMAT_VERSION)})
+    save_tensors(out / "model.safetensors", trainer.model.state_dict(),
+                 {"format_version": str(FORMAT_VERSION)})
     rundir.write_history(out, trainer.history)
     write_json(out / "metrics.json", metrics)
     _write_curves(out, trainer.history, metrics)
-    rundir.write_status(out, trainer.status, trainer.stop_reason, failure=trainer.failure, resumes=list(resumes),
-                        last_checkpoint=last_good, files=rundir.file_hashes(out))
+    rundir.write_status(out, trainer.status, trainer.stop_reason, failure=trainer.failure,
+                        resumes=list(resumes), last_checkpoint=last_good, files=rundir.file_hashes(out))
     notes = [n for r in resumes[-1:] for n in r.get("notes", [])]
-    return Run(out, data_cfg, model_cfg, train_cfg, trainer.model, trainer.history, metrics, config, data, notes)
+    return Run(out, data_cfg, model_cfg, train_cfg, trainer.model, trainer.history, metrics, config, data,
+               notes)
 
 
 def _write_curves(out: Path, history: list[dict], metrics: dict) -> None:
@@ -167,9 +190,11 @@ def _configs(config: dict, path: Path) -> tuple[DataConfig, ModelConfig, TrainCo
 
 
 def _previous_status(out: Path) -> dict:
-    """status.json, or {} when it is missing or corrupt (a resume rebuilds it)."""
+    """status.json, or {} when it is missing or corrupt (a resume rebuilds it); a newer format is refused."""
     try:
         return rundir.read_status(out)
+    except NewerFormatError:
+        raise
     except RunFileError:
         return {}
 
@@ -184,19 +209,24 @@ def _check_resumable(out: Path, previous: dict) -> None:
     if previous.get("status") == "failed_nonfinite":
         raise ValueError(f"{out} stopped on a non-finite loss and a resume would repeat it exactly "
                          f"({previous.get('reason')}); start a new run with those changes")
+    rundir.verify_config(out, previous)
+
+
+def _no_intact_checkpoint(out: Path, err: RunFileError) -> RunFileError:
+    return RunFileError(f"{err}; delete {out / 'checkpoints'} to train this run again from its config with "
+                        f"`rnnscope train --resume {out}`")
 
 
 def _restore_latest(trainer, out: Path, restore_rng: bool) -> dict:
     """Restore the newest intact checkpoint into `trainer` (none at all: start from epoch 0) -> a note."""
     root = out / "checkpoints"
     if not any(root.glob("epoch-*")):
-        return {"from": "start", "notes": ["no checkpoint had been written: training starts again from epoch 0"]}
+        return {"from": "start",
+                "notes": ["no checkpoint had been written: training starts again from epoch 0"]}
     try:
-        ckpt, problems = latest_checkpoint(root)
+        ckpt, tensors, meta, problems = load_latest(root)
     except RunFileError as err:
-        raise RunFileError(f"{err}; delete {root} to train this run again from its config with "
-                           f"`rnnscope train --resume {out}`") from None
-    tensors, meta = load_checkpoint(ckpt)
+        raise _no_intact_checkpoint(out, err) from None
     try:
         restore_trainer(trainer, tensors, meta, restore_rng=restore_rng)
     except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
@@ -219,13 +249,19 @@ def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str 
         raise RunFileError(f"{out} is not a directory; nothing to resume")
     if not (out / "config.json").exists():
         raise RunFileError(f"{out} holds no run to resume (no config.json)")
+    config = _read_config(out)  # everything that can be refused is checked before the lock: bad input
+    data_cfg, model_cfg, train_cfg = _configs(config, out)  # leaves every file as it was
+    if device is not None:
+        train_cfg = dataclasses.replace(train_cfg, device=device)
+    _check_resumable(out, _previous_status(out))
+    if any((out / "checkpoints").glob("epoch-*")):
+        try:
+            latest_checkpoint(out / "checkpoints")
+        except RunFileError as err:
+            raise _no_intact_checkpoint(out, err) from None
     with rundir.RunLock(out):
-        config = _read_config(out)
-        data_cfg, model_cfg, train_cfg = _configs(config, out)
-        if device is not None:
-            train_cfg = dataclasses.replace(train_cfg, device=device)
         previous = _previous_status(out)
-        _check_resumable(out, previous)
+        _check_resumable(out, previous)  # again, now that no other process can write the run
         data, _ = load_data(data_cfg, train_cfg.seed)
         torch.manual_seed(train_cfg.seed)
         model = build_model(model_cfg, data.input_size, data.n_classes)
@@ -240,9 +276,10 @@ def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str 
 def _read_config(path: Path) -> dict:
     try:
         return read_json(path / "config.json", "config")
+    except NewerFormatError:
+        raise
     except RunFileError as err:
-        raise RunFileError(f"{err}; config.json alone rebuilds the data and the model, so restore it from a "
-                           "copy of the run or train the run again") from None
+        raise RunFileError(f"{err}; {rundir.CONFIG_HINT}") from None
 
 
 def load_run(path: str | Path, device: str = "cpu") -> Run:
@@ -254,22 +291,30 @@ def load_run(path: str | Path, device: str = "cpu") -> Run:
         raise RunFileError(f"{path} is not a run directory (no config.json); create one with `rnnscope train`")
     config = _read_config(path)
     data_cfg, model_cfg, train_cfg = _configs(config, path)
+    if not (path / "model.safetensors").exists():
+        raise RunFileError(f"{path} has no model.safetensors (training did not finish or the file was lost); "
+                           f"{rundir.rebuild_hint(path)}")
     status = rundir.verify_run(path)  # status.json and the SHA-256 of every file it lists
-    if status["status"] == "running" or not (path / "model.safetensors").exists():
-        raise RunFileError(f"{path} has no final model (training did not finish: status {status['status']}); "
-                           f"resume it with `rnnscope train --resume {path}`")
+    if status["status"] == "running":
+        raise RunFileError(f"{path} is still training or was stopped (status running), so its model.safetensors "
+                           f"is not final; {rundir.rebuild_hint(path)}")
     try:
         model = build_model(model_cfg, config["input_size"], config["n_classes"])
     except (KeyError, TypeError, ValueError) as err:
         raise RunFileError(f"config {path / 'config.json'} is corrupt ({err})") from None
-    state = load_tensors(path / "model.safetensors", "model")
     try:
-        model.load_state_dict(state)
-    except RuntimeError:
-        raise RunFileError(f"model {path / 'model.safetensors'} does not match config.json") from None
+        state = load_tensors(path / "model.safetensors", "model")
+        try:
+            model.load_state_dict(state)
+        except RuntimeError:
+            raise RunFileError(f"model {path / 'model.safetensors'} does not match config.json") from None
+        history = rundir.read_history(path)
+        metrics = read_json(path / "metrics.json", "metrics")
+    except NewerFormatError:
+        raise
+    except RunFileError as err:  # status.json vouched for the file, yet it does not read: say what to do
+        raise RunFileError(f"{err}; {rundir.rebuild_hint(path)}") from None
     model.to(device).eval()
-    history = rundir.read_history(path)
-    metrics = read_json(path / "metrics.json", "metrics")
     metrics.pop("format_version", None)
     return Run(path, data_cfg, model_cfg, train_cfg, model, history, metrics, config)
 

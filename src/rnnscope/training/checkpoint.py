@@ -29,8 +29,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnscope.io import (FORMAT_VERSION, RunFileError, _fsync_dir, load_tensors, read_json, save_tensors, sha256,
-                         write_json)
+from rnnscope.io import (
+    FORMAT_VERSION,
+    RunFileError,
+    _fsync_dir,
+    load_tensors,
+    read_json,
+    save_tensors,
+    sha256,
+    write_json,
+)
 from rnnscope.training.callbacks import Callback
 
 FILES = ("state.safetensors", "state.json")
@@ -183,9 +191,26 @@ def intact_checkpoint(ckpt_root: str | Path) -> str | None:
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors, JSON state) of a verified checkpoint; RunFileError naming the file otherwise."""
     verify_checkpoint(path)
     what = f"checkpoint {path.name}:"
     return load_tensors(path / "state.safetensors", what), read_json(path / "state.json", what)
+
+
+def load_latest(ckpt_root: str | Path) -> tuple[Path, dict[str, torch.Tensor], dict, list[str]]:
+    """The newest checkpoint that verifies AND loads -> (path, tensors, state, problems with newer ones).
+
+    Raises RunFileError listing every problem when none does.
+    """
+    root = Path(ckpt_root)
+    problems: list[str] = []
+    for cand in sorted(root.glob("epoch-*"), reverse=True):
+        try:
+            return (cand, *load_checkpoint(cand), problems)
+        except RunFileError as err:
+            problems.append(str(err))
+    detail = f" ({'; '.join(problems)})" if problems else ""
+    raise RunFileError(f"no intact checkpoint in {root}{detail}")
 
 
 class Checkpointer(Callback):
@@ -193,7 +218,8 @@ class Checkpointer(Callback):
     the end of training. Put it after every callback that changes the trainer (early stopping), so that a
     checkpoint holds their decisions."""
 
-    def __init__(self, ckpt_root: str | Path, every: int = 1, keep: int = 2, every_batches: int | None = None):
+    def __init__(self, ckpt_root: str | Path, every: int = 1, keep: int = 2,
+                 every_batches: int | None = None):
         self.root, self.every, self.keep, self.every_batches = Path(ckpt_root), every, keep, every_batches
 
     def on_train_begin(self, trainer) -> None:

@@ -186,7 +186,7 @@ class Trainer:
         where = (f"non-finite {what} at epoch {f['epoch']}, batch {f['batch']} "
                  f"(of {self.batches_per_epoch}, counted from 0): training stopped")
         if f["nonfinite_inputs"]:
-            return f"{where}; the batch's inputs hold NaN or inf values: clean the data (or fill missing values)"
+            return f"{where}; the batch's inputs hold NaN or inf values: clean the data (or fill them in)"
         lower = f"lower the learning rate (--lr {self.cfg.lr / 10:g})"
         if f["what"] == "update":
             return f"{where}; {lower}"

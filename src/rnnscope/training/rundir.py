@@ -23,8 +23,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from rnnscope.io import (FORMAT_VERSION, RunFileError, atomic_write_bytes, check_version, dumps, loads, read_json,
-                         sha256, write_json)
+from rnnscope.io import (
+    FORMAT_VERSION,
+    NewerFormatError,
+    RunFileError,
+    atomic_write_bytes,
+    check_version,
+    dumps,
+    loads,
+    read_json,
+    sha256,
+    write_json,
+)
 from rnnscope.training.callbacks import Callback
 
 RUN_MARKERS = ("config.json", "history.jsonl", "model.safetensors", "status.json")
@@ -76,7 +86,7 @@ class RunLock:
         self.path = Path(out) / ".lock"
         self.fd: int | None = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -99,7 +109,8 @@ class RunLock:
 
 def write_history(out: Path, history: list[dict]) -> None:
     rows = ({"format_version": FORMAT_VERSION, **r} for r in history)
-    atomic_write_bytes(out / "history.jsonl", "".join(dumps(r).replace("\n", "") + "\n" for r in rows).encode())
+    text = "".join(dumps(r).replace("\n", "") + "\n" for r in rows)
+    atomic_write_bytes(out / "history.jsonl", text.encode())
 
 
 def read_history(out: Path) -> list[dict]:
@@ -109,8 +120,11 @@ def read_history(out: Path) -> list[dict]:
         lines = path.read_text().splitlines()
     except FileNotFoundError:
         raise RunFileError(f"history {path} is missing") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise RunFileError(f"history {path} cannot be read ({err.__class__.__name__})") from None
+    except UnicodeDecodeError:
+        raise RunFileError(f"history {path} is corrupt (not UTF-8 text)") from None
+    except OSError as err:
+        reason = err.strerror or err.__class__.__name__
+        raise RunFileError(f"history {path} cannot be read ({reason})") from None
     out_rows = []
     for i, line in enumerate(lines, 1):
         if not line.strip():
@@ -137,7 +151,8 @@ def write_status(out: Path, status: str, reason: str | None = None, **extra) -> 
 def read_status(out: Path) -> dict:
     status = read_json(Path(out) / "status.json", "status file")
     if status.get("status") not in STATUSES:
-        raise RunFileError(f"status file {Path(out) / 'status.json'} is corrupt (status {status.get('status')!r})")
+        where = Path(out) / "status.json"
+        raise RunFileError(f"status file {where} is corrupt (status {status.get('status')!r})")
     return status
 
 
@@ -150,13 +165,16 @@ def file_hashes(out: Path) -> dict[str, str]:
 
 
 def rebuild_hint(out: Path) -> str:
-    """What to do when a file of a run directory is missing or corrupt (for error messages)."""
-    from rnnscope.training.checkpoint import intact_checkpoint
+    """What to do about a run directory's missing or corrupt files, from the state of its checkpoints:
+    e.g. "checkpoint epoch-000012: state.json is missing; epoch-000011 is intact: resume from it with ..."."""
+    from rnnscope.training.checkpoint import latest_checkpoint
 
-    ckpt = intact_checkpoint(Path(out) / "checkpoints")
-    if ckpt is None:
-        return "no intact checkpoint is left to rebuild it from: train the run again"
-    return f"checkpoint {ckpt} is intact: rebuild the run's files from it with `rnnscope train --resume {out}`"
+    try:
+        ckpt, problems = latest_checkpoint(Path(out) / "checkpoints")
+    except RunFileError as err:
+        return f"{err}: no intact checkpoint is left, so train the run again"
+    said = "".join(f"{p}; " for p in problems)
+    return f"{said}checkpoint {ckpt.name} is intact: resume from it with `rnnscope train --resume {out}`"
 
 
 def verify_run(out: Path) -> dict:
@@ -167,8 +185,11 @@ def verify_run(out: Path) -> dict:
     out = Path(out)
     try:
         status = read_status(out)
+    except NewerFormatError:
+        raise
     except RunFileError as err:
         raise RunFileError(f"{err}; {rebuild_hint(out)}") from None
+    verify_config(out, status)
     for name, digest in (status.get("files") or {}).items():
         path = out / name
         if not path.exists():
@@ -177,6 +198,18 @@ def verify_run(out: Path) -> dict:
             raise RunFileError(f"{path} is corrupt (its SHA-256 does not match status.json: truncated, "
                                f"edited or a flipped bit); {rebuild_hint(out)}")
     return status
+
+
+CONFIG_HINT = ("config.json alone rebuilds the data and the model, so restore it from a copy of the run or "
+               "train again")
+
+
+def verify_config(out: Path, status: dict) -> None:
+    """config.json against the SHA-256 in status.json (when listed): a resume cannot repair it."""
+    digest = (status.get("files") or {}).get("config.json")
+    if digest is not None and (out / "config.json").exists() and sha256(out / "config.json") != digest:
+        raise RunFileError(f"{out / 'config.json'} is corrupt (its SHA-256 does not match status.json); "
+                           f"{CONFIG_HINT}")
 
 
 class HistoryWriter(Callback):

@@ -1,0 +1,130 @@
+"""`rnnscope compare`: train every architecture at a matched parameter count, per seed and length
+(or recall distance), in parallel worker processes; write results.csv and figures. Repeating the
+command skips finished runs and resumes interrupted ones."""
+
+from __future__ import annotations
+
+ORDER = 40  # position in `rnnscope --help`
+
+import sys
+
+from rnnscope.cli import EXIT_FAILED, CLIError, positive_float, positive_int
+
+
+def parse_list(text: str | None, what: str, kind=int) -> list | None:
+    """'5,10,20' -> [5, 10, 20] (one-line CLIError naming the option when an item is not a number)."""
+    if text is None:
+        return None
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items:
+        raise CLIError(f"{what} is empty")
+    if kind is str:
+        return items
+    try:
+        return [int(t) for t in items]
+    except ValueError:
+        bad = next(t for t in items if not t.lstrip("-").isdigit())
+        raise CLIError(f"{what} expects comma-separated integers, got {bad!r}") from None
+
+
+def add_training_options(p, defaults: dict) -> None:
+    """Pass-through training options shared by `compare` and `context`."""
+    g = p.add_argument_group("training (each run)")
+    g.add_argument("--epochs", type=positive_int, default=defaults["epochs"])
+    g.add_argument("--lr", type=positive_float, default=defaults["lr"], help="Adam learning rate")
+    g.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"])
+    g.add_argument("--n-train", type=positive_int, default=defaults["n_train"], help="training sequences per run")
+    g.add_argument("--n-test", type=positive_int, default=defaults["n_test"], help="test sequences per run")
+    g.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    s = p.add_argument_group("execution")
+    s.add_argument("--workers", type=positive_int, help="parallel worker processes (default: CPU count)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_parser(sub) -> None:
+    from rnnscope.config import DEFAULT_TASK, DataConfig, TrainConfig
+
+    d, t = DataConfig(), TrainConfig()
+    p = sub.add_parser("compare", help="compare architectures at matched parameter counts (parallel, resumable)")
+    p.add_argument("--task", default=DEFAULT_TASK, help=f"built-in task (default {DEFAULT_TASK})")
+    p.add_argument("--task-param", action="append", default=[], metavar="KEY=VALUE",
+                   help="fix another task parameter (repeatable; VALUE is JSON)")
+    p.add_argument("--models", default="rnn,lstm,gru,transformer", help="comma-separated architectures")
+    p.add_argument("--params", type=positive_int, default=20000, help="parameter budget per model (matched ±10%%)")
+    p.add_argument("--layers", type=positive_int, default=2, help="layers (blocks for the transformer)")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (data, initialisation, order)")
+    p.add_argument("--lengths", help="comma-separated sequence lengths (the task's seq_len)")
+    p.add_argument("--distances", help="comma-separated dependency distances (the recall task's distance)")
+    p.add_argument("--out", required=True, help="sweep directory (repeat the command to resume it)")
+    add_training_options(p, {"epochs": t.epochs, "lr": t.lr, "batch_size": t.batch_size, "n_train": d.n_train,
+                             "n_test": d.n_test})
+    p.set_defaults(func=cmd_compare)
+
+
+def run_with_progress(jobs: list[dict], workers: int | None, desc: str, quiet: bool = False) -> list[dict]:
+    """run_sweep with one tqdm bar over jobs (the CLI's display)."""
+    from rnnscope.sweep import run_sweep
+
+    bar = None
+    if not quiet:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc=desc, unit="run", dynamic_ncols=True)
+
+    def on_result(result: dict) -> None:
+        if bar is not None:
+            bar.set_postfix_str(f"{result['name']}: {result['action'] or result['status']}")
+            bar.update(1)
+
+    try:
+        return run_sweep(jobs, on_result=on_result, workers=workers)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def report_failures(results: list[dict], command: str) -> int:
+    failed = [r for r in results if r["status"] == "failed"]
+    for r in failed:
+        print(f"rnnscope {command}: run {r['name']} failed: {r['message']}", file=sys.stderr)
+    return EXIT_FAILED if failed else 0
+
+
+def print_summary(rows: list[dict], axis: str, key: str = "test_acc") -> None:
+    from rnnscope.sweep.store import aggregate
+
+    agg = aggregate(rows, axis, key)
+    print(f"{'model':<12}{axis:>10}{'params':>9}  {key} mean ± std (n)")
+    params = {(r["model"], r[axis]): r["params"] for r in rows}
+    for a in agg:
+        n = params.get((a["model"], a[axis]))
+        print(f"{a['model']:<12}{a[axis]:>10}{n if n is not None else '':>9}  "
+              f"{a['mean']:.3f} ± {a['std']:.3f} ({a['n']})")
+
+
+def cmd_compare(args) -> int:
+    from rnnscope.cli.train import parse_task_params
+    from rnnscope.sweep.compare import compare_config, plan_compare, write_compare
+    from rnnscope.sweep.store import check_sweep_dir, write_sweep_file
+
+    try:
+        config = compare_config(
+            task=args.task, task_params=parse_task_params(args.task_param),
+            models=parse_list(args.models, "--models", str), params=args.params,
+            seeds=parse_list(args.seeds, "--seeds"), lengths=parse_list(args.lengths, "--lengths"),
+            distances=parse_list(args.distances, "--distances"), layers=args.layers, epochs=args.epochs, lr=args.lr,
+            batch_size=args.batch_size, n_train=args.n_train, n_test=args.n_test, device=args.device)
+        jobs = plan_compare(config, args.out)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    check_sweep_dir(args.out, "compare", config)
+    write_sweep_file(args.out, "compare", config)
+    results = run_with_progress(jobs, args.workers, "compare", args.quiet)
+    rows = write_compare(args.out, config, jobs, results)
+    print_summary(rows, config["axis"])
+    done = sum(r["action"] == "skipped" for r in results)
+    if done:
+        print(f"{done} of {len(results)} runs were already finished (skipped)")
+    print(f"results: {args.out}/results.csv")
+    return report_failures(results, "compare")
+

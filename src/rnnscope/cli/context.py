@@ -1,0 +1,67 @@
+"""`rnnscope context`: the behavioural effective context window — each architecture trained on delayed
+recall at every distance and seed (parallel, resumable); writes context.csv, context.json, context.png."""
+
+from __future__ import annotations
+
+ORDER = 45  # position in `rnnscope --help`
+
+from rnnscope.cli import CLIError, positive_int
+from rnnscope.cli.compare import (
+    add_training_options,
+    parse_list,
+    print_summary,
+    report_failures,
+    run_with_progress,
+)
+
+DEFAULTS = {"epochs": 20, "lr": 1e-2, "batch_size": 32, "n_train": 1000, "n_test": 500}
+
+
+def add_parser(sub) -> None:
+    from rnnscope.sweep.context import DEFAULT_MAX_DISTANCE
+
+    p = sub.add_parser("context", help="measure the behavioural effective context on delayed recall")
+    p.add_argument("--models", default="rnn,lstm,gru", help="comma-separated architectures")
+    p.add_argument("--distances", default="5,10,20,50,100,200", help="comma-separated cue-to-answer distances")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    p.add_argument("--max-distance", type=int, default=DEFAULT_MAX_DISTANCE,
+                   help=f"refuse longer distances (default {DEFAULT_MAX_DISTANCE})")
+    p.add_argument("--out", required=True, help="sweep directory (repeat the command to resume it)")
+    m = p.add_argument_group("model and task")
+    m.add_argument("--hidden", type=positive_int, default=64, help="hidden size of every model")
+    m.add_argument("--layers", type=positive_int, default=1, help="recurrent layers")
+    m.add_argument("--params", type=positive_int, help="match parameter counts (±10%%) instead of --hidden")
+    m.add_argument("--n-classes", type=positive_int, default=4, help="cue symbols (chance = 1 / n)")
+    m.add_argument("--n-distractors", type=int, default=4, help="distractor symbols during the delay")
+    add_training_options(p, DEFAULTS)
+    p.set_defaults(func=cmd_context)
+
+
+def cmd_context(args) -> int:
+    from rnnscope.sweep.context import context_config, plan_context, write_context
+    from rnnscope.sweep.store import check_sweep_dir, write_sweep_file
+
+    try:
+        config = context_config(
+            models=parse_list(args.models, "--models", str), distances=parse_list(args.distances, "--distances"),
+            seeds=parse_list(args.seeds, "--seeds"), max_distance=args.max_distance, hidden=args.hidden,
+            layers=args.layers, params=args.params, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+            n_train=args.n_train, n_test=args.n_test, n_classes=args.n_classes, n_distractors=args.n_distractors,
+            device=args.device)
+        jobs = plan_context(config, args.out)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    check_sweep_dir(args.out, "context", config)
+    write_sweep_file(args.out, "context", config)
+    results = run_with_progress(jobs, args.workers, "context", args.quiet)
+    rows, summary = write_context(args.out, jobs, results)
+    print_summary(rows, "distance")
+    print(f"effective context (chance-corrected accuracy within {summary['threshold']:.0%} of distance "
+          f"{summary['distances'][0]}):")
+    for model, info in summary["models"].items():
+        eff = info["effective_context"]
+        text = "undefined (not above chance at the shortest distance)" if eff is None else (
+            f">= {eff} (every tested distance passed)" if info["censored"] else str(eff))
+        print(f"  {model:<12}{text}")
+    print(f"results: {args.out}/context.csv, {args.out}/context.json")
+    return report_failures(results, "context")

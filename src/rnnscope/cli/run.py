@@ -1,0 +1,56 @@
+"""`rnnscope run [train options] --out DIR`: train → record → analyse units → gradients → report."""
+
+from __future__ import annotations
+
+import sys
+
+from rnnscope.cli import EXIT_FAILED, positive_int
+
+ORDER = 20  # position in `rnnscope --help`
+
+
+def add_parser(sub) -> None:
+    from rnnscope.cli.train import add_train_options
+    from rnnscope.pipeline import SEQUENCES
+
+    p = sub.add_parser("run", help="the whole pipeline: train, record, analyse units, gradients, HTML report")
+    p.add_argument("--out", required=True, help="run directory to create (the report is DIR/report.html)")
+    p.add_argument(
+        "--sequences",
+        type=positive_int,
+        default=SEQUENCES,
+        metavar="N",
+        help=f"test sequences recorded and analysed (default {SEQUENCES})",
+    )
+    add_train_options(p)
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args) -> int:
+    from rnnscope.cli.train import configs_from_args, print_results, set_threads
+    from rnnscope.pipeline import run_pipeline
+
+    set_threads(args)
+    data_cfg, model_cfg, train_cfg = configs_from_args(args)
+    result = run_pipeline(
+        data_cfg,
+        model_cfg,
+        train_cfg,
+        args.out,
+        overwrite=args.overwrite,
+        match_params=args.match_params,
+        checkpoint_every=args.checkpoint_every,
+        sequences=args.sequences,
+        progress=not args.quiet,
+    )
+    print_results(result.run)
+    print()
+    for s in result.stages:
+        seconds = f"{s.seconds:6.1f} s" if s.seconds is not None else ""
+        print(f"{s.name:<10}{s.status:<8}{seconds:>9}   {s.note or ''}")
+    print(f"run directory: {result.run.path}")
+    print(f"report: {result.report}")
+    failed = [s for s in result.stages if s.status == "failed"]
+    for s in failed:
+        print(f"rnnscope run: the {s.name} stage failed: {s.note}", file=sys.stderr)
+    return EXIT_FAILED if failed else 0

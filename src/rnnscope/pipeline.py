@@ -1,0 +1,238 @@
+"""The whole pipeline in one call: train → record → analyse units → gradients → report.
+
+    result = run_pipeline(DataConfig(), ModelConfig(), TrainConfig(), "runs/demo", progress=True)
+    result.report       # runs/demo/report.html
+    result.stages       # [StageResult(name, status, seconds, note, cpu_seconds)], also in pipeline.json
+
+Each stage is the library function its own command calls (`rnnscope train / record / analyze /
+gradients / report`), run on the directory the previous stages wrote. Training must succeed; a later
+stage that fails (or whose library this installation lacks) is recorded with its reason in
+RUN_DIR/pipeline.json — the report shows that reason in the sections the stage would have filled — and
+the pipeline goes on, so a report always comes out. Bad options are refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+from rnnscope.io import write_json
+
+STAGES = ("train", "record", "analyze", "gradients", "report")
+PIPELINE_FILE = "pipeline.json"
+SEQUENCES = 512  # test sequences recorded and analysed (the analysis default; bounds time and memory)
+SNAPSHOT_EVERY = 5  # epochs between snapshots of the gradient profile during training
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str  # "done" | "skipped" | "failed"
+    seconds: float | None = 0.0  # wall clock; None: still running when the log was written
+    note: str | None = None  # what it found, or why it was skipped or failed, in one line
+    cpu_seconds: float | None = None  # CPU time of this process (all its threads) during the stage
+
+
+@dataclass
+class PipelineResult:
+    run: object  # rnnscope.Run
+    report: Path | None
+    stages: list[StageResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status != "failed" for s in self.stages)
+
+
+def _library(module: str, name: str) -> Callable | None:
+    """module.name when this installation has it, else None (the stage is then skipped)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def gradient_callbacks(out: Path) -> list:
+    """The callback that snapshots the gradient profile during training (every SNAPSHOT_EVERY epochs and
+    at initialisation, into out/gradients/), when this installation has it."""
+    cls = _library("rnnscope.gradients", "GradientSnapshots")
+    return [cls(out, every=SNAPSHOT_EVERY)] if cls is not None else []
+
+
+def _record(out: Path, sequences: int) -> str | None:
+    from rnnscope.recording import record_run
+
+    rec = record_run(out, split="test", max_sequences=sequences)
+    return f"{rec.n_sequences} test sequences x {len(rec.steps)} steps"
+
+
+def _analyze(out: Path, sequences: int) -> str | None:
+    analyze_run = _library("rnnscope.unitreport", "analyze_run")
+    if analyze_run is None:
+        raise _Skip("this installation has no unit analysis (rnnscope.unitreport.analyze_run)")
+    report = analyze_run(out, split="test", max_sequences=sequences)
+    counts = report.summary.get("role_counts_total", {})
+    return ", ".join(f"{n} {role}" for role, n in counts.items() if n) or None
+
+
+def _gradients(out: Path, sequences: int) -> str | None:
+    gradient_report = _library("rnnscope.gradients", "gradient_report")
+    if gradient_report is None:
+        raise _Skip("this installation has no gradient analysis (rnnscope.gradients.gradient_report)")
+    summary = gradient_report(out)
+    top = [r for r in summary.get("per_layer", []) if r.get("quantity") in ("grad_h", "grad_stream")]
+    if not top:
+        return None
+    r = top[-1]
+    return (
+        f"top layer: decay factor {r['decay_factor']:.3f} per step, "
+        f"effective context {r['effective_context']} steps"
+    )
+
+
+class _Skip(Exception):
+    """A stage that cannot run here (its library is missing); the message says why."""
+
+
+def _write_log(out: Path, stages: list[StageResult], sequences: int) -> None:
+    write_json(out / PIPELINE_FILE, {"stages": [asdict(s) for s in stages], "sequences": sequences})
+
+
+class _Clock:
+    """Wall-clock and CPU time since construction."""
+
+    def __init__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def stamp(self, result: StageResult) -> StageResult:
+        result.seconds = round(time.perf_counter() - self.wall, 2)
+        result.cpu_seconds = round(time.process_time() - self.cpu, 2)
+        return result
+
+
+def run_stages(
+    out: str | Path,
+    sequences: int = SEQUENCES,
+    stages: list[StageResult] | None = None,
+    *,
+    begin: Callable[[str], None] | None = None,
+    end: Callable[[StageResult], None] | None = None,
+    skip: str | None = None,
+) -> list[StageResult]:
+    """Record, analyse and measure the gradients of the trained run in `out`, each stage on its own: a
+    failure is noted (and logged to out/pipeline.json after `stages`, the results so far), not raised.
+
+    begin(name) / end(result): progress hooks (end must append the result to `stages`); skip: a reason
+    to skip every stage."""
+    out = Path(out)
+    stages = [] if stages is None else stages
+    end = end or stages.append
+    for name, work in (("record", _record), ("analyze", _analyze), ("gradients", _gradients)):
+        if begin is not None:
+            begin(name)
+        clock = _Clock()
+        if skip is not None:
+            result = StageResult(name, "skipped", 0.0, skip)
+        else:
+            try:
+                result = StageResult(name, "done", 0.0, work(out, sequences))
+            except _Skip as why:
+                result = StageResult(name, "skipped", 0.0, str(why))
+            except Exception as err:  # noqa: BLE001 - a later stage's failure must not cost the report
+                text = " ".join(str(err).split()) or err.__class__.__name__
+                result = StageResult(name, "failed", 0.0, f"{err.__class__.__name__}: {text}")
+        end(clock.stamp(result))
+        _write_log(out, stages, sequences)
+    return stages
+
+
+def run_pipeline(
+    data_cfg: DataConfig,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    match_params: int | None = None,
+    checkpoint_every: int = 1,
+    sequences: int = SEQUENCES,
+    progress: bool = False,
+) -> PipelineResult:
+    """Train into `out`, then record, analyse, measure gradients and build out/report.html.
+
+    sequences: test sequences recorded and analysed. progress: one tqdm bar over the stages with the
+    training's epoch bar nested under it (the CLI's display); the library is silent otherwise.
+    """
+    from rnnscope.report import build_report
+    from rnnscope.training.api import run_training
+    from rnnscope.training.callbacks import ProgressBar
+    from rnnscope.training.rundir import prepare_output
+
+    if sequences < 1:
+        raise ValueError(f"sequences must be positive, got {sequences}")
+    out = prepare_output(out, overwrite)  # refuses a bad --out before anything (the callback) writes
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=len(STAGES),
+            desc="pipeline",
+            unit="stage",
+            position=0,
+            dynamic_ncols=True,
+            bar_format="{desc}: {n_fmt}/{total_fmt} stages |{bar}| {elapsed}",
+        )
+    stages: list[StageResult] = []
+
+    def begin(name: str) -> None:
+        if bar is not None:
+            bar.set_description_str(f"pipeline: {name}")
+
+    def end(result: StageResult) -> None:
+        stages.append(result)
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        begin("train")
+        clock = _Clock()
+        callbacks = gradient_callbacks(out)
+        if progress:
+            callbacks.append(ProgressBar("train", position=1, leave=False))
+        run = run_training(
+            data_cfg,
+            model_cfg,
+            train_cfg,
+            out,
+            overwrite=overwrite,
+            match_params=match_params,
+            callbacks=callbacks,
+            checkpoint_every=checkpoint_every,
+        )
+        m = run.metrics
+        failed = m.get("status") == "failed_nonfinite"
+        found = (
+            m.get("stop_reason")
+            if failed
+            else f"test accuracy {m['test_acc']:.3f} after {m['epochs_run']} epochs"
+        )
+        end(clock.stamp(StageResult("train", "failed" if failed else "done", 0.0, found)))
+        _write_log(out, stages, sequences)
+        skip = "training failed (non-finite loss); nothing to analyse" if failed else None
+        run_stages(out, sequences, stages, begin=begin, end=end, skip=skip)
+        begin("report")
+        clock = _Clock()
+        # The report shows pipeline.json, so the report stage is logged (as done) before it is built.
+        _write_log(out, [*stages, StageResult("report", "done", None, "report.html")], sequences)
+        report = build_report(out)
+        end(clock.stamp(StageResult("report", "done", 0.0, report.name)))
+        _write_log(out, stages, sequences)
+    finally:
+        if bar is not None:
+            bar.close()
+    return PipelineResult(run, report, stages)

@@ -1,0 +1,340 @@
+"""The gradient sections of a run's report, from RUN_DIR/gradients/ (written by `rnnscope gradients`;
+layout in rnnscope.gradients.report).
+
+    profile.csv, profile_init.csv   step, layer, quantity, mean, std (trained; at initialisation)
+    summary.json                    per_layer / per_layer_init: decay factor, half-life, context (a);
+                                    behavioural: definition (b) when a context sweep was given
+    through_training.safetensors    the profile at snapshots during training (GradientSnapshots)
+    profile, learning_by_step, highways, through_training (.png/.svg)
+
+A figure whose file is missing is redrawn from these files with the same plot functions (through the
+gradient report's own panel builders), so it is the same figure.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rnnscope.report.figures import FigureFinder, Slot
+from rnnscope.report.html import Download, Section, commands, csv_bytes, missing, note, table
+from rnnscope.report.sources import Table, optional_json, read_table
+
+FLOW = Slot(
+    "gradient_flow",
+    "gradients",
+    ("profile",),
+    "‖∂L/∂h_t‖ against the step t on a log scale, per layer, trained (solid) and at initialisation: look "
+    "for how fast the gradient falls from the last step back to the first — a straight fall is a "
+    "constant decay factor per step.",
+    exclude=("training", "learning", "highway"),
+)
+EVOLUTION = Slot(
+    "gradient_evolution",
+    "gradients",
+    ("through_training", "training", "evolution"),
+    "The gradient profile at each snapshot during training (epochs down, steps across): look for "
+    "whether early steps gain gradient as the network learns, or stay dark.",
+    exclude=("learning",),
+)
+LEARNING = Slot(
+    "learning_by_step",
+    "gradients",
+    ("learning",),
+    "How much each step contributes to the weight update, ‖Σ_b δ_t x_tᵀ‖ for W_ih and W_hh: look for "
+    "the early steps contributing orders of magnitude less — they learn more slowly.",
+)
+HIGHWAY = Slot(
+    "highways",
+    "gradients",
+    ("highway",),
+    "The gate product along the sequence (LSTM Π f, GRU Π z) next to the normalised gradient and the "
+    "Jacobian product: look for products that stay near 1 where the gradient survives — the highway.",
+)
+QUANTITY = {"grad_h": "∂L/∂h", "grad_c": "∂L/∂c", "grad_x": "∂L/∂x (input)", "grad_stream": "∂L/∂stream"}
+
+
+def _by_step(profile: Table | None) -> dict:
+    """{(quantity, layer): (mean (T,), std (T,))} from profile.csv rows, as the gradient report built it."""
+    import numpy as np
+
+    if profile is None:
+        return {}
+    acc: dict = {}
+    for r in profile.dicts():
+
+        def num(v):
+            return float(v) if isinstance(v, (int, float)) else math.nan
+
+        acc.setdefault((str(r["quantity"]), int(r["layer"])), []).append(
+            (int(r["step"]), num(r["mean"]), num(r.get("std")))
+        )
+    out = {}
+    for key, rows in acc.items():
+        rows.sort()
+        out[key] = (np.array([m for _, m, _ in rows]), np.array([s for _, _, s in rows]))
+    return out
+
+
+def _drawer(kind: str, what: str, profile: Table | None, init: Table | None, root):
+    """A function drawing figure `what` from the saved files (None when the pieces are missing); it imports
+    the plotting code only when called, i.e. only when a figure file is missing."""
+    if what == "evolution" and not (root / "gradients" / "through_training.json").exists():
+        return None
+    if what != "evolution" and (
+        profile is None or kind == "transformer" and what in ("learning", "highways")
+    ):
+        return None
+
+    def draw():
+        try:
+            from rnnscope.gradients import report as gr
+            from rnnscope.plots import gradients as gp
+        except ImportError:
+            return None
+        if what == "evolution":
+            from rnnscope.gradients.snapshots import load_through_training
+
+            through = load_through_training(root)
+            if through is None or not len(through.epochs):
+                return None
+            prefix = "grad_stream/" if kind == "transformer" else "grad_h/"
+            maps = {
+                f"{'stream' if kind == 'transformer' else 'layer'} {n.split('/')[1]} ‖∂L/∂h‖": m
+                for n, m in through.mean.items()
+                if n.startswith(prefix)
+            }
+            return gp.plot_profile_heatmap(through.epochs, maps) if maps else None
+        trained, initial = _by_step(profile), _by_step(init)
+        if what == "flow":
+            q = ("grad_h", "grad_c", "grad_x", "grad_stream")
+            return gp.plot_gradient_profiles(gr._panels(trained, kind, q), gr._panels(initial, kind, q))
+        if what == "learning":
+            learn = {"learn_w_ih": "W_ih", "learn_w_hh": "W_hh"}
+            return gp.plot_learning_by_step(
+                gr._panels(trained, kind, learn, learn), gr._panels(initial, kind, learn, learn)
+            )
+        return gp.plot_highways(gr._highway_panels(trained, kind), gr._highway_panels(initial, kind))
+
+    return draw
+
+
+def _subset(
+    name: str, profile: Table | None, init: Table | None, quantities: tuple[str, ...]
+) -> list[Download]:
+    """The rows of profile.csv and profile_init.csv a figure draws, as one CSV (model = trained | init)."""
+    rows = []
+    for label, t in (("trained", profile), ("init", init)):
+        if t is not None:
+            rows += [[label, *r] for r in t.rows if str(r[t.columns.index("quantity")]) in quantities]
+    if not rows:
+        return []
+    header = ["model", *(profile or init).columns]
+    return [Download(f"{name}.csv", data=csv_bytes(header, rows))]
+
+
+def _snapshots_csv(root, kind: str) -> list[Download]:
+    """What the over-training figure draws: the mean gradient per epoch and step, one row per
+    (layer, epoch), from through_training.safetensors."""
+    from rnnscope.gradients.snapshots import load_through_training
+
+    through = load_through_training(root)
+    if through is None:
+        return []
+    prefix = "grad_stream/" if kind == "transformer" else "grad_h/"
+    rows = []
+    for name, mean in through.mean.items():  # (E, T)
+        if name.startswith(prefix):
+            for e, row in zip(through.epochs.tolist(), mean, strict=True):
+                rows.append([name, e, *[float(f"{v:.5g}") for v in row]])
+    steps = [f"t{t}" for t in range(through.mean[next(iter(through.mean))].shape[1])] if through.mean else []
+    return [Download("gradient_through_training.csv", data=csv_bytes(["gradient", "epoch", *steps], rows))]
+
+
+def _decay_table(summary: dict) -> str:
+    init = {(r.get("layer"), r.get("quantity")): r for r in summary.get("per_layer_init") or []}
+    rows = []
+    for r in summary.get("per_layer") or []:
+        i = init.get((r.get("layer"), r.get("quantity")), {})
+        rows.append(
+            [
+                f"layer {r.get('layer')}",
+                QUANTITY.get(r.get("quantity"), r.get("quantity")),
+                r.get("decay_factor"),
+                i.get("decay_factor"),
+                r.get("half_life"),
+                r.get("r2"),
+            ]
+        )
+    if not rows:
+        return ""
+    return table(
+        [
+            "layer",
+            "gradient",
+            "decay factor per step",
+            "at initialisation",
+            "half-life (steps)",
+            "R² of the fit",
+        ],
+        rows,
+        numeric={2, 3, 4, 5},
+        caption="Per-step decay factor fitted to log‖∂L/∂h‖ against the distance from the last step "
+        "(docs/gradients.md); the half-life is ln 2 / −ln(decay factor).",
+    )
+
+
+def _context_part(summary: dict) -> str:
+    rows = [
+        [
+            f"layer {r.get('layer')}",
+            QUANTITY.get(r.get("quantity"), r.get("quantity")),
+            r.get("effective_context"),
+            "yes" if r.get("context_censored") else "no",
+        ]
+        for r in summary.get("per_layer") or []
+    ]
+    eps = summary.get("epsilon")
+    parts = (
+        [
+            table(
+                ["layer", "gradient", "effective context (a), steps", "at least (never fell below ε)"],
+                rows,
+                numeric={2},
+                caption=f"(a) Gradient-based: the largest distance k at which the normalised "
+                f"gradient stays ≥ ε = {eps} at every distance up to k.",
+            )
+        ]
+        if rows
+        else []
+    )
+    b = summary.get("behavioural")
+    if isinstance(b, dict):
+        parts.append(
+            table(
+                ["definition", "effective context (steps)", "censored", "from"],
+                [
+                    [
+                        "(b) behavioural",
+                        b.get("effective_context"),
+                        "yes" if b.get("censored") else "no",
+                        b.get("source"),
+                    ]
+                ],
+                numeric={1},
+                caption="(b) Behavioural: the longest recall distance still solved "
+                "(90 % of the short-distance chance-corrected accuracy).",
+            )
+        )
+    return "".join(parts)
+
+
+def sections(r, finder: FigureFinder) -> list[Section]:
+    """Gradient flow by step, over training, learning by step, effective context, gate highways."""
+    gdir = r.root / "gradients"
+    profile = read_table(gdir / "profile.csv", "gradient profile", ("step", "layer", "quantity", "mean"))
+    init = read_table(gdir / "profile_init.csv", "gradient profile", ("step", "layer", "quantity", "mean"))
+    summary = optional_json(gdir / "summary.json", "gradient summary")
+    kind = r.config["model"].get("kind")
+    command, why = r.command("gradients"), r.stage_note("gradients")
+    files = [finder.download(t.path, f"{t.path.name} (CSV)") for t in (profile, init) if t is not None]
+    if summary is not None:
+        files.append(
+            Download("gradient_summary.json", data=(gdir / "summary.json").read_bytes(), label="summary.json")
+        )
+
+    def unavailable(s: Section, what: str, cmd: str = command) -> Section:
+        s.available = False
+        return s.add(missing(what, cmd) + (note(why) if why else ""))
+
+    def figure(slot: Slot, what: str, numbers) -> str | None:
+        return finder.html(slot, numbers, _drawer(kind, what, profile, init, r.root))
+
+    flow = Section("gradient-flow", "Gradient flow by step")
+    fig = figure(FLOW, "flow", _subset("gradient_flow", profile, init, tuple(QUANTITY)))
+    if fig is None:
+        unavailable(flow, "the per-step gradient profile (RUN_DIR/gradients/)")
+    else:
+        flow.add(
+            fig,
+            _decay_table(summary or {}),
+            f'<p class="note">All the gradient numbers: {" · ".join(d.html() for d in files)}</p>',
+        )
+
+    evo = Section("gradient-evolution", "Gradient flow over training")
+    snap = gdir / "through_training.safetensors"
+    fig = figure(EVOLUTION, "evolution", _snapshots_csv(r.root, kind) if snap.exists() else [])
+    if fig is not None:
+        evo.add(fig)
+    elif profile is not None:  # the gradients were measured, but training took no snapshots
+        unavailable(
+            evo,
+            "snapshots of the gradient profile during training (the run was trained without the "
+            "GradientSnapshots callback)",
+            "rnnscope run --out DIR (with this run's options)",
+        )
+    else:
+        unavailable(evo, "snapshots of the gradient profile during training")
+
+    learning = Section("learning", "Learning by step")
+    fig = figure(
+        LEARNING, "learning", _subset("learning_by_step", profile, init, ("learn_w_ih", "learn_w_hh"))
+    )
+    if fig is not None:
+        learning.add(fig)
+    elif kind == "transformer" and profile is not None:
+        learning.add(
+            note(
+                "Learning by step is measured for the recurrent weights W_ih and W_hh; the Transformer "
+                "has none (its input saliency ‖∂L/∂x_t‖ is in the gradient-flow figure)."
+            )
+        )
+    else:
+        unavailable(learning, "the per-step weight-update contributions")
+
+    context = Section("context", "Effective context")
+    part = _context_part(summary or {})
+    if part:
+        context.add(part)
+        if not isinstance((summary or {}).get("behavioural"), dict):
+            context.add(
+                note("The behavioural definition (b) needs a sweep over dependency distances, then:"),
+                commands(
+                    "rnnscope context --models rnn,lstm,gru --distances 5,10,20,50,100,200 --out DIR",
+                    f"rnnscope gradients {r.root} --context DIR",
+                ),
+            )
+    else:
+        unavailable(context, "the effective context window (RUN_DIR/gradients/summary.json)")
+
+    highways = Section("highways", "Gate highways")
+    if kind == "transformer":
+        highways.add(
+            note(
+                "A Transformer has no recurrence and no gates: attention reaches every earlier step "
+                "directly, so there is no highway to show."
+            )
+        )
+    else:
+        if kind == "rnn":
+            highways.add(
+                note(
+                    "A tanh RNN has no gates, so there is no gate highway: the figure shows the norm of "
+                    "the Jacobian product, which an LSTM (Π f) or GRU (Π z) keeps near 1 — train one with "
+                    "--model lstm to compare."
+                )
+            )
+        fig = figure(
+            HIGHWAY,
+            "highways",
+            _subset("highways", profile, init, ("highway", "jacobian_product", "grad_h", "grad_c")),
+        )
+        if fig is not None:
+            highways.add(fig)
+        elif kind != "rnn" or profile is None:
+            unavailable(
+                highways,
+                "the gate products along the sequence"
+                if kind != "rnn"
+                else "the Jacobian product along the sequence",
+            )
+    return [flow, evo, learning, context, highways]

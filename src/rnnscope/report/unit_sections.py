@@ -1,0 +1,167 @@
+"""The unit sections of a run's report: the hidden-state explorer, the units × time heatmap, the role
+table with counts per layer, and PCA trajectories by class (from RUN_DIR/recording/ and RUN_DIR/analysis/,
+written by `rnnscope record` and `rnnscope analyze`)."""
+
+from __future__ import annotations
+
+from rnnscope.report.explorer import ROLE_ORDER, explorer_data
+from rnnscope.report.figures import FigureFinder, Slot
+from rnnscope.report.html import Download, Section, json_script, missing, note, table
+from rnnscope.report.sources import Table, layer_index
+
+HEATMAP = Slot(
+    "heatmap",
+    "analysis",
+    ("heatmap",),
+    "Every unit's activity over time for one sequence, rows sorted by role and timescale: look for "
+    "ramps (integrators), stripes (oscillatory units) and brief flashes after inputs (transients).",
+)
+PCA = Slot(
+    "pca",
+    "analysis",
+    ("pca",),
+    "Class-mean trajectories in the first principal components of the hidden state: look for the "
+    "classes pulling apart as evidence arrives — the decision forming in the state.",
+)
+EXAMPLES = Slot(
+    "examples",
+    "analysis",
+    ("unit_traces", "example", "traces"),
+    "Example units of each role over time: look for the signature of each role (a ramp, a rhythm, "
+    "a flash after an input, a flat line).",
+    exclude=("heatmap", "pca"),
+)
+PSD = Slot(
+    "psd",
+    "analysis",
+    ("psd", "spectr"),
+    "Power spectra of the oscillatory units: look for a peak at the rhythm frequency of the task.",
+)
+TAU = Slot(
+    "tau",
+    "analysis",
+    ("tau", "timescale"),
+    "Distribution of unit timescales τ (autocorrelation decay, steps): look for a long tail of slow "
+    "units next to a bulk of fast ones.",
+)
+
+
+def explorer_section(r) -> Section:
+    """r: the run's RunReader (run_report.py)."""
+    s = Section("explorer", "Hidden-state explorer")
+    if r.recording is None:
+        s.available = False
+        return s.add(r.missing("a recording of the hidden states (RUN_DIR/recording/)", "record"))
+    data = explorer_data(r.recording, r.units)
+    if data is None:
+        s.available = False
+        return s.add(missing("per-unit states and inputs in the recording", r.command("record")))
+    s.add(
+        note(
+            f"Pick a sequence: the input is drawn on top, the network's running belief below it, then every "
+            f"unit's trajectory, grouped by layer and role. {len(data['seqs'])} of the "
+            f"{r.recording.n_sequences} recorded {data['split']} sequences are embedded, classes in turn."
+        )
+    )
+    if r.units is None:
+        s.add(r.missing("unit roles (every unit is shown as unclassified)", "analyze"))
+    return s.add('<div id="explorer" class="explorer"></div>', json_script("explorer-data", data))
+
+
+def _units_missing(r, s: Section, what: str) -> Section:
+    s.available = False
+    return s.add(r.missing(what, "analyze"))
+
+
+def _unit_figure(r, finder: FigureFinder, slot: Slot) -> str | None:
+    """A unit-analysis figure with its numbers (CSV cut from arrays.safetensors, else units.csv)."""
+    data = r.unit_data
+    downloads = [finder.download(r.units.path)] if r.units is not None else []
+    usable = data is not None and data.available
+    numbers = data.csv(slot.key) if usable else None
+    if numbers is not None:
+        downloads = [Download(f"{slot.key}.csv", data=numbers)]
+    return finder.html(slot, downloads, (lambda: data.draw(slot.key)) if usable else None)
+
+
+def heatmap_section(r, finder: FigureFinder) -> Section:
+    s = Section("heatmap", "Units × time")
+    fig = _unit_figure(r, finder, HEATMAP)
+    return s.add(fig) if fig else _units_missing(r, s, "the units × time heatmap (RUN_DIR/analysis/)")
+
+
+def role_counts(units: Table) -> tuple[list[str], list[list]]:
+    """(header, rows) of units per role and layer, roles in ROLE_ORDER then any others."""
+    counts: dict = {}
+    for row in units.dicts():
+        layer = layer_index(row["layer"])
+        per_layer = counts.setdefault(layer if layer is not None else str(row["layer"]), {})
+        per_layer[str(row["role"])] = per_layer.get(str(row["role"]), 0) + 1
+    present = {role for c in counts.values() for role in c}
+    roles = [x for x in ROLE_ORDER if x in present] + sorted(present - set(ROLE_ORDER))
+    rows = [[f"layer {k}", *[c.get(role, 0) for role in roles], sum(c.values())] for k, c in counts.items()]
+    return ["layer", *roles, "total"], rows
+
+
+def roles_section(r, finder: FigureFinder) -> Section:
+    s = Section("roles", "Unit roles")
+    if r.units is None:
+        return _units_missing(r, s, "the unit table (RUN_DIR/analysis/units.csv)")
+    header, rows = role_counts(r.units)
+    s.add(
+        "<h3>Units per role and layer</h3>",
+        table(header, rows, numeric=set(range(1, len(header))), table_id="role-counts"),
+    )
+    numeric = {
+        i
+        for i, col in enumerate(r.units.columns)
+        if all(isinstance(v, (int, float)) or v in ("", "nan", "NaN") for v in r.units.col(col))
+    }
+    s.add(
+        "<h3>Every unit</h3>",
+        note(
+            "Click a column header to sort by it (again to reverse). Definitions of the "
+            "columns and the role rule: docs/analysis.md."
+        ),
+        table(r.units.columns, r.units.rows, sortable=True, table_id="role-table", numeric=numeric).replace(
+            'class="table-wrap"', 'class="table-wrap tall"', 1
+        ),
+        f"<p>{finder.download(r.units.path, 'the unit table (CSV)').html()}</p>",
+    )
+    for slot in (EXAMPLES, PSD, TAU):
+        fig = _unit_figure(r, finder, slot)
+        if fig:
+            s.add(fig)
+    return s
+
+
+def pca_section(r, finder: FigureFinder) -> Section:
+    s = Section("pca", "PCA trajectories by class")
+    fig = _unit_figure(r, finder, PCA)
+    if fig is None:
+        return _units_missing(r, s, "PCA of the hidden states (RUN_DIR/analysis/)")
+    s.add(fig)
+    a = r.analysis or {}
+    pr, evr = a.get("participation_ratio"), a.get("pca_explained_variance_ratio")
+    if isinstance(pr, dict) and isinstance(evr, dict):
+        rows = []
+        for layer, value in pr.items():
+            ev = [float(v) for v in (evr.get(layer) or [])]
+            rows.append(
+                [
+                    f"layer {layer}",
+                    value,
+                    *[(ev[i] if i < len(ev) else None) for i in range(3)],
+                    sum(ev[:3]) if ev else None,
+                ]
+            )
+        s.add(
+            table(
+                ["layer", "participation ratio", "PC1 variance", "PC2", "PC3", "PC1-3"],
+                rows,
+                numeric={1, 2, 3, 4, 5},
+                caption="Share of the hidden-state variance per principal component; "
+                "the participation ratio counts the dimensions in use.",
+            )
+        )
+    return s

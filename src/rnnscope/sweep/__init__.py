@@ -1,0 +1,32 @@
+"""Parallel, resumable sweeps of training runs, and the architecture studies built on them.
+
+A sweep is a list of jobs (plain JSON dicts, each a fully specified run with its own run directory,
+see jobs.py), run by an `Executor` (anything with `submit(job) -> Future` and `shutdown()`): worker
+processes on this machine today, a distributed backend later, without changing the commands.
+Finished jobs are skipped when a sweep is repeated; interrupted ones resume from their checkpoints.
+
+    jobs.py       the job format, run-directory state (absent / finished / unfinished / foreign)
+    worker.py     run_job(job) -> result: what one worker does (JSON in, JSON out; never raises)
+    executors.py  the Executor protocol, LocalProcessExecutor, InlineExecutor
+    runner.py     run_sweep(jobs, executor, on_result): skip, submit, collect, isolate failures
+    store.py      sweep.json (refuses a different configuration), tidy CSV, seed aggregates
+    compare.py    `rnnscope compare`: matched-parameter architecture comparison
+    context.py    `rnnscope context`: the behavioural effective context on delayed recall
+"""
+
+from rnnscope.sweep.executors import Executor, InlineExecutor, LocalProcessExecutor, make_executor
+from rnnscope.sweep.jobs import job_name, make_job, run_state
+from rnnscope.sweep.runner import run_sweep
+from rnnscope.sweep.worker import run_job
+
+__all__ = [
+           "Executor",
+           "InlineExecutor",
+           "LocalProcessExecutor",
+           "job_name",
+           "make_executor",
+           "make_job",
+           "run_job",
+           "run_state",
+           "run_sweep",
+]

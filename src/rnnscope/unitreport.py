@@ -1,0 +1,311 @@
+"""`rnnscope analyze`: from a run (or any recording) to unit roles, population geometry and figures.
+
+    RUN_DIR/analysis/units.csv            one row per unit: layer, unit, role, tau, peak_freq, selectivity,
+                                          saturation, memory, prominence, selectivity_p, integration,
+                                          input_drive, mean, std, criteria
+    RUN_DIR/analysis/summary.json         role counts, PCA explained variance and participation ratio per
+                                          layer, example units per role, what was analysed and how
+    RUN_DIR/analysis/arrays.safetensors   what the figures (and the HTML report) draw, so nothing is
+                                          recomputed: see `ARRAYS` below
+    RUN_DIR/analysis/*.png|svg            unit_traces, unit_heatmap, pca_trajectories, oscillatory_psd,
+                                          tau_histogram
+
+The analysis itself is `rnnscope.analysis` (pure functions, docs/analysis.md) applied per layer to the
+first recorded sequences: every estimator there holds its sequences in memory in float64, so a subsample
+bounds time and memory for recordings of any size. By default that is 512 sequences, fewer when they
+would hold more than VALUE_BUDGET (16.8 M) values per layer (e.g. 262 sequences of 250 steps x 256 units),
+never fewer than 32; the estimators' precision depends on sequences x steps, and 128 x 200 steps already
+hold the planted-unit tolerances of docs/analysis.md. Key: S = sequences,
+T = recorded steps, U = units, K = classes, E = evidence signals, F = frequency bins, k = components.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import dataclasses
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import save as save_numpy
+
+from rnnscope.analysis import (
+    ROLES,
+    ImpulseResponse,
+    RoleThresholds,
+    UnitTable,
+    class_trajectories,
+    classify_units,
+    impulse_response,
+    memory_length,
+    pca,
+    power_spectrum,
+    project,
+)
+from rnnscope.io import atomic_write_bytes, write_json
+from rnnscope.recording import Recording, matching_recording, record_run
+from rnnscope.recording.store import replace_directory
+
+ANALYSIS_DIR = "analysis"
+MAX_SEQUENCES = 512  # sequences analysed by default ...
+VALUE_BUDGET = 1 << 24  # ... unless that exceeds this many activity values (sequences x steps x units) per layer
+MIN_SEQUENCES = 32  # ... but never fewer than this (the integration criterion needs >= 32, docs/analysis.md)
+N_PSD = 8  # oscillatory units per layer whose spectrum is kept
+N_EXAMPLES = 4  # example sequences whose activity is kept (traces, heatmap)
+N_PROJECTED = 32  # sequences kept projected on the principal components
+N_PCS = 10  # principal components reported
+EXAMPLE_UNITS = 3  # example units per role
+ARRAYS = """per layer l: activity.l<l> (N_EXAMPLES, T, U) float32, order.l<l> (U,) units sorted by role then
+tau, psd.l<l> (F, n) for psd_units.l<l> (n,) (up to N_PSD oscillatory units, largest prominence first),
+pca.evr.l<l> (k,), pca.class_means.l<l> (K, T, 3), pca.proj.l<l> (N_PROJECTED, T, 3),
+impulse.l<l> (lags, U) when a model was probed; shared: psd.freqs (F,), steps (T,), example_index (N_EXAMPLES,)
+into the analysed sequences, example_lengths, example_labels, proj_labels (N_PROJECTED,), class_ids (K,)"""
+CSV_COLUMNS = ("layer", "unit", "role", "tau", "peak_freq", "selectivity", "saturation", "memory", "prominence",
+               "selectivity_p", "integration", "input_drive", "mean", "std", "criteria")
+_SCORE = {"integrator": "integration", "oscillatory": "prominence", "input-selective": "selectivity",
+          "transient": "input_drive", "mixed": "std", "silent": "std"}
+
+
+@dataclass(frozen=True)
+class UnitReport:
+    """table: every unit of every layer; memory (U_all,): impulse memory length (NaN without a model);
+    summary: JSON-ready dict; arrays: {name: array} (see ARRAYS)."""
+
+    table: UnitTable
+    memory: np.ndarray
+    summary: dict
+    arrays: dict[str, np.ndarray]
+
+
+def activity_name(rec: Recording, layer: int) -> str:
+    return f"residual.l{layer}" if rec.model.get("kind") == "transformer" else f"hidden.l{layer}"
+
+
+def analyze_recording(rec: Recording, sequences: np.ndarray | None = None, *, evidence: np.ndarray | None = None,
+                      impulse: dict[int, ImpulseResponse] | None = None,
+                      thresholds: RoleThresholds | None = None, class_names: list[str] | None = None,
+                      evidence_names: list[str] | None = None) -> UnitReport:
+    """Classify every unit of every recorded layer, PCA per layer, and the arrays the figures need.
+
+    sequences: indices into the recording (default the first `default_sequences(...)`). evidence: (S, T, E)
+    aligned with those sequences and the recorded steps, or None (then running sums of the inputs serve).
+    impulse: {layer: ImpulseResponse} from `model_impulse`, or None. thresholds: None = RoleThresholds().
+    class_names: label text per class index (default: the recording's source, if it names them).
+    Raises ValueError naming the array (e.g. "hidden.l0: h contains NaN at valid steps").
+    """
+    thresholds = RoleThresholds() if thresholds is None else thresholds
+    class_names = class_names if class_names is not None else rec.source.get("class_names")
+    if sequences is None:
+        widest = max(rec.shape(activity_name(rec, layer))[-1] for layer in rec.layers)
+        sequences = np.arange(default_sequences(rec.n_sequences, len(rec.steps), widest))
+    seqs = np.asarray(sequences)
+    mask = rec.mask(seqs)
+    inputs = rec.read("inputs", seqs) if "inputs" in rec else None
+    labels = rec.read("labels", seqs) if "labels" in rec else None
+    examples = _example_sequences(labels, len(seqs))
+    proj_rows = np.arange(min(N_PROJECTED, len(seqs)))
+    arrays = {"steps": rec.steps, "example_index": seqs[examples],
+              "example_lengths": rec.read("lengths", seqs[examples]),
+              "example_labels": labels[examples] if labels is not None else np.zeros(len(examples), np.int64),
+              "proj_labels": labels[proj_rows] if labels is not None else np.zeros(len(proj_rows), np.int64)}
+    tables, memory, summary_layers = [], [], {}
+    for layer in rec.layers:
+        name = activity_name(rec, layer)
+        h = rec.read(name, seqs)
+        try:
+            table = classify_units(h, inputs=inputs, labels=labels, evidence=evidence, mask=mask, layer=str(layer),
+                                   thresholds=thresholds)
+            p = pca(h, mask, n_components=min(N_PCS, h.shape[2]))
+            osc = _example_units(table, N_PSD)["oscillatory"]
+            freqs, psd = power_spectrum(h[:, :, osc or [0]], mask, nperseg=thresholds.nperseg)
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
+        z = project(h, p, mask)[:, :, :3]
+        z = np.concatenate([z, np.zeros(z.shape[:2] + (3 - z.shape[2],))], axis=2) if z.shape[2] < 3 else z
+        classes, means = class_trajectories(z, labels, mask) if labels is not None and len(np.unique(labels)) > 1 \
+            else (np.zeros(1, np.int64), np.nanmean(np.where(mask[:, :, None], z, np.nan), axis=0)[None])
+        tables.append(table)
+        mem = np.full(len(table), np.nan) if impulse is None or layer not in impulse else impulse[layer].memory
+        memory.append(mem)
+        arrays.update({f"activity.l{layer}": h[examples].astype(np.float32), f"order.l{layer}": _order(table),
+                       f"psd.l{layer}": psd[:, :len(osc)], f"psd_units.l{layer}": np.asarray(osc, dtype=np.int64),
+                       f"pca.evr.l{layer}": p.explained_variance_ratio,
+                       f"pca.class_means.l{layer}": means, f"pca.proj.l{layer}": z[proj_rows],
+                       "psd.freqs": freqs, "class_ids": np.asarray(classes)})
+        if impulse is not None and layer in impulse:
+            arrays[f"impulse.l{layer}"] = impulse[layer].deviation
+        summary_layers[str(layer)] = {
+            "activity": name, "units": len(table), "role_counts": table.role_counts(),
+            "pca_explained_variance_ratio": p.explained_variance_ratio.tolist(),
+            "participation_ratio": p.participation_ratio, "examples": _example_units(table)}
+    table = UnitTable.concat(tables)
+    summary = {
+        "role_counts": {k: v["role_counts"] for k, v in summary_layers.items()},
+        "pca_explained_variance_ratio": {k: v["pca_explained_variance_ratio"] for k, v in summary_layers.items()},
+        "participation_ratio": {k: v["participation_ratio"] for k, v in summary_layers.items()},
+        "layers": summary_layers, "role_counts_total": table.role_counts(),
+        "sequences_analyzed": len(seqs), "sequences_recorded": rec.n_sequences, "steps": len(rec.steps),
+        "model": rec.model, "source": rec.source, "class_names": class_names,
+        "evidence": evidence_names if evidence is not None else ("running sums of the inputs" if inputs is not None
+                                                                 else None),
+        "impulse_probed": impulse is not None, "thresholds": dataclasses.asdict(thresholds),
+    }
+    return UnitReport(table, np.concatenate(memory), summary, arrays)
+
+
+def _example_sequences(labels, n: int) -> np.ndarray:
+    """The first sequence of each class (up to N_EXAMPLES), topped up with the first sequences."""
+    picks = [] if labels is None else [int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:N_EXAMPLES]
+    picks += [i for i in range(n) if i not in picks][: max(0, min(N_EXAMPLES, n) - len(picks))]
+    return np.asarray(picks, dtype=np.int64)
+
+
+def _order(table: UnitTable) -> np.ndarray:
+    role_rank = np.array([ROLES.index(r) for r in table.role])
+    tau = np.where(np.isnan(table.tau), np.inf, table.tau)
+    return np.lexsort((tau, role_rank)).astype(np.int64)
+
+
+def _example_units(table: UnitTable, n: int = EXAMPLE_UNITS) -> dict[str, list[int]]:
+    """Up to n units per role, the clearest first (largest integration, prominence, selectivity, drive or std)."""
+    out = {}
+    for role in ROLES:
+        units = np.flatnonzero(table.role == role)
+        score = np.nan_to_num(getattr(table, _SCORE[role])[units], nan=-np.inf)
+        out[role] = [int(u) for u in units[np.argsort(-score, kind="stable")][:n]]
+    return out
+
+
+def default_sequences(n_sequences: int, n_steps: int, n_units: int) -> int:
+    """How many sequences are analysed by default (see the module docstring)."""
+    by_budget = max(MIN_SEQUENCES, VALUE_BUDGET // max(1, n_steps * n_units))
+    return int(min(n_sequences, MAX_SEQUENCES, by_budget))
+
+
+# ---- probing a model -------------------------------------------------------------------------
+def model_impulse(model, x: np.ndarray, *, at: int, eps: float = 1e-3) -> dict[int, ImpulseResponse]:
+    """Impulse response of every layer's units to a nudge of x (B, T, C) at step `at`, in float64 on a
+    copy of the model (the caller's model is not touched). Returns {layer: ImpulseResponse}."""
+    m = copy.deepcopy(model).double().eval()
+    b = x.shape[0]
+    lstm, transformer = m.kind == "lstm", m.kind == "transformer"
+
+    def step(x_t, state):
+        with torch.no_grad():
+            xt = torch.as_tensor(x_t, dtype=torch.float64)
+            if transformer:
+                return _transformer_step(m, xt, state)
+            new = m.step(xt, state)
+            h = new[0] if lstm else new  # (L, B, H)
+            return new, h.permute(1, 0, 2).reshape(b, -1).numpy()
+
+    state0 = m.init_state(b, dtype=torch.float64)
+    resp = impulse_response(step, x, state0, at=at, eps=eps)
+    out = {}
+    width = m.hidden_size
+    for layer in range(m.num_layers):
+        dev = resp.deviation[:, layer * width:(layer + 1) * width]
+        out[layer] = ImpulseResponse(dev, *memory_length(dev))
+    return out
+
+
+def _transformer_step(m, x_t, state):
+    """The KV-cache step of CausalTransformerClassifier, also returning every block's output (B, L*D)."""
+    from rnnscope.models.transformer import sinusoidal_positions
+
+    t = state["t"]
+    z = (m.embed(x_t) + sinusoidal_positions(t, t + 1, m.hidden_size, x_t.device, x_t.dtype))[:, None]
+    ks, vs, outs = [], [], []
+    for block, k, v in zip(m.blocks, state["k"], state["v"]):
+        z, k, v = block.step(z, k, v)
+        ks.append(k)
+        vs.append(v)
+        outs.append(z[:, 0])
+    return {"k": ks, "v": vs, "t": t + 1, "h": z[:, 0]}, torch.cat(outs, dim=1).numpy()
+
+
+# ---- a run directory ------------------------------------------------------------------------
+def analyze_run(run_dir: str | Path, *, split: str = "test", max_sequences: int | None = None,
+                thresholds: RoleThresholds | None = None, rerecord: bool = False,
+                impulse_sequences: int = 64, figures: bool = True) -> UnitReport:
+    """Record RUN_DIR if needed, analyse it, write RUN_DIR/analysis/ (and the new RUN_DIR/recording/).
+
+    Everything is computed in a temporary directory inside RUN_DIR and moved into place only when it all
+    succeeded, so bad input (NaN activity, too few sequences) leaves the run directory as it was.
+    """
+    from rnnscope.training.api import load_run
+
+    run_dir = Path(run_dir)
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be train or test, got {split!r}")
+    run = load_run(run_dir)
+    if max_sequences is not None and max_sequences < 1:
+        raise ValueError(f"max_sequences must be positive, got {max_sequences}")
+    kind = run.model.kind
+    names = [("residual" if kind == "transformer" else "hidden") + f".l{i}" for i in range(run.model.num_layers)]
+    names += ["inputs", "labels"]
+    data = getattr(run.data, split)
+    n = default_sequences(len(data), data.seq_len, run.model.hidden_size) if max_sequences is None \
+        else min(max_sequences, len(data))
+    with tempfile.TemporaryDirectory(dir=run_dir, prefix=".analyze-") as tmp:
+        rec = None if rerecord else matching_recording(run_dir, split, names, n)
+        fresh = rec is None
+        if fresh:
+            rec = record_run(run_dir, split=split, max_sequences=n, run=run, out=Path(tmp) / "recording")
+        rec.verify()
+        seqs = np.arange(n)
+        index = rec.read("index", seqs)
+        evidence, ev_names = _task_evidence(run.task, data.x[index], rec.steps)
+        lengths = data.lengths[index[:impulse_sequences]]
+        t_min = int(lengths.min())
+        impulse = None
+        if t_min >= 8:
+            impulse = model_impulse(run.model, data.x[index[:impulse_sequences], :t_min], at=t_min // 4)
+        report = analyze_recording(rec, seqs, evidence=evidence, impulse=impulse, thresholds=thresholds,
+                                   class_names=list(run.data.class_names), evidence_names=ev_names)
+        report.summary["split"] = split
+        report.summary["impulse"] = {"sequences": len(lengths), "at": t_min // 4, "steps": t_min} \
+            if impulse is not None else None
+        write_report(report, Path(tmp) / ANALYSIS_DIR, figures=figures)
+        replace_directory(Path(tmp) / ANALYSIS_DIR, run_dir / ANALYSIS_DIR)
+        if fresh:
+            replace_directory(Path(tmp) / "recording", run_dir / "recording")
+    return report
+
+
+def _task_evidence(task, x: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray | None, list[str] | None]:
+    """The task's cumulative-evidence latents (names starting with "evidence") as (S, T, E), or None."""
+    if task is None:
+        return None, None
+    latents = task.latents(x)
+    names = [k for k in latents if k.startswith("evidence")]
+    if not names:
+        return None, None
+    return np.stack([latents[k] for k in names], axis=2)[:, steps], names
+
+
+# ---- writing ----------------------------------------------------------------------------------
+def write_report(report: UnitReport, out: str | Path, figures: bool = True) -> None:
+    """units.csv, summary.json, arrays.safetensors and (unless figures=False) the figures, into `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    cols = {c: (report.memory if c == "memory" else getattr(report.table, c)).tolist() for c in CSV_COLUMNS}
+    for i in range(len(report.table)):
+        w.writerow([f"{cols[c][i]:.7g}" if isinstance(cols[c][i], float) else cols[c][i] for c in CSV_COLUMNS])
+    atomic_write_bytes(out / "units.csv", buf.getvalue().encode())
+    write_json(out / "summary.json", report.summary)
+    arrays = {k: np.ascontiguousarray(v, dtype=np.float32 if np.asarray(v).dtype.kind == "f" else np.int64)
+              for k, v in report.arrays.items()}
+    atomic_write_bytes(out / "arrays.safetensors", save_numpy(arrays, metadata={"format_version": "1"}))
+    if not figures:
+        return
+    from rnnscope.plots.units import save_unit_figures
+
+    save_unit_figures(report.table, report.summary, report.arrays, out)
