@@ -95,49 +95,76 @@ def latency(rounds: int, c: int) -> None:
 
 
 def throughput(rounds: int, streams: int, c: int, chunk: int = 16) -> dict:
+    """Stream-steps/s of 2-layer H=128 tanh RNNs at `streams` concurrent streams. Every candidate reads
+    fresh input each step (cycling through `chunk` different arrays), as a live pipeline would."""
     torch.manual_seed(0)
     model = build_model(ModelConfig(kind="rnn", hidden=H, layers=LAYERS), c, K).eval()
-    pool = StreamPool(model, capacity=streams, chunk_method="stepped")
+    pools = {m: StreamPool(model, capacity=streams, chunk_method=m) for m in ("stepped", "fused")}
+    for p in pools.values():
+        p.open_many(streams)
     slots = range(streams)
-    pool.open_many(streams)
-    x = torch.randn(streams, c)
     xc = torch.randn(streams, chunk, c)
-    fused_pool = StreamPool(model, capacity=streams, chunk_method="fused")
-    fused_pool.open_many(streams)
+    xs = [xc[:, t].contiguous() for t in range(chunk)]
     cell0, cell1 = torch.nn.RNNCell(c, H), torch.nn.RNNCell(H, H)
-    head = model.head
     hs = [torch.zeros(streams, H), torch.zeros(streams, H)]
 
     def cells():
         with torch.no_grad():
-            hs[0] = cell0(x, hs[0])
-            hs[1] = cell1(hs[0], hs[1])
-            return head(hs[1]).softmax(-1)
+            for x in xs:
+                hs[0] = cell0(x, hs[0])
+                hs[1] = cell1(hs[0], hs[1])
+                model.head(hs[1]).softmax(-1)
+
+    def steps():
+        for x in xs:
+            pools["stepped"].feed(slots, x)
 
     a_in, w_in = torch.randn(streams, c), torch.randn(c, H)
     a, w, o = torch.randn(streams, H), torch.randn(H, H), torch.empty(streams, H)
 
     def gemm():
-        torch.mm(a_in, w_in, out=o)
-        torch.mm(a, w, out=o)
-        for _ in range(LAYERS - 1):
+        for _ in range(chunk):
+            torch.mm(a_in, w_in, out=o)
             torch.mm(a, w, out=o)
-            torch.mm(a, w, out=o)
+            for _ in range(LAYERS - 1):
+                torch.mm(a, w, out=o)
+                torch.mm(a, w, out=o)
 
-    t = best_of({"gemm": gemm, "pool": lambda: pool.feed(slots, x), "cells": cells}, rounds, 10)
-    tc = best_of({"stepped": lambda: pool.feed(slots, xc), "fused": lambda: fused_pool.feed(slots, xc)},
-                 max(2, rounds // 2), 1)
+    t = best_of({"gemm": gemm, "pool": steps, "cells": cells,
+                 "stepped": lambda: pools["stepped"].feed(slots, xc),
+                 "fused": lambda: pools["fused"].feed(slots, xc)}, rounds, 1)
+    t = {k: v / chunk for k, v in t.items()}
     per = {"GEMM floor": t["gemm"], "StreamPool, 1 step per call": t["pool"],
-           f"StreamPool, chunks of {chunk} (stepped)": tc["stepped"] / chunk,
-           f"StreamPool, chunks of {chunk} (fused nn.RNN)": tc["fused"] / chunk,
+           f"StreamPool, chunks of {chunk} (stepped)": t["stepped"],
+           f"StreamPool, chunks of {chunk} (fused nn.RNN)": t["fused"],
            "baseline: 2 x nn.RNNCell + head": t["cells"]}
     print(f"\n2. throughput, {streams} streams, 2-layer H={H} tanh RNN, C={c} "
           f"({count_params(model):,} parameters), stream-steps/s")
     for name, sec in per.items():
-        rate = streams / sec
-        print(f"   {name:<42}{rate / 1e6:>7.2f} M/s   {sec * 1e3:>7.3f} ms/step   "
+        print(f"   {name:<42}{streams / sec / 1e6:>7.2f} M/s   {sec * 1e3:>7.3f} ms/step   "
               f"{t['gemm'] / sec:>5.0%} of floor   {t['cells'] / sec:>5.2f}x baseline")
     return {name: streams / sec for name, sec in per.items()}
+
+
+def chunked_latency(rounds: int, c: int, chunk: int = 16) -> None:
+    """One stream, rows arriving `chunk` at a time: µs per step, stepped vs fused, vs single steps."""
+    print(f"\n1b. one stream, rows in chunks of {chunk}: µs per step (single steps for comparison)")
+    print(f"{'model':<12}{'1 per call':>12}{'stepped':>12}{'fused':>12}")
+    for kind in ("rnn", "lstm", "gru"):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(kind=kind, hidden=H, layers=LAYERS), c, K).eval()
+        pools = {m: StreamPool(model, capacity=1, chunk_method=m) for m in ("stepped", "fused")}
+        slot = {m: p.open() for m, p in pools.items()}
+        xc = torch.randn(1, chunk, c)
+        xs = [xc[:, t] for t in range(chunk)]
+
+        def single(p=pools["stepped"], s=slot["stepped"], xs=xs):
+            for x in xs:
+                p.feed([s], x)
+
+        t = best_of({"single": single, **{m: (lambda p=p, s=slot[m], xc=xc: p.feed([s], xc))
+                                          for m, p in pools.items()}}, rounds, 20)
+        print(f"{kind:<12}" + "".join(f"{t[k] / chunk * 1e6:>12.1f}" for k in ("single", "stepped", "fused")))
 
 
 def context_cost(rounds: int, c: int) -> None:
@@ -173,6 +200,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, {load()}")
     latency(args.rounds, 4)
+    chunked_latency(args.rounds, 4)
     for c in (int(v) for v in args.input_sizes.split(",")):
         throughput(args.rounds, args.streams, c)
     context_cost(args.rounds, 4)

@@ -69,7 +69,7 @@ def planted(seed: int, *, s: int = 128, t: int = 200, n: int = 20, k: int = 3, p
         units.append(0.3 * (evidence / evidence.std() + draw("noise", 0.1, 0.5) * white()))
         role.append("integrator"), tau.append(np.nan), freq.append(np.nan)
     for _ in range(n):
-        f, amp = draw("freq", 0.05, 0.4), draw("osc_amp", 0.8, 2.0)
+        f, amp = draw("freq", 0.05, 0.3), draw("osc_amp", 0.8, 2.0)
         phase = rng.uniform(0, 2 * np.pi, (s, 1))
         units.append(0.3 * (amp * np.sin(2 * np.pi * f * steps + phase) + white()))
         role.append("oscillatory"), tau.append(np.nan), freq.append(f)
@@ -202,7 +202,7 @@ def test_csv_round_trip(population, tmp_path):
 @settings(max_examples=12, deadline=None, derandomize=True)
 @given(
     tau=st.floats(1.0, 4.0),
-    freq=st.floats(0.05, 0.4),
+    freq=st.floats(0.05, 0.3),
     osc_amp=st.floats(0.8, 2.0),
     bump_amp=st.floats(3.0, 6.0),
     noise=st.floats(0.1, 0.5),
@@ -224,3 +224,20 @@ def test_thresholds_are_validated():
         RoleThresholds(max_p=2.0)
     with pytest.raises(ValueError, match="tau_long"):
         RoleThresholds(tau_long=0)
+
+
+def test_slow_drift_and_alternating_transients_are_not_oscillations():
+    """A random walk (all power in the lowest bins) and a sign-alternating response to sparse clicks
+    (power near Nyquist) both have prominent spectral peaks, but neither is a rhythm."""
+    rng = np.random.default_rng(0)
+    s, t = 64, 128
+    walk = np.cumsum(rng.standard_normal((s, t)), axis=1) / 10
+    clicks = (rng.random((s, t)) < 0.1).astype(float)
+    resp = np.stack([np.convolve(c, [1.0, -1.0])[:t] for c in clicks]) + 0.01 * rng.standard_normal((s, t))
+    rhythm = np.sin(2 * np.pi * 0.125 * np.arange(t) + rng.uniform(0, 6.3, (s, 1))) + 0.1 * rng.standard_normal((s, t))
+    h = np.tanh(np.stack([walk, resp, rhythm], axis=2))
+    inputs = clicks[:, :, None]
+    table = classify_units(h, inputs=inputs)
+    assert table.role[0] != "oscillatory" and table.role[1] != "oscillatory"
+    assert table.role[2] == "oscillatory"
+    assert table.role[1] == "transient"

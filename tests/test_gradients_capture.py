@@ -91,7 +91,7 @@ def test_stepped_and_fused_traces_equal_the_fused_kernel():
         stepped, fused = layer_traces(model, x, "stepped"), layer_traces(model, x, "fused")
         with torch.no_grad():
             top, _ = model.core(x)
-        torch.testing.assert_close(stepped[-1].out.transpose(0, 1), top, atol=1e-12, rtol=0)
+        torch.testing.assert_close(stepped[-1].out.permute(2, 0, 1), top, atol=1e-12, rtol=0)  # (T, H, B)
         for a, b in zip(stepped, fused):
             for field in ("out", "prev", "q", "act", "s", "cell", "dh_dc"):
                 va, vb = getattr(a, field), getattr(b, field)
@@ -106,14 +106,14 @@ def _deltas(trace, g, layer):
     """(δ for W_ih, δ for W_hh) of one layer, rebuilt from the captured total ∂L/∂h (and ∂L/∂c)."""
     from rnnscope.gradients.capture import _input_delta
 
-    dh = g.arrays[f"grad_h/{layer}"].nan_to_num(0).transpose(0, 1)
+    dh = g.arrays[f"grad_h/{layer}"].nan_to_num(0).permute(1, 2, 0)  # traces are (T, F, B)
     if trace.kind == "rnn":
         return trace.q * dh, trace.q * dh
     if trace.kind == "lstm":
-        dc = g.arrays[f"grad_c/{layer}"].nan_to_num(0).transpose(0, 1)
-        d = trace.q * torch.cat([dc, dc, dc, dh], dim=2)
+        dc = g.arrays[f"grad_c/{layer}"].nan_to_num(0).permute(1, 2, 0)
+        d = trace.q * torch.cat([dc, dc, dc, dh], dim=1)
         return d, d
-    d_hh = trace.q * dh.repeat(1, 1, 3)
+    d_hh = trace.q * torch.cat([dh, dh, dh], dim=1)
     return _input_delta(trace, dh, d_hh), d_hh
 
 
@@ -131,7 +131,7 @@ def test_learning_by_step_sums_to_the_weight_gradient(kind):
         d_ih, d_hh = _deltas(traces[layer], g, layer)
         for delta, act, name, ref in ((d_ih, traces[layer].inp, "w_ih", autograd[2 * layer]),
                                       (d_hh, traces[layer].prev, "w_hh", autograd[2 * layer + 1])):
-            per_step = torch.einsum("tbg,tbc->tgc", delta, act) / 5  # step t's share of the update
+            per_step = torch.einsum("tgb,tcb->tgc", delta, act) / 5  # step t's share of the update
             torch.testing.assert_close(per_step.sum(0), ref, atol=1e-10, rtol=0)
             torch.testing.assert_close(torch.linalg.matrix_norm(per_step), g.learning[f"learn_{name}/{layer}"],
                                        atol=1e-12, rtol=0)
@@ -141,11 +141,11 @@ def test_learning_by_step_sums_to_the_weight_gradient(kind):
 def test_update_norms_gram_and_direct_forms_agree():
     from rnnscope.gradients.capture import step_update_norms
 
-    delta, act = torch.randn(7, 3, 40, dtype=torch.float64), torch.randn(7, 3, 30, dtype=torch.float64)
-    direct = torch.linalg.matrix_norm(torch.einsum("tbg,tbc->tgc", delta, act)) / 3
+    delta, act = torch.randn(7, 40, 3, dtype=torch.float64), torch.randn(7, 30, 3, dtype=torch.float64)
+    direct = torch.linalg.matrix_norm(torch.einsum("tgb,tcb->tgc", delta, act)) / 3
     torch.testing.assert_close(step_update_norms(delta, act), direct)  # b (g + c) < g c: Gram form
-    delta, act = torch.randn(7, 50, 4, dtype=torch.float64), torch.randn(7, 50, 3, dtype=torch.float64)
-    direct = torch.linalg.matrix_norm(torch.einsum("tbg,tbc->tgc", delta, act)) / 50
+    delta, act = torch.randn(7, 4, 50, dtype=torch.float64), torch.randn(7, 3, 50, dtype=torch.float64)
+    direct = torch.linalg.matrix_norm(torch.einsum("tgb,tcb->tgc", delta, act)) / 50
     torch.testing.assert_close(step_update_norms(delta, act), direct)
 
 

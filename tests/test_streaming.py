@@ -184,3 +184,11 @@ def test_feeding_inside_and_outside_inference_mode():
     pool.close(slot)
     pool.open()  # resetting buffers written under inference_mode works too
     torch.testing.assert_close(torch.cat([first, rest]), _reference(model, x), atol=1e-5, rtol=0)
+
+
+def test_auto_chunks_take_the_fused_module_for_few_streams_only():
+    pool = StreamPool(_model("rnn"))
+    assert pool.engine.method(1) == "fused" and pool.engine.method(4096) == "stepped"
+    assert StreamPool(_model("gru"), chunk_method="stepped").engine.method(1) == "stepped"
+    with pytest.raises(ValueError, match="chunk_method"):
+        StreamPool(_model("gru"), chunk_method="fast")

@@ -98,7 +98,7 @@ def test_resume_continues_exactly(tmp_path):
 
 
 def test_nonfinite_loss_stops_with_status(tmp_path):
-    run = rnnscope.train(out=tmp_path / "run", epochs=3, lr=1e6, clip=None, device="cpu",
+    run = rnnscope.train(out=tmp_path / "run", epochs=3, lr=1e20, clip=None, device="cpu",
                          **{k: v for k, v in SMALL.items() if k != "lr"})
     if run.metrics["status"] != "failed_nonfinite":  # an absurd lr must blow up; if not, NaN data will
         pytest.fail(f"expected failed_nonfinite, got {run.metrics['status']}")

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 
 DEFAULT_TASK = "mixture"
+ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
+ANALYSIS_VALUE_BUDGET = 1 << 24  # ... unless they exceed this many activity values (seq x steps x units) per layer
 
 
 @dataclass(frozen=True)

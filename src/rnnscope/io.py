@@ -154,8 +154,10 @@ def check_version(obj: dict, path, what: str) -> None:
                                f"({FORMAT_VERSION}); upgrade rnnscope")
 
 
-def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> None:
-    """safetensors file, written atomically. metadata: str -> str."""
+def save_tensors(path: str | Path, tensors: dict, metadata: dict | None = None) -> None:
+    """safetensors file, written atomically. tensors: name -> torch.Tensor; metadata: str -> str."""
+    from safetensors.torch import save  # torch is imported on first use only
+
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     atomic_write_bytes(path, save(tensors, metadata=metadata))
 

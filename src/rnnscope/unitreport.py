@@ -21,6 +21,8 @@ T = recorded steps, U = units, K = classes, E = evidence signals, F = frequency 
 
 from __future__ import annotations
 
+from rnnscope.config import ANALYSIS_MAX_SEQUENCES, ANALYSIS_VALUE_BUDGET
+
 import copy
 import csv
 import dataclasses
@@ -51,8 +53,8 @@ from rnnscope.recording import Recording, matching_recording, record_run
 from rnnscope.recording.store import replace_directory
 
 ANALYSIS_DIR = "analysis"
-MAX_SEQUENCES = 512  # sequences analysed by default ...
-VALUE_BUDGET = 1 << 24  # ... unless that exceeds this many activity values (sequences x steps x units) per layer
+MAX_SEQUENCES = ANALYSIS_MAX_SEQUENCES
+VALUE_BUDGET = ANALYSIS_VALUE_BUDGET
 MIN_SEQUENCES = 32  # ... but never fewer than this (the integration criterion needs >= 32, docs/analysis.md)
 N_PSD = 8  # oscillatory units per layer whose spectrum is kept
 N_EXAMPLES = 4  # example sequences whose activity is kept (traces, heatmap)

@@ -6,7 +6,10 @@ Decision rule (thresholds in RoleThresholds; every criterion is computed for eve
 that hit are listed in the `criteria` column):
 
   silent        std < silent_std. Decided first; nothing else is considered.
-  oscillatory   spectral peak prominence >= min_prominence (decades).
+  oscillatory   spectral peak prominence >= min_prominence (decades), at a frequency that is a rhythm:
+                at least `min_cycles` cycles per Welch segment (a peak in the lowest bins is slow drift,
+                which integrators show) and at most `max_freq` (>= 3 steps per cycle; a sign-alternating
+                transient response, e.g. to sparse clicks, peaks near Nyquist without being rhythmic).
   integrator    with evidence (or inputs, whose running sums then serve as evidence):
                 |r| with cumulative evidence >= min_integration, exceeding |r| with the momentary
                 evidence by >= integration_margin, and tau >= tau_long;
@@ -15,11 +18,14 @@ that hit are listed in the `criteria` column):
   transient     input_drive >= min_drive and tau < tau_long (needs inputs).
 
   role = "mixed" if oscillatory and integrator both hit; else the one of them that hits; else
-  "input-selective" if selective; else "transient" if transient; else "mixed" (no criterion hit).
+  "transient" if transient; else "input-selective" if selective; else "mixed" (no criterion hit).
 
 The order puts the dynamical signatures first because they explain the others: an integrator of
 evidence is class-selective because the class is decided by the evidence, an oscillator on a frequency
-task is selective through its rhythm, and a class-selective unit is usually also input-driven. Only
+task is selective through its rhythm, and a unit that follows recent inputs with a short memory
+(transient) is class-selective whenever the inputs carry the class. "input-selective" is kept for units
+whose response depends on the class without being explained by a short linear memory of the input
+(e.g. nonlinear pattern detectors). Only
 two dynamical signatures in one unit are left unresolved ("mixed").
 """
 
@@ -47,6 +53,8 @@ class RoleThresholds:
     silent_std: float = 1e-3  # std below this (units of h) is silent; tanh units span [-1, 1]
     saturation_bound: float = 0.95  # |h| above this counts as saturated (reported, not a role)
     min_prominence: float = 0.5  # decades; noise-only spectra stay below 0.4 with >= 8 sequences
+    min_cycles: float = 2.0  # an oscillation completes at least this many cycles per Welch segment
+    max_freq: float = 1 / 3  # cycles/step; an oscillation takes at least 3 steps per cycle
     tau_long: float = 10.0  # steps; integrators need tau >= this, transients tau < this
     min_integration: float = 0.5  # |r| with cumulative evidence an integrator needs
     integration_margin: float = 0.1  # ... and by how much it must exceed |r| with momentary evidence
@@ -77,6 +85,8 @@ class RoleThresholds:
         for name in unit_interval:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if not 0 < self.max_freq <= 0.5 or self.min_cycles < 0:
+            raise ValueError("max_freq must be in (0, 0.5] and min_cycles non-negative")
         if not (self.silent_std >= 0 and self.min_prominence >= 0):
             raise ValueError("silent_std and min_prominence must be non-negative")
 
@@ -195,7 +205,9 @@ def classify_units(
         integ, integ_inst = ig.cumulative, ig.instantaneous
 
     with np.errstate(invalid="ignore"):  # NaN compares False: a measure that is missing never hits
-        osc = prominence >= th.min_prominence
+        nperseg = th.nperseg or min(64, int(mask.sum(axis=1).max()))
+        in_band = (peak_freq >= th.min_cycles / nperseg) & (peak_freq <= th.max_freq)
+        osc = (prominence >= th.min_prominence) & in_band
         if evidence is not None:
             integ_hit = (integ >= th.min_integration) & (integ - integ_inst >= th.integration_margin)
             integ_hit &= tau >= th.tau_long
@@ -205,8 +217,8 @@ def classify_units(
         trans = (drive >= th.min_drive) & (tau < th.tau_long)
 
     role = np.full(u, "mixed", dtype=object)
-    role[trans] = "transient"
     role[sel_hit] = "input-selective"
+    role[trans] = "transient"
     role[integ_hit] = "integrator"
     role[osc] = "oscillatory"
     role[osc & integ_hit] = "mixed"

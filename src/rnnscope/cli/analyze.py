@@ -8,7 +8,8 @@ from rnnscope.cli import positive_int
 
 
 def add_parser(sub) -> None:
-    from rnnscope.unitreport import MAX_SEQUENCES, VALUE_BUDGET
+    from rnnscope.config import ANALYSIS_MAX_SEQUENCES as MAX_SEQUENCES
+    from rnnscope.config import ANALYSIS_VALUE_BUDGET as VALUE_BUDGET
 
     p = sub.add_parser("analyze", help="classify every hidden unit by temporal role; write RUN_DIR/analysis/")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `rnnscope train`")

@@ -8,7 +8,7 @@ from rnnscope.cli import name_list, positive_int
 
 
 def add_parser(sub) -> None:
-    from rnnscope.recording import DTYPES, QUANTITIES
+    from rnnscope.recording.spec import DTYPES, QUANTITIES
 
     p = sub.add_parser("record", help="record every layer's activity, gates and running belief to RUN_DIR/recording/")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `rnnscope train`")

@@ -24,7 +24,7 @@ import warnings
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, _VF
+from torch import _VF, Tensor
 
 METHODS = ("auto", "stepped", "fused")
 
@@ -112,15 +112,15 @@ def layer_traces(model, x: Tensor, method: str = "auto") -> list[LayerTrace]:
     return traces
 
 
-def batched_mm(w: Tensor, v: Tensor) -> Tensor:
+def batched_mm(w: Tensor, v: Tensor, out: Tensor | None = None) -> Tensor:
     """w @ v_t for every step: w (F, C), v (T, C, B) -> (T, F, B). (`torch.matmul` would first copy w
     T times; bmm reads the stride-0 expansion directly.)"""
-    return torch.bmm(w.expand(v.shape[0], *w.shape), v)
+    return torch.bmm(w.expand(v.shape[0], *w.shape), v, out=out)
 
 
-def _project(w: Tensor, b: Tensor | None, inp: Tensor) -> Tensor:
+def _project(w: Tensor, b: Tensor | None, inp: Tensor, out: Tensor | None = None) -> Tensor:
     """W @ inp_t + b for every step at once: w (G*H, C), inp (T, C, B) -> (T, G*H, B)."""
-    out = batched_mm(w, inp)
+    out = batched_mm(w, inp, out)
     return out if b is None else out.add_(b[:, None])
 
 
@@ -141,15 +141,15 @@ def _lstm_act(act: Tensor) -> None:
     act.narrow(-2, 3 * h, h).sigmoid_()
 
 
-def _lstm_local(act: Tensor, tc: Tensor, c_prev: Tensor, q: Tensor, dh_dc: Tensor) -> None:
-    i, _, g, o = act.chunk(4, dim=-2)
+def _lstm_local(act: Tensor, ig: Tensor, cf: Tensor, tc: Tensor, h: Tensor, q: Tensor, dh_dc: Tensor) -> None:
+    """From the gates, ig = i g, cf = f c_{t-1}, tc = tanh c_t and h_t = o tc: one fused op per block."""
+    i, f, g, o = act.chunk(4, dim=-2)
     qi, qf, qg, qo = q.chunk(4, dim=-2)
-    torch.addcmul(act, act, act, value=-1.0, out=q)  # σ' of every block in one pass (g's is replaced)
-    qi.mul_(g)  # ∂c/∂i_pre = g σ'(i)
-    qf.mul_(c_prev)  # ∂c/∂f_pre = c_{t-1} σ'(f)
-    torch.mul(i, _tanh_slope(g), out=qg)  # ∂c/∂g_pre
-    qo.mul_(tc)  # ∂h/∂o_pre = tanh(c) σ'(o)
-    torch.mul(o, _tanh_slope(tc), out=dh_dc)  # ∂h/∂c
+    torch.addcmul(ig, ig, i, value=-1.0, out=qi)  # ∂c/∂i_pre = g σ'(i) = ig (1 - i)
+    torch.addcmul(cf, cf, f, value=-1.0, out=qf)  # ∂c/∂f_pre = c_{t-1} σ'(f) = cf (1 - f)
+    torch.addcmul(i, ig, g, value=-1.0, out=qg)  # ∂c/∂g_pre = i tanh'(g) = i - ig g
+    torch.addcmul(h, h, o, value=-1.0, out=qo)  # ∂h/∂o_pre = tanh(c) σ'(o) = h (1 - o)
+    torch.addcmul(o, h, tc, value=-1.0, out=dh_dc)  # ∂h/∂c = o tanh'(c) = o - h tc
 
 
 def _gru_act(gi: Tensor, gh: Tensor, act: Tensor) -> None:
@@ -189,10 +189,10 @@ def _rnn_fused(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
 
 def _rnn_stepped(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
     t_len = inp.shape[0]
-    pre = _project(w_ih, b_ih + b_hh, inp)
     out, prev = _with_initial(inp, t_len, w_hh.shape[1])
+    _project(w_ih, b_ih + b_hh, inp, out)  # the input part, in place; each step adds W_hh h_{t-1}
     for t in range(t_len):
-        torch.addmm(pre[t], w_hh, prev[t], out=out[t]).tanh_()
+        out[t].addmm_(w_hh, prev[t]).tanh_()
     return LayerTrace("rnn", inp, out, prev, q=_tanh_slope(out))
 
 
@@ -208,26 +208,26 @@ def _lstm_fused(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
     for t in range(t_len):  # elementwise: c_t = f_t c_{t-1} + i_t g_t
         torch.addcmul(ig[t], f[t], cell_prev[t], out=cell[t])
     q, dh_dc = torch.empty_like(act), torch.empty_like(out)
-    _lstm_local(act, torch.tanh(cell), cell_prev, q, dh_dc)
+    _lstm_local(act, ig, f * cell_prev, torch.tanh(cell), out, q, dh_dc)
     return LayerTrace("lstm", inp, out, prev, q, act, cell=cell, cell_prev=cell_prev, dh_dc=dh_dc)
 
 
 def _lstm_stepped(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
     t_len = inp.shape[0]
     hsz = w_hh.shape[1]
-    gi = _project(w_ih, b_ih + b_hh, inp)
-    act, q = torch.empty_like(gi), torch.empty_like(gi)
+    act = _project(w_ih, b_ih + b_hh, inp)  # the input part, in place; each step adds W_hh h_{t-1}
+    q = torch.empty_like(act)
     out, prev = _with_initial(inp, t_len, hsz)
     cell, cell_prev = _with_initial(inp, t_len, hsz)
     dh_dc = torch.empty_like(out)
     for t in range(t_len):
-        a = torch.addmm(gi[t], w_hh, prev[t], out=act[t])
+        a = act[t].addmm_(w_hh, prev[t])
         _lstm_act(a)
         i, f, g, o = a.chunk(4, dim=0)
-        c = torch.mul(i, g, out=cell[t]).addcmul_(f, cell_prev[t])
-        tc = torch.tanh(c)
-        torch.mul(o, tc, out=out[t])
-        _lstm_local(a, tc, cell_prev[t], q[t], dh_dc[t])
+        ig, cf = i * g, f * cell_prev[t]
+        tc = torch.tanh(torch.add(ig, cf, out=cell[t]))
+        h = torch.mul(o, tc, out=out[t])
+        _lstm_local(a, ig, cf, tc, h, q[t], dh_dc[t])
     return LayerTrace("lstm", inp, out, prev, q, act, cell=cell, cell_prev=cell_prev, dh_dc=dh_dc)
 
 

@@ -80,8 +80,8 @@ def step_jacobians(model, x: Tensor, lengths: Tensor | None = None, *, method: s
         if method == "explicit":
             j = _explicit_jacobians(tr, model.layer_weights(layer)[1])
         else:
-            def rows(v):  # (T, F, B) -> (T * B, F)
-                return v.transpose(1, 2).reshape(t_len * b, -1)
+            def rows(v, n=t_len * b):  # (T, F, B) -> (T * B, F)
+                return v.transpose(1, 2).reshape(n, -1)
             cp = rows(tr.cell_prev) if tr.cell_prev is not None else None
             with torch.enable_grad():
                 j = _layer_jacobians(model.kind, model.layer_weights(layer), rows(tr.inp), rows(tr.prev), cp)

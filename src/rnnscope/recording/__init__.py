@@ -8,10 +8,25 @@
 Format and conventions: docs/recording.md.
 """
 
-from rnnscope.recording.recorder import eval_mode, record, record_chunks, record_to_disk
-from rnnscope.recording.runs import matching_recording, record_run, recording_dir
-from rnnscope.recording.spec import ALWAYS, DTYPES, QUANTITIES, Plan, RecordSpec
-from rnnscope.recording.store import Recording, RecordingWriter
+import importlib
+
+# Imported on first use, so that reading the constants (e.g. for `--help`) does not import torch.
+_LAZY = {
+    "eval_mode": "rnnscope.recording.recorder",
+    "record": "rnnscope.recording.recorder",
+    "record_chunks": "rnnscope.recording.recorder",
+    "record_to_disk": "rnnscope.recording.recorder",
+    "matching_recording": "rnnscope.recording.runs",
+    "record_run": "rnnscope.recording.runs",
+    "recording_dir": "rnnscope.recording.runs",
+    "ALWAYS": "rnnscope.recording.spec",
+    "DTYPES": "rnnscope.recording.spec",
+    "QUANTITIES": "rnnscope.recording.spec",
+    "Plan": "rnnscope.recording.spec",
+    "RecordSpec": "rnnscope.recording.spec",
+    "Recording": "rnnscope.recording.store",
+    "RecordingWriter": "rnnscope.recording.store",
+}
 
 __all__ = [
     "ALWAYS",
@@ -29,3 +44,11 @@ __all__ = [
     "record_to_disk",
     "recording_dir",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rnnscope.recording' has no attribute {name!r}")

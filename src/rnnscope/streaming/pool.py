@@ -31,7 +31,8 @@ class StreamPool:
 
     capacity: slots allocated up front (the pool doubles it when full). chunk_method (recurrent
     models): how a chunk of n > 1 steps runs — "stepped" (the in-place step, looped), "fused" (the
-    fused nn.RNN/LSTM/GRU with the carried state as hx), or "auto" (stepped on CPU, fused on GPU).
+    fused nn.RNN/LSTM/GRU with the carried state as hx), or "auto" (per call, whichever measured faster
+    for that many streams: fused for few, stepped for many on CPU; fused on GPU).
     """
 
     def __init__(self, model, capacity: int = 16, chunk_method: str = "auto"):

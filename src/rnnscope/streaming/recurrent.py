@@ -7,9 +7,9 @@ nonlinearity in place), read straight from the fused module's weights: the equat
 1e-5). When every slot is stepped the new state is swapped in rather than copied.
 
 A chunk of n steps either loops that step or runs the fused module (`nn.RNN`/`LSTM`/`GRU`) with the
-gathered state as `hx` (PyTorch's layout). "auto" picks the loop on CPU, where it measured faster
-(benchmarks/streaming.py, docs/streaming.md), and the fused kernel on GPU, where one cuDNN call per
-chunk replaces n small launches (an expectation, not measured here).
+gathered state as `hx` (PyTorch's layout). "auto" picks whichever measured faster on CPU for the
+number of streams in the call (fused for few streams, the loop for many; `FUSED_BELOW`), and the fused
+kernel on GPU (see docs/streaming.md).
 
 Key: S = streams in a call, n = steps in a chunk, C = input channels, H = hidden size, L = layers,
 K = classes, cap = slot capacity.
@@ -24,6 +24,7 @@ from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 Rows = slice | Tensor  # a contiguous range of slots, or a LongTensor (S,) of slot indices
+FUSED_BELOW = {"rnn": 64, "gru": 256, "lstm": 1024}  # "auto" chunks: fused below this many streams (CPU)
 
 
 def _plain():
@@ -66,8 +67,6 @@ class RecurrentEngine:
         self.capacity = 0
         p = model.head.weight
         self._dev, self._dtype = p.device, p.dtype
-        if chunk_method == "auto":  # the loop measured faster on CPU; on GPU cuDNN runs a chunk in one call
-            chunk_method = "fused" if self._dev.type == "cuda" else "stepped"
         self.chunk_method = chunk_method
         self.h: list[Tensor] = []
         self.c: list[Tensor] | None = [] if self.kind == "lstm" else None
@@ -220,12 +219,25 @@ class RecurrentEngine:
             raise ValueError("lengths must be sorted in descending order")
         with _plain():
             work = self._gather(rows)
-            if self.chunk_method == "fused" and not (self.model.core.training and self.model.core.dropout):
+            if self.method(x.shape[0]) == "fused" and not (self.model.core.training and self.model.core.dropout):
                 probs = self._chunk_fused(work, x, lengths)
             else:
                 probs = self._chunk_stepped(work, x, lengths)
             self._scatter(rows, work)
         return probs
+
+    def method(self, streams: int) -> str:
+        """How a chunk for `streams` streams runs: chunk_method, or for "auto" the one measured faster.
+
+        On CPU (benchmarks/streaming.py, 2 layers, H=128, chunks of 16) the fused module wins while few
+        streams share a call — its time loop runs in C++ — and the in-place step wins from about
+        FUSED_BELOW[kind] streams on. On GPU the fused (cuDNN) kernel is taken (not measured here).
+        """
+        if self.chunk_method != "auto":
+            return self.chunk_method
+        if self._dev.type == "cuda" or streams < FUSED_BELOW[self.kind]:
+            return "fused"
+        return "stepped"
 
     def _chunk_stepped(self, work: _Work, x: Tensor, lengths: Tensor | None) -> Tensor:
         S, n, _ = x.shape
@@ -234,7 +246,7 @@ class RecurrentEngine:
             active = [S] * n
         else:
             active = (lengths.view(1, -1) > torch.arange(n).view(-1, 1)).sum(1).tolist()
-        for t in range(n):
+        for t in range(n):  # x[:, t] is strided; BLAS reads it in place (a transposed copy measured slower)
             m = active[t]
             if m:
                 probs[:m, t] = self._probs(self._advance(work, x[:m, t], m))

@@ -13,7 +13,6 @@ it in any process (`rnnscope.sweep.worker.run_job`). The result:
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -24,7 +23,6 @@ def init_worker(threads: int | None) -> None:
 
     if threads:
         torch.set_num_threads(int(threads))
-    os.environ.setdefault("RNNSCOPE_SWEEP_WORKER", "1")
 
 
 def one_line(err: BaseException) -> str:
