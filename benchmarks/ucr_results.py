@@ -1,16 +1,12 @@
 """rnn, gru and lstm on the shipped UCR/UEA data sets, next to the published table -> docs/results.md.
 
-Every (data set, model, seed) is one run directory under --out (default build/ucr_results/runs/), trained
-by rnnscope's sweep runner in --workers spawned processes with one torch thread each. Finished runs are
-skipped, so an interrupted benchmark resumes where it stopped; docs/results.md is regenerated from every
-finished run on each call (`--report-only` regenerates it without training).
+    nice -n 10 .venv/bin/python benchmarks/ucr_results.py [--workers 2] [--datasets A,B] [--seeds 0,1,2]
 
-    nice -n 10 .venv/bin/python benchmarks/ucr_results.py [--workers 2] [--datasets GunPoint,ArrowHead]
-                                                          [--seeds 0,1,2] [--out DIR] [--doc FILE]
-
-The baseline run beside the networks is a 1-nearest-neighbour Euclidean classifier on the same files
-(equal-length data sets), which must reproduce the archive's published 1NN-ED figure; the script prints
-each network's accuracy as a ratio of the published 1NN-DTW accuracy.
+Each (data set, model, seed) is a run directory under --out (default build/ucr_results/runs/), trained by
+rnnscope's sweep runner in --workers spawned processes of one torch thread each; finished runs are skipped,
+so an interrupted benchmark resumes. docs/results.md is regenerated from every finished run on each call
+(`--report-only`: without training). Baseline in the same run: a 1NN-Euclidean classifier on the same files,
+which must reproduce the archive's 1NN-ED; the best network is printed as a ratio of the published 1NN-DTW.
 """
 
 from __future__ import annotations
@@ -30,6 +26,7 @@ from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.io import atomic_write_bytes
 
 COMMAND = "ucr_results"
+WORKERS = 2  # worker processes (one torch thread each)
 MODELS = ("rnn", "gru", "lstm")
 SEEDS = (0, 1, 2)
 
@@ -50,13 +47,11 @@ TARGET_STEPS = 500
 EPOCH_RANGE = (30, 120)
 ORDER = ("GunPoint", "ItalyPowerDemand", "BasicMotions", "JapaneseVowels", "ArrowHead", "PickupGestureWiimoteZ",
          "ACSF1", "OSULeaf")  # the goal data sets first, the costly ones last
+WALLCLOCK = "wallclock.json"  # in --out: the sweep's wall-clock seconds, summed over invocations
 CHECKPOINT_EVERY = 20  # epochs between checkpoints (what an interrupted run resumes from)
 
-# Published test accuracy on the default split, from ../shared/reference/published.md:
-# [1] UCR archive 2018 DataSummary.csv (1NN-ED; 1NN-DTW with learned window "cv" and full window);
-# [2] Fawaz et al. 2019, "Deep learning for time series classification: a review" (ResNet, FCN; mean of
-#     5 runs; multivariate results for JapaneseVowels); [3] Karim et al. 2017, LSTM-FCN;
-# [4] tsml-eval results (BasicMotions). None: not published there.
+# Published test accuracy on the default split, from ../shared/reference/published.md (sources [1]-[4] are
+# named in write_doc: UCR 2018 DataSummary.csv, Fawaz et al. 2019, Karim et al. 2017, tsml-eval); None: absent.
 PUBLISHED = {  # name: (1NN-ED, 1NN-DTWcv, 1NN-DTWfull, ResNet, FCN, LSTM-FCN)
     "GunPoint": (0.913, 0.913, 0.907, 0.991, 1.000, 1.000),
     "ItalyPowerDemand": (0.955, 0.955, 0.950, 0.962, 0.963, 0.962),
@@ -68,9 +63,6 @@ PUBLISHED = {  # name: (1NN-ED, 1NN-DTWcv, 1NN-DTWfull, ResNet, FCN, LSTM-FCN)
     "JapaneseVowels": (None, None, None, 0.99, 0.99, None),
 }
 RESNET_SOURCE = {"BasicMotions": "[4]"}  # every other ResNet figure is [2]
-
-
-# ---------------------------------------------------------------- jobs
 
 
 def make_plan() -> dict[str, tuple[int, int | None]]:
@@ -110,9 +102,12 @@ def sweep_config(plan: dict) -> dict:
             "epoch_range": list(EPOCH_RANGE), "plan": {k: list(v) for k, v in plan.items()}}
 
 
-def run(jobs: list[dict], workers: int) -> None:
-    from rnnscope.sweep import LocalProcessExecutor, run_sweep
+def run(jobs: list[dict], out: Path, workers: int) -> None:
+    from rnnscope.sweep import LocalProcessExecutor, run_state, run_sweep
 
+    if all(run_state(job) == "finished" for job in jobs):
+        print(f"all {len(jobs)} runs are finished; nothing to train")
+        return
     done = [0]
     t0 = time.perf_counter()
 
@@ -129,25 +124,38 @@ def run(jobs: list[dict], workers: int) -> None:
         run_sweep(jobs, executor, on_result=report)
     finally:
         executor.shutdown()
+        add_wallclock(out, time.perf_counter() - t0)
+        print(f"sweep wall-clock: {time.perf_counter() - t0:.0f} s")
 
 
-# ---------------------------------------------------------------- results
+def add_wallclock(out: Path, seconds: float) -> None:
+    """Add one invocation's sweep time to DIR/wallclock.json (a resumed grid sums its invocations)."""
+    from rnnscope.io import write_json
+
+    prev = read_wallclock(out)
+    write_json(out / WALLCLOCK, {"seconds": prev["seconds"] + seconds, "invocations": prev["invocations"] + 1})
+
+
+def read_wallclock(out: Path) -> dict:
+    from rnnscope.io import RunFileError, read_json
+
+    try:
+        return read_json(out / WALLCLOCK, "wall-clock file")
+    except RunFileError:
+        return {"seconds": 0.0, "invocations": 0}
 
 
 def collect(jobs: list[dict]) -> dict:
-    """{(dataset, model): [(test_acc, train_seconds), ...]} over the finished, completed runs."""
+    """{(dataset, model): [(test_acc, train_seconds, train_acc), ...]} over the finished, completed runs."""
     from rnnscope.sweep import run_state
     from rnnscope.sweep.jobs import read_metrics
 
     cells: dict = {}
     for job in jobs:
-        if run_state(job) != "finished":
-            continue
-        m = read_metrics(job)
-        if m is None or m.get("status") != "completed":
-            continue
-        key = (job["tags"]["dataset"], job["tags"]["model"])
-        cells.setdefault(key, []).append((m["test_acc"], m["train_seconds"]))
+        m = read_metrics(job) if run_state(job) == "finished" else None
+        if m is not None and m.get("status") == "completed":
+            key = (job["tags"]["dataset"], job["tags"]["model"])
+            cells.setdefault(key, []).append((m["test_acc"], m["train_seconds"], m["train_acc"]))
     return cells
 
 
@@ -168,20 +176,16 @@ def _f(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
-def _cell(values: list[tuple[float, float]], n_seeds: int, best: bool) -> str:
+def _cell(values: list[tuple[float, float, float]], best: bool) -> str:
     if not values:
         return "–"
-    accs = [a for a, _ in values]
-    mean = statistics.fmean(accs)
-    std = statistics.stdev(accs) if len(accs) > 1 else 0.0
-    secs = statistics.fmean(s for _, s in values)
-    text = f"{mean:.3f} ± {std:.3f}"
-    text = f"**{text}**" if best else text
-    seeds = "" if len(values) == n_seeds else f", {len(values)}/{n_seeds} seeds"
-    return f"{text} ({secs:.0f} s{seeds})"
+    accs = [a for a, *_ in values]
+    text = f"{statistics.fmean(accs):.3f} ± {statistics.stdev(accs) if len(accs) > 1 else 0.0:.3f}"
+    seeds = "" if len(values) == len(SEEDS) else f", {len(values)}/{len(SEEDS)} seeds"
+    return f"{f'**{text}**' if best else text} ({statistics.fmean(s for _, s, _ in values):.0f} s{seeds})"
 
 
-def build_table(cells: dict, plan: dict, n_seeds: int, ed: dict) -> tuple[list[str], list[dict]]:
+def build_table(cells: dict, plan: dict, ed: dict) -> tuple[list[str], list[dict]]:
     """Markdown rows and a summary per data set (best model, its mean, 1NN-DTW)."""
     from rnnscope.data import list_datasets
 
@@ -192,7 +196,7 @@ def build_table(cells: dict, plan: dict, n_seeds: int, ed: dict) -> tuple[list[s
     summary = []
     for name, (epochs, k) in plan.items():
         r = info[name]
-        means = {m: statistics.fmean(a for a, _ in cells[(name, m)]) for m in MODELS if cells.get((name, m))}
+        means = {m: statistics.fmean(a for a, *_ in cells[(name, m)]) for m in MODELS if cells.get((name, m))}
         best = max(means, key=means.get) if means else None
         length = (f"{r['length_min']}" if r["length_min"] == r["length_max"]
                   else f"{r['length_min']}–{r['length_max']}")
@@ -201,12 +205,12 @@ def build_table(cells: dict, plan: dict, n_seeds: int, ed: dict) -> tuple[list[s
             used += f", {r['channels']} channels"
         pub = PUBLISHED[name]
         resnet = "–" if pub[3] is None else f"{pub[3]:.3f} {RESNET_SOURCE.get(name, '[2]')}"
-        models = [_cell(cells.get((name, m), []), n_seeds, m == best) for m in MODELS]
+        models = [_cell(cells.get((name, m), []), m == best) for m in MODELS]
         rows.append(f"| {name} | {r['n_train']}/{r['n_test']} | {used} | {' | '.join(models)} | {_f(ed.get(name))} "
                     f"| {_f(pub[0])} | {_f(pub[1])} / {_f(pub[2])} | {resnet} | {_f(pub[4])} | {_f(pub[5])} |")
         deep = max((v, n) for v, n in zip(pub[3:], ("ResNet", "FCN", "LSTM-FCN")) if v is not None)
         summary.append({"dataset": name, "best": best, "best_mean": means.get(best), "dtw": pub[2],
-                        "deep": deep, "epochs": epochs})
+                        "ed": pub[0], "deep": deep, "epochs": epochs, "length": r["length_max"]})
     return rows, summary
 
 
@@ -217,68 +221,107 @@ def verdicts(summary: list[dict]) -> list[str]:
         if s["best"] is None:
             continue
         best, (deep, deep_name) = s["best_mean"], s["deep"]
-        line = f"- {s['dataset']}: best recurrent model `{s['best']}` {best:.3f}"
+        parts = [f"- {s['dataset']}: best recurrent model `{s['best']}` {best:.3f}"]
         if s["dtw"] is not None:
             verdict = "matches or beats" if round(best, 3) >= s["dtw"] else "**falls short of**"
-            line += f" {verdict} 1NN-DTW (full window) {s['dtw']:.3f} (ratio {best / s['dtw']:.2f});"
-        lines.append(f"{line} best published network {deep_name} {deep:.3f} (gap {best - deep:+.3f}).")
+            parts[0] += f" {verdict} 1NN-DTW (full window) {s['dtw']:.3f} (ratio {best / s['dtw']:.2f})"
+        lines.append("; ".join(parts + [f"best published network {deep_name} {deep:.3f} (gap {best - deep:+.3f})."]))
     return lines
 
 
-def write_doc(path: Path, jobs: list[dict], plan: dict, n_seeds: int, ed: dict) -> str:
+TWIESN = {"ArrowHead": 0.689, "OSULeaf": 0.628, "ACSF1": 0.592, "PickupGestureWiimoteZ": 0.616}  # [2]
+
+
+def reading(cells: dict, summary: list[dict]) -> list[str]:
+    """What the table says, computed from it: wins per model, the long series, underfitting, unstable cells."""
+    wins = {m: [s["dataset"] for s in summary if s["best"] == m] for m in MODELS}
+    lines = ["- Best model per data set: " + "; ".join(f"`{m}` {len(v)} ({', '.join(v) or 'none'})"
+                                                      for m, v in wins.items()) + "."]
+    long = [s for s in summary if s["length"] > 2 * MAX_STEPS and s["best"] is not None]
+    if long:
+        parts = [f"{s['dataset']} ({s['length']} steps) {s['best_mean']:.3f} vs {s['deep'][1]} {s['deep'][0]:.3f}"
+                 for s in long]
+        low = [s["dataset"] for s in long if s["dtw"] is not None and s["best_mean"] < s["dtw"]]
+        esn = [f"{s['dataset']} {TWIESN[s['dataset']]:.3f}" for s in long if s["dataset"] in TWIESN]
+        lines.append(f"- Series longer than {2 * MAX_STEPS} steps: {'; '.join(parts)}. Below 1NN-DTW: "
+                     f"{', '.join(low) or 'none'}. Recurrent models are known to be weak on long univariate "
+                     f"series; the one recurrent model of [2], an echo-state network (TWIESN), scored "
+                     f"{', '.join(esn)}.")
+    under = [f"{d} `{m}` {statistics.fmean(t for *_, t in v):.2f}" for (d, m), v in cells.items()
+             if statistics.fmean(t for *_, t in v) < 0.95]
+    if under:
+        lines.append("- Training accuracy after the last epoch (mean over seeds) is below 0.95 for " + "; ".join(under)
+                     + ": these runs had not fitted their training set when their fixed budget of epochs ran "
+                       "out, so more epochs (or the full-length series) could change their figures either way.")
+    shaky = [f"{d} `{m}` (test {', '.join(f'{a:.3f}' for a, *_ in v)}; train "
+             f"{', '.join(f'{t:.2f}' for *_, t in v)})" for (d, m), v in cells.items()
+             if len(v) > 1 and statistics.stdev(a for a, *_ in v) > 0.08]
+    if shaky:
+        lines.append("- Seeds disagree (std > 0.08) for " + "; ".join(shaky) + ".")
+    return lines
+
+
+def write_doc(path: Path, out: Path, jobs: list[dict], plan: dict, ed: dict) -> str:
     import torch
 
     cells = collect(jobs)
-    rows, summary = build_table(cells, plan, n_seeds, ed)
-    total = sum(s for v in cells.values() for _, s in v)
-    plan_table = "\n".join(f"| {n} | {e} | {f'every {k}-th step (k = {k})' if k else 'full length'} |"
-                     for n, (e, k) in plan.items())
+    rows, summary = build_table(cells, plan, ed)
+    total = sum(s for v in cells.values() for _, s, _ in v)
+    wall = read_wallclock(out)
+    plan_table = "\n".join(f"| {n} | {e} | {f'1 step in {k}' if k else 'full length'} |" for n, (e, k) in plan.items())
+    seeds = ", ".join(map(str, SEEDS))
     text = f"""# Recurrent networks on real data: UCR/UEA accuracy beside the published table
 
-Generated by `benchmarks/ucr_results.py` (do not edit by hand; re-run the script to regenerate it).
+Generated by `benchmarks/ucr_results.py`; do not edit by hand, re-run the script to regenerate it.
 
-Test accuracy on the official train/test split, mean ± standard deviation over seeds {', '.join(
-        map(str, SEEDS[:n_seeds]))}, with the mean training time of one run in brackets (CPU, one torch thread per
-run, {platform.machine()}, torch {torch.__version__}). The best recurrent model per data set is in bold.
-Published figures are copied from `../shared/reference/published.md`; sources in brackets below the table.
+Test accuracy on the official train/test split, mean ± standard deviation over seeds {seeds}.
+In brackets: the mean training time of one run (CPU, one torch thread, {platform.machine()}, torch {torch.__version__}).
+The best recurrent model per data set is in bold.
+Published figures are copied from `../shared/reference/published.md`, sources below the table.
 
 {chr(10).join(rows)}
 
-Sources: [1] UCR time series archive 2018, `DataSummary.csv` (1NN-ED; 1NN-DTW with the learned warping window
-"cv" and with the full window). [2] Fawaz, Forestier, Weber, Idoumghar, Muller 2019, "Deep learning for time
-series classification: a review" (mean of 5 runs; JapaneseVowels from its multivariate results). [3] Karim,
-Majumdar, Darabi, Chen 2017, "LSTM fully convolutional networks for time series classification".
-[4] tsml-eval results (Middlehurst, Schäfer, Bagnall 2023 bake-off redux). "1NN-ED here" is this script's
-own 1-nearest-neighbour Euclidean classifier on the same files (equal-length data sets only): it reproduces
-[1], so the data are read as the archive intends.
+Sources:
+[1] UCR time series archive 2018, `DataSummary.csv` (1NN-ED; 1NN-DTW with the learned warping window "cv" and
+with the full window).
+[2] Fawaz, Forestier, Weber, Idoumghar, Muller 2019, "Deep learning for time series classification: a review"
+(mean of 5 runs; JapaneseVowels from its multivariate results).
+[3] Karim, Majumdar, Darabi, Chen 2017, "LSTM fully convolutional networks for time series classification".
+[4] tsml-eval results (Middlehurst, Schäfer, Bagnall 2023, bake-off redux).
+"1NN-ED here" is this script's own 1-nearest-neighbour Euclidean classifier on the same files (equal-length
+data sets only); it reproduces [1], so the files are read as the archive intends.
 
 ## Against 1NN-DTW and the published networks
 
 {chr(10).join(verdicts(summary))}
 
+{chr(10).join(reading(cells, summary))}
+
 {PILOT}
 
 ## Protocol
 
-- Models: `rnn` (tanh), `gru`, `lstm`; {MODEL['layers']} layers of {MODEL['hidden']} units, read out at each
-  series' last step (variable-length series are packed, never padded into the recurrence).
-- Training: Adam, lr {TRAIN['lr']:g} with a cosine schedule to 0, batch {TRAIN['batch_size']}, gradient-norm
-  clipping at {TRAIN['clip']:g}, no weight decay, no dropout, per-channel z-normalisation with train statistics
-  (`normalize="channel"`). The whole official TRAIN split is trained on (no validation split: these training
-  sets hold 36–270 series) and the model after the last epoch is scored once on TEST; no epoch, setting or
-  seed is picked on the test set, and the same settings are used for every data set (no per-data-set search).
-- Epochs and length (chosen for a budget of about 45 minutes on 2 shared CPU cores, see below):
+- Models: `rnn` (tanh), `gru`, `lstm`; {MODEL['layers']} layers of {MODEL['hidden']} units, read out at each \
+series' last step (variable-length series are packed, never padded into the recurrence).
+- Training: Adam, lr {TRAIN['lr']:g} with a cosine schedule to 0, batch {TRAIN['batch_size']}, gradient-norm \
+clipping at {TRAIN['clip']:g}, no weight decay, no dropout, per-channel z-normalisation with train statistics \
+(`normalize="channel"`).
+- The whole official TRAIN split is trained on (no validation split: these training sets hold 36–270 series) \
+and the model after the last epoch is scored once on TEST. No epoch, setting or seed is picked on the test \
+set, and every data set gets the same settings (no per-data-set search).
+- Epochs and length, by the rules in the last section:
 
 | data set | epochs | length |
 |---|---|---|
 {plan_table}
 
-- Training time: the wall-clock seconds of the training loop (all epochs, including each epoch's evaluation
-  of train and test), from `metrics.json`'s `train_seconds`; data loading and the end-of-run plots are not
-  included. Total over the runs in the table: {total / 60:.1f} min.
+- Training time: wall-clock seconds of the training loop (all epochs, including each epoch's evaluation of \
+train and test), `train_seconds` in each run's `metrics.json`; data loading and the end-of-run plots are not \
+included. Sum over the runs in the table: {total / 60:.1f} min; the grid's wall-clock with {WORKERS} worker \
+processes: {wall['seconds'] / 60:.1f} min over {wall['invocations']} invocation(s) of the script.
+- Run directories: `{out}/runs/<data set>-<model>-s<seed>/`, one per (data set, model, seed); each rebuilds with `rnnscope.load_run`.
 
-{reductions(plan)}
-"""
+{reductions(plan, {s["dataset"]: s["length"] for s in summary})}"""
     atomic_write_bytes(path, text.encode())
     return text
 
@@ -295,27 +338,26 @@ runs are not repeated by this script. ItalyPowerDemand (24 steps, unchanged) gav
 lstm 0.953 in the same pilot."""
 
 
-def reductions(plan: dict) -> str:
-    """The '## What was reduced, and why' section, from the rule and the plan it gave."""
-    from rnnscope.data import list_datasets
-
-    longest = {r["name"]: r["length_max"] for r in list_datasets()}
-    cut = ", ".join(f"{n} {longest[n]} → {math.ceil(longest[n] / k)} (k = {k})" for n, (_, k) in plan.items() if k)
+def reductions(plan: dict, longest: dict) -> str:
+    """The '## What was reduced, and why' section, from the rules and the plan they gave."""
+    cut = "; ".join(f"{n} {longest[n]} → {math.ceil(longest[n] / k)} (k = {k})" for n, (_, k) in plan.items() if k)
+    n_runs = len(plan) * len(MODELS) * len(SEEDS)
     return f"""## What was reduced, and why
 
-The benchmark ran on a machine with 2 CPU cores shared with other jobs (load average about 10 while it ran),
-under `nice -n 10`, with 2 worker processes of one torch thread each; the full grid is {len(plan)} data sets ×
-{len(MODELS)} models × {len(SEEDS)} seeds = {len(plan) * len(MODELS) * len(SEEDS)} runs, and it had to fit about
-45 minutes of wall-clock. Two rules, the same for every data set, brought it there:
+The benchmark ran on a machine with 2 CPU cores shared with other jobs (load average about 10 throughout), \
+under `nice -n 10`, with {WORKERS} worker processes of one torch thread each. The full grid, {len(plan)} data \
+sets × {len(MODELS)} models × {len(SEEDS)} seeds = {n_runs} runs, had to fit about 45 minutes of wall-clock. \
+Two rules, the same for every data set, brought it there:
 
-- Length: a series longer than {MAX_STEPS} steps keeps every k-th step, k = ceil(longest / {MAX_STEPS}) (no
-  anti-aliasing filter; `downsample=k` in the run's config): {cut}. The published figures use the full
-  series, so these rows compare a network on a coarser version of the data with methods that saw all of it.
-- Epochs: about {TARGET_STEPS} optimiser steps per run, epochs = {TARGET_STEPS} / ceil(train size /
-  {TRAIN['batch_size']}), clamped to {EPOCH_RANGE[0]}–{EPOCH_RANGE[1]}; no early stopping. Data sets with many
-  training series (JapaneseVowels, OSULeaf) get the fewest epochs.
-- Training times are wall-clock on that loaded machine: compare them between the models and data sets of
-  this table, not with other machines.
+- Length: a series longer than {MAX_STEPS} steps keeps every k-th step, k = ceil(longest / {MAX_STEPS}) \
+(no anti-aliasing filter; `downsample=k` in the run's config): {cut}. \
+The published figures use the full series, so these rows compare a network on a coarser version of the data \
+with methods that saw all of it.
+- Epochs: about {TARGET_STEPS} optimiser steps per run, epochs = {TARGET_STEPS} / ceil(train size / \
+{TRAIN['batch_size']}), clamped to {EPOCH_RANGE[0]}–{EPOCH_RANGE[1]}; no early stopping. Data sets with many \
+training series (JapaneseVowels, OSULeaf) get the fewest epochs.
+- Training times are wall-clock on that loaded machine: compare them between the models and data sets of this \
+table, not with other machines.
 """
 
 
@@ -323,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("build/ucr_results"))
     ap.add_argument("--doc", type=Path, default=Path("docs/results.md"))
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=WORKERS)
     ap.add_argument("--datasets", default=",".join(ORDER), help="comma-separated subset of the data sets")
     ap.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     ap.add_argument("--report-only", action="store_true", help="regenerate --doc from finished runs only")
@@ -331,9 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     unknown = [d for d in datasets if d not in ORDER]
     if unknown:
-        print(f"ucr_results: unknown data set(s) {', '.join(unknown)}; choose from {', '.join(ORDER)}",
-              file=sys.stderr)
-        return 2
+        ap.error(f"unknown data set(s) {', '.join(unknown)}; choose from {', '.join(ORDER)}")
     seeds = [int(s) for s in args.seeds.split(",")]
     if os.nice(0) < 10:  # be polite on a shared machine; spawned workers inherit it
         os.nice(10 - os.nice(0))
@@ -345,12 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     write_sweep_file(args.out, COMMAND, sweep_config(plan))
     jobs = make_jobs(args.out.absolute(), plan, datasets, seeds)
     if not args.report_only:
-        t0 = time.perf_counter()
-        run(jobs, args.workers)
-        print(f"sweep wall-clock: {time.perf_counter() - t0:.0f} s")
+        run(jobs, args.out, args.workers)
     all_jobs = make_jobs(args.out.absolute(), plan, list(ORDER), list(SEEDS))
     ed = {name: one_nn_euclidean(name) for name in ORDER}
-    text = write_doc(args.doc, all_jobs, plan, len(SEEDS), ed)
+    text = write_doc(args.doc, args.out, all_jobs, plan, ed)
     print(text.split("## Protocol")[0])
     return 0
 
