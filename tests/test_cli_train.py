@@ -103,3 +103,10 @@ def test_tasks_lists_every_task(capsys):
     assert code == 0
     for name in TASKS:
         assert name in out
+
+
+def test_task_parameters_giving_non_finite_inputs_are_bad_input(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = _run(["train", "--out", str(out), *TINY, "--task-param", "noise=1e39"], capsys)
+    assert code == 2 and "non-finite inputs" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

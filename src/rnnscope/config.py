@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 DEFAULT_TASK = "mixture"
+MODEL_KINDS = ("rnn", "lstm", "gru", "transformer")
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
 ANALYSIS_VALUE_BUDGET = 1 << 24  # ... unless they exceed this many activity values (seq x steps x units) per layer
 
@@ -41,12 +42,12 @@ class ModelConfig:
     hidden: int = 64  # hidden size per layer (d_model for the transformer)
     layers: int = 2  # number of stacked layers (blocks for the transformer)
     dropout: float = 0.0  # dropout between layers (inside blocks for the transformer)
+    forget_bias: float | None = 1.0  # lstm/gru: initial carry-gate bias (LSTM forget gate, GRU update gate z; Keras'
+    #                           unit_forget_bias for the LSTM); None keeps PyTorch's initialisation
     heads: int = 4  # transformer only: attention heads
     ff_mult: int = 2  # transformer only: MLP width as a multiple of d_model
 
     def __post_init__(self) -> None:
-        from rnnscope.models import MODEL_KINDS
-
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"unknown model {self.kind!r}; choose from {', '.join(MODEL_KINDS)}")
         for name in ("hidden", "layers", "heads", "ff_mult"):

@@ -18,9 +18,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save
 
 FORMAT_VERSION = 1  # bump when a file layout changes; readers refuse newer versions
 
@@ -162,9 +159,11 @@ def save_tensors(path: str | Path, tensors: dict, metadata: dict | None = None) 
     atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 
-def load_tensors(path: str | Path, what: str = "tensor file") -> dict[str, torch.Tensor]:
+def load_tensors(path: str | Path, what: str = "tensor file") -> dict:
     """Load a safetensors file (never executes code); RunFileError when missing, corrupt, or from a newer
     format (a `format_version` in its metadata above FORMAT_VERSION)."""
+    from safetensors import SafetensorError, safe_open  # torch is imported on first use only
+
     path = Path(path)
     if not path.exists():
         raise RunFileError(f"{what} {path} is missing")

@@ -6,6 +6,22 @@ Definitions, estimators, their biases and the role rule: docs/analysis.md.
 """
 
 from rnnscope.analysis.geometry import PCA, class_trajectories, pca, project
+from rnnscope.analysis.gradients import (
+    BehaviouralContext,
+    DecayFit,
+    GradientContext,
+    align_to_end,
+    behavioural_context,
+    check_epsilon,
+    context_from_corrected,
+    fit_decay,
+    gate_highway,
+    gradient_context,
+    jacobian_norms,
+    jacobian_product_norms,
+    profile_stats,
+    spectral_norm,
+)
 from rnnscope.analysis.impulse import ImpulseResponse, impulse_response, memory_length
 from rnnscope.analysis.roles import ROLES, RoleThresholds, UnitTable, classify_units
 from rnnscope.analysis.selectivity import Integration, Selectivity, input_drive, integration, selectivity
@@ -14,6 +30,20 @@ from rnnscope.analysis.stats import ActivityStats, activity_stats
 from rnnscope.analysis.timescales import autocorrelation, fit_timescale, timescales
 
 __all__ = [
+    "BehaviouralContext",
+    "DecayFit",
+    "GradientContext",
+    "align_to_end",
+    "behavioural_context",
+    "check_epsilon",
+    "context_from_corrected",
+    "fit_decay",
+    "gate_highway",
+    "gradient_context",
+    "jacobian_norms",
+    "jacobian_product_norms",
+    "profile_stats",
+    "spectral_norm",
     "PCA",
     "ROLES",
     "ActivityStats",

@@ -167,9 +167,13 @@ def _curve(values, n: int, name: str) -> np.ndarray:
     return v
 
 
-def context_from_corrected(distances, corrected, *, fraction: float = 0.9) -> BehaviouralContext:
+def context_from_corrected(distances, corrected, *, fraction: float = 0.9,
+                           min_solved: float = 0.1) -> BehaviouralContext:
     """Effective context (b) from a chance-corrected accuracy curve: distances (D,), corrected (D,) or
-    (seeds, D) (NaN-mean over seeds)."""
+    (seeds, D) (NaN-mean over seeds).
+
+    The shortest distance must be solved (chance-corrected accuracy >= min_solved, i.e. clearly above
+    chance, not by a sampling wobble); otherwise there is no context to report (None)."""
     d = _check_distances(distances)
     cc = _curve(corrected, len(d), "corrected")
     if not 0.0 < fraction <= 1.0:
@@ -177,7 +181,7 @@ def context_from_corrected(distances, corrected, *, fraction: float = 0.9) -> Be
     order = np.argsort(d)
     d, cc = d[order], cc[order]
     finite = np.flatnonzero(np.isfinite(cc))
-    if len(finite) == 0 or not cc[finite[0]] > 0:
+    if len(finite) == 0 or not cc[finite[0]] >= max(min_solved, 1e-12):
         ref = int(d[finite[0]]) if len(finite) else None
         thr = fraction * cc[finite[0]] if len(finite) else math.nan
         return BehaviouralContext(None, False, ref, float(thr), d, cc)

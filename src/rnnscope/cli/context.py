@@ -14,7 +14,7 @@ from rnnscope.cli.compare import (
     run_with_progress,
 )
 
-DEFAULTS = {"epochs": 20, "lr": 1e-2, "batch_size": 32, "n_train": 1000, "n_test": 500}
+DEFAULTS = {"epochs": 30, "lr": 3e-3, "batch_size": 32, "n_train": 1000, "n_test": 500}
 
 
 def add_parser(sub) -> None:

@@ -161,6 +161,11 @@ def prepare(train: RawSplit, test: RawSplit, *, normalize: str = "channel", miss
     tr, te, stats = normalize_series(prepared[0], prepared[1], normalize)
     t = max(len(x) for x in tr + te)  # one T for both splits: models see the same padded length
     (x_tr, len_tr), (x_te, len_te) = pad(tr, t), pad(te, t)
+    for raw, x in ((train, x_tr), (test, x_te)):  # e.g. 1e308 passes as float64 but not as float32
+        if not np.isfinite(x).all():
+            i = int(np.flatnonzero(~np.isfinite(x).reshape(len(x), -1).all(axis=1))[0])
+            raise fail(raw.path, raw.where[i], "values too large for float32 (or overflowing the "
+                                               "normalisation); rescale the data")
     info = dict(source or {})
     info.update({
         "normalize": normalize, "missing": missing, "missing_filled": filled,

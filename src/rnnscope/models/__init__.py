@@ -7,7 +7,7 @@ from torch import nn
 from rnnscope.models.recurrent import RecurrentClassifier, mask_state
 from rnnscope.models.transformer import CausalTransformerClassifier
 
-MODEL_KINDS = ("rnn", "lstm", "gru", "transformer")
+from rnnscope.config import MODEL_KINDS
 
 __all__ = ["MODEL_KINDS", "RecurrentClassifier", "CausalTransformerClassifier", "build_model",
            "count_params", "hidden_for_params", "mask_state"]
@@ -18,7 +18,8 @@ def build_model(cfg, input_size: int, n_classes: int) -> nn.Module:
     if cfg.kind == "transformer":
         return CausalTransformerClassifier(input_size, cfg.hidden, cfg.layers, n_classes, heads=cfg.heads,
                                            ff_mult=cfg.ff_mult, dropout=cfg.dropout)
-    return RecurrentClassifier(cfg.kind, input_size, cfg.hidden, cfg.layers, n_classes, dropout=cfg.dropout)
+    return RecurrentClassifier(cfg.kind, input_size, cfg.hidden, cfg.layers, n_classes, dropout=cfg.dropout,
+                               forget_bias=getattr(cfg, "forget_bias", 1.0))
 
 
 def count_params(model: nn.Module) -> int:

@@ -28,7 +28,7 @@ class RecurrentClassifier(nn.Module):
     """
 
     def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int, n_classes: int,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, forget_bias: float | None = 1.0):
         super().__init__()
         if kind not in FUSED:
             raise ValueError(f"unknown recurrent kind {kind!r}; choose from {', '.join(FUSED)}")
@@ -44,6 +44,16 @@ class RecurrentClassifier(nn.Module):
         self.core = FUSED[kind](input_size, hidden_size, num_layers, batch_first=True,
                                 dropout=dropout if num_layers > 1 else 0.0, **kw)
         self.head = nn.Linear(hidden_size, n_classes)
+        if kind in ("lstm", "gru") and forget_bias is not None:
+            # Start the carry gates open (sigmoid(1) = 0.73): the LSTM's forget gate, as Keras'
+            # unit_forget_bias does (Jozefowicz et al. 2015), and the GRU's update gate z, which is the
+            # carry gate in PyTorch's h' = (1 - z) * n + z * h. Memory, and the gradient, then survive
+            # from the first epoch. Both gates are the second chunk of the fused bias.
+            with torch.no_grad():
+                for layer in range(num_layers):
+                    _, _, b_ih, b_hh = self.layer_weights(layer)
+                    b_ih[hidden_size: 2 * hidden_size] = forget_bias
+                    b_hh[hidden_size: 2 * hidden_size] = 0.0
 
     @property
     def gate_names(self) -> tuple[str, ...]:

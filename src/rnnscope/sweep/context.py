@@ -51,7 +51,7 @@ def check_distances(distances: list[int], max_distance: int = DEFAULT_MAX_DISTAN
 
 def context_config(*, models: list[str], distances: list[int], seeds: list[int],
                    max_distance: int = DEFAULT_MAX_DISTANCE, hidden: int = 64, layers: int = 1,
-                   params: int | None = None, epochs: int = 20, lr: float = 1e-2, batch_size: int = 32,
+                   params: int | None = None, epochs: int = 30, lr: float = 3e-3, batch_size: int = 32,
                    n_train: int = 1000, n_test: int = 500, n_classes: int = 4, n_distractors: int = 4,
                    device: str = "auto") -> dict:
     """The command's configuration as JSON (what sweep.json records), validated."""

@@ -71,8 +71,12 @@ class Task(ABC):
         """Deterministic train/test data: the same (task, sizes, seed) always gives the same arrays."""
         if n_train < 1 or n_test < 1:
             raise ValueError("n_train and n_test must be positive")
-        xtr, ytr = self.sample(n_train, np.random.default_rng([seed, _TRAIN]))
-        xte, yte = self.sample(n_test, np.random.default_rng([seed, _TEST]))
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below as one clear error
+            xtr, ytr = self.sample(n_train, np.random.default_rng([seed, _TRAIN]))
+            xte, yte = self.sample(n_test, np.random.default_rng([seed, _TEST]))
+        if not (np.isfinite(xtr).all() and np.isfinite(xte).all()):
+            raise ValueError(f"task {self.name!r} with these parameters produces non-finite inputs "
+                             "(a value too large for float32?)")
         return DataBundle(
             train=Split.full_length(xtr, ytr),
             test=Split.full_length(xte, yte),

@@ -113,6 +113,8 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
                         ("checkpoint_every_batches", checkpoint_every_batches)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if data_cfg.path is not None:  # config.json must rebuild the data from any working directory
+        data_cfg = dataclasses.replace(data_cfg, path=str(Path(data_cfg.path).resolve()))
     out = rundir.prepare_output(out, overwrite) if out is not None else None
     data, task = load_data(data_cfg, train_cfg.seed)
     if match_params is not None:
