@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 
@@ -21,44 +22,31 @@ class CLIError(Exception):
     """Bad input detected by a command; the message is printed as one line, exit status 2."""
 
 
-def positive_int(text: str) -> int:
+def _number(text: str, cast, ok, what: str):
+    """Parse `text` with `cast`; argparse error naming `what` unless ok(value)."""
     try:
-        v = int(text)
+        v = cast(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+        raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
+    if not ok(v):
+        raise argparse.ArgumentTypeError(f"expected a {what}, got {text}")
     return v
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v >= 1, "positive integer")
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
-    return v
+    return _number(text, int, lambda v: v >= 0, "non-negative integer")
 
 
 def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0 or v != v or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return v
+    return _number(text, float, lambda v: 0 < v < math.inf, "positive finite number")
 
 
 def non_negative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
-    if not v >= 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a non-negative finite number, got {text}")
-    return v
+    return _number(text, float, lambda v: 0 <= v < math.inf, "non-negative finite number")
 
 
 def int_list(text: str) -> list[int]:
