@@ -58,8 +58,7 @@ class StreamPool:
     def open(self) -> int:
         """Start a stream from the model's initial state; returns its slot number."""
         if not self._free:
-            old = self.capacity
-            self._grow(2 * old)
+            self._grow(2 * self.capacity)
         slot = heapq.heappop(self._free)
         self.engine.reset(slice(slot, slot + 1))
         self._open[slot] = True
