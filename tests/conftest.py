@@ -12,3 +12,20 @@ def _seed():
     np.random.seed(0)
     torch.manual_seed(0)
     yield
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    """`rnnscope ARGV` in-process -> (exit status, stdout, stderr); argparse's SystemExit included."""
+    from rnnscope.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# The sections every run report has, in order (tests/test_report*.py).
+RUN_SECTIONS = ["run", "training", "explorer", "heatmap", "roles", "pca", "gradient-flow",
+                "gradient-evolution", "learning", "context", "highways"]

@@ -1,20 +1,12 @@
 import os
 
 import pytest
-
-from rnnscope.cli import main
+from conftest import run_cli
 
 TINY = ["--task", "evidence", "--task-param", "seq_len=8", "--n-train", "64", "--n-test", "32", "--hidden", "8",
         "--epochs", "1", "--quiet"]
 
 
-def _run(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as e:  # argparse errors
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _tree(path):
@@ -40,7 +32,7 @@ def _tree(path):
 ])
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, argv, needle):
     out = tmp_path / "run"
-    code, _, err = _run(["train", "--out", str(out), *TINY, *argv], capsys)
+    code, _, err = run_cli(["train", "--out", str(out), *TINY, *argv], capsys)
     assert code == 2
     assert needle in err
     assert "Traceback" not in err
@@ -51,13 +43,13 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, argv, needl
 
 def test_existing_run_refused_then_overwritten(tmp_path, capsys):
     out = tmp_path / "run"
-    code, _, err = _run(["train", "--out", str(out), *TINY], capsys)
+    code, _, err = run_cli(["train", "--out", str(out), *TINY], capsys)
     assert code == 0, err
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
-    code, _, err = _run(["train", "--out", str(out), *TINY], capsys)
+    code, _, err = run_cli(["train", "--out", str(out), *TINY], capsys)
     assert code == 2 and "already holds a run" in err and "--overwrite" in err
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # nothing touched
-    code, stdout, _ = _run(["train", "--out", str(out), *TINY, "--overwrite"], capsys)
+    code, stdout, _ = run_cli(["train", "--out", str(out), *TINY, "--overwrite"], capsys)
     assert code == 0 and "test accuracy" in stdout and f"run directory: {out}" in stdout
 
 
@@ -70,7 +62,7 @@ def test_unwritable_output_directory(tmp_path, capsys, where):
         target = ro / "run"
     else:
         target = where
-    code, _, err = _run(["train", "--out", str(target), *TINY], capsys)
+    code, _, err = run_cli(["train", "--out", str(target), *TINY], capsys)
     if os.geteuid() == 0 and where == "ro":
         assert code == 0  # root may write there: the run succeeds
     else:
@@ -80,9 +72,9 @@ def test_unwritable_output_directory(tmp_path, capsys, where):
 def test_output_path_that_is_a_file(tmp_path, capsys):
     f = tmp_path / "file"
     f.write_text("keep me")
-    code, _, err = _run(["train", "--out", str(f / "run"), *TINY], capsys)
+    code, _, err = run_cli(["train", "--out", str(f / "run"), *TINY], capsys)
     assert code == 2 and "Traceback" not in err
-    code, _, err = _run(["train", "--out", str(f), *TINY], capsys)
+    code, _, err = run_cli(["train", "--out", str(f), *TINY], capsys)
     assert code == 2 and "not a directory" in err
     assert f.read_text() == "keep me"
 
@@ -91,7 +83,7 @@ def test_non_run_directory_is_never_cleared(tmp_path, capsys):
     d = tmp_path / "mine"
     d.mkdir()
     (d / "notes.txt").write_text("precious")
-    code, _, err = _run(["train", "--out", str(d), *TINY, "--overwrite"], capsys)
+    code, _, err = run_cli(["train", "--out", str(d), *TINY, "--overwrite"], capsys)
     assert code == 2 and "holds no run" in err
     assert (d / "notes.txt").read_text() == "precious"
 
@@ -99,7 +91,7 @@ def test_non_run_directory_is_never_cleared(tmp_path, capsys):
 def test_tasks_lists_every_task(capsys):
     from rnnscope.tasks import TASKS
 
-    code, out, _ = _run(["tasks"], capsys)
+    code, out, _ = run_cli(["tasks"], capsys)
     assert code == 0
     for name in TASKS:
         assert name in out
@@ -107,6 +99,6 @@ def test_tasks_lists_every_task(capsys):
 
 def test_task_parameters_giving_non_finite_inputs_are_bad_input(tmp_path, capsys):
     out = tmp_path / "run"
-    code, _, err = _run(["train", "--out", str(out), *TINY, "--task-param", "noise=1e39"], capsys)
+    code, _, err = run_cli(["train", "--out", str(out), *TINY, "--task-param", "noise=1e39"], capsys)
     assert code == 2 and "non-finite inputs" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()

@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from conftest import run_cli
 
 from rnnscope import pipeline
 from rnnscope.cli import main
@@ -26,13 +27,6 @@ TINY = [
 ]
 
 
-def _cli(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as e:  # argparse errors
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +70,13 @@ def test_run_does_every_stage_and_prints_the_report_path(piped):
 )
 def test_bad_options_exit_2_and_write_nothing(tmp_path, capsys, argv, needle):
     out = tmp_path / "run"
-    code, _, err = _cli(["run", "--out", str(out), *TINY, *argv], capsys)
+    code, _, err = run_cli(["run", "--out", str(out), *TINY, *argv], capsys)
     assert code == 2 and needle in err and "Traceback" not in err
     assert not out.exists()
 
 
 def test_out_is_required(capsys):
-    code, _, err = _cli(["run", *TINY], capsys)
+    code, _, err = run_cli(["run", *TINY], capsys)
     assert code == 2 and "--out" in err
 
 
@@ -90,7 +84,7 @@ def test_existing_run_needs_overwrite(piped, tmp_path, capsys):
     out = tmp_path / "run"
     shutil.copytree(piped[0], out)
     before = sorted(p.name for p in out.iterdir())
-    code, _, err = _cli(["run", "--out", str(out), *TINY], capsys)
+    code, _, err = run_cli(["run", "--out", str(out), *TINY], capsys)
     assert code == 2 and "--overwrite" in err
     assert sorted(p.name for p in out.iterdir()) == before
 
@@ -132,7 +126,7 @@ def test_cli_exit_1_when_a_stage_failed(tmp_path, capsys, monkeypatch):
         pipeline, "_record", lambda run_dir, sequences: (_ for _ in ()).throw(OSError("disk gone"))
     )
     out = tmp_path / "run"
-    code, stdout, err = _cli(["run", "--out", str(out), *TINY], capsys)
+    code, stdout, err = run_cli(["run", "--out", str(out), *TINY], capsys)
     assert code == 1
     assert "record stage failed: OSError: disk gone" in err
     assert (out / "report.html").exists() and f"report: {out / 'report.html'}" in stdout

@@ -6,29 +6,15 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import RUN_SECTIONS, run_cli
 
 import rnnscope
-from rnnscope.cli import main
 from rnnscope.io import RunFileError
 from rnnscope.report import build_report, render_report
 from rnnscope.report.explorer import MISSING, pick_sequences, quantize
 from rnnscope.report.html import png_size
-from rnnscope.report.unit_sections import role_counts
 from rnnscope.report.sources import layer_index, read_table
-
-RUN_SECTIONS = [
-    "run",
-    "training",
-    "explorer",
-    "heatmap",
-    "roles",
-    "pca",
-    "gradient-flow",
-    "gradient-evolution",
-    "learning",
-    "context",
-    "highways",
-]
+from rnnscope.report.unit_sections import role_counts
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +45,6 @@ def _copy(src, tmp_path, name="run"):
     return dst
 
 
-def _cli(argv, capsys):
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _section(html, sid):
@@ -111,7 +93,7 @@ def test_role_counts_per_layer(tmp_path):
 
 def test_bare_run_names_the_missing_commands(bare_run, tmp_path, capsys):
     run = _copy(bare_run, tmp_path)
-    code, out, err = _cli(["report", str(run)], capsys)
+    code, out, err = run_cli(["report", str(run)], capsys)
     assert code == 0, err
     assert f"report: {run / 'report.html'}" in out
     html = (run / "report.html").read_text()
@@ -257,7 +239,7 @@ def _foreign_layout(run):
 def test_corrupt_directory_one_line_exit_2_no_report(full_run, tmp_path, capsys, damage, needle):
     run = _copy(full_run, tmp_path)
     damage(run)
-    code, _, err = _cli(["report", str(run)], capsys)
+    code, _, err = run_cli(["report", str(run)], capsys)
     assert code == 2
     assert needle in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
@@ -274,7 +256,7 @@ def test_not_a_run_directory(tmp_path, capsys):
         (tmp_path / "nope", "does not exist"),
         (tmp_path / "file.txt", "not a directory"),
     ):
-        code, _, err = _cli(["report", str(path)], capsys)
+        code, _, err = run_cli(["report", str(path)], capsys)
         assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
     assert not (empty / "report.html").exists()
     with pytest.raises(RunFileError):
@@ -303,7 +285,7 @@ def _comparison_dir(tmp_path):
 
 def test_comparison_report(tmp_path, capsys):
     d = _comparison_dir(tmp_path)
-    code, _, err = _cli(["report", str(d)], capsys)
+    code, _, err = run_cli(["report", str(d)], capsys)
     assert code == 0, err
     html = (d / "report.html").read_text()
     for sid in ("comparison", "accuracy", "overlays", "cost", "streaming"):

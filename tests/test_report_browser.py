@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import RUN_SECTIONS as SECTIONS
 
 import rnnscope
 from rnnscope.pipeline import run_stages
@@ -25,19 +26,6 @@ ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-SECTIONS = [
-    "run",
-    "training",
-    "explorer",
-    "heatmap",
-    "roles",
-    "pca",
-    "gradient-flow",
-    "gradient-evolution",
-    "learning",
-    "context",
-    "highways",
-]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import math
 import os
 import sys
 
-
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 

@@ -61,6 +61,15 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_compare)
 
 
+def run_sweep_command(args, kind: str, config: dict, jobs: list[dict]) -> list[dict]:
+    """Refuse a directory holding another configuration, record this one, run the jobs with progress."""
+    from rnnscope.sweep.store import check_sweep_dir, write_sweep_file
+
+    check_sweep_dir(args.out, kind, config)
+    write_sweep_file(args.out, kind, config)
+    return run_with_progress(jobs, args.workers, kind, args.quiet)
+
+
 def run_with_progress(jobs: list[dict], workers: int | None, desc: str, quiet: bool = False) -> list[dict]:
     """run_sweep with one tqdm bar over jobs (the CLI's display)."""
     from rnnscope.sweep import run_sweep
@@ -105,7 +114,6 @@ def print_summary(rows: list[dict], axis: str, key: str = "test_acc") -> None:
 def cmd_compare(args) -> int:
     from rnnscope.cli.train import parse_task_params
     from rnnscope.sweep.compare import compare_config, plan_compare, write_compare
-    from rnnscope.sweep.store import check_sweep_dir, write_sweep_file
 
     try:
         config = compare_config(
@@ -117,9 +125,7 @@ def cmd_compare(args) -> int:
         jobs = plan_compare(config, args.out)
     except ValueError as err:
         raise CLIError(str(err)) from None
-    check_sweep_dir(args.out, "compare", config)
-    write_sweep_file(args.out, "compare", config)
-    results = run_with_progress(jobs, args.workers, "compare", args.quiet)
+    results = run_sweep_command(args, "compare", config, jobs)
     rows = write_compare(args.out, config, jobs, results)
     print_summary(rows, config["axis"])
     done = sum(r["action"] == "skipped" for r in results)

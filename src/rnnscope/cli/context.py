@@ -11,7 +11,7 @@ from rnnscope.cli.compare import (
     parse_list,
     print_summary,
     report_failures,
-    run_with_progress,
+    run_sweep_command,
 )
 
 DEFAULTS = {"epochs": 30, "lr": 3e-3, "batch_size": 32, "n_train": 1000, "n_test": 500}
@@ -39,7 +39,6 @@ def add_parser(sub) -> None:
 
 def cmd_context(args) -> int:
     from rnnscope.sweep.context import context_config, plan_context, write_context
-    from rnnscope.sweep.store import check_sweep_dir, write_sweep_file
 
     try:
         config = context_config(
@@ -51,9 +50,7 @@ def cmd_context(args) -> int:
         jobs = plan_context(config, args.out)
     except ValueError as err:
         raise CLIError(str(err)) from None
-    check_sweep_dir(args.out, "context", config)
-    write_sweep_file(args.out, "context", config)
-    results = run_with_progress(jobs, args.workers, "context", args.quiet)
+    results = run_sweep_command(args, "context", config, jobs)
     rows, summary = write_context(args.out, jobs, results)
     print_summary(rows, "distance")
     print(f"effective context (chance-corrected accuracy within {summary['threshold']:.0%} of distance "
