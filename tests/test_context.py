@@ -8,7 +8,15 @@ import pytest
 
 from rnnscope.cli import main
 from rnnscope.sweep import InlineExecutor, runner
-from rnnscope.sweep.context import chance_corrected, check_distances, effective_context, summarize
+from rnnscope.sweep.context import (
+    chance_corrected,
+    check_distances,
+    context_config,
+    effective_context,
+    median_context,
+    plan_context,
+    summarize,
+)
 
 
 @pytest.fixture
@@ -54,6 +62,19 @@ def test_summarize_uses_the_seed_mean_curve():
     # gru at 200: mean acc 0.925 -> cc 0.9 = 0.9 * 1.0: passes (inclusive), censored
     assert gru["effective_context"] == 200 and gru["censored"] and gru["per_seed"] == {"0": 200, "1": 50}
     assert gru["mean_test_acc"]["200"] == pytest.approx(0.925)
+    # the lower median of two seeds is the worse one
+    assert rnn["median_seed_context"] == 5 and gru["median_seed_context"] == 50 and not gru["median_seed_censored"]
+
+
+@pytest.mark.parametrize("per_seed,expected", [
+    ([50, 10, 50], 50),         # one seed's failure at a short distance does not set the median
+    ([200, 200, 50], 200),
+    ([None, 20, None], None),   # undefined ranks below every distance
+    ([None, 20, 50, 100], 20),  # even count: the lower median
+    ([], None),
+])
+def test_median_context(per_seed, expected):
+    assert median_context(per_seed) == expected
 
 
 def test_check_distances():
@@ -93,6 +114,7 @@ def test_context_on_tiny_settings_writes_csv_and_json(tmp_path, inline, capsys):
     (["--distances", "5,80", "--max-distance", "50"], "distance 80 is longer than the maximum 50"),
     (["--distances", "5,5"], "distance 5 is given twice"),
     (["--seeds", "-1"], "seeds must be non-negative"),
+    (["--gate-init", "orthogonal"], "unknown gate initialisation 'orthogonal'; choose from chrono, constant"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, extra, message):
     out = tmp_path / "never"
@@ -100,3 +122,17 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, extra
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err and err.startswith("rnnscope context: error:")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("gate_init,expected", [("chrono", 202), ("constant", None)])
+def test_plan_gives_gated_cells_one_chrono_horizon_for_the_whole_sweep(tmp_path, gate_init, expected):
+    """Chrono initialisation is for the sweep's longest sequence (200 + 2) at every distance, so each model
+    is the same at every distance; the tanh RNN has no gates and keeps PyTorch's initialisation."""
+    config = context_config(models=["rnn", "lstm", "gru"], distances=[5, 200], seeds=[0], gate_init=gate_init)
+    assert config["gate_init"] == gate_init
+    jobs = plan_context(config, tmp_path)
+    assert len(jobs) == 6
+    for job in jobs:
+        gated = job["tags"]["model"] in ("lstm", "gru")
+        assert job["model"]["chrono_tmax"] == (expected if gated else None)
+        assert job["model"]["forget_bias"] == 1.0  # used only where chrono is off

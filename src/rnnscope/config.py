@@ -44,6 +44,8 @@ class ModelConfig:
     dropout: float = 0.0  # dropout between layers (inside blocks for the transformer)
     forget_bias: float | None = 1.0  # lstm/gru: initial carry-gate bias (LSTM forget gate, GRU update gate z; Keras'
     #                           unit_forget_bias for the LSTM); None keeps PyTorch's initialisation
+    chrono_tmax: int | None = None  # lstm/gru: chrono initialisation (Tallec & Ollivier 2018) for dependencies up
+    #                           to this many steps; replaces forget_bias when set (docs/training.md)
     heads: int = 4  # transformer only: attention heads
     ff_mult: int = 2  # transformer only: MLP width as a multiple of d_model
 
@@ -55,6 +57,11 @@ class ModelConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        if self.chrono_tmax is not None:
+            if self.kind not in ("lstm", "gru"):
+                raise ValueError(f"chrono initialisation needs gated cells (lstm, gru), not {self.kind}")
+            if self.chrono_tmax < 3:
+                raise ValueError(f"chrono_tmax must be at least 3, got {self.chrono_tmax}")
 
 
 @dataclass(frozen=True)

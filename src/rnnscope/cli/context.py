@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
     m.add_argument("--params", type=positive_int, help="match parameter counts (±10%%) instead of --hidden")
     m.add_argument("--n-classes", type=positive_int, default=4, help="cue symbols (chance = 1 / n)")
     m.add_argument("--n-distractors", type=int, default=4, help="distractor symbols during the delay")
+    m.add_argument("--gate-init", default="chrono",
+                   help="lstm/gru carry gates: chrono (Tallec & Ollivier 2018, for the longest distance; default) "
+                        "| constant (bias +1)")
     add_training_options(p, DEFAULTS)
     p.set_defaults(func=cmd_context)
 
@@ -46,7 +49,7 @@ def cmd_context(args) -> int:
             seeds=parse_list(args.seeds, "--seeds"), max_distance=args.max_distance, hidden=args.hidden,
             layers=args.layers, params=args.params, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
             n_train=args.n_train, n_test=args.n_test, n_classes=args.n_classes, n_distractors=args.n_distractors,
-            device=args.device)
+            gate_init=args.gate_init, device=args.device)
         jobs = plan_context(config, args.out)
     except ValueError as err:
         raise CLIError(str(err)) from None
@@ -56,9 +59,14 @@ def cmd_context(args) -> int:
     print(f"effective context (chance-corrected accuracy within {summary['threshold']:.0%} of distance "
           f"{summary['distances'][0]}):")
     for model, info in summary["models"].items():
-        eff = info["effective_context"]
-        text = "undefined (not above chance at the shortest distance)" if eff is None else (
-            f">= {eff} (every tested distance passed)" if info["censored"] else str(eff))
-        print(f"  {model:<12}{text}")
+        print(f"  {model:<12}{_context_text(info['effective_context'], info['censored']):<28}"
+              f"median over seeds {_context_text(info['median_seed_context'], info['median_seed_censored'])}"
+              f" (per seed {', '.join('-' if c is None else str(c) for c in info['per_seed'].values())})")
     print(f"results: {args.out}/context.csv, {args.out}/context.json")
     return report_failures(results, "context")
+
+
+def _context_text(eff, censored: bool) -> str:
+    if eff is None:
+        return "undefined (not above chance at the shortest distance)"
+    return f">= {eff} (every distance passed)" if censored else str(eff)

@@ -33,6 +33,9 @@ def add_train_options(p) -> None:
     g.add_argument("--hidden", type=positive_int, default=m.hidden, help="hidden size (d_model for the transformer)")
     g.add_argument("--dropout", type=non_negative_float, default=m.dropout, help="dropout between layers")
     g.add_argument("--heads", type=positive_int, default=m.heads, help="transformer attention heads")
+    g.add_argument("--chrono-tmax", type=positive_int, metavar="T",
+                   help="lstm/gru: chrono gate initialisation for dependencies up to T steps (Tallec & Ollivier "
+                        "2018; default: carry-gate bias +1)")
     g.add_argument("--match-params", type=positive_int, metavar="N",
                    help="choose the hidden size that brings the model within ±10%% of N parameters")
     g = p.add_argument_group("training")
@@ -97,7 +100,7 @@ def configs_from_args(args):
                           path=args.data, n_train=args.n_train, n_test=args.n_test, normalize=args.normalize,
                           truncate=args.truncate, downsample=args.downsample)
     model_cfg = ModelConfig(kind=args.model, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
-                            heads=args.heads)
+                            heads=args.heads, chrono_tmax=args.chrono_tmax)
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             weight_decay=args.weight_decay, schedule=args.schedule, clip=None if args.no_clip else args.clip,
                             patience=args.patience, val_fraction=args.val_fraction, seed=args.seed,

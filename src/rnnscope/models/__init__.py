@@ -19,7 +19,8 @@ def build_model(cfg, input_size: int, n_classes: int) -> nn.Module:
         return CausalTransformerClassifier(input_size, cfg.hidden, cfg.layers, n_classes, heads=cfg.heads,
                                            ff_mult=cfg.ff_mult, dropout=cfg.dropout)
     return RecurrentClassifier(cfg.kind, input_size, cfg.hidden, cfg.layers, n_classes, dropout=cfg.dropout,
-                               forget_bias=getattr(cfg, "forget_bias", 1.0))
+                               forget_bias=getattr(cfg, "forget_bias", 1.0),
+                               chrono_tmax=getattr(cfg, "chrono_tmax", None))
 
 
 def count_params(model: nn.Module) -> int:

@@ -28,7 +28,7 @@ class RecurrentClassifier(nn.Module):
     """
 
     def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int, n_classes: int,
-                 dropout: float = 0.0, forget_bias: float | None = 1.0):
+                 dropout: float = 0.0, forget_bias: float | None = 1.0, chrono_tmax: int | None = None):
         super().__init__()
         if kind not in FUSED:
             raise ValueError(f"unknown recurrent kind {kind!r}; choose from {', '.join(FUSED)}")
@@ -44,16 +44,38 @@ class RecurrentClassifier(nn.Module):
         self.core = FUSED[kind](input_size, hidden_size, num_layers, batch_first=True,
                                 dropout=dropout if num_layers > 1 else 0.0, **kw)
         self.head = nn.Linear(hidden_size, n_classes)
-        if kind in ("lstm", "gru") and forget_bias is not None:
-            # Start the carry gates open (sigmoid(1) = 0.73): the LSTM's forget gate, as Keras'
-            # unit_forget_bias does (Jozefowicz et al. 2015), and the GRU's update gate z, which is the
-            # carry gate in PyTorch's h' = (1 - z) * n + z * h. Memory, and the gradient, then survive
-            # from the first epoch. Both gates are the second chunk of the fused bias.
-            with torch.no_grad():
-                for layer in range(num_layers):
-                    _, _, b_ih, b_hh = self.layer_weights(layer)
-                    b_ih[hidden_size: 2 * hidden_size] = forget_bias
-                    b_hh[hidden_size: 2 * hidden_size] = 0.0
+        if kind in ("lstm", "gru"):
+            if chrono_tmax is not None:
+                self._chrono_init(chrono_tmax)
+            elif forget_bias is not None:
+                # Start the carry gates open (sigmoid(1) = 0.73): the LSTM's forget gate, as Keras'
+                # unit_forget_bias does (Jozefowicz et al. 2015), and the GRU's update gate z, which is the
+                # carry gate in PyTorch's h' = (1 - z) * n + z * h. Both are the fused bias's second chunk.
+                self._set_carry_bias(torch.full((num_layers, hidden_size), float(forget_bias)))
+        elif chrono_tmax is not None:
+            raise ValueError(f"chrono initialisation needs gated cells (lstm, gru), not {kind}")
+
+    def _set_carry_bias(self, bias: Tensor, input_bias: Tensor | None = None) -> None:
+        """Carry-gate bias (L, H) into b_ih (b_hh's part zeroed); optionally the LSTM input gate's too."""
+        H = self.hidden_size
+        with torch.no_grad():
+            for layer in range(self.num_layers):
+                _, _, b_ih, b_hh = self.layer_weights(layer)
+                b_ih[H: 2 * H] = bias[layer]
+                b_hh[H: 2 * H] = 0.0
+                if input_bias is not None:
+                    b_ih[:H] = input_bias[layer]
+                    b_hh[:H] = 0.0
+
+    def _chrono_init(self, tmax: int) -> None:
+        """Chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural networks warp time?"):
+        carry-gate biases b ~ log U(1, tmax − 1), one per unit, so the units' initial memory timescales
+        1 / (1 − σ(b)) ≈ U(1, tmax − 1) spread over every delay up to tmax; the LSTM's input gate gets −b.
+        Draws from torch's global generator (seeded by the trainer)."""
+        if tmax < 3:
+            raise ValueError(f"chrono_tmax must be at least 3, got {tmax}")
+        bias = torch.log(torch.empty(self.num_layers, self.hidden_size).uniform_(1.0, tmax - 1.0))
+        self._set_carry_bias(bias, -bias if self.kind == "lstm" else None)
 
     @property
     def gate_names(self) -> tuple[str, ...]:

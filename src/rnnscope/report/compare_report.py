@@ -191,6 +191,7 @@ def comparison_sections(root: Path) -> list[Section]:
                     m,
                     v.get("effective_context"),
                     "yes" if v.get("censored") else "no",
+                    v.get("median_seed_context"),
                     v.get("short_chance_corrected"),
                 ]
                 for m, v in ctx_summary["models"].items()
@@ -201,10 +202,11 @@ def comparison_sections(root: Path) -> list[Section]:
                         "model",
                         "effective context (steps)",
                         "at least (censored)",
+                        "median over seeds",
                         "chance-corrected accuracy at the shortest distance",
                     ],
                     rows,
-                    numeric={1, 3},
+                    numeric={1, 3, 4},
                     caption="Behavioural effective context, definition (b) (docs/context.md).",
                 )
             )

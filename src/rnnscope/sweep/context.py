@@ -23,6 +23,7 @@ from rnnscope.sweep.jobs import job_name, make_job
 TASK = "recall"
 THRESHOLD = 0.9  # a distance is solved while its chance-corrected accuracy keeps this share of the shortest's
 DEFAULT_MAX_DISTANCE = 1000
+GATE_INITS = ("chrono", "constant")  # lstm/gru carry gates: chrono (T_max = longest sweep sequence) | bias +1
 COLUMNS = ["model", "seed", "distance", "test_acc", "chance", "chance_corrected", "train_acc", "val_acc", "hidden",
            "layers", "params", "converged_epoch", "epochs_run", "seconds", "status", "message", "run"]
 
@@ -53,7 +54,7 @@ def context_config(*, models: list[str], distances: list[int], seeds: list[int],
                    max_distance: int = DEFAULT_MAX_DISTANCE, hidden: int = 64, layers: int = 1,
                    params: int | None = None, epochs: int = 30, lr: float = 3e-3, batch_size: int = 32,
                    n_train: int = 1000, n_test: int = 500, n_classes: int = 4, n_distractors: int = 4,
-                   device: str = "auto") -> dict:
+                   gate_init: str = "chrono", device: str = "auto") -> dict:
     """The command's configuration as JSON (what sweep.json records), validated."""
     from rnnscope.tasks import get_task
 
@@ -61,18 +62,24 @@ def context_config(*, models: list[str], distances: list[int], seeds: list[int],
     get_task(TASK, n_classes=n_classes, n_distractors=n_distractors, distance=distances[0])
     if params is not None and params < 1:
         raise ValueError(f"the parameter budget must be positive, got {params}")
+    if gate_init not in GATE_INITS:
+        raise ValueError(f"unknown gate initialisation {gate_init!r}; choose from {', '.join(GATE_INITS)}")
     return {"models": check_names(models), "distances": distances, "seeds": check_seeds(seeds),
             "max_distance": max_distance, "hidden": hidden, "layers": layers, "params": params, "epochs": epochs,
             "lr": lr, "batch_size": batch_size, "n_train": n_train, "n_test": n_test, "n_classes": n_classes,
-            "n_distractors": n_distractors, "device": device}
+            "n_distractors": n_distractors, "gate_init": gate_init, "device": device}
 
 
 def plan_context(config: dict, out: str | Path) -> list[dict]:
-    """One job per model × seed × distance (same hidden size, or matched parameters when `params`)."""
+    """One job per model × seed × distance (same hidden size, or matched parameters when `params`).
+
+    With gate_init "chrono" the gated cells get chrono initialisation for the sweep's longest sequence
+    (longest distance + 2) at every distance, so a model is the same at every distance of one sweep."""
     from rnnscope.models import hidden_for_params
     from rnnscope.tasks import get_task
 
     runs = Path(out) / "runs"
+    chrono = max(config["distances"]) + 2 if config.get("gate_init", "constant") == "chrono" else None
     jobs = []
     for distance in config["distances"]:
         task_params = {"n_classes": config["n_classes"], "n_distractors": config["n_distractors"],
@@ -80,7 +87,8 @@ def plan_context(config: dict, out: str | Path) -> list[dict]:
         task = get_task(TASK, **task_params)
         data_cfg = DataConfig(task=TASK, task_params=task_params, n_train=config["n_train"], n_test=config["n_test"])
         for model in config["models"]:
-            model_cfg = ModelConfig(kind=model, hidden=config["hidden"], layers=config["layers"])
+            model_cfg = ModelConfig(kind=model, hidden=config["hidden"], layers=config["layers"],
+                                    chrono_tmax=chrono if model in ("lstm", "gru") else None)
             if config["params"] is not None:
                 model_cfg = hidden_for_params(model_cfg, task.input_size, task.n_classes, config["params"])
             for seed in config["seeds"]:
@@ -118,6 +126,15 @@ def effective_context(distances: list[int], cc: list[float], threshold: float = 
     return found.context, bool(found.censored)
 
 
+def median_context(per_seed: list[int | None]) -> int | None:
+    """The lower median of per-seed contexts (None, undefined, ranks below every distance): the context
+    that at least half of the trained models reach, robust to one seed's optimisation failure."""
+    if not per_seed:
+        return None
+    ranked = sorted(per_seed, key=lambda c: -math.inf if c is None else c)
+    return ranked[(len(ranked) - 1) // 2]
+
+
 def summarize(rows: list[dict], threshold: float = THRESHOLD) -> dict:
     """context.json: per model the effective context of the seed-mean curve, and per seed."""
     from rnnscope.sweep.store import aggregate
@@ -134,15 +151,18 @@ def summarize(rows: list[dict], threshold: float = THRESHOLD) -> dict:
         for seed in dict.fromkeys(r["seed"] for r in rows if r["model"] == model):
             pts = {r["distance"]: r["chance_corrected"] for r in rows if r["model"] == model and r["seed"] == seed}
             per_seed[str(seed)] = effective_context(distances, [pts.get(d, math.nan) for d in distances], threshold)[0]
+        median = median_context(list(per_seed.values()))
         out[model] = {"effective_context": eff, "censored": censored, "short_distance": distances[0],
                       "short_chance_corrected": curve[0], "threshold_chance_corrected": threshold * curve[0],
-                      "per_seed": per_seed,
+                      "per_seed": per_seed, "median_seed_context": median,
+                      "median_seed_censored": median is not None and median == distances[-1],
                       "mean_test_acc": {str(d): mean_acc.get((model, d), math.nan) for d in distances},
                       "mean_chance_corrected": {str(d): c for d, c in zip(distances, curve)}}
     chance = rows[0]["chance"] if rows else math.nan
     return {"task": TASK, "definition": "largest distance d such that every tested distance <= d keeps a seed-mean "
             "chance-corrected test accuracy >= threshold x that at the shortest distance; null when the shortest "
-            "distance is not above chance; censored = every tested distance passed (the context is at least d)",
+            "distance is not above chance; censored = every tested distance passed (the context is at least d); "
+            "median_seed_context = lower median over seeds of the same definition on each seed's own curve",
             "threshold": threshold, "chance": chance, "distances": distances, "models": out}
 
 

@@ -325,8 +325,8 @@ def train(*, out: str | Path | None = None, task: str | None = None, dataset: st
           data: str | None = None, task_params: dict | None = None, n_train: int | None = None,
           n_test: int | None = None, normalize: str = "channel", truncate: int | None = None,
           downsample: int | None = None, model: str = "rnn", hidden: int = 64, layers: int = 2,
-          dropout: float = 0.0, heads: int = 4, match_params: int | None = None, overwrite: bool = False,
-          callbacks=(), checkpoint_every: int = 1, checkpoint_every_batches: int | None = None,
+          dropout: float = 0.0, heads: int = 4, chrono_tmax: int | None = None, match_params: int | None = None,
+          overwrite: bool = False, callbacks=(), checkpoint_every: int = 1, checkpoint_every_batches: int | None = None,
           **train_kwargs) -> Run:
     """Train a model, the Python twin of `rnnscope train`. Returns the Run.
 
@@ -341,7 +341,8 @@ def train(*, out: str | Path | None = None, task: str | None = None, dataset: st
     data_cfg = DataConfig(task=task, task_params=dict(task_params or {}), dataset=dataset, path=data,
                           n_train=n_train or defaults.n_train, n_test=n_test or defaults.n_test,
                           normalize=normalize, truncate=truncate, downsample=downsample)
-    model_cfg = ModelConfig(kind=model, hidden=hidden, layers=layers, dropout=dropout, heads=heads)
+    model_cfg = ModelConfig(kind=model, hidden=hidden, layers=layers, dropout=dropout, heads=heads,
+                            chrono_tmax=chrono_tmax)
     return run_training(data_cfg, model_cfg, TrainConfig(**train_kwargs), out, overwrite=overwrite,
                         match_params=match_params, callbacks=callbacks, checkpoint_every=checkpoint_every,
                         checkpoint_every_batches=checkpoint_every_batches)
