@@ -1,4 +1,4 @@
-"""The whole pipeline in one call: train → record → analyse units → gradients → report.
+"""The whole pipeline in one call: train → record → analyse units → gradients → companion → report.
 
     result = run_pipeline(DataConfig(), ModelConfig(), TrainConfig(), "runs/demo", progress=True)
     result.report       # runs/demo/report.html
@@ -9,6 +9,8 @@ gradients / report`), run on the directory the previous stages wrote. Training m
 stage that fails (or whose library this installation lacks) is recorded with its reason in
 RUN_DIR/pipeline.json — the report shows that reason in the sections the stage would have filled — and
 the pipeline goes on, so a report always comes out. Bad options are refused before anything is written.
+A tanh RNN gets a gated companion (rnnscope.companion: a parameter-matched LSTM trained alongside it in
+RUN_DIR/companion/, with its own gradient report), so the report can show the gates that keep the gradient.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.io import write_json
 
-STAGES = ("train", "record", "analyze", "gradients", "report")
+STAGES = ("train", "record", "analyze", "gradients", "companion", "report")
 PIPELINE_FILE = "pipeline.json"
 SEQUENCES = 512  # test sequences recorded and analysed (the analysis default; bounds time and memory)
 SNAPSHOT_EVERY = 5  # epochs between snapshots of the gradient profile during training
@@ -161,12 +163,17 @@ def run_pipeline(
     checkpoint_every: int = 1,
     sequences: int = SEQUENCES,
     progress: bool = False,
+    companion: str = "auto",
+    companion_executor: Callable | None = None,
 ) -> PipelineResult:
     """Train into `out`, then record, analyse, measure gradients and build out/report.html.
 
     sequences: test sequences recorded and analysed. progress: one tqdm bar over the stages with the
     training's epoch bar nested under it (the CLI's display); the library is silent otherwise.
+    companion: "auto" (an LSTM for a tanh RNN, none otherwise) | "lstm" | "gru" | "none" (rnnscope.companion);
+    companion_executor: () -> Executor that trains it (default: one spawned worker process).
     """
+    from rnnscope.companion import Companion
     from rnnscope.report import build_report
     from rnnscope.training.api import run_training
     from rnnscope.training.callbacks import ProgressBar
@@ -175,6 +182,7 @@ def run_pipeline(
     if sequences < 1:
         raise ValueError(f"sequences must be positive, got {sequences}")
     out = prepare_output(out, overwrite)  # refuses a bad --out before anything (the callback) writes
+    mate = Companion.plan(companion, out, data_cfg, model_cfg, train_cfg, companion_executor)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -201,7 +209,7 @@ def run_pipeline(
     try:
         begin("train")
         clock = _Clock()
-        callbacks = gradient_callbacks(out)
+        callbacks = gradient_callbacks(out) + ([mate] if mate is not None else [])
         if progress:
             callbacks.append(ProgressBar("train", position=1, leave=False))
         run = run_training(
@@ -225,6 +233,9 @@ def run_pipeline(
         _write_log(out, stages, sequences)
         skip = "training failed (non-finite loss); nothing to analyse" if failed else None
         run_stages(out, sequences, stages, begin=begin, end=end, skip=skip)
+        begin("companion")
+        end(_companion_stage(mate, companion, model_cfg.kind, skip))
+        _write_log(out, stages, sequences)
         begin("report")
         clock = _Clock()
         # The report shows pipeline.json, so the report stage is logged (as done) before it is built.
@@ -233,6 +244,25 @@ def run_pipeline(
         end(clock.stamp(StageResult("report", "done", 0.0, report.name)))
         _write_log(out, stages, sequences)
     finally:
+        if mate is not None:
+            mate.cancel()
         if bar is not None:
             bar.close()
     return PipelineResult(run, report, stages)
+
+
+def _companion_stage(mate, requested: str, kind: str, skip: str | None) -> StageResult:
+    """Wait for the gated companion and measure its gradients (a failure is noted, not raised)."""
+    clock = _Clock()
+    if mate is None:
+        why = "--companion none" if requested == "none" else f"the {kind} model is its own comparison"
+        return StageResult("companion", "skipped", 0.0, why)
+    if skip is not None:
+        mate.cancel()
+        return StageResult("companion", "skipped", 0.0, skip)
+    try:
+        result = StageResult("companion", "done", 0.0, mate.finish())
+    except Exception as err:  # noqa: BLE001 - the companion's failure must not cost the report
+        text = " ".join(str(err).split()) or err.__class__.__name__
+        result = StageResult("companion", "failed", 0.0, f"{err.__class__.__name__}: {text}")
+    return clock.stamp(result)

@@ -22,6 +22,13 @@ def add_parser(sub) -> None:
         metavar="N",
         help=f"test sequences recorded and analysed (default {SEQUENCES})",
     )
+    p.add_argument(
+        "--companion",
+        default="auto",
+        metavar="MODEL",
+        help="a parameter-matched gated model trained alongside, to show the gates that keep the gradient: "
+        "auto (an LSTM for a tanh RNN, none otherwise; default) | lstm | gru | none",
+    )
     add_train_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -42,6 +49,7 @@ def cmd_run(args) -> int:
         checkpoint_every=args.checkpoint_every,
         sequences=args.sequences,
         progress=not args.quiet,
+        companion=args.companion,
     )
     print_results(result.run)
     print()

@@ -315,12 +315,16 @@ def sections(r, finder: FigureFinder) -> list[Section]:
             )
         )
     else:
+        from rnnscope.report.companion_part import companion_html
+
+        mate = companion_html(r.root, finder, summary, kind)
         if kind == "rnn":
             highways.add(
                 note(
                     "A tanh RNN has no gates, so there is no gate highway: the figure shows the norm of "
-                    "the Jacobian product, which an LSTM (Π f) or GRU (Π z) keeps near 1 — train one with "
-                    "--model lstm to compare."
+                    "the Jacobian product, which an LSTM (Π f) or GRU (Π z) keeps near 1"
+                    + (" — see the gated companion below." if mate else
+                       " — `rnnscope run` trains a gated companion to compare (--companion).")
                 )
             )
         fig = figure(
@@ -337,4 +341,6 @@ def sections(r, finder: FigureFinder) -> list[Section]:
                 if kind != "rnn"
                 else "the Jacobian product along the sequence",
             )
+        if mate:
+            highways.add(mate)
     return [flow, evo, learning, context, highways]

@@ -1,0 +1,81 @@
+"""The gated companion in a run's report (RUN_DIR/companion/, written by `rnnscope run`; rnnscope.companion):
+its gate highways and gradient profile next to the main model's decay, so a tanh-RNN report shows the
+gates that keep the gradient. Figures are the companion's own gradient-report PNGs; nothing is computed.
+"""
+
+from __future__ import annotations
+
+from rnnscope.companion import COMPANION_DIR
+from rnnscope.io import read_json
+from rnnscope.report.figures import FigureFinder, Slot
+from rnnscope.report.html import note, table
+from rnnscope.report.sources import optional_json
+
+COMPANION_HIGHWAY = Slot(
+    "companion_highways",
+    f"{COMPANION_DIR}/gradients",
+    ("highway",),
+    "The gated companion's gate product along the sequence (LSTM Π f, GRU Π z) with its normalised gradient: "
+    "look for the gate product and ∂L/∂c staying near 1 across the steps where the tanh RNN's gradient "
+    "has already vanished.",
+)
+COMPANION_FLOW = Slot(
+    "companion_gradient_flow",
+    f"{COMPANION_DIR}/gradients",
+    ("profile",),
+    "The gated companion's ‖∂L/∂h_t‖ and ‖∂L/∂c_t‖ against the step, trained (solid) and at initialisation: "
+    "compare the slope with the tanh RNN's gradient-flow figure above.",
+    exclude=("training", "learning", "highway"),
+)
+CARRIED = ("grad_h", "grad_c", "grad_stream")
+
+
+def _rows(name: str, summary: dict) -> list[list]:
+    init = {(r.get("layer"), r.get("quantity")): r for r in summary.get("per_layer_init") or []}
+    rows = []
+    for r in summary.get("per_layer") or []:
+        if r.get("quantity") not in CARRIED:
+            continue
+        i = init.get((r.get("layer"), r.get("quantity")), {})
+        ctx = r.get("effective_context")
+        rows.append([name, f"layer {r.get('layer')}", r.get("quantity"), r.get("decay_factor"),
+                     i.get("decay_factor"), f"≥ {ctx}" if r.get("context_censored") and ctx is not None else ctx])
+    return rows
+
+
+def companion_html(root, finder: FigureFinder, main_summary: dict | None, main_kind: str) -> str | None:
+    """The companion part of the highways section, or None when the run has no companion."""
+    cdir = root / COMPANION_DIR
+    summary = optional_json(cdir / "gradients" / "summary.json", "companion gradient summary")
+    if summary is None:
+        return None
+    metrics = optional_json(cdir / "metrics.json", "companion metrics") or {}
+    main_metrics = optional_json(root / "metrics.json", "run metrics") or {}
+    config = read_json(cdir / "config.json", "companion config")
+    kind = config.get("model", {}).get("kind", "gated")
+    parts = [
+        note(
+            f"The gated companion: an {kind.upper()} of {config.get('model', {}).get('layers')} layers × "
+            f"{config.get('model', {}).get('hidden')} units ({metrics.get('params', config.get('params'))} "
+            f"parameters; this {main_kind} has {main_metrics.get('params')}), trained alongside it on the "
+            f"same data with the same settings and seed (test accuracy {metrics.get('test_acc', float('nan')):.3f}; "
+            f"its run directory is {COMPANION_DIR}/)."
+        )
+    ]
+    rows = _rows(main_kind, main_summary or {}) + _rows(kind, summary)
+    if rows:
+        parts.append(
+            table(
+                ["model", "layer", "gradient", "decay factor per step", "at initialisation", "context (a), steps"],
+                rows,
+                numeric={3, 4},
+                caption="The gradient's per-step decay factor and effective context (a) of the main model and of "
+                "its gated companion (docs/gradients.md); ≥ marks a gradient that never fell below ε.",
+            )
+        )
+    for slot in (COMPANION_HIGHWAY, COMPANION_FLOW):
+        profile = cdir / "gradients" / "profile.csv"
+        fig = finder.html(slot, [finder.download(profile, "companion profile.csv")] if profile.exists() else [])
+        if fig is not None:
+            parts.append(fig)
+    return "".join(parts)
