@@ -56,17 +56,19 @@ def cmd_context(args) -> int:
     results = run_sweep_command(args, "context", config, jobs)
     rows, summary = write_context(args.out, jobs, results)
     print_summary(rows, "distance")
-    print(f"effective context (chance-corrected accuracy within {summary['threshold']:.0%} of distance "
-          f"{summary['distances'][0]}):")
+    print(f"effective context (b): chance-corrected accuracy within {summary['threshold']:.0%} of distance "
+          f"{summary['distances'][0]}'s, at every distance up to it")
+    print(f"  {'model':<12}{'seed-mean curve':<18}{'median over seeds':<20}per seed")
     for model, info in summary["models"].items():
-        print(f"  {model:<12}{_context_text(info['effective_context'], info['censored']):<28}"
-              f"median over seeds {_context_text(info['median_seed_context'], info['median_seed_censored'])}"
-              f" (per seed {', '.join('-' if c is None else str(c) for c in info['per_seed'].values())})")
+        print(f"  {model:<12}{_context_text(info['effective_context'], info['censored']):<18}"
+              f"{_context_text(info['median_seed_context'], info['median_seed_censored']):<20}"
+              f"{', '.join('-' if c is None else str(c) for c in info['per_seed'].values())}")
+    print("  (>= d: every tested distance passed, the context is at least d; -: not above chance at the shortest)")
     print(f"results: {args.out}/context.csv, {args.out}/context.json")
     return report_failures(results, "context")
 
 
 def _context_text(eff, censored: bool) -> str:
     if eff is None:
-        return "undefined (not above chance at the shortest distance)"
-    return f">= {eff} (every distance passed)" if censored else str(eff)
+        return "-"
+    return f">= {eff}" if censored else str(eff)

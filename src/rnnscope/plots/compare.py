@@ -8,6 +8,8 @@ import math
 from rnnscope.plots import new_figure
 
 COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c", "transformer": "#9467bd"}
+# marker and line style per model, so that models whose curves coincide (all at 1.0, say) stay visible
+STYLES = {"rnn": ("o", "-", 4), "lstm": ("s", "--", 6), "gru": ("^", "-", 4), "transformer": ("D", "-.", 4)}
 
 
 def _color(model: str, i: int) -> str:
@@ -29,7 +31,9 @@ def plot_accuracy_vs(agg: list[dict], axis: str, points: list[dict] | None = Non
         xs = [a[axis] for a in cells]
         color = _color(model, i)
         n = max((a["n"] for a in cells), default=0)
-        ax.plot(xs, [a["mean"] for a in cells], "o-", color=color, lw=1.8, ms=4, label=f"{model} (n={n} seeds)")
+        marker, line, size = STYLES.get(model, ("o", "-", 4))
+        ax.plot(xs, [a["mean"] for a in cells], marker=marker, ls=line, color=color, lw=1.8, ms=size,
+                mfc="none" if line == "--" else color, label=f"{model} (n={n} seeds)")
         ax.fill_between(xs, [a["min"] for a in cells], [a["max"] for a in cells], color=color, alpha=0.18, lw=0)
         for r in points or ():
             v = r.get(key)

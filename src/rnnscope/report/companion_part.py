@@ -5,6 +5,8 @@ gates that keep the gradient. Figures are the companion's own gradient-report PN
 
 from __future__ import annotations
 
+import dataclasses
+
 from rnnscope.companion import COMPANION_DIR
 from rnnscope.io import read_json
 from rnnscope.report.figures import FigureFinder, Slot
@@ -28,6 +30,7 @@ COMPANION_FLOW = Slot(
     exclude=("training", "learning", "highway"),
 )
 CARRIED = ("grad_h", "grad_c", "grad_stream")
+MODEL_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "transformer": "Transformer"}
 
 
 def _rows(name: str, summary: dict) -> list[list]:
@@ -55,9 +58,9 @@ def companion_html(root, finder: FigureFinder, main_summary: dict | None, main_k
     kind = config.get("model", {}).get("kind", "gated")
     parts = [
         note(
-            f"The gated companion: an {kind.upper()} of {config.get('model', {}).get('layers')} layers × "
+            f"The gated companion: {'an' if kind == 'lstm' else 'a'} {MODEL_NAMES.get(kind, kind)} of {config.get('model', {}).get('layers')} layers × "
             f"{config.get('model', {}).get('hidden')} units ({metrics.get('params', config.get('params'))} "
-            f"parameters; this {main_kind} has {main_metrics.get('params')}), trained alongside it on the "
+            f"parameters; this {MODEL_NAMES.get(main_kind, main_kind)} has {main_metrics.get('params')}), trained alongside it on the "
             f"same data with the same settings and seed (test accuracy {metrics.get('test_acc', float('nan')):.3f}; "
             f"its run directory is {COMPANION_DIR}/)."
         )
@@ -73,9 +76,13 @@ def companion_html(root, finder: FigureFinder, main_summary: dict | None, main_k
                 "its gated companion (docs/gradients.md); ≥ marks a gradient that never fell below ε.",
             )
         )
+    profile = cdir / "gradients" / "profile.csv"
+    downloads = []
+    if profile.exists():  # offered under its own name, next to the main run's profile.csv
+        d = finder.download(profile, "companion profile (CSV)")
+        downloads.append(dataclasses.replace(d, name=f"companion_{d.name}"))
     for slot in (COMPANION_HIGHWAY, COMPANION_FLOW):
-        profile = cdir / "gradients" / "profile.csv"
-        fig = finder.html(slot, [finder.download(profile, "companion profile.csv")] if profile.exists() else [])
+        fig = finder.html(slot, downloads)
         if fig is not None:
             parts.append(fig)
     return "".join(parts)
