@@ -126,7 +126,7 @@ def test_cli_exit_1_when_a_stage_failed(tmp_path, capsys, monkeypatch):
         pipeline, "_record", lambda run_dir, sequences: (_ for _ in ()).throw(OSError("disk gone"))
     )
     out = tmp_path / "run"
-    code, stdout, err = run_cli(["run", "--out", str(out), *TINY], capsys)
+    code, stdout, err = run_cli(["run", "--out", str(out), *TINY, "--companion", "none"], capsys)
     assert code == 1
     assert "record stage failed: OSError: disk gone" in err
     assert (out / "report.html").exists() and f"report: {out / 'report.html'}" in stdout

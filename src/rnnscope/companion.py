@@ -107,7 +107,7 @@ class Companion(Callback):
         m = result["metrics"]
         carry = [r for r in summary.get("per_layer", []) if r.get("quantity") in ("grad_c", "grad_h")]
         top = max(carry, key=lambda r: (r["layer"], r["quantity"] == "grad_c")) if carry else None
-        text = f"{self.kind} ({m['params']} parameters): test accuracy {m['test_acc']:.3f}"
+        text = f"{self.kind} ({m['params']:,} parameters): test accuracy {m['test_acc']:.3f}"
         if top is not None:
             ctx = top["effective_context"]
             ctx = f">= {ctx}" if top.get("context_censored") else ctx

@@ -17,9 +17,9 @@ COMPANION_HIGHWAY = Slot(
     "companion_highways",
     f"{COMPANION_DIR}/gradients",
     ("highway",),
-    "The gated companion's gate product along the sequence (LSTM Π f, GRU Π z) with its normalised gradient: "
-    "look for the gate product and ∂L/∂c staying near 1 across the steps where the tanh RNN's gradient "
-    "has already vanished.",
+    "The gated companion's gate-only path (LSTM Π f, GRU Π z), its normalised ∂L/∂c and its Jacobian "
+    "product along the sequence: look for how far back the gradient stays near 1 where the tanh RNN's has "
+    "vanished, and whether the gate product carries it alone or the whole recurrence does.",
 )
 COMPANION_FLOW = Slot(
     "companion_gradient_flow",
