@@ -72,7 +72,7 @@ def test_companion_is_matched_measured_and_reported(tmp_path):
     highways = html[html.index('<section id="highways"'):]
     highways = highways[: highways.index("</section>")]
     assert 'data-figure="companion_highways"' in highways and 'data-figure="companion_gradient_flow"' in highways
-    assert "The gated companion: an LSTM of 2 layers" in highways and "see the gated companion below" in highways
+    assert "The gated companion: an LSTM of 2 layers" in highways and "the gated companion below has a second one" in highways
     # the companion never changes the main run: the same run without one has the same history and weights
     alone = _pipeline(tmp_path / "alone", companion="none")
     assert {s.name: s.status for s in alone.stages}["companion"] == "skipped"

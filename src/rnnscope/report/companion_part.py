@@ -33,6 +33,10 @@ CARRIED = ("grad_h", "grad_c", "grad_stream")
 MODEL_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "transformer": "Transformer"}
 
 
+def _count(n) -> str:
+    return f"{n:,}" if isinstance(n, int) else str(n)
+
+
 def _rows(name: str, summary: dict) -> list[list]:
     init = {(r.get("layer"), r.get("quantity")): r for r in summary.get("per_layer_init") or []}
     rows = []
@@ -59,8 +63,8 @@ def companion_html(root, finder: FigureFinder, main_summary: dict | None, main_k
     parts = [
         note(
             f"The gated companion: {'an' if kind == 'lstm' else 'a'} {MODEL_NAMES.get(kind, kind)} of {config.get('model', {}).get('layers')} layers × "
-            f"{config.get('model', {}).get('hidden')} units ({metrics.get('params', config.get('params'))} "
-            f"parameters; this {MODEL_NAMES.get(main_kind, main_kind)} has {main_metrics.get('params')}), trained alongside it on the "
+            f"{config.get('model', {}).get('hidden')} units ({_count(metrics.get('params', config.get('params')))} "
+            f"parameters; this {MODEL_NAMES.get(main_kind, main_kind)} has {_count(main_metrics.get('params'))}), trained alongside it on the "
             f"same data with the same settings and seed (test accuracy {metrics.get('test_acc', float('nan')):.3f}; "
             f"its run directory is {COMPANION_DIR}/)."
         )

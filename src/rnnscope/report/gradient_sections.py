@@ -322,8 +322,8 @@ def sections(r, finder: FigureFinder) -> list[Section]:
             highways.add(
                 note(
                     "A tanh RNN has no gates, so there is no gate highway: the figure shows the norm of "
-                    "the Jacobian product, which an LSTM (Π f) or GRU (Π z) keeps near 1"
-                    + (" — see the gated companion below." if mate else
+                    "the Jacobian product ∂h_n/∂h_t, the only path its gradient has"
+                    + (" — the gated companion below has a second one, the gate product (LSTM Π f)." if mate else
                        " — `rnnscope run` trains a gated companion to compare (--companion).")
                 )
             )
