@@ -8,9 +8,9 @@ model trains (the recurrences run on one thread each, so on two or more cores it
 time), then gets the same gradient report (RUN_DIR/companion/gradients/), which the main report shows
 next to the tanh RNN's (docs/gradients.md, "The gated companion").
 
-    companion = Companion.plan("auto", model_cfg)        # None: no companion for this model
-    run_training(..., callbacks=[companion])              # starts it once the run directory is ready
-    note = companion.finish()                             # waits, measures its gradients -> one line
+    mate = Companion.plan("auto", out, data_cfg, model_cfg, train_cfg)   # None: none for this model
+    run_training(data_cfg, model_cfg, train_cfg, out, callbacks=[mate])  # starts it as training begins
+    note = mate.finish()                          # waits, measures its gradients -> one line
 """
 
 from __future__ import annotations

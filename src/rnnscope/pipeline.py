@@ -96,6 +96,12 @@ def _gradients(out: Path, sequences: int) -> str | None:
     )
 
 
+def _failed(name: str, err: Exception) -> StageResult:
+    """A failed stage, its reason on one line."""
+    text = " ".join(str(err).split()) or err.__class__.__name__
+    return StageResult(name, "failed", 0.0, f"{err.__class__.__name__}: {text}")
+
+
 class _Skip(Exception):
     """A stage that cannot run here (its library is missing); the message says why."""
 
@@ -145,8 +151,7 @@ def run_stages(
             except _Skip as why:
                 result = StageResult(name, "skipped", 0.0, str(why))
             except Exception as err:  # noqa: BLE001 - a later stage's failure must not cost the report
-                text = " ".join(str(err).split()) or err.__class__.__name__
-                result = StageResult(name, "failed", 0.0, f"{err.__class__.__name__}: {text}")
+                result = _failed(name, err)
         end(clock.stamp(result))
         _write_log(out, stages, sequences)
     return stages
@@ -263,6 +268,5 @@ def _companion_stage(mate, requested: str, kind: str, skip: str | None) -> Stage
     try:
         result = StageResult("companion", "done", 0.0, mate.finish())
     except Exception as err:  # noqa: BLE001 - the companion's failure must not cost the report
-        text = " ".join(str(err).split()) or err.__class__.__name__
-        result = StageResult("companion", "failed", 0.0, f"{err.__class__.__name__}: {text}")
+        result = _failed("companion", err)
     return clock.stamp(result)

@@ -70,7 +70,8 @@ class RecurrentClassifier(nn.Module):
     def _chrono_init(self, tmax: int) -> None:
         """Chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural networks warp time?"):
         carry-gate biases b ~ log U(1, tmax − 1), one per unit, so the units' initial memory timescales
-        1 / (1 − σ(b)) ≈ U(1, tmax − 1) spread over every delay up to tmax; the LSTM's input gate gets −b.
+        1 / (1 − σ(b)) = 1 + e^b ~ U(2, tmax) spread over every delay up to tmax; the LSTM's input gate
+        gets −b.
         Draws from torch's global generator (seeded by the trainer)."""
         if tmax < 3:
             raise ValueError(f"chrono_tmax must be at least 3, got {tmax}")
