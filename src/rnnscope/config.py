@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 DEFAULT_TASK = "mixture"
 MODEL_KINDS = ("rnn", "lstm", "gru", "transformer")
+GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
 ANALYSIS_VALUE_BUDGET = 1 << 24  # ... unless they exceed this many activity values (seq x steps x units) per layer
 
@@ -58,7 +59,7 @@ class ModelConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
         if self.chrono_tmax is not None:
-            if self.kind not in ("lstm", "gru"):
+            if self.kind not in GATED_KINDS:
                 raise ValueError(f"chrono initialisation needs gated cells (lstm, gru), not {self.kind}")
             if self.chrono_tmax < 3:
                 raise ValueError(f"chrono_tmax must be at least 3, got {self.chrono_tmax}")

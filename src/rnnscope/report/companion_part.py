@@ -10,6 +10,7 @@ import dataclasses
 from rnnscope.companion import COMPANION_DIR
 from rnnscope.io import read_json
 from rnnscope.report.figures import FigureFinder, Slot
+from rnnscope.report.gradient_sections import layer_pairs
 from rnnscope.report.html import note, table
 from rnnscope.report.sources import optional_json
 
@@ -38,15 +39,13 @@ def _count(n) -> str:
 
 
 def _rows(name: str, summary: dict) -> list[list]:
-    init = {(r.get("layer"), r.get("quantity")): r for r in summary.get("per_layer_init") or []}
     rows = []
-    for r in summary.get("per_layer") or []:
-        if r.get("quantity") not in CARRIED:
-            continue
-        i = init.get((r.get("layer"), r.get("quantity")), {})
-        ctx = r.get("effective_context")
-        rows.append([name, f"layer {r.get('layer')}", r.get("quantity"), r.get("decay_factor"),
-                     i.get("decay_factor"), f"≥ {ctx}" if r.get("context_censored") and ctx is not None else ctx])
+    for r, i in layer_pairs(summary):
+        if r.get("quantity") in CARRIED:
+            ctx = r.get("effective_context")
+            ctx = f"≥ {ctx}" if r.get("context_censored") and ctx is not None else ctx
+            rows.append([name, f"layer {r.get('layer')}", r.get("quantity"), r.get("decay_factor"),
+                         i.get("decay_factor"), ctx])
     return rows
 
 
@@ -59,14 +58,16 @@ def companion_html(root, finder: FigureFinder, main_summary: dict | None, main_k
     metrics = optional_json(cdir / "metrics.json", "companion metrics") or {}
     main_metrics = optional_json(root / "metrics.json", "run metrics") or {}
     config = read_json(cdir / "config.json", "companion config")
-    kind = config.get("model", {}).get("kind", "gated")
+    model = config.get("model", {})
+    kind = model.get("kind", "gated")
+    name, main_name = MODEL_NAMES.get(kind, kind), MODEL_NAMES.get(main_kind, main_kind)
+    params, main_params = _count(metrics.get("params", config.get("params"))), _count(main_metrics.get("params"))
     parts = [
         note(
-            f"The gated companion: {'an' if kind == 'lstm' else 'a'} {MODEL_NAMES.get(kind, kind)} of {config.get('model', {}).get('layers')} layers × "
-            f"{config.get('model', {}).get('hidden')} units ({_count(metrics.get('params', config.get('params')))} "
-            f"parameters; this {MODEL_NAMES.get(main_kind, main_kind)} has {_count(main_metrics.get('params'))}), trained alongside it on the "
-            f"same data with the same settings and seed (test accuracy {metrics.get('test_acc', float('nan')):.3f}; "
-            f"its run directory is {COMPANION_DIR}/)."
+            f"The gated companion: {'an' if kind == 'lstm' else 'a'} {name} of {model.get('layers')} layers × "
+            f"{model.get('hidden')} units ({params} parameters; this {main_name} has {main_params}), trained "
+            f"alongside it on the same data with the same settings and seed (test accuracy "
+            f"{metrics.get('test_acc', float('nan')):.3f}; its run directory is {COMPANION_DIR}/)."
         )
     ]
     rows = _rows(main_kind, main_summary or {}) + _rows(kind, summary)

@@ -150,11 +150,16 @@ def _snapshots_csv(root, kind: str) -> list[Download]:
     return [Download("gradient_through_training.csv", data=csv_bytes(["gradient", "epoch", *steps], rows))]
 
 
-def _decay_table(summary: dict) -> str:
+def layer_pairs(summary: dict) -> list[tuple[dict, dict]]:
+    """summary.json's per-layer rows, each with the row of the same layer and quantity at initialisation
+    ({} when there is none)."""
     init = {(r.get("layer"), r.get("quantity")): r for r in summary.get("per_layer_init") or []}
+    return [(r, init.get((r.get("layer"), r.get("quantity")), {})) for r in summary.get("per_layer") or []]
+
+
+def _decay_table(summary: dict) -> str:
     rows = []
-    for r in summary.get("per_layer") or []:
-        i = init.get((r.get("layer"), r.get("quantity")), {})
+    for r, i in layer_pairs(summary):
         rows.append(
             [
                 f"layer {r.get('layer')}",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+from rnnscope.config import GATED_KINDS, DataConfig, ModelConfig, TrainConfig
 from rnnscope.sweep.compare import check_names, check_seeds, result_row
 from rnnscope.sweep.jobs import job_name, make_job
 
@@ -88,7 +88,7 @@ def plan_context(config: dict, out: str | Path) -> list[dict]:
         data_cfg = DataConfig(task=TASK, task_params=task_params, n_train=config["n_train"], n_test=config["n_test"])
         for model in config["models"]:
             model_cfg = ModelConfig(kind=model, hidden=config["hidden"], layers=config["layers"],
-                                    chrono_tmax=chrono if model in ("lstm", "gru") else None)
+                                    chrono_tmax=chrono if model in GATED_KINDS else None)
             if config["params"] is not None:
                 model_cfg = hidden_for_params(model_cfg, task.input_size, task.n_classes, config["params"])
             for seed in config["seeds"]:
