@@ -37,9 +37,12 @@ class RecurrentClassifier(nn.Module):
             if value < 1:
                 raise ValueError(f"{name} must be greater than zero, got {value}")
         self.kind = kind
+        self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.n_classes = n_classes
+        self.layer_sizes = (hidden_size,) * num_layers
+        self.state_names = ("h", "c") if kind == "lstm" else ("h",)
         kw = {"nonlinearity": "tanh"} if kind == "rnn" else {}
         self.core = FUSED[kind](input_size, hidden_size, num_layers, batch_first=True,
                                 dropout=dropout if num_layers > 1 else 0.0, **kw)
@@ -112,6 +115,17 @@ class RecurrentClassifier(nn.Module):
         h = torch.zeros(self.num_layers, batch, self.hidden_size, device=device or p.device,
                         dtype=dtype or p.dtype)
         return (h, torch.zeros_like(h)) if self.kind == "lstm" else h
+
+    def layer_states(self, state: State) -> list[dict[str, Tensor]]:
+        """Per layer {"h": (B, H)} (and "c" for the LSTM): views of the state."""
+        if self.kind == "lstm":
+            return [{"h": state[0][layer], "c": state[1][layer]} for layer in range(self.num_layers)]
+        return [{"h": state[layer]} for layer in range(self.num_layers)]
+
+    def make_state(self, layers: list[dict[str, Tensor]]) -> State:
+        """The inverse of `layer_states`: PyTorch's hx layout (L, B, H), or (h, c) for the LSTM."""
+        h = torch.stack([layer["h"] for layer in layers])
+        return (h, torch.stack([layer["c"] for layer in layers])) if self.kind == "lstm" else h
 
     def layer_weights(self, layer: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """(w_ih, w_hh, b_ih, b_hh) of one layer, the fused module's own tensors."""

@@ -87,6 +87,7 @@ class CausalTransformerClassifier(nn.Module):
                 raise ValueError(f"{name} must be greater than zero, got {value}")
         if d_model % heads:
             raise ValueError(f"d_model ({d_model}) must be a multiple of heads ({heads})")
+        self.input_size = input_size
         self.hidden_size = d_model
         self.num_layers = num_layers
         self.n_classes = n_classes
