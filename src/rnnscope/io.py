@@ -19,10 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnscope.errors import BadRunDirectory
+
 FORMAT_VERSION = 1  # bump when a file layout changes; readers refuse newer versions
 
 
-class RunFileError(ValueError):
+class RunFileError(BadRunDirectory):
     """A file of a run directory is missing, corrupt, or from a newer format. The message names it."""
 
 

@@ -1,0 +1,26 @@
+"""The one family of errors that means "bad input", not a bug.
+
+The CLI turns a `UserInputError` (and only that) into one line on stderr and exit status 2; anything else
+is a bug and keeps its traceback (exit 1). They subclass `ValueError`, so Python callers that catch
+`ValueError` keep working. Raise them where input is read or validated, with a message that names the
+argument, file or directory and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+
+class UserInputError(ValueError):
+    """Bad input from the user. The message is shown as one line."""
+
+
+class BadArgument(UserInputError):
+    """An argument or option value (or an API argument) that cannot be used."""
+
+
+class BadFile(UserInputError):
+    """A user file (data, weights, activity, CSV rows) that is missing, unreadable or malformed."""
+
+
+class BadRunDirectory(UserInputError):
+    """A run / compare / context / bench directory that is missing, incomplete, corrupt or from a newer
+    format."""
