@@ -225,4 +225,6 @@ def test_padding_never_changes_a_prediction(ragged, name, kind):
     assert (alone - alone.mean(0)).abs().max() > 1e-3  # logits differ by series: the checks below can fail
     for other in (batch, garbage, stepped):
         torch.testing.assert_close(other, alone, atol=1e-5, rtol=0)
-        assert torch.equal(other.argmax(1), alone.argmax(1))
+        top2 = alone.topk(2, dim=1).values
+        clear = (top2[:, 0] - top2[:, 1]) > 1e-4  # a near-tie may go either way within rounding
+        assert torch.equal(other.argmax(1)[clear], alone.argmax(1)[clear]) and bool(clear.any())
