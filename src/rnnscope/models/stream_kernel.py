@@ -1,4 +1,5 @@
-"""The state and arithmetic of many concurrent streams through one recurrent model (rnn, lstm, gru).
+"""The in-place many-stream kernel of the built-in recurrent models (rnn, lstm, gru): the `StreamKernel`
+capability (`RecurrentClassifier.stream_engine`), which `streaming.StreamPool` drives.
 
 Every stream owns one row ("slot") of a per-layer state buffer. One step for a set of rows is a few
 in-place BLAS calls per layer (`addmm` with `out=` into preallocated scratch, then the cell's
@@ -27,7 +28,7 @@ Rows = slice | Tensor  # a contiguous range of slots, or a LongTensor (S,) of sl
 FUSED_BELOW = {"rnn": 64, "gru": 256, "lstm": 1024}  # "auto" chunks: fused below this many streams (CPU)
 
 
-def _plain():
+def plain_mode():
     """No autograd, and ordinary tensors even inside a caller's inference_mode (the state buffers must
     stay writable whatever mode the next call comes in)."""
     if torch.is_inference_mode_enabled():
@@ -52,7 +53,8 @@ class _Work:
 
 
 class RecurrentEngine:
-    """Per-slot state of a RecurrentClassifier and the stepping arithmetic.
+    """Per-slot state of a RecurrentClassifier and the stepping arithmetic (the engine interface that
+    `streaming.StreamPool` drives: grow, reset, state, state_bytes, step, chunk).
 
     State: h, a list over layers of (cap, H) tensors (plus c for the LSTM); `state(rows)` gives it in
     PyTorch's hx layout (L, S, H). The engine reads the model's weights at every call (no copies), so
@@ -89,7 +91,7 @@ class RecurrentEngine:
                 n[: o.shape[0]] = o
             return new
 
-        with _plain():
+        with plain_mode():
             self.h = bigger(self.h)
             if self.c is not None:
                 self.c = bigger(self.c)
@@ -98,13 +100,13 @@ class RecurrentEngine:
 
     def reset(self, rows: Rows) -> None:
         """Zero the state of `rows` (a new stream starts from the model's initial state)."""
-        with _plain():
+        with plain_mode():
             for buf in self.h + (self.c or []):
                 buf[rows] = 0.0
 
     def state(self, rows: Rows):
         """The state of `rows` in the model's layout: h (L, S, H), or (h, c) for the LSTM (copies)."""
-        with _plain():
+        with plain_mode():
             h = torch.stack([b[rows] for b in self.h])
             return (h, torch.stack([b[rows] for b in self.c])) if self.c is not None else h
 
@@ -205,7 +207,7 @@ class RecurrentEngine:
 
     def step(self, rows: Rows, x: Tensor) -> Tensor:
         """One step for the streams in `rows`: x (S, C) -> class probabilities (S, K)."""
-        with _plain():
+        with plain_mode():
             work = self._gather(rows)
             probs = self._probs(self._advance(work, x, x.shape[0]))
             self._scatter(rows, work)
@@ -219,7 +221,7 @@ class RecurrentEngine:
         """
         if lengths is not None and bool((lengths[1:] > lengths[:-1]).any()):
             raise ValueError("lengths must be sorted in descending order")
-        with _plain():
+        with plain_mode():
             work = self._gather(rows)
             if self.method(x.shape[0]) == "fused" and not (self.model.core.training and self.model.core.dropout):
                 probs = self._chunk_fused(work, x, lengths)
