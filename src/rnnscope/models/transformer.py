@@ -149,3 +149,8 @@ class CausalTransformerClassifier(nn.Module):
 
     def top_hidden(self, state: dict) -> Tensor:
         return state["h"]
+
+    def cache_bytes(self, length: int, itemsize: int = 4) -> int:
+        """Bytes of the state after `length` positions: keys and values of every layer at every position
+        (L * 2 * T * D) plus the top residual stream (D)."""
+        return (self.num_layers * 2 * length * self.hidden_size + self.hidden_size) * itemsize
