@@ -6,14 +6,16 @@ kept, and one backward pass of the summed loss gives ∂L/∂(each of them) and 
 forward + backward of the unrolled model, with the whole graph in memory (B·T·D activations and more),
 and Python work per step: a few times the traced path on the built-in cells.
 
-What "∂L/∂h_t of layer l" means:
-- With the `LayeredStep` capability (`step_layer`, the built-in cells have it) each layer is stepped on
-  its own, so layer l's new h is the very tensor layer l + 1 reads at the same step: its gradient is the
+What "∂L/∂h_t of layer l" means: the gradient reaching the very tensors `layer_states` returns.
+- With the `LayeredStep` capability (`step_layer`; the built-in cells have it) each layer is stepped on
+  its own, so layer l's new h is the tensor layer l + 1 reads at the same step: its gradient is the
   *total* one (through the recurrence and through the layers above), equal to the traced path.
-- With `step` alone the layers are only parts of one state: the gradient is the one reaching layer l's
-  part of the state carried out of step t (into step t + 1 and the readout). For the top layer (and a
-  one-layer model) that is the total gradient; a lower layer's misses the path through the layers
-  above at the same step, which `step` does not expose.
+- With `step` alone, a model whose state holds the tensors its step computed with (a list of per-layer
+  dicts, say: the new h of layer l is the tensor layer l + 1 read, the new c the one h was made from)
+  gets the total gradients too. A model whose `layer_states` gives views of a stacked state (PyTorch's
+  hx layout) gets, for each part, only the gradient carried by the state into step t + 1 and the
+  readout: it misses the paths inside the step (to the layers above, from c_t to h_t). The top
+  layer's h and ∂L/∂x_t are total in every case.
 
 Key: B = batch, T = time, C = input channels, H_l = hidden size of layer l, K = classes.
 """

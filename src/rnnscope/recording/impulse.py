@@ -24,28 +24,22 @@ def model_impulse(model, x: np.ndarray, *, at: int, eps: float = 1e-3) -> dict[i
     copy of the model (the caller's model is not touched). Returns {layer: ImpulseResponse}."""
     m = float64_copy(model)
     device, dtype = model_device(m)
-    if is_recurrent(m):
-        sizes = list(m.layer_sizes)
-
-        def units(state, _):
-            return torch.cat([parts["h"] for parts in m.layer_states(state)], dim=1)
-    elif supports(m, ResidualStreams):
-        sizes = [m.hidden_size] * m.num_layers
-
-        def units(_, streams):
-            return torch.cat(streams, dim=1)
-    else:
+    recurrent = is_recurrent(m)
+    if not (recurrent or supports(m, ResidualStreams)):
         raise TypeError(f"{type(model).__name__} has neither a recurrent state nor residual streams "
                         "(docs/models.md)")
+    sizes: list[int] = []  # units per layer, read off the first step
 
     def step(x_t, state):
         with torch.no_grad():
             xt = torch.as_tensor(x_t, dtype=dtype, device=device)
-            if is_recurrent(m):
-                new, streams = m.step(xt, state), None
+            if recurrent:
+                new = m.step(xt, state)
+                layers = [parts["h"] for parts in m.layer_states(new)]
             else:
-                new, streams = m.step_with_streams(xt, state)
-            return new, units(new, streams).cpu().numpy()
+                new, layers = m.step_with_streams(xt, state)
+            sizes[:] = [v.shape[1] for v in layers]
+            return new, torch.cat(layers, dim=1).cpu().numpy()
 
     resp = impulse_response(step, x, m.init_state(x.shape[0], device, dtype), at=at, eps=eps)
     out, start = {}, 0

@@ -16,6 +16,7 @@ from collections import defaultdict
 import torch
 from torch import Tensor
 
+from rnnscope.models.protocol import model_kind
 from rnnscope.models.stream_kernel import Rows, plain_mode
 
 
@@ -24,7 +25,7 @@ class KVCacheEngine:
 
     def __init__(self, model, capacity: int):
         self.model = model
-        self.kind = "transformer"
+        self.kind = model_kind(model)
         self.capacity = 0
         self.caches: list[dict | None] = []
         self.grow(capacity)
