@@ -1,6 +1,8 @@
 """Plain objects that implement only the required part of the model protocol (docs/models.md), written
 by hand (no nn.RNN/LSTM): what a user of rnnscope brings. Shared by tests/test_protocol_generic.py."""
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 
@@ -14,7 +16,7 @@ class TanhCell:
 
     def __init__(self, input_size=3, hidden=6, n_classes=4, seed=0):
         g = torch.Generator().manual_seed(seed)
-        r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64) * 0.6  # noqa: E731
+        r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64) * 0.6
         self.input_size, self.n_classes, self.layer_sizes = input_size, n_classes, (hidden,)
         self.W, self.U, self.b = r(hidden, hidden), r(hidden, input_size), r(hidden)
         self.V, self.c = r(n_classes, hidden), r(n_classes)
@@ -54,10 +56,10 @@ class TwoLayerLSTM:
 
     def __init__(self, input_size=3, hidden=(5, 4), n_classes=3, seed=1):
         g = torch.Generator().manual_seed(seed)
-        r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64) * 0.5  # noqa: E731
+        r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64) * 0.5
         self.input_size, self.n_classes, self.layer_sizes = input_size, n_classes, tuple(hidden)
         sizes = (input_size, *hidden)
-        self.w = [(r(4 * h, c), r(4 * h, h), r(4 * h)) for c, h in zip(sizes[:-1], sizes[1:])]
+        self.w = [(r(4 * h, c), r(4 * h, h), r(4 * h)) for c, h in itertools.pairwise(sizes)]
         self.V, self.c = r(n_classes, hidden[-1]), r(n_classes)
 
     def init_state(self, batch, device=None, dtype=None):

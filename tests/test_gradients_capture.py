@@ -7,8 +7,8 @@ import torch.nn.functional as F
 
 from rnnscope.config import ModelConfig
 from rnnscope.gradients import StepGradients, step_gradients, unrolled_gradients, unrolled_loss
-from rnnscope.models.traced import layer_traces
 from rnnscope.models import build_model
+from rnnscope.models.traced import layer_traces
 
 KINDS = ["rnn", "lstm", "gru"]
 

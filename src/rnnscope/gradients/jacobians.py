@@ -16,6 +16,8 @@ Key: B = batch, T = time, H = hidden, S = layer state size, D = whole state size
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -84,7 +86,7 @@ def _jacrev_jacobians(model, x: Tensor) -> list[Tensor]:
         for t in range(t_len):
             v = state_vector(m, state).detach()
             j = torch.cat([jac(v[i: i + chunk], xs[i: i + chunk, t]) for i in range(0, b, chunk)])
-            for layer, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            for layer, (lo, hi) in enumerate(itertools.pairwise(bounds)):
                 blocks[layer].append(j[:, lo:hi, lo:hi].double())
             with torch.no_grad():
                 state = m.step(xs[:, t], state)
