@@ -6,8 +6,9 @@ import pytest
 import torch
 from plain_models import Layered, RequiredOnly, TanhCell, TwoLayerLSTM, unrolled_reference
 
+from rnnscope.config import ModelConfig
 from rnnscope.gradients import carry_gates, step_gradients, step_jacobians
-from rnnscope.models import RecurrentClassifier
+from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier, build_model
 from rnnscope.models.protocol import (
     ClosedFormJacobian,
     HasGates,
@@ -22,6 +23,7 @@ from rnnscope.models.protocol import (
 from rnnscope.recording import RecordSpec, record
 from rnnscope.recording.impulse import model_impulse
 from rnnscope.streaming import KVCacheEngine, SteppedEngine, StreamPool
+from rnnscope.unitreport import model_impulse as unit_report_impulse
 
 KINDS = ["rnn", "lstm", "gru"]
 
@@ -198,3 +200,29 @@ def test_jacobians_closed_form_equal_jacrev_through_step(kind):
     assert float(closed[:, 5 * (2 if kind == "lstm" else 1):, :5].abs().max()) > 0  # layer 1 feels layer 0
     with pytest.raises(ValueError, match="no closed-form"):
         step_jacobians(RequiredOnly(model), x, method="explicit")
+
+
+# ---- the impulse probe through the protocol ------------------------------------------------------
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "transformer"])
+def test_impulse_probe_equals_the_unit_report_one(kind):
+    model = build_model(ModelConfig(kind=kind, hidden=8, layers=2, heads=2), 3, 2)
+    x = np.random.default_rng(0).normal(size=(4, 12, 3))
+    a, b = model_impulse(model, x, at=3), unit_report_impulse(model, x, at=3)
+    assert sorted(a) == sorted(b) == [0, 1]
+    for layer in a:
+        for field in ("deviation", "peak", "peak_lag", "memory"):
+            np.testing.assert_allclose(getattr(a[layer], field), getattr(b[layer], field), rtol=1e-12, atol=0)
+    assert next(model.parameters()).dtype == torch.float32  # the caller's model is not touched
+
+
+def test_transformer_steps_with_the_streams_its_encoder_computes():
+    model = CausalTransformerClassifier(3, 8, 2, 2, heads=2).eval()
+    x = torch.randn(2, 5, 3)
+    with torch.no_grad():
+        streams = model.encode(x)[0]
+        state = model.init_state(2)
+        for t in range(5):
+            state, blocks = model.step_with_streams(x[:, t], state)
+            for layer, z in enumerate(blocks):
+                torch.testing.assert_close(z, streams[layer + 1][:, t], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(model.readout(state), model(x), rtol=1e-5, atol=1e-6)
