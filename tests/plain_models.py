@@ -120,6 +120,17 @@ class RequiredOnly:
         return self.m.make_state(layers)
 
 
+class Gated(RequiredOnly):
+    """A model seen through its required members plus `step_with_gates` and `carry_gate`."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.carry_gate = model.carry_gate
+
+    def step_with_gates(self, x_t, state):
+        return self.m.step_with_gates(x_t, state)
+
+
 def unrolled_reference(model, x, y, lengths):
     """Autograd on a manual unroll, layer by layer with the model's own cell (TwoLayerLSTM) or step
     (TanhCell): {"grad_h/<l>", "grad_c/<l>": (B, T, H_l), "grad_x": (B, T, C)}, NaN past each end."""

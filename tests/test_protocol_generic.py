@@ -4,7 +4,7 @@ Jacobians and impulse response computed; on the built-in cells the generic paths
 import numpy as np
 import pytest
 import torch
-from plain_models import Layered, RequiredOnly, TanhCell, TwoLayerLSTM, unrolled_reference
+from plain_models import Gated, Layered, RequiredOnly, TanhCell, TwoLayerLSTM, unrolled_reference
 
 from rnnscope.config import ModelConfig
 from rnnscope.gradients import carry_gates, step_gradients, step_jacobians
@@ -226,3 +226,29 @@ def test_transformer_steps_with_the_streams_its_encoder_computes():
             for layer, z in enumerate(blocks):
                 torch.testing.assert_close(z, streams[layer + 1][:, t], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(model.readout(state), model(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_carry_gates_by_stepping_equal_the_traced_ones(kind):
+    model = RecurrentClassifier(kind, 3, 5, 2, 4).double()
+    x, _, lengths = _batch()
+    gated = Gated(model)
+    assert supports(gated, HasGates) and not supports(gated, TracedForward)
+    for a, b in zip(carry_gates(model, x, lengths), carry_gates(gated, x, lengths), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_traced_forward_equals_step(kind):
+    model = RecurrentClassifier(kind, 3, 5, 2, 4).double()
+    x = torch.randn(4, 6, 3, dtype=torch.float64)
+    state = model.init_state(4)
+    for method in ("stepped", "fused"):
+        traces = model.layer_traces(x, method)
+        state = model.init_state(4)
+        for t in range(6):
+            state = model.step(x[:, t], state)
+            for tr, parts in zip(traces, model.layer_states(state), strict=True):
+                torch.testing.assert_close(tr.out[t].t(), parts["h"], rtol=1e-12, atol=1e-12)
+                if "c" in parts:
+                    torch.testing.assert_close(tr.cell[t].t(), parts["c"], rtol=1e-12, atol=1e-12)

@@ -35,6 +35,7 @@ from rnnscope.gradients.steps import StepGradients, check_lengths, eval_mode, so
 from rnnscope.models.protocol import (
     ResidualStreams,
     TracedForward,
+    has_readout,
     is_recurrent,
     model_device,
     model_kind,
@@ -57,6 +58,8 @@ def step_gradients(model, x: Tensor, y: Tensor, lengths: Tensor | None = None, *
     if x.ndim != 3:
         raise ValueError(f"x must have shape (batch, time, channels), got {tuple(x.shape)}")
     lengths = check_lengths(x, lengths)
+    if not has_readout(model):
+        raise ValueError(f"{type(model).__name__} has no readout: per-step gradients are of its loss")
     if not is_recurrent(model):
         if supports(model, ResidualStreams):
             return _transformer_gradients(model, x, y, lengths)
