@@ -63,8 +63,9 @@ class TwoLayerLSTM:
         self.V, self.c = r(n_classes, hidden[-1]), r(n_classes)
 
     def init_state(self, batch, device=None, dtype=None):
-        return [{"h": torch.zeros(batch, h, dtype=dtype or torch.float64, device=device),
-                 "c": torch.zeros(batch, h, dtype=dtype or torch.float64, device=device)} for h in self.layer_sizes]
+        dtype = dtype or torch.float64
+        return [{"h": torch.zeros(batch, h, dtype=dtype, device=device),
+                 "c": torch.zeros(batch, h, dtype=dtype, device=device)} for h in self.layer_sizes]
 
     def cell(self, layer, inp, parts):
         w_x, w_h, b = self.w[layer]

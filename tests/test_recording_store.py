@@ -90,7 +90,8 @@ def test_recording_streams_chunk_by_chunk(tmp_path):
     rec = record_to_disk(model, arr, tmp_path / "rec", lengths, y, RecordSpec(chunk_size=4))
     assert len(arr.reads) == 6 and arr.reads[-1] == [20, 21, 22]
     # batches of 4 and of 23 sequences: equal up to BLAS rounding (issue 12, item 7), never bit for bit
-    np.testing.assert_allclose(rec.read("cell.l1"), record(model, x, lengths, y)["cell.l1"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rec.read("cell.l1"), record(model, x, lengths, y)["cell.l1"],
+                               rtol=1e-5, atol=1e-6)
     assert not list(tmp_path.glob(".rec.*"))  # the temporary directory became rec/
 
 

@@ -78,8 +78,10 @@ def _readout_gradient(model, traces, last: Tensor, rows: Tensor, y: Tensor) -> t
     """∂L/∂h^top (B, H) at each sequence's readout step, and the per-sequence loss (B,), via the model's
     readout of the state there (every layer's parts read off the traces)."""
     with torch.enable_grad():
-        layers = [{"h": tr.out[last, :, rows]} | ({"c": tr.cell[last, :, rows]} if tr.cell is not None else {})
-                  for tr in traces]
+        layers = [{"h": tr.out[last, :, rows]} for tr in traces]
+        for parts, tr in zip(layers, traces):
+            if tr.cell is not None:
+                parts["c"] = tr.cell[last, :, rows]
         h = layers[-1]["h"].detach().requires_grad_()
         layers[-1]["h"] = h
         loss = F.cross_entropy(model.readout(model.make_state(layers)), y.to(h.device), reduction="none")
@@ -113,7 +115,8 @@ def _traced_gradients(model, x, y, lengths, learning: bool, method: str) -> Step
     out = {}
     for name in sort_names(arrays):  # NaN past each end, in place; then a (B, T, F) view, no copy
         out[name] = arrays[name].masked_fill_(past, float("nan")).permute(2, 0, 1)
-    return StepGradients(model_kind(model), out, lengths, loss.cpu(), {k: learn[k] for k in sort_names(learn)})
+    learn = {k: learn[k] for k in sort_names(learn)}
+    return StepGradients(model_kind(model), out, lengths, loss.cpu(), learn)
 
 
 def step_update_norms(delta: Tensor, act: Tensor) -> Tensor:

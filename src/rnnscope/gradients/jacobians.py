@@ -44,7 +44,8 @@ def _closed_form(model) -> bool:
 
 
 @torch.no_grad()
-def step_jacobians(model, x: Tensor, lengths: Tensor | None = None, *, method: str = "auto") -> list[np.ndarray]:
+def step_jacobians(model, x: Tensor, lengths: Tensor | None = None, *,
+                   method: str = "auto") -> list[np.ndarray]:
     """Per layer, J[b, t] = ∂s_t/∂s_{t-1} (B, T, S, S) float64 for a recurrent protocol model; NaN past
     each end. method "auto", "explicit" or "jacrev" (module docstring). Memory is B·T·S² float64 per
     layer: use a small probe batch.

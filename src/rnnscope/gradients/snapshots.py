@@ -112,7 +112,8 @@ class GradientSnapshots(Callback):
         model = trainer.model
         devices = [trainer.device] if trainer.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            grads = step_gradients(model, self.x, self.y, self.lengths, learning=supports(model, TracedForward))
+            grads = step_gradients(model, self.x, self.y, self.lengths,
+                                   learning=supports(model, TracedForward))
         by_step, _ = gradient_profiles(grads)
         row = {f"{q}/{layer}": stats for (q, layer), stats in by_step.items()}
         if self.epochs and self.epochs[-1] == trainer.epoch:

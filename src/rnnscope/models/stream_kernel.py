@@ -223,7 +223,8 @@ class RecurrentEngine:
             raise ValueError("lengths must be sorted in descending order")
         with plain_mode():
             work = self._gather(rows)
-            if self.method(x.shape[0]) == "fused" and not (self.model.core.training and self.model.core.dropout):
+            dropout = self.model.core.training and self.model.core.dropout
+            if self.method(x.shape[0]) == "fused" and not dropout:
                 probs = self._chunk_fused(work, x, lengths)
             else:
                 probs = self._chunk_stepped(work, x, lengths)

@@ -102,7 +102,8 @@ def layer_traces(model, x: Tensor, method: str = "auto") -> list[LayerTrace]:
     """Forward pass of a `RecurrentClassifier` layer by layer: x (B, T, C) -> one LayerTrace per layer.
 
     The whole padded length is run; steps past a sequence's end never reach its readout, so they change
-    no gradient (see gradients/capture.py). Dropout is off, as in `model.step`. method: see the module docstring.
+    no gradient (see gradients/capture.py). Dropout is off, as in `model.step`. method: see the module
+    docstring.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")

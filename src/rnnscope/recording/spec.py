@@ -62,8 +62,8 @@ def available_quantities(model) -> tuple[str, ...]:
     elif supports(model, ResidualStreams):
         have |= {"residual", "attention"}
     else:
-        raise TypeError(f"{type(model).__name__} is neither a recurrent protocol model nor has residual streams "
-                        "(docs/models.md)")
+        raise TypeError(f"{type(model).__name__} is neither a recurrent protocol model nor has residual "
+                        "streams (docs/models.md)")
     if has_readout(model):
         have |= {"probs", "predictions"}
     return tuple(q for q in QUANTITIES if q in have)
