@@ -7,8 +7,8 @@ import torch.nn.functional as F
 
 from rnnscope.config import ModelConfig
 from rnnscope.gradients import StepGradients, step_gradients, unrolled_gradients, unrolled_loss
-from rnnscope.gradients.forward import layer_traces
 from rnnscope.models import build_model
+from rnnscope.models.traced import layer_traces
 
 KINDS = ["rnn", "lstm", "gru"]
 
@@ -104,7 +104,7 @@ def test_stepped_and_fused_traces_equal_the_fused_kernel():
 
 def _deltas(trace, g, layer):
     """(δ for W_ih, δ for W_hh) of one layer, rebuilt from the captured total ∂L/∂h (and ∂L/∂c)."""
-    from rnnscope.gradients.capture import _input_delta
+    from rnnscope.models.traced_backward import input_delta as _input_delta
 
     dh = g.arrays[f"grad_h/{layer}"].nan_to_num(0).permute(1, 2, 0)  # traces are (T, F, B)
     if trace.kind == "rnn":

@@ -89,8 +89,9 @@ def test_recording_streams_chunk_by_chunk(tmp_path):
     arr = _CountingArray(x, lambda: tmp_path.glob(".rec.tmp-*/chunks/*.safetensors"), 4)
     rec = record_to_disk(model, arr, tmp_path / "rec", lengths, y, RecordSpec(chunk_size=4))
     assert len(arr.reads) == 6 and arr.reads[-1] == [20, 21, 22]
-    # chunks of 4 vs one batch of 23: different GEMM shapes, so equal to rounding, not bit for bit
-    np.testing.assert_allclose(rec.read("cell.l1"), record(model, x, lengths, y)["cell.l1"], rtol=0, atol=1e-6)
+    # batches of 4 and of 23 sequences: equal up to BLAS rounding (issue 12, item 7), never bit for bit
+    np.testing.assert_allclose(rec.read("cell.l1"), record(model, x, lengths, y)["cell.l1"],
+                               rtol=1e-5, atol=1e-6)
     assert not list(tmp_path.glob(".rec.*"))  # the temporary directory became rec/
 
 
@@ -197,9 +198,8 @@ def test_record_cli_writes_the_recording(run_dir, capsys):
     run = rnnscope.load_run(run_dir)
     mem = record(run.model, run.data.test.x[:30], run.data.test.lengths[:30], run.data.test.y[:30],
                  RecordSpec(dtype="float16"))
-    for name in rec.names:  # chunks of 16 vs one batch of 30: equal to float16 rounding, not bit for bit
-        np.testing.assert_allclose(rec.read(name).astype(np.float32), mem[name].astype(np.float32),
-                                   rtol=2e-3, atol=2e-3)
+    for name in rec.names:
+        np.testing.assert_array_equal(rec.read(name), mem[name])
     assert main(["record", str(run_dir), "--split", "train", "--quantities", "hidden,probs"]) == 0
     rec = Recording(run_dir / "recording")
     assert rec.n_sequences == len(run.data.train) and rec.names == ["hidden.l0", "hidden.l1", "probs", "lengths", "index"]

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from rnnscope.config import ModelConfig
 from rnnscope.models import build_model, count_params
+from rnnscope.models.protocol import is_recurrent, state_size
 
 _STATUS = Path("/proc/self/status")
 
@@ -42,14 +43,18 @@ def _reset_hwm() -> bool:
 
 
 def state_bytes(cfg: ModelConfig, length: int, itemsize: int = 4) -> int:
-    """Bytes of inference state one sequence carries after `length` steps.
+    """Bytes of inference state one sequence carries after `length` steps, read off the model protocol
+    (the model is built on the meta device: nothing is allocated).
 
-    Recurrent: h (L, H), plus c for the LSTM — fixed. Transformer: the KV cache, keys and values of
-    every layer at every position (L * 2 * T * D) plus the top residual stream (D).
+    Recurrent: the state vector, D = Σ_l H_l x parts (h; h and c for the LSTM) — fixed. Otherwise the
+    model's `cache_bytes` (the Transformer: keys and values of every layer at every position,
+    L * 2 * T * D, plus the top residual stream D).
     """
-    if cfg.kind == "transformer":
-        return (cfg.layers * 2 * length * cfg.hidden + cfg.hidden) * itemsize
-    return cfg.layers * cfg.hidden * itemsize * (2 if cfg.kind == "lstm" else 1)
+    with torch.device("meta"):
+        model = build_model(cfg, 1, 2)
+    if is_recurrent(model):
+        return state_size(model) * itemsize
+    return model.cache_bytes(length, itemsize)
 
 
 def measure_point(cfg: dict, input_size: int, n_classes: int, length: int, batch: int, phase: str,

@@ -1,109 +1,125 @@
 """Per-step state Jacobians ∂s_t/∂s_{t-1} of each layer and the gate highways.
 
-The Jacobian of one layer's step with its input at t held fixed, s = h (rnn, gru) or (h, c) stacked
-(lstm, S = 2H), in float64. Two ways, tested equal: closed-form from the gates (default; fast), and
-`torch.func.jacrev` of `rnnscope.models.cells` (the equations the model steps with) vectorised over
-every (sequence, step) with `torch.func.vmap` (the reference; ~100x the arithmetic).
-The pure analyses (norms, products, highway products) are in `rnnscope.analysis.gradients`.
+The Jacobian of one layer's step with its input at t held fixed, s = the layer's state parts stacked
+(h; or (h, c) for the lstm, S = 2H), in float64. Two ways, tested equal:
+- "explicit": closed form from the traced forward's local derivatives (`models.jacobians`), for a model
+  with the `TracedForward` and `ClosedFormJacobian` capabilities (the built-in cells; fast);
+- "jacrev": `torch.func.jacrev` through the model's `step` on `state_vector`, vectorised over the batch
+  with `torch.func.vmap` at every step (any recurrent protocol model; ~100x the arithmetic, and a
+  Python loop over steps). Layer l's Jacobian is the (l, l) block of the whole state's Jacobian (with
+  the other layers' previous states fixed, layer l's input at t does not move).
+"auto" takes the first where it can. The pure analyses (norms, products, highway products) are in
+`rnnscope.analysis.gradients`.
 
-Key: B = batch, T = time, H = hidden, S = state size.
+Key: B = batch, T = time, H = hidden, S = layer state size, D = whole state size.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from rnnscope.gradients.capture import _lengths
-from rnnscope.gradients.forward import layer_traces
-from rnnscope.models.cells import CELLS
+from rnnscope.gradients.steps import check_lengths, eval_mode
+from rnnscope.models.jacobians import trace_jacobian
+from rnnscope.models.protocol import (
+    ClosedFormJacobian,
+    HasGates,
+    TracedForward,
+    float64_copy,
+    model_device,
+    state_vector,
+    supports,
+    vector_state,
+)
 
 CHUNK_ENTRIES = 1 << 24  # Jacobian entries computed at once (float64: 128 MB)
+METHODS = ("auto", "explicit", "jacrev")
 
 
-def _layer_jacobians(kind: str, weights, inp: Tensor, prev: Tensor, cell_prev: Tensor | None) -> Tensor:
-    """inp (N, C), prev (N, H), cell_prev (N, H) or None -> (N, S, S) float64."""
-    cell = CELLS[kind]
-    w = [p.detach().double() for p in weights]
-    hsz = prev.shape[1]
-
-    if kind == "lstm":
-        def f(s, x):
-            (h, c), _ = cell(x[None], (s[None, :hsz], s[None, hsz:]), *w)
-            return torch.cat([h[0], c[0]])
-        state = torch.cat([prev, cell_prev], dim=1).double()
-    else:
-        def f(s, x):
-            return cell(x[None], s[None], *w)[0][0]
-        state = prev.double()
-    jac = torch.func.vmap(torch.func.jacrev(f))
-    x = inp.double()
-    size = state.shape[1]
-    step = max(1, CHUNK_ENTRIES // (size * size))
-    return torch.cat([jac(state[i: i + step], x[i: i + step]) for i in range(0, len(state), step)])
-
-
-def _explicit_jacobians(tr, w_hh: Tensor) -> Tensor:
-    """The same Jacobians from the trace's local derivatives: (T, B, S, S) float64.
-
-    With q from `forward.LayerTrace` (rows of W_hh scaled per gate block, A = Σ_k diag(q_k) W_hk):
-    rnn J = diag(1 - h²) W_hh; gru J = diag(z) + A over r, z, n; lstm, s = (h, c):
-    J = [[diag(∂h/∂c) A_ifg + diag(q_o) W_ho, diag(∂h/∂c ⊙ f)], [A_ifg, diag(f)]].
-    """
-    hsz = w_hh.shape[1]
-    w = w_hh.detach().double().view(-1, hsz, hsz)  # (G, H, H) per gate block
-    q = tr.q.double().transpose(1, 2).unflatten(-1, (-1, hsz))  # (T, B, G, H)
-    if tr.kind == "rnn":
-        return q[..., 0, :, None] * w[0]
-    if tr.kind == "gru":
-        return torch.einsum("tbgh,ghk->tbhk", q, w) + torch.diag_embed(tr.carry.double().transpose(1, 2))
-    a = torch.einsum("tbgh,ghk->tbhk", q[..., :3, :], w[:3])  # ∂c_t/∂h_{t-1}
-    dh_dc, f = tr.dh_dc.double().transpose(1, 2), tr.carry.double().transpose(1, 2)
-    top = torch.cat([dh_dc[..., None] * a + q[..., 3, :, None] * w[3], torch.diag_embed(dh_dc * f)], dim=-1)
-    return torch.cat([top, torch.cat([a, torch.diag_embed(f)], dim=-1)], dim=-2)
+def _closed_form(model) -> bool:
+    return supports(model, TracedForward) and supports(model, ClosedFormJacobian)
 
 
 @torch.no_grad()
-def step_jacobians(model, x: Tensor, lengths: Tensor | None = None, *, method: str = "explicit") -> list[np.ndarray]:
-    """Per layer, J[b, t] = ∂s_t/∂s_{t-1} (B, T, S, S) float64 for a `RecurrentClassifier`; NaN past each end.
-
-    method "explicit" (closed form from the gates, fast) or "jacrev" (autograd of the cells, the
-    reference). Memory is B·T·S² float64 per layer: use a small probe batch.
+def step_jacobians(model, x: Tensor, lengths: Tensor | None = None, *,
+                   method: str = "auto") -> list[np.ndarray]:
+    """Per layer, J[b, t] = ∂s_t/∂s_{t-1} (B, T, S, S) float64 for a recurrent protocol model; NaN past
+    each end. method "auto", "explicit" or "jacrev" (module docstring). Memory is B·T·S² float64 per
+    layer: use a small probe batch.
     """
-    if method not in ("explicit", "jacrev"):
-        raise ValueError(f"method must be explicit or jacrev, got {method!r}")
-    lengths = _lengths(x, lengths)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "explicit" and not _closed_form(model):
+        raise ValueError(f"{type(model).__name__} has no closed-form Jacobian; use method 'jacrev' or 'auto'")
+    lengths = check_lengths(x, lengths)
+    if method == "jacrev" or not _closed_form(model):
+        per_layer = _jacrev_jacobians(model, x)
+    else:
+        per_layer = [trace_jacobian(tr) for tr in model.layer_traces(x)]
     out = []
-    for layer, tr in enumerate(layer_traces(model, x)):
-        t_len, b = tr.out.shape[0], tr.out.shape[2]
-        if method == "explicit":
-            j = _explicit_jacobians(tr, model.layer_weights(layer)[1])
-        else:
-            def rows(v, n=t_len * b):  # (T, F, B) -> (T * B, F)
-                return v.transpose(1, 2).reshape(n, -1)
-            cp = rows(tr.cell_prev) if tr.cell_prev is not None else None
-            with torch.enable_grad():
-                j = _layer_jacobians(model.kind, model.layer_weights(layer), rows(tr.inp), rows(tr.prev), cp)
-            j = j.view(t_len, b, *j.shape[1:])
+    for j in per_layer:  # (T, B, S, S)
         j = j.transpose(0, 1).cpu().numpy().copy()
-        j[np.arange(t_len)[None, :] >= lengths.numpy()[:, None]] = np.nan
+        j[np.arange(j.shape[1])[None, :] >= lengths.numpy()[:, None]] = np.nan
         out.append(j)
     return out
 
 
+def _jacrev_jacobians(model, x: Tensor) -> list[Tensor]:
+    """Per layer (T, B, S, S) float64: the diagonal blocks of jacrev through `step` at every step."""
+    m = float64_copy(model)
+    device, dtype = model_device(m)
+    xs = x.to(device=device, dtype=dtype)
+    b, t_len = xs.shape[:2]
+    sizes = [size * len(m.state_names) for size in m.layer_sizes]
+    bounds = np.cumsum([0, *sizes])
+
+    def f(v, x_t):
+        return state_vector(m, m.step(x_t[None], vector_state(m, v[None])))[0]
+
+    jac = torch.func.vmap(torch.func.jacrev(f))
+    chunk = max(1, CHUNK_ENTRIES // (int(bounds[-1]) ** 2))
+    blocks = [[] for _ in sizes]
+    state = m.init_state(b, device, dtype)
+    with eval_mode(m), torch.enable_grad():
+        for t in range(t_len):
+            v = state_vector(m, state).detach()
+            j = torch.cat([jac(v[i: i + chunk], xs[i: i + chunk, t]) for i in range(0, b, chunk)])
+            for layer, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+                blocks[layer].append(j[:, lo:hi, lo:hi].double())
+            with torch.no_grad():
+                state = m.step(xs[:, t], state)
+    return [torch.stack(bl) for bl in blocks]
+
+
 @torch.no_grad()
 def carry_gates(model, x: Tensor, lengths: Tensor | None = None) -> list[np.ndarray]:
-    """Per layer, the carry gate (B, T, H): lstm f_t, gru z_t (PyTorch's h' = (1 - z) n + z h); [] for rnn.
+    """Per layer, the carry gate (B, T, H): the gate named by the model's `carry_gate` (lstm f_t, gru z_t,
+    PyTorch's h' = (1 - z) n + z h); [] for a model without one (rnn, most user models).
 
-    NaN past each sequence's end. Feed to `rnnscope.analysis.gradients.gate_highway`.
+    From the traced forward where the model has one, else stepping `step_with_gates`. NaN past each
+    sequence's end. Feed to `rnnscope.analysis.gradients.gate_highway`.
     """
-    if model.kind == "rnn":
+    name = getattr(model, "carry_gate", None)
+    if name is None or not (supports(model, TracedForward) or supports(model, HasGates)):
         return []
-    lengths = _lengths(x, lengths)
+    lengths = check_lengths(x, lengths)
+    if supports(model, TracedForward):
+        gates = [tr.carry.permute(2, 0, 1) for tr in model.layer_traces(x)]
+    else:
+        device, dtype = model_device(model)
+        xs = x.to(device=device, dtype=dtype)
+        state, per_step = model.init_state(xs.shape[0], device, dtype), []
+        with eval_mode(model):
+            for t in range(xs.shape[1]):
+                state, g = model.step_with_gates(xs[:, t], state)
+                per_step.append([layer[name] for layer in g])
+        gates = [torch.stack(steps, dim=1) for steps in zip(*per_step)]
     out = []
-    for tr in layer_traces(model, x):
-        g = tr.carry.permute(2, 0, 1).double().cpu().numpy().copy()
+    for g in gates:
+        g = g.double().cpu().numpy().copy()
         g[np.arange(g.shape[1])[None, :] >= lengths.numpy()[:, None]] = np.nan
         out.append(g)
     return out

@@ -25,6 +25,8 @@ from rnnscope.analysis.gradients import (
     profile_stats,
 )
 from rnnscope.gradients.capture import StepGradients, step_gradients
+from rnnscope.gradients.jacobians import carry_gates, step_jacobians
+from rnnscope.models.protocol import TracedForward, is_recurrent, supports
 
 JACOBIAN_BATCH = 8  # at most this many probe sequences get full Jacobians (B·T·S² float64 per layer) ...
 JACOBIAN_BYTES = 256 << 20  # ... and fewer when one layer's Jacobians would pass this size
@@ -50,23 +52,21 @@ def analyse(model, x, y, lengths=None, *, learning: bool = True, jacobians: bool
 
     Returns {"grads": StepGradients, "by_step": {(quantity, layer): (mean (T,), std (T,))},
     "by_distance": {(quantity, layer): mean (K,)}}. Recurrent models add Jacobian norms (on the first
-    JACOBIAN_BATCH sequences, fewer when their Jacobians pass JACOBIAN_BYTES) and, for lstm/gru, highway
-    products.
+    JACOBIAN_BATCH sequences, fewer when their Jacobians pass JACOBIAN_BYTES) and, for models with a
+    carry gate (lstm/gru), highway products. The per-step weight-update norms need `TracedForward`.
     """
-    grads = step_gradients(model, x, y, lengths, learning=learning and model.kind != "transformer")
+    grads = step_gradients(model, x, y, lengths, learning=learning and supports(model, TracedForward))
     by_step, by_distance = gradient_profiles(grads)
     result = {"grads": grads, "by_step": by_step, "by_distance": by_distance}
-    if model.kind == "transformer":
+    if not is_recurrent(model):
         return result
-    from rnnscope.gradients.jacobians import carry_gates, step_jacobians
-
     lens = grads.lengths.numpy()
     for layer, gate in enumerate(carry_gates(model, x, lengths)):
         hw = gate_highway(gate, lens)  # (B, T, H)
         by_step[("highway", layer)] = profile_stats(hw.transpose(0, 2, 1).reshape(-1, hw.shape[1]))
         by_distance[("highway", layer)] = np.nanmean(align_to_end(hw.mean(axis=2), lens), axis=0)
     if jacobians:
-        state = model.hidden_size * (2 if model.kind == "lstm" else 1)
+        state = max(model.layer_sizes) * len(model.state_names)  # the largest layer state S
         nb = max(1, min(JACOBIAN_BATCH, x.shape[0], JACOBIAN_BYTES // (8 * x.shape[1] * state * state)))
         sub_len = None if lengths is None else lengths[:nb]
         for layer, jac in enumerate(step_jacobians(model, x[:nb], sub_len)):

@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnscope.gradients.capture import step_gradients
 from rnnscope.gradients.profile import gradient_profiles, probe_indices
+from rnnscope.models.protocol import TracedForward, model_kind, supports
 from rnnscope.training.callbacks import Callback
 
 STEM = "through_training"
@@ -107,12 +109,11 @@ class GradientSnapshots(Callback):
             self.snapshot(trainer)
 
     def snapshot(self, trainer) -> None:
-        from rnnscope.gradients.capture import step_gradients
-
         model = trainer.model
         devices = [trainer.device] if trainer.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            grads = step_gradients(model, self.x, self.y, self.lengths, learning=model.kind != "transformer")
+            grads = step_gradients(model, self.x, self.y, self.lengths,
+                                   learning=supports(model, TracedForward))
         by_step, _ = gradient_profiles(grads)
         row = {f"{q}/{layer}": stats for (q, layer), stats in by_step.items()}
         if self.epochs and self.epochs[-1] == trainer.epoch:
@@ -120,6 +121,6 @@ class GradientSnapshots(Callback):
             self.rows.pop()
         self.epochs.append(trainer.epoch)
         self.rows.append(row)
-        meta = {"kind": model.kind, "split": self.split, "batch": len(self.index), "seed": trainer.cfg.seed,
-                "every": self.every, "seq_len": int(self.x.shape[1])}
+        meta = {"kind": model_kind(model), "split": self.split, "batch": len(self.index),
+                "seed": trainer.cfg.seed, "every": self.every, "seq_len": int(self.x.shape[1])}
         save_through_training(self.run_dir / "gradients", self.epochs, self.rows, meta, self.index)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from torch import nn
 
+from rnnscope.config import MODEL_KINDS
 from rnnscope.models.recurrent import RecurrentClassifier, mask_state
 from rnnscope.models.transformer import CausalTransformerClassifier
 
-from rnnscope.config import MODEL_KINDS
-
-__all__ = ["MODEL_KINDS", "RecurrentClassifier", "CausalTransformerClassifier", "build_model",
-           "count_params", "hidden_for_params", "mask_state"]
+__all__ = [
+    "MODEL_KINDS",
+    "CausalTransformerClassifier",
+    "RecurrentClassifier",
+    "build_model",
+    "count_params",
+    "hidden_for_params",
+    "mask_state",
+]
 
 
 def build_model(cfg, input_size: int, n_classes: int) -> nn.Module:

@@ -20,6 +20,8 @@ D = total state size (sum over layers of H_l times the number of state parts).
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -53,6 +55,7 @@ class RecurrentModel(SequenceModel, Protocol):
     layer_sizes: tuple[int, ...]  # H_l per layer
     state_names: tuple[str, ...]  # the parts of each layer's state: ("h",) or ("h", "c")
     gate_names: tuple[str, ...]  # names of the gates `step_with_gates` returns; () if none
+    # optional: carry_gate: str | None, the gate that carries the state from t - 1 to t (lstm "f", gru "z")
 
     def layer_states(self, state: State) -> list[dict[str, Tensor]]:
         """Per layer {part name: (B, H_l)} in `state_names` order; views, not copies, where possible."""
@@ -66,6 +69,30 @@ class RecurrentModel(SequenceModel, Protocol):
 class HasGates(Protocol):
     def step_with_gates(self, x_t: Tensor, state: State) -> tuple[State, list[dict[str, Tensor]]]:
         """One step, also returning per layer {gate name: (B, H_l)}."""
+
+
+@runtime_checkable
+class LayeredStep(Protocol):
+    def step_layer(self, layer: int, inp: Tensor, parts: dict[str, Tensor]) -> dict[str, Tensor]:
+        """One layer's step: inp (B, C_l) is x_t for layer 0 and the new h of layer l - 1 otherwise; parts
+        the layer's state {name: (B, H_l)} -> its new parts. `step` must equal these applied bottom-up.
+        The generic per-step gradients use it to give each lower layer's *total* ∂L/∂h_t (through the
+        recurrence and the layers above at the same step)."""
+
+
+@runtime_checkable
+class ResidualStreams(Protocol):
+    """A Transformer-like model: residual streams instead of a recurrent state."""
+
+    def encode(self, x: Tensor, need_weights: bool = False) -> tuple[list[Tensor], list[Tensor]]:
+        """x (B, T, C) -> (streams: L + 1 of (B, T, D), the input embedding then each block's output;
+        attention weights per block (B, N, T, T) when need_weights, else [])."""
+
+    def stream_readout(self, z: Tensor) -> Tensor:
+        """Class logits (..., K) from top-layer streams z (..., D)."""
+
+    def step_with_streams(self, x_t: Tensor, state: State) -> tuple[State, list[Tensor]]:
+        """One step, also returning each block's output stream (B, D)."""
 
 
 @runtime_checkable
@@ -84,13 +111,14 @@ class TracedForward(Protocol):
 @runtime_checkable
 class StreamKernel(Protocol):
     def stream_engine(self, capacity: int, chunk_method: str = "auto"):
-        """An engine that steps many streams in place (see streaming/)."""
+        """An engine that steps many streams in place, with the interface of `streaming.SteppedEngine`
+        (grow, reset, state, state_bytes, step, chunk)."""
 
 
 @runtime_checkable
 class ClosedFormJacobian(Protocol):
     def step_jacobian(self, x_t: Tensor, state: State) -> Tensor:
-        """∂ state_vector(step(x_t, state)) / ∂ state_vector(state): (B, D, D)."""
+        """∂ state_vector(step(x_t, state)) / ∂ state_vector(state): (B, D, D) float64."""
 
 
 class NoReadout(TypeError):
@@ -105,6 +133,11 @@ def supports(model, capability: type) -> bool:
 def is_recurrent(model) -> bool:
     """A fixed-size recurrent state (not a Transformer's growing cache)."""
     return isinstance(model, RecurrentModel)
+
+
+def model_kind(model) -> str:
+    """A name for the model in files' metadata: its `kind` (rnn, lstm, gru, transformer), else its class."""
+    return getattr(model, "kind", type(model).__name__)
 
 
 def has_readout(model) -> bool:
@@ -141,10 +174,39 @@ def hidden(model, state: State, layer: int = -1) -> Tensor:
 
 
 def model_device(model) -> tuple[torch.device, torch.dtype]:
-    """The device and floating dtype the model's parameters live on (CPU float32 without parameters)."""
+    """The device and floating dtype the model computes in: those of its parameters; for a model without
+    `parameters()` those of its default initial state; else CPU float32."""
     params = getattr(model, "parameters", None)
     if params is not None:
         for p in params():
             if p.is_floating_point():
                 return p.device, p.dtype
+    elif is_recurrent(model):
+        h = model.layer_states(model.init_state(1))[0]["h"]
+        return h.device, h.dtype
     return torch.device("cpu"), torch.float32
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """Dropout off (every submodule in eval mode) inside the block; each one's own flag restored after.
+    A model that is not an `nn.Module` is left alone."""
+    modules = getattr(model, "modules", None)
+    flags = [(m, m.training) for m in modules()] if modules is not None else []
+    try:
+        if flags:
+            model.eval()
+        yield model
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+def float64_copy(model):
+    """A deep copy of the model in float64, in eval mode where it has one (the caller's model untouched)."""
+    m = copy.deepcopy(model)
+    if hasattr(m, "double"):
+        m = m.double()
+    if hasattr(m, "eval"):
+        m.eval()
+    return m

@@ -16,6 +16,10 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnscope.models.cells import CELLS, GATES
+from rnnscope.models.jacobians import stacked_jacobian
+from rnnscope.models.stream_kernel import RecurrentEngine
+from rnnscope.models.traced import LayerTrace, step_traces
+from rnnscope.models.traced import layer_traces as _layer_traces
 
 FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 State = Tensor | tuple[Tensor, Tensor]
@@ -85,6 +89,11 @@ class RecurrentClassifier(nn.Module):
     def gate_names(self) -> tuple[str, ...]:
         return GATES[self.kind]
 
+    @property
+    def carry_gate(self) -> str | None:
+        """The gate that carries the state from t-1 to t: lstm f (on c), gru z (on h); None for rnn."""
+        return {"lstm": "f", "gru": "z"}.get(self.kind)
+
     # ---- fused fast path -------------------------------------------------------------------
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """x (B, T, C), lengths (B,) or None (all full length) -> logits (B, K)."""
@@ -139,23 +148,40 @@ class RecurrentClassifier(nn.Module):
 
     def step_with_gates(self, x_t: Tensor, state: State) -> tuple[State, list[dict[str, Tensor]]]:
         """One step, also returning each layer's gates: list over layers of {gate: (B, H)}."""
-        cell = CELLS[self.kind]
-        lstm = self.kind == "lstm"
-        hs, cs, gates = [], [], []
+        layers, gates = [], []
         inp = x_t
-        for layer in range(self.num_layers):
-            prev = (state[0][layer], state[1][layer]) if lstm else state[layer]
-            new, g = cell(inp, prev, *self.layer_weights(layer))
-            if lstm:
-                hs.append(new[0])
-                cs.append(new[1])
-                inp = new[0]
-            else:
-                hs.append(new)
-                inp = new
+        for layer, parts in enumerate(self.layer_states(state)):
+            new, g = self._cell(layer, inp, parts)
+            layers.append(new)
             gates.append(g)
-        h = torch.stack(hs)
-        return ((h, torch.stack(cs)) if lstm else h), gates
+            inp = new["h"]
+        return self.make_state(layers), gates
+
+    def step_layer(self, layer: int, inp: Tensor, parts: dict[str, Tensor]) -> dict[str, Tensor]:
+        """One layer's step: its input inp (B, C_l) (x_t, or the new h of the layer below) and its state
+        parts {"h" (, "c")}: (B, H) -> the new parts (the `LayeredStep` capability)."""
+        return self._cell(layer, inp, parts)[0]
+
+    def _cell(self, layer: int, inp: Tensor, parts: dict[str, Tensor]):
+        if self.kind == "lstm":
+            (h, c), g = CELLS["lstm"](inp, (parts["h"], parts["c"]), *self.layer_weights(layer))
+            return {"h": h, "c": c}, g
+        h, g = CELLS[self.kind](inp, parts["h"], *self.layer_weights(layer))
+        return {"h": h}, g
+
+    # ---- fast kernels (capabilities of protocol.py), all tested equal to `step` ------------------
+    def layer_traces(self, x: Tensor, method: str = "auto") -> list[LayerTrace]:
+        """The traced forward of every layer over x (B, T, C) from the zero state (`models.traced`)."""
+        return _layer_traces(self, x, method)
+
+    def stream_engine(self, capacity: int, chunk_method: str = "auto") -> RecurrentEngine:
+        """The in-place many-stream kernel (`models.stream_kernel`) with `capacity` slots."""
+        return RecurrentEngine(self, capacity, chunk_method)
+
+    @torch.no_grad()
+    def step_jacobian(self, x_t: Tensor, state: State) -> Tensor:
+        """∂ state_vector(step(x_t, state)) / ∂ state_vector(state): (B, D, D) float64, closed form."""
+        return stacked_jacobian(step_traces(self, x_t, state))
 
     def unroll(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> State:
         """The stepped path over a whole batch: x (B, T, C) -> state after each sequence's last step.

@@ -115,7 +115,7 @@ class CausalTransformerClassifier(nn.Module):
             last = top[:, -1]
         else:
             last = top[torch.arange(x.shape[0], device=x.device), lengths.to(x.device) - 1]
-        return self.head(self.norm(last))
+        return self.stream_readout(last)
 
     def init_state(self, batch: int, device=None, dtype=None) -> dict:
         p = self.head.weight
@@ -126,17 +126,31 @@ class CausalTransformerClassifier(nn.Module):
 
     def step(self, x_t: Tensor, state: dict) -> dict:
         """One position with the KV cache: x_t (B, C), state -> new state (the old one is not changed)."""
+        return self.step_with_streams(x_t, state)[0]
+
+    def step_with_streams(self, x_t: Tensor, state: dict) -> tuple[dict, list[Tensor]]:
+        """One position, also returning the residual stream after each block: list over blocks of (B, D)."""
         t = state["t"]
         z = (self.embed(x_t) + sinusoidal_positions(t, t + 1, self.hidden_size, x_t.device, x_t.dtype))[:, None]
-        ks, vs = [], []
+        ks, vs, outs = [], [], []
         for block, k, v in zip(self.blocks, state["k"], state["v"]):
             z, k, v = block.step(z, k, v)
             ks.append(k)
             vs.append(v)
-        return {"k": ks, "v": vs, "t": t + 1, "h": z[:, 0]}
+            outs.append(z[:, 0])
+        return {"k": ks, "v": vs, "t": t + 1, "h": z[:, 0]}, outs
 
     def readout(self, state: dict) -> Tensor:
-        return self.head(self.norm(state["h"]))
+        return self.stream_readout(state["h"])
+
+    def stream_readout(self, z: Tensor) -> Tensor:
+        """Class logits (..., K) from top residual streams z (..., D)."""
+        return self.head(self.norm(z))
 
     def top_hidden(self, state: dict) -> Tensor:
         return state["h"]
+
+    def cache_bytes(self, length: int, itemsize: int = 4) -> int:
+        """Bytes of the state after `length` positions: keys and values of every layer at every position
+        (L * 2 * T * D) plus the top residual stream (D)."""
+        return (self.num_layers * 2 * length * self.hidden_size + self.hidden_size) * itemsize

@@ -1,8 +1,10 @@
 """The recorder: run a model over data, step by step, and hand back what a RecordSpec asks for.
 
-Recurrent models run their single step (`model.step_with_gates`), the same equations as the fused
-kernel (tests hold the two equal to 1e-5); the Transformer runs `encode(x, need_weights=True)`, which
-returns every block's residual stream and attention weights. Everything runs under `torch.no_grad()`
+Everything goes through the model protocol (docs/models.md). A recurrent model runs its single step
+(`step_with_gates` where it has gates, else `step`), read through `layer_states`: for the built-in cells
+the same equations as the fused kernel (tests hold the two equal to 1e-5). A model with residual streams
+(the Transformer) runs `encode(x, need_weights=True)`, which returns every block's residual stream and
+attention weights. Everything runs under `torch.no_grad()`
 with the model temporarily in eval mode (its flags restored in `finally`); no hook is registered and no
 parameter is touched, so the caller's model is left exactly as it was.
 
@@ -16,7 +18,6 @@ K = classes, N = heads.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,22 +25,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnscope.models.protocol import (
+    HasGates,
+    eval_mode,
+    has_readout,
+    is_recurrent,
+    model_device,
+    model_kind,
+    supports,
+)
 from rnnscope.recording.spec import Plan, RecordSpec
 from rnnscope.recording.store import Recording, RecordingWriter
 
+__all__ = ["check_data", "eval_mode", "plan_for", "record", "record_chunks", "record_to_disk"]
+
 _TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16}
-
-
-@contextlib.contextmanager
-def eval_mode(model: torch.nn.Module):
-    """Put every submodule in eval mode inside the block; restore each one's own flag afterwards."""
-    flags = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        yield model
-    finally:
-        for m, flag in flags:
-            m.training = flag
 
 
 def check_data(x, lengths, labels) -> tuple[int, int, np.ndarray, np.ndarray | None]:
@@ -77,16 +77,10 @@ def plan_for(model, x, lengths=None, labels=None, spec: RecordSpec | None = None
         if spec.quantities is not None:
             raise ValueError("quantity 'labels' was asked for but no labels were given")
         plan = dataclasses.replace(plan, quantities=tuple(q for q in plan.quantities if q != "labels"))
-    c = _input_size(model)
+    c = model.input_size
     if x.shape[2] != c:
         raise ValueError(f"x must have {c} channels for this model, got shape {tuple(x.shape)}")
     return plan
-
-
-def _input_size(model) -> int:
-    if model.kind == "transformer":
-        return model.embed.in_features
-    return model.core.input_size
 
 
 def record_chunks(model, x, lengths=None, labels=None, spec: RecordSpec | None = None) -> Iterator[dict]:
@@ -108,33 +102,33 @@ def record_chunks(model, x, lengths=None, labels=None, spec: RecordSpec | None =
 
 
 def _record_chunk(model, xb, lengths, idx, labels, plan: Plan) -> dict[str, np.ndarray]:
-    p = next(model.parameters())
-    xb = torch.as_tensor(xb).to(device=p.device, dtype=p.dtype)
-    lb = torch.as_tensor(lengths, device=p.device)
-    valid = torch.arange(xb.shape[1], device=p.device)[None, :] < lb[:, None]  # (B, T)
+    device, dtype = model_device(model)
+    xb = torch.as_tensor(xb).to(device=device, dtype=dtype)
+    lb = torch.as_tensor(lengths, device=device)
+    valid = torch.arange(xb.shape[1], device=device)[None, :] < lb[:, None]  # (B, T)
     bad = ~torch.isfinite(xb).all(dim=2) & valid
     if bool(bad.any()):
         b, t = (int(v) for v in bad.nonzero()[0])
         raise ValueError(f"x contains NaN or inf at a valid step (sequence {int(idx[b])}, step {t})")
     xb = torch.where(valid[:, :, None], xb, torch.zeros((), dtype=xb.dtype, device=xb.device))
-    if model.kind == "transformer":
-        out, logits = _transformer_chunk(model, xb, lb, plan)
-    else:
+    if is_recurrent(model):
         out, logits = _recurrent_chunk(model, xb, lb, plan)
+    else:  # residual streams (checked with the plan)
+        out, logits = _transformer_chunk(model, xb, lb, plan)
     return _finish(out, logits, xb, lb, idx, labels, plan)
 
 
-def _recurrent_chunk(model, xb, lb, plan: Plan) -> tuple[dict, torch.Tensor]:
+def _recurrent_chunk(model, xb, lb, plan: Plan) -> tuple[dict, torch.Tensor | None]:
     b, t_max, _ = xb.shape
     q, steps = plan.quantities, plan.steps
-    n_keep, h = len(steps), model.hidden_size
+    n_keep, sizes = len(steps), model.layer_sizes
     slot = np.full(t_max, -1)
     slot[steps] = np.arange(n_keep)
     out = {}
     # Left uninitialised: every step before a sequence's end is written below, every other one is
     # filled with NaN in _finish (steps past the longest sequence are past every sequence's end).
-    shape = (b, n_keep, h)
     for layer in plan.layers:
+        shape = (b, n_keep, sizes[layer])
         if "hidden" in q:
             out[f"hidden.l{layer}"] = xb.new_empty(shape)
         if "cell" in q:
@@ -144,25 +138,31 @@ def _recurrent_chunk(model, xb, lb, plan: Plan) -> tuple[dict, torch.Tensor]:
                 out[f"gate.{g}.l{layer}"] = xb.new_empty(shape)
     if "probs" in q:
         out["probs"] = xb.new_empty((b, n_keep, model.n_classes))
-    lstm = model.kind == "lstm"
+    readout = has_readout(model)
+    gated = supports(model, HasGates)
     last = lb - 1
-    logits_last = xb.new_zeros((b, model.n_classes))
+    logits_last = xb.new_zeros((b, model.n_classes)) if readout else None
     state = model.init_state(b, xb.device, xb.dtype)
+    gates = None
     for t in range(int(lb.max())):  # no sequence is valid beyond its longest member
-        state, gates = model.step_with_gates(xb[:, t], state)
-        logits = model.readout(state)
-        ends = last == t
-        if bool(ends.any()):
-            logits_last[ends] = logits[ends]
+        if gated:
+            state, gates = model.step_with_gates(xb[:, t], state)
+        else:
+            state = model.step(xb[:, t], state)
+        if readout:
+            logits = model.readout(state)
+            ends = last == t
+            if bool(ends.any()):
+                logits_last[ends] = logits[ends]
         j = int(slot[t])
         if j < 0:
             continue
-        hs = state[0] if lstm else state
+        parts = model.layer_states(state)
         for layer in plan.layers:
             if "hidden" in q:
-                out[f"hidden.l{layer}"][:, j] = hs[layer]
+                out[f"hidden.l{layer}"][:, j] = parts[layer]["h"]
             if "cell" in q:
-                out[f"cell.l{layer}"][:, j] = state[1][layer]
+                out[f"cell.l{layer}"][:, j] = parts[layer]["c"]
             if "gates" in q:
                 for g in plan.gate_names:
                     out[f"gate.{g}.l{layer}"][:, j] = gates[layer][g]
@@ -182,8 +182,8 @@ def _transformer_chunk(model, xb, lb, plan: Plan) -> tuple[dict, torch.Tensor]:
         if "attention" in q:
             out[f"attention.l{layer}"] = weights[layer][:, :, steps]  # (B, N, T', T)
     if "probs" in q:
-        out["probs"] = model.head(model.norm(top[:, steps])).softmax(-1)
-    logits_last = model.head(model.norm(top[torch.arange(xb.shape[0], device=xb.device), lb - 1]))
+        out["probs"] = model.stream_readout(top[:, steps]).softmax(-1)
+    logits_last = model.stream_readout(top[torch.arange(xb.shape[0], device=xb.device), lb - 1])
     return out, logits_last
 
 
@@ -230,9 +230,10 @@ def record_to_disk(model, x, path: str | Path, lengths=None, labels=None, spec: 
     """
     spec = RecordSpec() if spec is None else spec
     plan = plan_for(model, x, lengths, labels, spec)  # validate before creating anything
-    info = {"kind": model.kind, "layers": model.num_layers, "hidden": model.hidden_size,
+    info = {"kind": model_kind(model), "layers": model.num_layers,
+            "hidden": getattr(model, "hidden_size", None) or max(model.layer_sizes),
             "n_classes": model.n_classes, "gates": list(plan.gate_names)}
-    if model.kind == "transformer":
+    if hasattr(model, "heads"):
         info["heads"] = model.heads
     with RecordingWriter(path, overwrite=overwrite) as writer:
         for chunk in record_chunks(model, x, lengths, labels, spec):

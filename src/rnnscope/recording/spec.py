@@ -2,7 +2,10 @@
 
     RecordSpec(quantities=("hidden", "gates"), layers=(0,), steps=tuple(range(0, 60, 2)), dtype="float16")
 
-Quantities (each applies to the model kinds listed; `None` records everything the model has):
+Quantities (each applies to the models listed; `None` records everything the model has). Which a
+model has is read off the model protocol (docs/models.md): hidden for a recurrent state, cell where the
+state has a "c" part, gates with `step_with_gates` and gate names, residual and attention with
+`ResidualStreams`, probs and predictions with a readout:
 
     inputs       (S, T', C)      every model   the input at each kept step
     hidden       (S, T', H)      rnn/lstm/gru  each kept layer's h_t            -> hidden.l<l>
@@ -37,6 +40,33 @@ _KINDS = {
     "attention": ("transformer",),
 }
 _ALL_KINDS = ("rnn", "lstm", "gru", "transformer")
+_NEEDS = {  # what a model without the built-in kinds needs for each quantity (in error messages)
+    "hidden": "a recurrent state", "cell": "a state part 'c'", "gates": "step_with_gates and gate names",
+    "residual": "residual streams", "attention": "residual streams", "probs": "a readout",
+    "predictions": "a readout",
+}
+
+
+def available_quantities(model) -> tuple[str, ...]:
+    """The quantities `model` can be recorded with, in QUANTITIES order, read off its protocol."""
+    # imported here: this module is read (for --help) before torch is
+    from rnnscope.models.protocol import HasGates, ResidualStreams, has_readout, is_recurrent, supports
+
+    have = {"inputs", "labels"}
+    if is_recurrent(model):
+        have.add("hidden")
+        if "c" in model.state_names:
+            have.add("cell")
+        if model.gate_names and supports(model, HasGates):
+            have.add("gates")
+    elif supports(model, ResidualStreams):
+        have |= {"residual", "attention"}
+    else:
+        raise TypeError(f"{type(model).__name__} is neither a recurrent protocol model nor has residual "
+                        "streams (docs/models.md)")
+    if has_readout(model):
+        have |= {"probs", "predictions"}
+    return tuple(q for q in QUANTITIES if q in have)
 
 
 def _int_tuple(value, name: str) -> tuple[int, ...] | None:
@@ -118,18 +148,20 @@ class RecordSpec:
     # ---- resolution against a model and data -------------------------------------------------
     def check(self, model, n_sequences: int, seq_len: int) -> Plan:
         """Validate against a model and data of n_sequences x seq_len; return the resolved Plan."""
-        kind, n_layers = model.kind, model.num_layers
+        n_layers = model.num_layers
+        have = available_quantities(model)
         if self.quantities is None:
-            quantities = tuple(q for q in QUANTITIES if kind in _KINDS.get(q, _ALL_KINDS))
+            quantities = have
         else:
             quantities = self.quantities
             for q in quantities:
-                kinds = _KINDS.get(q, _ALL_KINDS)
-                if kind not in kinds:
+                if q not in have:
+                    kinds = _KINDS.get(q, _ALL_KINDS)
                     alt = {"hidden": " (record 'residual' for the transformer)",
                            "residual": " (record 'hidden' for recurrent models)"}.get(q, "")
                     raise ValueError(f"quantity {q!r} exists only for {'/'.join(kinds)} models; this model is "
-                                     f"{kind}{alt}")
+                                     f"{getattr(model, 'kind', type(model).__name__)}{alt}: it needs "
+                                     f"{_NEEDS.get(q, 'a model')}")
         layers = tuple(range(n_layers)) if self.layers is None else self.layers
         if layers[-1] >= n_layers:
             raise ValueError(f"layers must be < {n_layers} (the model has {n_layers} layers), got {layers[-1]}")

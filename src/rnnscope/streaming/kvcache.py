@@ -16,15 +16,16 @@ from collections import defaultdict
 import torch
 from torch import Tensor
 
-from rnnscope.streaming.recurrent import Rows, _plain
+from rnnscope.models.protocol import model_kind
+from rnnscope.models.stream_kernel import Rows, plain_mode
 
 
 class KVCacheEngine:
-    """Per-slot KV caches of a CausalTransformerClassifier. Same interface as `RecurrentEngine`."""
+    """Per-slot KV caches of a CausalTransformerClassifier. Same interface as `SteppedEngine`."""
 
     def __init__(self, model, capacity: int):
         self.model = model
-        self.kind = "transformer"
+        self.kind = model_kind(model)
         self.capacity = 0
         self.caches: list[dict | None] = []
         self.grow(capacity)
@@ -43,7 +44,7 @@ class KVCacheEngine:
 
     def _cache(self, slot: int) -> dict:
         if self.caches[slot] is None:
-            with _plain():
+            with plain_mode():
                 self.caches[slot] = self.model.init_state(1)
         return self.caches[slot]
 
@@ -63,7 +64,7 @@ class KVCacheEngine:
         groups: dict[int, list[int]] = defaultdict(list)  # positions seen -> indices into slots
         for i, s in enumerate(slots):
             groups[self._cache(s)["t"]].append(i)
-        with _plain():
+        with plain_mode():
             for idx in groups.values():
                 caches = [self.caches[slots[i]] for i in idx]
                 state = caches[0] if len(idx) == 1 else _stack(caches)
@@ -75,7 +76,7 @@ class KVCacheEngine:
 
     def chunk(self, rows: Rows, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """n positions for the streams in `rows`: x (S, n, C) -> probabilities (S, n, K); lengths as in
-        `RecurrentEngine.chunk` (sorted descending; zeros past a stream's length)."""
+        `SteppedEngine.chunk` (sorted descending; zeros past a stream's length)."""
         slots = self._slots(rows)
         S, n, _ = x.shape
         probs = torch.zeros(S, n, self.model.n_classes, device=x.device, dtype=x.dtype)

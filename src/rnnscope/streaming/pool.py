@@ -22,30 +22,39 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnscope.models.protocol import StreamKernel, has_readout, is_recurrent, model_device, supports
 from rnnscope.streaming.kvcache import KVCacheEngine
-from rnnscope.streaming.recurrent import RecurrentEngine, Rows
+from rnnscope.streaming.recurrent import Rows, SteppedEngine
 
 
 class StreamPool:
     """Slots of per-stream state for one model (not changed by the pool; use it in eval mode).
 
-    capacity: slots allocated up front (the pool doubles it when full). chunk_method (recurrent
-    models): how a chunk of n > 1 steps runs — "stepped" (the in-place step, looped), "fused" (the
-    fused nn.RNN/LSTM/GRU with the carried state as hx), or "auto" (per call, whichever measured faster
-    for that many streams: fused for few, stepped for many on CPU; fused on GPU).
+    capacity: slots allocated up front (the pool doubles it when full). chunk_method (models with the
+    `StreamKernel` capability, the built-in cells): how a chunk of n > 1 steps runs — "stepped" (the
+    in-place step, looped), "fused" (the fused nn.RNN/LSTM/GRU with the carried state as hx), or "auto"
+    (per call, whichever measured faster for that many streams: fused for few, stepped for many on CPU;
+    fused on GPU). The engine: the model's own `stream_engine` where it has one, else `SteppedEngine`
+    (any recurrent protocol model, through `step`), else the KV-cache engine (the Transformer).
     """
 
     def __init__(self, model, capacity: int = 16, chunk_method: str = "auto"):
         if capacity < 1:
             raise ValueError(f"capacity must be positive, got {capacity}")
+        if chunk_method not in ("auto", "stepped", "fused"):
+            raise ValueError(f"chunk_method must be 'auto', 'stepped' or 'fused', got {chunk_method!r}")
+        if not has_readout(model):
+            raise ValueError(f"{type(model).__name__} has no readout: streaming gives class probabilities")
         self.model = model
-        self.input_size = _input_size(model)
+        self.input_size = model.input_size
         self.n_classes = model.n_classes
-        if getattr(model, "kind", None) == "transformer":
-            self.engine = KVCacheEngine(model, capacity)
+        if supports(model, StreamKernel):
+            self.engine = model.stream_engine(capacity, chunk_method)
+        elif is_recurrent(model):
+            self.engine = SteppedEngine(model, capacity)
         else:
-            self.engine = RecurrentEngine(model, capacity, chunk_method)
-        self._device, self._dtype = model.head.weight.device, model.head.weight.dtype
+            self.engine = KVCacheEngine(model, capacity)
+        self._device, self._dtype = model_device(model)
         self._open = np.zeros(capacity, dtype=bool)
         self._steps = np.zeros(capacity, dtype=np.int64)
         self._free = list(range(capacity))  # a heap: the lowest free slot is reused first
@@ -193,6 +202,3 @@ class StreamPool:
 def _count(rows: Rows) -> int:
     return rows.stop - rows.start if isinstance(rows, slice) else int(rows.shape[0])
 
-
-def _input_size(model) -> int:
-    return model.embed.in_features if hasattr(model, "embed") else model.core.input_size

@@ -1,4 +1,6 @@
-"""The forward pass of each recurrent layer, keeping what the backward recursion in `capture.py` needs.
+"""The traced forward of each built-in recurrent layer: what the backward recursion (`traced_backward.py`)
+and the closed-form Jacobians (`jacobians.py`) need. `RecurrentClassifier.layer_traces` offers it (the
+`TracedForward` capability of `protocol.py`); `gradients.capture` takes its fast path through it.
 
 For every layer and step: the layer's input, h_t, h_{t-1}, the gate activations, and the local
 derivatives that do not depend on the loss (`q`, `s`, `dh_dc` below). Two ways to get them, equal up to
@@ -53,6 +55,7 @@ class LayerTrace:
     cell: Tensor | None = None
     cell_prev: Tensor | None = None
     dh_dc: Tensor | None = None
+    weights: tuple = ()  # the layer's (w_ih, w_hh, b_ih, b_hh): the model's own tensors
 
     @property
     def gates(self) -> dict[str, Tensor]:
@@ -82,11 +85,15 @@ def fused_layer(kind: str, inp: Tensor, weights, h0: Tensor, c0: Tensor | None =
         return _VF.lstm(inp, (hx, c0.unsqueeze(0)), params, True, 1, 0.0, False, False, False)[0]
 
 
-def _with_initial(like: Tensor, t_len: int, size: int) -> tuple[Tensor, Tensor]:
-    """A (T + 1, size, B) buffer whose step 0 is the zero initial state -> (steps 1.., steps ..T-1) views:
-    what step t writes (out[t]) and what step t + 1 reads (prev[t + 1]) are the same memory."""
+def _with_initial(like: Tensor, t_len: int, size: int, init: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """A (T + 1, size, B) buffer whose step 0 is the initial state (zero, or init (size, B)) -> (steps 1..,
+    steps ..T-1) views: what step t writes (out[t]) and what step t + 1 reads (prev[t + 1]) are the same
+    memory."""
     buf = like.new_empty(t_len + 1, size, like.shape[-1])
-    buf[0].zero_()
+    if init is None:
+        buf[0].zero_()
+    else:
+        buf[0].copy_(init)
     return buf[1:], buf[:-1]
 
 
@@ -95,7 +102,8 @@ def layer_traces(model, x: Tensor, method: str = "auto") -> list[LayerTrace]:
     """Forward pass of a `RecurrentClassifier` layer by layer: x (B, T, C) -> one LayerTrace per layer.
 
     The whole padded length is run; steps past a sequence's end never reach its readout, so they change
-    no gradient (see capture.py). Dropout is off, as in `model.step`. method: see the module docstring.
+    no gradient (see gradients/capture.py). Dropout is off, as in `model.step`. method: see the module
+    docstring.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -106,7 +114,26 @@ def layer_traces(model, x: Tensor, method: str = "auto") -> list[LayerTrace]:
     build = (_STEPPED if method == "stepped" else _FUSED)[model.kind]
     traces = []
     for layer in range(model.num_layers):
-        tr = build(inp, *model.layer_weights(layer))
+        weights = model.layer_weights(layer)
+        tr = build(inp, *weights)
+        tr.weights = weights
+        traces.append(tr)
+        inp = tr.out
+    return traces
+
+
+@torch.no_grad()
+def step_traces(model, x_t: Tensor, state) -> list[LayerTrace]:
+    """One step of a `RecurrentClassifier` from `state`, traced layer by layer (T = 1): x_t (B, C) -> one
+    LayerTrace per layer (the stepped way, started from the given state instead of zeros)."""
+    w0 = model.layer_weights(0)[0]
+    inp = x_t.to(device=w0.device, dtype=w0.dtype).t()[None].contiguous()  # (1, C, B)
+    traces = []
+    for layer, parts in enumerate(model.layer_states(state)):
+        weights = model.layer_weights(layer)
+        init = {f"{k}0": v.to(w0.dtype).t() for k, v in parts.items()}
+        tr = _STEPPED[model.kind](inp, *weights, **init)
+        tr.weights = weights
         traces.append(tr)
         inp = tr.out
     return traces
@@ -187,9 +214,9 @@ def _rnn_fused(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
     return LayerTrace("rnn", inp, out, prev, q=_tanh_slope(out))
 
 
-def _rnn_stepped(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
+def _rnn_stepped(inp, w_ih, w_hh, b_ih, b_hh, h0=None) -> LayerTrace:
     t_len = inp.shape[0]
-    out, prev = _with_initial(inp, t_len, w_hh.shape[1])
+    out, prev = _with_initial(inp, t_len, w_hh.shape[1], h0)
     _project(w_ih, b_ih + b_hh, inp, out)  # the input part, in place; each step adds W_hh h_{t-1}
     for t in range(t_len):
         out[t].addmm_(w_hh, prev[t]).tanh_()
@@ -212,13 +239,13 @@ def _lstm_fused(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
     return LayerTrace("lstm", inp, out, prev, q, act, cell=cell, cell_prev=cell_prev, dh_dc=dh_dc)
 
 
-def _lstm_stepped(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
+def _lstm_stepped(inp, w_ih, w_hh, b_ih, b_hh, h0=None, c0=None) -> LayerTrace:
     t_len = inp.shape[0]
     hsz = w_hh.shape[1]
     act = _project(w_ih, b_ih + b_hh, inp)  # the input part, in place; each step adds W_hh h_{t-1}
     q = torch.empty_like(act)
-    out, prev = _with_initial(inp, t_len, hsz)
-    cell, cell_prev = _with_initial(inp, t_len, hsz)
+    out, prev = _with_initial(inp, t_len, hsz, h0)
+    cell, cell_prev = _with_initial(inp, t_len, hsz, c0)
     dh_dc = torch.empty_like(out)
     for t in range(t_len):
         a = act[t].addmm_(w_hh, prev[t])
@@ -241,12 +268,12 @@ def _gru_fused(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
     return LayerTrace("gru", inp, out, prev, q, act, s=s)
 
 
-def _gru_stepped(inp, w_ih, w_hh, b_ih, b_hh) -> LayerTrace:
+def _gru_stepped(inp, w_ih, w_hh, b_ih, b_hh, h0=None) -> LayerTrace:
     t_len = inp.shape[0]
     hsz = w_hh.shape[1]
     gi = _project(w_ih, b_ih, inp)
     act, q = torch.empty_like(gi), torch.empty_like(gi)
-    out, prev = _with_initial(inp, t_len, hsz)
+    out, prev = _with_initial(inp, t_len, hsz, h0)
     s = torch.empty_like(out)
     bias = b_hh[:, None]
     for t in range(t_len):
