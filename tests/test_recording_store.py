@@ -198,8 +198,9 @@ def test_record_cli_writes_the_recording(run_dir, capsys):
     run = rnnscope.load_run(run_dir)
     mem = record(run.model, run.data.test.x[:30], run.data.test.lengths[:30], run.data.test.y[:30],
                  RecordSpec(dtype="float16"))
-    for name in rec.names:
-        np.testing.assert_array_equal(rec.read(name), mem[name])
+    for name in rec.names:  # chunks of 16 vs one batch of 30: equal to float16 rounding, not bit for bit
+        np.testing.assert_allclose(rec.read(name).astype(np.float32), mem[name].astype(np.float32),
+                                   rtol=2e-3, atol=2e-3)
     assert main(["record", str(run_dir), "--split", "train", "--quantities", "hidden,probs"]) == 0
     rec = Recording(run_dir / "recording")
     assert rec.n_sequences == len(run.data.train) and rec.names == ["hidden.l0", "hidden.l1", "probs", "lengths", "index"]
