@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "DataConfig": "rnnscope.config", "ModelConfig": "rnnscope.config", "TrainConfig": "rnnscope.config",
     "Run": "rnnscope.training.api", "train": "rnnscope.training.api", "resume": "rnnscope.training.api",
-    "load_run": "rnnscope.training.api",
+    "load_run": "rnnscope.training.api", "wrap": "rnnscope.models.wrapping",
 }
 
 __all__ = ["__version__", *_LAZY]

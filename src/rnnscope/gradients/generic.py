@@ -56,7 +56,9 @@ def generic_gradients(model, x: Tensor, y: Tensor, lengths: Tensor) -> StepGradi
         loss = F.cross_entropy(logits, y.to(device), reduction="none")
         names = [n for n in model.state_names if n in PARTS]
         flat = [layers[layer][n] for layers in sites for layer in range(len(layers)) for n in names]
-        grads = torch.autograd.grad(loss.sum(), [xin, *flat], allow_unused=True)
+        live = [v for v in flat if v.requires_grad]  # a constant part (e.g. a c that stays 0) has none
+        got = iter(torch.autograd.grad(loss.sum(), [xin, *live], allow_unused=True))
+        grads = [next(got), *(next(got) if v.requires_grad else None for v in flat)]
     valid = (torch.arange(t_len)[None, :] < lengths[:, None]).to(device)  # (B, T)
     arrays = {}
     it = iter(grads[1:])

@@ -43,3 +43,8 @@ def gru_cell(x: Tensor, h: Tensor, w_ih, w_hh, b_ih, b_hh):
 
 
 CELLS = {"rnn": rnn_cell, "lstm": lstm_cell, "gru": gru_cell}
+
+
+def rnn_relu_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor):
+    """ReLU Elman step (`nn.RNN(nonlinearity="relu")`). x (B, C), h (B, H) -> h' (B, H), gates {}."""
+    return torch.relu(torch.addmm(b_ih, x, w_ih.t()) + torch.addmm(b_hh, h, w_hh.t())), {}
