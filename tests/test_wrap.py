@@ -16,7 +16,7 @@ from torch import nn
 import rnnscope
 from rnnscope.analysis import classify_units
 from rnnscope.errors import BadArgument
-from rnnscope.gradients import step_gradients
+from rnnscope.gradients import carry_gates, step_gradients, step_jacobians
 from rnnscope.models.protocol import (
     ClosedFormJacobian,
     FusedForward,
@@ -28,7 +28,9 @@ from rnnscope.models.protocol import (
     TracedForward,
     supports,
 )
+from rnnscope.models.wrapped import WrappedRecurrent
 from rnnscope.recording import record
+from rnnscope.recording.impulse import model_impulse
 from rnnscope.streaming import StreamPool
 
 C, H, K, B, T = 3, 5, 4, 4, 9
@@ -323,10 +325,52 @@ def test_a_stack_of_custom_cells_with_an_lstm_cell_on_top():
         torch.testing.assert_close(g[key][v], want[v], rtol=0, atol=1e-8)
     assert (g["grad_c/0"][v] == 0).all()
 
+    j0 = step_jacobians(m, x[:, :3])[0]  # layer 0's (h, c) block: its constant c has zero rows and columns
+    assert np.all(j0[:, :, 4:, :] == 0) and np.all(j0[:, :, :, 4:] == 0)
+    np.testing.assert_allclose(np.diagonal(j0[:, 0, :4, :4], axis1=1, axis2=2), 1 - leaky.a.expand(B, 4), atol=0.1)
+
     pool = StreamPool(m)
     probs = pool.feed(pool.open_many(B), x)
     torch.testing.assert_close(probs, head(torch.stack(hs1, 1)).softmax(-1).detach(), rtol=0, atol=1e-10)
     assert_same(before, snapshot(leaky, top, head))
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "relu"])
+def test_jacobians_and_carry_gates_on_the_users_tensors(name):
+    """Closed form (the built-in kernels on the user's tensors) = jacrev through step; the relu RNN has
+    no closed form (tanh kernels) and takes jacrev; carry gates from the traces = from stepping."""
+    core = user_core(name)
+    m = rnnscope.wrap(core)
+    x = torch.randn(2, 5, C, dtype=torch.float64)
+    ref = step_jacobians(m, x, method="jacrev")
+    if name == "relu":
+        with pytest.raises(ValueError, match="no closed-form Jacobian"):
+            step_jacobians(m, x, method="explicit")
+        pre = [core(x[:, :t + 1].contiguous())[0][:, -1] for t in range(5)]  # top-layer h_t > 0 <=> relu' = 1
+        top = ref[-1]
+        for t in range(1, 5):
+            want = (pre[t] > 0).double()[:, :, None] * core.weight_hh_l1
+            np.testing.assert_allclose(top[:, t], want.detach().numpy(), atol=1e-12)
+        assert carry_gates(m, x) == []
+        return
+    for got, want in zip(step_jacobians(m, x, method="explicit"), ref):
+        np.testing.assert_allclose(got, want, atol=1e-10)
+    stepped = WrappedRecurrent(core, None, None)  # the same wrapper without the kernels: step_with_gates
+    assert not supports(stepped, TracedForward)
+    for got, want in zip(carry_gates(m, x), carry_gates(stepped, x)):
+        np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_impulse_probe_through_a_custom_cell():
+    """W = 0: after the nudge each leaky unit's deviation shrinks by exactly (1 - a) per step."""
+    a = torch.tensor([0.5, 0.2, 0.1], dtype=torch.float64)
+    cell = Leaky(a, w_scale=0.0)
+    before = snapshot(cell)
+    resp = model_impulse(rnnscope.wrap(cell, hidden_size=3), np.random.default_rng(1).standard_normal((4, 12, C)),
+                         at=3)[0]
+    ratio = resp.deviation[2:8] / resp.deviation[1:7]
+    np.testing.assert_allclose(ratio, np.broadcast_to(1 - a.numpy(), ratio.shape), rtol=1e-5)
+    assert_same(before, snapshot(cell))
 
 
 def test_import_rnnscope_stays_free_of_torch():

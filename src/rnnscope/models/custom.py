@@ -8,7 +8,8 @@ changes them: no weight, `requires_grad`, training flag or hook) and offers the 
 `LayeredStep`, so every analysis runs through the generic paths with *total* per-layer gradients.
 
 State: a list over layers of {"h": (B, H_l)} dicts, or {"h", "c"} when any cell of the stack is an hc
-cell; then an h cell's layer carries c = 0, which never changes (its Jacobian rows and gradients are 0).
+cell; then an h cell's layer carries c = 0 at every step, a constant: its rows and columns of the step
+Jacobian are 0, its grad_c is 0, its recorded cell array is 0.
 
 Key: B = batch, C = input channels, H_l = hidden size of layer l, L = layers, K = classes.
 """
@@ -72,10 +73,8 @@ class CellStack(nn.Module):
         if self.forms[layer] == "hc":
             h, c = cell(inp, (parts["h"], parts["c"]))
             return {"h": h, "c": c}
-        new = {"h": cell(inp, parts["h"])}
-        if "c" in parts:
-            new["c"] = parts["c"]
-        return new
+        h = cell(inp, parts["h"])
+        return {"h": h, "c": torch.zeros_like(h)} if "c" in parts else {"h": h}
 
     def step(self, x_t: Tensor, state: State) -> State:
         """One time step through every cell: x_t (B, C), state -> new state (the old one unchanged)."""
