@@ -80,8 +80,9 @@ def assert_same(before: list, after: list) -> None:
 def cell_reference(core: nn.RNNBase, x: torch.Tensor) -> list[list[torch.Tensor]]:
     """The user's module unrolled through PyTorch's own cells (nn.LSTMCell / GRUCell / RNNCell, weights
     copied: the test's reference), per layer, the list over steps of h_t (B, H).
-    (Gradients are taken w.r.t. these very tensors. The gradient w.r.t. a fused module's output sequence is only the direct path to the loss, not the
-    total one through the recurrence, so the fused module itself cannot serve here.)"""
+    (Gradients are taken w.r.t. these very tensors. The gradient w.r.t. a fused module's output sequence
+    is only the direct path to the loss, not the total one through the recurrence, so the fused module
+    itself cannot serve here.)"""
     kind = {"LSTM": nn.LSTMCell, "GRU": nn.GRUCell, "RNN_RELU": nn.RNNCell, "RNN_TANH": nn.RNNCell}[core.mode]
     kw = {"nonlinearity": "relu" if core.mode == "RNN_RELU" else "tanh"} if kind is nn.RNNCell else {}
     cells = []
@@ -151,9 +152,10 @@ def test_wrapped_core_equals_the_users_module(name):
     grads = torch.autograd.grad(F.cross_entropy(head(torch.stack(hs[-1], 1)[rows, last]), y, reduction="sum"),
                                 flat)  # autograd.grad, not backward: no .grad left on the user's parameters
     want = [torch.stack(grads[i * T: (i + 1) * T], 1) for i in range(len(hs))]
-    (gx,) = torch.autograd.grad(F.cross_entropy(head(user_run(core, xr)[0][rows, last]), y, reduction="sum"), xr)
-    for generic in (False, True):
-        g = step_gradients(m, x, y, LENGTHS, generic=generic).arrays
+    loss = F.cross_entropy(head(user_run(core, xr)[0][rows, last]), y, reduction="sum")
+    (gx,) = torch.autograd.grad(loss, xr)
+    for generic, method in ((False, "stepped"), (False, "fused"), (True, "auto")):  # fused: the GPU default
+        g = step_gradients(m, x, y, LENGTHS, generic=generic, method=method).arrays
         for layer, w in enumerate(want):
             got = g[f"grad_h/{layer}"]
             torch.testing.assert_close(got[valid], w[valid], rtol=0, atol=1e-8)
@@ -181,8 +183,10 @@ def test_the_users_tensors_are_shared_not_copied():
         head.weight.mul_(2.0)
     out, _ = core(x)
     torch.testing.assert_close(m(x), head(out[:, -1]))
-    torch.testing.assert_close(m.readout(m.unroll(x)) if hasattr(m, "unroll") else m.readout(m.final_state(x)),
-                               head(out[:, -1]))
+    state = m.init_state(2)
+    for t in range(x.shape[1]):
+        state = m.step(x[:, t], state)
+    torch.testing.assert_close(m.readout(state), head(out[:, -1]))
     pool = StreamPool(m, chunk_method="stepped")
     torch.testing.assert_close(pool.feed(pool.open_many(2), x), head(out).softmax(-1), atol=1e-6, rtol=0)
     assert m.layer_weights(0)[1] is core.weight_hh_l0
@@ -248,7 +252,7 @@ def test_bad_input_is_refused_naming_the_problem():
         rnnscope.wrap(nn.GRUCell(C, 5), hidden_size=4)
     with pytest.raises(BadArgument, match="has input_size 5, but the layer below's hidden size is 3"):
         rnnscope.wrap([nn.GRUCell(C, 3), nn.GRUCell(5, 4)])
-    with pytest.raises(TypeError, match=r"Halves is not a cell of input size 3 and hidden size 4: wrap needs"):
+    with pytest.raises(TypeError, match=r"Halves is not a cell of input size 3 and hidden size 4: wrap"):
         rnnscope.wrap(Halves(), input_size=C, hidden_size=4)
     assert issubclass(BadArgument, ValueError)
 
@@ -315,7 +319,8 @@ def test_a_stack_of_custom_cells_with_an_lstm_cell_on_top():
 
     rec = record(m, x.numpy(), LENGTHS.numpy(), y.numpy())
     valid = (torch.arange(T)[None] < LENGTHS[:, None]).numpy()
-    np.testing.assert_allclose(rec["hidden.l1"][valid], torch.stack(hs1, 1).detach().numpy()[valid], atol=1e-6)
+    top_h = torch.stack(hs1, 1).detach().numpy()
+    np.testing.assert_allclose(rec["hidden.l1"][valid], top_h[valid], atol=1e-6)
     np.testing.assert_allclose(rec["cell.l1"][valid], torch.stack(cs1, 1).detach().numpy()[valid], atol=1e-6)
     assert (rec["cell.l0"][valid] == 0).all()  # an h cell in an (h, c) stack carries c = 0
 
@@ -327,7 +332,8 @@ def test_a_stack_of_custom_cells_with_an_lstm_cell_on_top():
 
     j0 = step_jacobians(m, x[:, :3])[0]  # layer 0's (h, c) block: its constant c has zero rows and columns
     assert np.all(j0[:, :, 4:, :] == 0) and np.all(j0[:, :, :, 4:] == 0)
-    np.testing.assert_allclose(np.diagonal(j0[:, 0, :4, :4], axis1=1, axis2=2), 1 - leaky.a.expand(B, 4), atol=0.1)
+    diag = np.diagonal(j0[:, 0, :4, :4], axis1=1, axis2=2)  # (1 - a) + a tanh' W_ii, W small
+    np.testing.assert_allclose(diag, 1 - leaky.a.expand(B, 4), atol=0.1)
 
     pool = StreamPool(m)
     probs = pool.feed(pool.open_many(B), x)
@@ -366,8 +372,8 @@ def test_impulse_probe_through_a_custom_cell():
     a = torch.tensor([0.5, 0.2, 0.1], dtype=torch.float64)
     cell = Leaky(a, w_scale=0.0)
     before = snapshot(cell)
-    resp = model_impulse(rnnscope.wrap(cell, hidden_size=3), np.random.default_rng(1).standard_normal((4, 12, C)),
-                         at=3)[0]
+    x = np.random.default_rng(1).standard_normal((4, 12, C))
+    resp = model_impulse(rnnscope.wrap(cell, hidden_size=3), x, at=3)[0]
     ratio = resp.deviation[2:8] / resp.deviation[1:7]
     np.testing.assert_allclose(ratio, np.broadcast_to(1 - a.numpy(), ratio.shape), rtol=1e-5)
     assert_same(before, snapshot(cell))

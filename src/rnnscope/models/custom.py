@@ -1,8 +1,8 @@
 """A user's own cell, or a stack of them, as a protocol model (`rnnscope.wrap(cell)`).
 
 A cell is an `nn.Module` whose forward is one time step, either
-  `(x_t (B, C), h (B, H)) -> h (B, H)`                                  an "h" cell (nn.RNNCell, nn.GRUCell), or
-  `(x_t (B, C), (h, c) each (B, H)) -> (h, c)`                          an "hc" cell (nn.LSTMCell).
+  `(x_t (B, C), h (B, H)) -> h (B, H)`               an "h" cell (nn.RNNCell, nn.GRUCell), or
+  `(x_t (B, C), (h, c) each (B, H)) -> (h, c)`       an "hc" cell (nn.LSTMCell).
 In a stack, layer l reads layer l - 1's new h. `CellStack` calls the user's modules (never copies or
 changes them: no weight, `requires_grad`, training flag or hook) and offers the required protocol plus
 `LayeredStep`, so every analysis runs through the generic paths with *total* per-layer gradients.
@@ -38,7 +38,8 @@ class CellStack(nn.Module):
     kind = "custom"
 
     def __init__(self, cells: list[nn.Module], forms: tuple[str, ...], input_size: int,
-                 layer_sizes: tuple[int, ...], head: Callable[[Tensor], Tensor] | None, n_classes: int | None):
+                 layer_sizes: tuple[int, ...], head: Callable[[Tensor], Tensor] | None,
+                 n_classes: int | None):
         super().__init__()
         self.cells = nn.ModuleList(cells)  # holds the user's modules themselves (no copy)
         self.forms = forms
@@ -99,7 +100,8 @@ class CellStack(nn.Module):
             new = self.step(x[:, t], state)
             if lengths is not None:
                 keep = (t < lengths).to(x.device)[:, None]
-                new = [{k: torch.where(keep, v, old[k]) for k, v in parts.items()} for parts, old in zip(new, state)]
+                new = [{k: torch.where(keep, v, old[k]) for k, v in parts.items()}
+                       for parts, old in zip(new, state)]
             state = new
         return state
 

@@ -148,7 +148,8 @@ class WrappedRecurrent(nn.Module):
         ragged = lengths is not None and bool((lengths < x.shape[1]).any())
         inp = x if bf else x.transpose(0, 1)
         if ragged:
-            inp = pack_padded_sequence(inp, lengths.detach().cpu(), batch_first=bf, enforce_sorted=enforce_sorted)
+            inp = pack_padded_sequence(inp, lengths.detach().cpu(), batch_first=bf,
+                                       enforce_sorted=enforce_sorted)
         out, state = self.core(inp, state)
         if ragged:
             out = pad_packed_sequence(out, batch_first=bf, total_length=x.shape[1])[0]

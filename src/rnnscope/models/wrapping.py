@@ -23,6 +23,7 @@ from rnnscope.models.custom import CellStack
 from rnnscope.models.protocol import eval_mode
 from rnnscope.models.wrapped import KERNEL_KINDS, KIND_OF_MODE, WrappedKernels, WrappedRecurrent
 
+Readout = Callable[[Tensor], Tensor]  # top-layer h (B, H) -> logits (B, K)
 EXPECTED = ("an nn.RNN, nn.LSTM or nn.GRU, or a cell (an nn.Module stepping (x_t, h) -> h or "
             "(x_t, (h, c)) -> (h, c)), or a list of cells")
 
@@ -67,7 +68,7 @@ def _check_core(core: nn.RNNBase) -> None:
                           "size, which the state layout (docs/models.md) does not describe")
 
 
-def resolve_readout(readout, hidden: int, like: Tensor) -> tuple[Callable[[Tensor], Tensor] | None, int | None]:
+def resolve_readout(readout, hidden: int, like: Tensor) -> tuple[Readout | None, int | None]:
     """(the readout, K) after checking it reads an h of size `hidden`; (None, None) without one. A
     callable that is not an `nn.Linear` is called once on zeros (1, H) (no grad, eval mode) to find K."""
     if readout is None:
@@ -84,10 +85,12 @@ def resolve_readout(readout, hidden: int, like: Tensor) -> tuple[Callable[[Tenso
         try:
             out = readout(like.new_zeros(1, hidden))
         except (RuntimeError, ValueError, TypeError) as e:
-            raise BadArgument(f"the readout cannot read a hidden state of size {hidden} (B, {hidden}): {e}") from e
+            raise BadArgument(f"the readout cannot read a hidden state of size {hidden} (B, {hidden}): "
+                              f"{e}") from e
     if not isinstance(out, Tensor) or out.ndim != 2 or out.shape[0] != 1:
         got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-        raise BadArgument(f"the readout must map (B, {hidden}) to logits (B, K); on (1, {hidden}) it gave {got}")
+        raise BadArgument(f"the readout must map (B, {hidden}) to logits (B, K); on (1, {hidden}) it gave "
+                          f"{got}")
     return readout, int(out.shape[1])
 
 
@@ -151,5 +154,5 @@ def _cell_form(cell: nn.Module, c: int, h: int, like: Tensor) -> str:
 def _try(cell, x, state):
     try:
         return cell(x, state)
-    except Exception as e:  # the wrong form raises whatever the user's code raises
+    except Exception as e:  # noqa: BLE001 (the wrong form raises whatever the user's code raises)
         return e
