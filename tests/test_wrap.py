@@ -248,6 +248,8 @@ def test_bad_input_is_refused_naming_the_problem():
         rnnscope.wrap(nn.GRU(C, H), readout=3)
     with pytest.raises(BadArgument, match="no hidden_size attribute"):
         rnnscope.wrap(Leaky(torch.full((H,), 0.5)))
+    with pytest.raises(BadArgument, match="the GRU carries its own sizes"):
+        rnnscope.wrap(nn.GRU(C, H), hidden_size=H)
     with pytest.raises(BadArgument, match="has hidden_size 5, but hidden_size= is 4"):
         rnnscope.wrap(nn.GRUCell(C, 5), hidden_size=4)
     with pytest.raises(BadArgument, match="has input_size 5, but the layer below's hidden size is 3"):

@@ -37,10 +37,13 @@ def wrap(core, readout=None, *, input_size: int | None = None,
     readout: an `nn.Linear` (H -> K) or any callable (B, H) -> (B, K) on the top layer's h, or None
     (then `n_classes` is None and `readout()` raises `NoReadout`).
     input_size / hidden_size: for cells without `input_size` / `hidden_size` attributes (hidden_size: one
-    int for every cell, or one per cell); ignored for fused modules, which carry their own sizes.
+    int for every cell, or one per cell); refused for fused modules, which carry their own sizes.
     """
     if isinstance(core, nn.RNNBase):
         _check_core(core)
+        if input_size is not None or hidden_size is not None:
+            raise BadArgument(f"input_size= / hidden_size= are for cells; the {type(core).__name__} carries "
+                              f"its own sizes ({core.input_size}, {core.hidden_size})")
         head, k = resolve_readout(readout, core.hidden_size, core.weight_hh_l0)
         cls = WrappedKernels if KIND_OF_MODE[core.mode] in KERNEL_KINDS else WrappedRecurrent
         return cls(core, head, k)
