@@ -63,11 +63,13 @@ def add_parser(sub) -> None:
 
 def run_sweep_command(args, kind: str, config: dict, jobs: list[dict]) -> list[dict]:
     """Refuse a directory holding another configuration, record this one, run the jobs with progress."""
-    return run_with_progress(args.out, kind, config, jobs, args.workers, args.quiet)
+    from rnnscope.stages.sweeps import prepare_sweep
+
+    prepare_sweep(args.out, kind, config)
+    return run_with_progress(jobs, args.workers, kind, args.quiet)
 
 
-def run_with_progress(out, kind: str, config: dict, jobs: list[dict], workers: int | None,
-                      quiet: bool = False) -> list[dict]:
+def run_with_progress(jobs: list[dict], workers: int | None, desc: str, quiet: bool = False) -> list[dict]:
     """The sweep stage's run_jobs with one tqdm bar over jobs (the CLI's display)."""
     from rnnscope.stages.sweeps import run_jobs
 
@@ -75,7 +77,7 @@ def run_with_progress(out, kind: str, config: dict, jobs: list[dict], workers: i
     if not quiet:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(jobs), desc=kind, unit="run", dynamic_ncols=True)
+        bar = tqdm(total=len(jobs), desc=desc, unit="run", dynamic_ncols=True)
 
     def on_result(result: dict) -> None:
         if bar is not None:
@@ -83,7 +85,7 @@ def run_with_progress(out, kind: str, config: dict, jobs: list[dict], workers: i
             bar.update(1)
 
     try:
-        return run_jobs(out, kind, config, jobs, on_result=on_result, workers=workers)
+        return run_jobs(jobs, on_result=on_result, workers=workers)
     finally:
         if bar is not None:
             bar.close()

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnscope.plots.gradients import plot_gradient_profiles, plot_highways, plot_learning_by_step, plot_profile_heatmap
+from rnnscope.plots.gradients import (
+    plot_gradient_profiles,
+    plot_highways,
+    plot_learning_by_step,
+    plot_profile_heatmap,
+)
 
 LABELS = {"grad_h": "‖∂L/∂h‖", "grad_c": "‖∂L/∂c‖", "grad_x": "‖∂L/∂x‖", "grad_stream": "‖∂L/∂stream‖"}
 FLOW = ("grad_h", "grad_c", "grad_x", "grad_stream")

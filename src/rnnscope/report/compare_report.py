@@ -125,7 +125,7 @@ def comparison_sections(root: Path) -> list[Section]:
     files = [(name, "present" if present else "absent") for name, present in paths.present()]
     what.add(definition_list(files))
     if sweep is not None:
-        command, cfg = sweep
+        command, cfg = sweep.command, sweep.config
         what.add(
             definition_list(
                 [

@@ -16,8 +16,15 @@ from __future__ import annotations
 from rnnscope.report.companion_part import companion_html
 from rnnscope.report.figures import FigureFinder, Slot
 from rnnscope.report.html import Download, Section, commands, csv_bytes, missing, note, table
-from rnnscope.rundir import QUANTITY, GradientSummary, Table, profile_by_step, read_gradient_summary, read_profile
-from rnnscope.rundir import read_snapshots
+from rnnscope.rundir import (
+    QUANTITY,
+    GradientSummary,
+    Table,
+    profile_by_step,
+    read_gradient_summary,
+    read_profile,
+    read_snapshots,
+)
 
 FLOW = Slot(
     "gradient_flow",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 FIGURE_FORMATS = ("png", "svg")
 
@@ -53,7 +54,7 @@ class AnalysisPaths:
 
     dir: Path
 
-    FIGURES = {"examples": "unit_traces", "heatmap": "unit_heatmap", "pca": "pca_trajectories",
+    FIGURES: ClassVar[dict[str, str]] = {"examples": "unit_traces", "heatmap": "unit_heatmap", "pca": "pca_trajectories",
                "psd": "oscillatory_psd", "tau": "tau_histogram"}
 
     @property
@@ -79,9 +80,9 @@ class GradientPaths:
 
     dir: Path
 
-    FIGURES = {"flow": "profile", "learning": "learning_by_step", "highways": "highways",
+    FIGURES: ClassVar[dict[str, str]] = {"flow": "profile", "learning": "learning_by_step", "highways": "highways",
                "evolution": "through_training"}
-    SNAPSHOTS = "through_training"
+    SNAPSHOTS: ClassVar[str] = "through_training"
 
     @property
     def profile_csv(self) -> Path:
@@ -118,8 +119,8 @@ class RunPaths:
 
     root: Path
 
-    MARKERS = ("config.json", "history.jsonl", "model.safetensors", "status.json")  # any one: a run
-    FINAL = ("config.json", "history.jsonl", "metrics.json", "model.safetensors")  # hashed in status.json
+    MARKERS: ClassVar[tuple[str, ...]] = ("config.json", "history.jsonl", "model.safetensors", "status.json")  # any one: a run
+    FINAL: ClassVar[tuple[str, ...]] = ("config.json", "history.jsonl", "metrics.json", "model.safetensors")  # hashed in status.json
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
@@ -200,7 +201,7 @@ class SweepPaths:
 
     root: Path
 
-    COMPARISON_FILES = ("results.csv", "context.csv", "cost.csv")  # any one: a comparison directory
+    COMPARISON_FILES: ClassVar[tuple[str, ...]] = ("results.csv", "context.csv", "cost.csv")  # any one: a comparison directory
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))

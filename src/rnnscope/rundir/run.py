@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 from rnnscope.errors import BadArgument
 from rnnscope.io import (
@@ -84,7 +85,7 @@ class RunLock:
         self.path = RunPaths(out).lock
         self.fd: int | None = None
 
-    def __enter__(self) -> RunLock:
+    def __enter__(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

@@ -206,8 +206,8 @@ class GradientSummary:
 
     def cli_lines(self) -> list[str]:
         """What `rnnscope gradients` prints."""
-        lines = [f"{self.kind}: {self.batch} {self.split} sequences x {self.seq_len} steps, loss {self.loss:.3f} "
-                 f"(init {self.loss_init:.3f})",
+        lines = [(f"{self.kind}: {self.batch} {self.split} sequences x {self.seq_len} steps, loss {self.loss:.3f} "
+                 f"(init {self.loss_init:.3f})"),
                  f"{'layer':<6}{'quantity':<13}{'decay/step':>11}{'half-life':>11}{'R2':>7}{'context (a)':>13}"]
         for r in self.per_layer:
             lines.append(f"{r.layer:<6}{r.quantity:<13}{r.decay_factor:>11.4f}{r.half_life:>11.1f}"

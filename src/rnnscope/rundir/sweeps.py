@@ -39,12 +39,12 @@ def check_sweep_dir(out: str | Path, command: str, config: dict) -> bool:
     out = paths.root
     if out.exists() and not out.is_dir():
         raise BadArgument(f"output path {out} exists and is not a directory")
-    if paths.sweep_file.exists():
-        saved = Fields(read_json(paths.sweep_file, "sweep file"), "sweep file", paths.sweep_file)
-        if saved.get("command", str) != command:
-            raise BadArgument(f"{out} holds a `rnnscope {saved.get('command', str)}` sweep, not `{command}`; "
+    saved = read_sweep_file(out)
+    if saved is not None:
+        if saved.command != command:
+            raise BadArgument(f"{out} holds a `rnnscope {saved.command}` sweep, not `{command}`; "
                               "choose another --out")
-        diff = _differences(_normal(saved.get("config", dict, {})), _normal(config))
+        diff = _differences(_normal(saved.config), _normal(config))
         if diff:
             raise BadArgument(f"{out} holds a sweep with another configuration ({'; '.join(diff)}); repeat the "
                               "same command to resume it, or choose another --out")
@@ -58,19 +58,32 @@ def check_sweep_dir(out: str | Path, command: str, config: dict) -> bool:
     return False
 
 
+@dataclass
+class SweepFile:
+    """SWEEP_DIR/sweep.json: the command (compare | context | ...) and its validated configuration."""
+
+    command: str
+    config: dict
+
+    def to_json(self) -> dict:
+        return {"command": self.command, "config": self.config}
+
+    @classmethod
+    def from_json(cls, obj: dict, path: Path | str | None = None) -> SweepFile:
+        f = Fields(obj, "sweep file", path)
+        return cls(f.get("command", str), f.get("config", dict, {}))
+
+
 def write_sweep_file(out: str | Path, command: str, config: dict) -> None:
     paths = SweepPaths(out)
     paths.root.mkdir(parents=True, exist_ok=True)
-    write_json(paths.sweep_file, {"command": command, "config": config})
+    write_json(paths.sweep_file, SweepFile(command, config).to_json())
 
 
-def read_sweep_file(out: str | Path) -> tuple[str, dict] | None:
-    """(command, config) of sweep.json, or None when there is none."""
+def read_sweep_file(out: str | Path) -> SweepFile | None:
+    """sweep.json, or None when there is none."""
     path = SweepPaths(out).sweep_file
-    if not path.exists():
-        return None
-    f = Fields(read_json(path, "sweep file"), "sweep file", path)
-    return f.get("command", str), f.get("config", dict, {})
+    return SweepFile.from_json(read_json(path, "sweep file"), path) if path.exists() else None
 
 
 # ---- context.json ---------------------------------------------------------------------------------
@@ -131,8 +144,8 @@ class ContextSummary:
 
     def cli_lines(self) -> list[str]:
         """What `rnnscope context` prints after the accuracy table."""
-        lines = [f"effective context (b): chance-corrected accuracy within {self.threshold:.0%} of distance "
-                 f"{self.distances[0]}'s, at every distance up to it",
+        lines = [(f"effective context (b): chance-corrected accuracy within {self.threshold:.0%} of distance "
+                 f"{self.distances[0]}'s, at every distance up to it"),
                  f"  {'model':<12}{'seed-mean curve':<18}{'median over seeds':<20}per seed"]
         for model, info in self.models.items():
             lines.append(f"  {model:<12}{context_text(info.effective_context, info.censored):<18}"

@@ -21,7 +21,13 @@ from rnnscope.recording.runs import matching_recording, record_run
 from rnnscope.recording.store import replace_directory
 from rnnscope.rundir import AnalysisPaths, RunPaths, write_analysis_summary, write_arrays, write_units_csv
 from rnnscope.training.api import load_run
-from rnnscope.unitreport import UnitReport, _task_evidence, analyze_recording, default_sequences, model_impulse
+from rnnscope.unitreport import (
+    UnitReport,
+    _task_evidence,
+    analyze_recording,
+    default_sequences,
+    model_impulse,
+)
 
 
 def analyze_run(run_dir: str | Path, *, split: str = "test", max_sequences: int | None = None,

@@ -17,6 +17,6 @@ def record(run_dir: str | Path, *, split: str = "test", max_sequences: int | Non
 def describe(rec, split: str, dtype: str) -> list[str]:
     """What `rnnscope record` prints about a recording of `split` stored as `dtype`."""
     size = sum(c["bytes"] for c in rec.manifest["chunks"])
-    return [f"recorded {rec.n_sequences} {split} sequences x {len(rec.steps)} steps: "
-            f"{len(rec.names)} arrays, {len(rec.manifest['chunks'])} chunks, {size / 1e6:.1f} MB ({dtype})",
+    return [(f"recorded {rec.n_sequences} {split} sequences x {len(rec.steps)} steps: "
+            f"{len(rec.names)} arrays, {len(rec.manifest['chunks'])} chunks, {size / 1e6:.1f} MB ({dtype})"),
             f"recording: {rec.path}"]

@@ -15,11 +15,17 @@ from rnnscope.stages.train import write_curves
 from rnnscope.sweep import run_sweep
 
 
-def run_jobs(out: str | Path, command: str, config: dict, jobs: list[dict],
-             on_result: Callable[[dict], None] | None = None, workers: int | None = None) -> list[dict]:
-    """Refuse a directory holding another configuration, record this one, run the jobs -> one result per job."""
-    check_sweep_dir(out, command, config)
+def prepare_sweep(out: str | Path, command: str, config: dict) -> bool:
+    """Refuse a directory holding another configuration (or other files), record this one in sweep.json
+    -> True when the directory already held this sweep (a repeat)."""
+    repeat = check_sweep_dir(out, command, config)
     write_sweep_file(out, command, config)
+    return repeat
+
+
+def run_jobs(jobs: list[dict], on_result: Callable[[dict], None] | None = None,
+             workers: int | None = None) -> list[dict]:
+    """Run the jobs (rnnscope.sweep.run_sweep), then draw the training curves they lack -> one result per job."""
     results = run_sweep(jobs, on_result=on_result, workers=workers)
     draw_missing_curves(results)
     return results

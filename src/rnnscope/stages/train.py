@@ -4,7 +4,8 @@
     run = resume("runs/demo")                                       # rnnscope.resume
 
 Training itself (rnnscope.training) writes config, status, history, metrics, model and checkpoints and
-draws nothing; this stage adds RUN_DIR/training_curves.png|svg once training ends.
+draws nothing; this stage adds RUN_DIR/training_curves.png|svg once training ends (before status.json
+commits the run, as it always has).
 """
 
 from __future__ import annotations
@@ -29,21 +30,15 @@ def write_curves(out: str | Path, history: list[dict] | None = None, metrics: di
     return save_figure(fig, RunPaths(out).training_curves.stem)
 
 
-def _finish(run: Run) -> Run:
-    if run.path is not None:
-        write_curves(run.path, run.history, run.metrics)
-    return run
-
-
 def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig, out: str | Path | None,
                  **kwargs) -> Run:
-    """rnnscope.training.api.run_training (same arguments), then the training curves."""
-    return _finish(api.run_training(data_cfg, model_cfg, train_cfg, out, **kwargs))
+    """rnnscope.training.api.run_training (same arguments), drawing the training curves as it finishes."""
+    return api.run_training(data_cfg, model_cfg, train_cfg, out, on_finished=write_curves, **kwargs)
 
 
 def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str | None = None) -> Run:
-    """rnnscope.training.api.resume (same arguments), then the training curves."""
-    return _finish(api.resume(out, callbacks=callbacks, restore_rng=restore_rng, device=device))
+    """rnnscope.training.api.resume (same arguments), drawing the training curves as it finishes."""
+    return api.resume(out, callbacks=callbacks, restore_rng=restore_rng, device=device, on_finished=write_curves)
 
 
 def train(*, out: str | Path | None = None, task: str | None = None, dataset: str | None = None,

@@ -13,19 +13,19 @@ import dataclasses
 import platform
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import torch
 
+from rnnscope import rundir
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from rnnscope.data.dataset import DataBundle
 from rnnscope.io import NewerFormatError, RunFileError
 from rnnscope.models import build_model, count_params, hidden_for_params
-from rnnscope import rundir
 from rnnscope.rundir import RunPaths, read_config, read_metrics
-from rnnscope.training.rundir import HistoryWriter, rebuild_hint, verify_run
 from rnnscope.training.checkpoint import (
     Checkpointer,
     intact_checkpoint,
@@ -34,6 +34,9 @@ from rnnscope.training.checkpoint import (
     restore_trainer,
 )
 from rnnscope.training.loop import Trainer, converged_epoch
+from rnnscope.training.rundir import HistoryWriter, rebuild_hint, verify_run
+
+Finisher = Callable[[Path, list[dict], dict], object]  # (out, history, metrics) -> anything
 
 
 def make_task(cfg: DataConfig):
@@ -100,9 +103,12 @@ def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dic
 
 def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig, out: str | Path | None,
                  *, overwrite: bool = False, match_params: int | None = None, callbacks=(),
-                 checkpoint_every: int = 1, checkpoint_every_batches: int | None = None) -> Run:
+                 checkpoint_every: int = 1, checkpoint_every_batches: int | None = None,
+                 on_finished: Finisher | None = None) -> Run:
     """Validate, load data, build the model, train, and (when `out`) write the run directory.
 
+    on_finished(out, history, metrics): called once the run's files are written and before status.json
+    commits them (the train stage draws the training curves there; training itself draws nothing).
     checkpoint_every: checkpoint every K epochs; checkpoint_every_batches: also every N batches inside an
     epoch (for long epochs; None: only at epoch ends). See docs/reliability.md.
     """
@@ -145,10 +151,11 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
             if created:
                 shutil.rmtree(out, ignore_errors=True)
             raise
-        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data)
+        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, on_finished=on_finished)
 
 
-def _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes=()) -> Run:
+def _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes=(),
+                    on_finished: Finisher | None = None) -> Run:
     """Train with the run directory's callbacks, then write model, history, metrics and, last,
     status.json with the SHA-256 of the files (the commit point of a finished run). The training-curves
     figure is drawn by the train stage (rnnscope.stages.train), not here."""
@@ -165,6 +172,8 @@ def _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, 
     rundir.save_model(out, trainer.model.state_dict())
     rundir.write_history(out, trainer.history)
     rundir.write_metrics(out, metrics)
+    if on_finished is not None:
+        on_finished(out, trainer.history, metrics)
     rundir.write_status(out, trainer.status, trainer.stop_reason, failure=trainer.failure,
                         resumes=list(resumes), last_checkpoint=last_good, files=rundir.file_hashes(out))
     notes = [n for r in resumes[-1:] for n in r.get("notes", [])]
@@ -227,7 +236,8 @@ def _restore_latest(trainer, out: Path, restore_rng: bool) -> dict:
     return {"from": ckpt.name, "epoch": trainer.epoch, "position_in_epoch": trainer.position, "notes": notes}
 
 
-def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str | None = None) -> Run:
+def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str | None = None,
+           on_finished: Finisher | None = None) -> Run:
     """Continue a run from its newest intact checkpoint (exact on CPU: same weights and history).
 
     A corrupt newer checkpoint is skipped (and named in the returned Run's `notes` and in status.json's
@@ -262,7 +272,7 @@ def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str 
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         resumes = [*previous.get("resumes", []), note]
         rundir.write_status(out, "running", f"resumed from {note['from']}", resumes=resumes)
-        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes)
+        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes, on_finished)
 
 
 def load_run(path: str | Path, device: str = "cpu") -> Run:
