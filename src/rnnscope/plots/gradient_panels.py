@@ -55,8 +55,14 @@ def snapshot_maps(kind: str, mean: dict[str, np.ndarray]) -> dict[str, np.ndarra
     return {f"{what} {n.split('/')[1]} ‖∂L/∂h‖": m for n, m in mean.items() if n.startswith(prefix)}
 
 
-def gradient_figures(kind: str, trained: dict, init: dict, epochs=None, snapshots: dict | None = None,
-                     only: tuple[str, ...] = ("flow", "learning", "highways", "evolution")) -> dict:
+def gradient_figures(
+    kind: str,
+    trained: dict,
+    init: dict,
+    epochs=None,
+    snapshots: dict | None = None,
+    only: tuple[str, ...] = ("flow", "learning", "highways", "evolution"),
+) -> dict:
     """{key: Figure} for key in flow, learning, highways (recurrent models), evolution (with snapshots).
 
     trained, init: profiles by step; epochs, snapshots: the snapshots' epochs (E,) and means, or None."""
@@ -65,8 +71,9 @@ def gradient_figures(kind: str, trained: dict, init: dict, epochs=None, snapshot
         figs["flow"] = plot_gradient_profiles(profile_panels(trained, FLOW), profile_panels(init, FLOW))
     if kind != "transformer" and trained:
         if "learning" in only:
-            figs["learning"] = plot_learning_by_step(profile_panels(trained, LEARN, LEARN),
-                                                     profile_panels(init, LEARN, LEARN))
+            figs["learning"] = plot_learning_by_step(
+                profile_panels(trained, LEARN, LEARN), profile_panels(init, LEARN, LEARN)
+            )
         if "highways" in only:
             figs["highways"] = plot_highways(highway_panels(trained, kind), highway_panels(init, kind))
     if "evolution" in only and snapshots is not None and epochs is not None and len(epochs):

@@ -34,8 +34,16 @@ def _rows(name: str, summary: GradientSummary | None) -> list[list]:
         if r.quantity in CARRIED:
             ctx = r.effective_context
             ctx = f"≥ {ctx}" if r.context_censored and ctx is not None else ctx
-            rows.append([name, f"layer {r.layer}", r.quantity, r.decay_factor,
-                         i.decay_factor if i is not None else None, ctx])
+            rows.append(
+                [
+                    name,
+                    f"layer {r.layer}",
+                    r.quantity,
+                    r.decay_factor,
+                    i.decay_factor if i is not None else None,
+                    ctx,
+                ]
+            )
     return rows
 
 
@@ -55,14 +63,19 @@ def read_companion(paths: RunPaths) -> CompanionSummary | None:
     metrics = Fields(_optional_metrics(mate, "companion metrics"), "companion metrics", mate.metrics)
     model = Fields(config["model"], "companion config", mate.config)
     params = metrics.get("params", (int, type(None)), None)
-    return CompanionSummary(model.get("kind", str, "gated"), model.get("layers", (int, type(None)), None),
-                            model.get("hidden", (int, type(None)), None),
-                            params if params is not None else config.get("params"),
-                            metrics.get("test_acc", (int, float), math.nan), gradients)
+    return CompanionSummary(
+        model.get("kind", str, "gated"),
+        model.get("layers", (int, type(None)), None),
+        model.get("hidden", (int, type(None)), None),
+        params if params is not None else config.get("params"),
+        metrics.get("test_acc", (int, float), math.nan),
+        gradients,
+    )
 
 
-def companion_html(paths: RunPaths, finder: FigureFinder, main_summary: GradientSummary | None,
-                   main_kind: str) -> str | None:
+def companion_html(
+    paths: RunPaths, finder: FigureFinder, main_summary: GradientSummary | None, main_kind: str
+) -> str | None:
     """The companion part of the highways section, or None when the run has no companion."""
     mate = read_companion(paths)
     if mate is None:
@@ -73,7 +86,14 @@ def companion_html(paths: RunPaths, finder: FigureFinder, main_summary: Gradient
     if rows:
         parts.append(
             table(
-                ["model", "layer", "gradient", "decay factor per step", "at initialisation", "context (a), steps"],
+                [
+                    "model",
+                    "layer",
+                    "gradient",
+                    "decay factor per step",
+                    "at initialisation",
+                    "context (a), steps",
+                ],
                 rows,
                 numeric={3, 4},
                 caption="The gradient's per-step decay factor and effective context (a) of the main model and of "
@@ -86,7 +106,10 @@ def companion_html(paths: RunPaths, finder: FigureFinder, main_summary: Gradient
         d = finder.download(profile, "companion profile (CSV)")
         downloads.append(dataclasses.replace(d, name=f"companion_{d.name}"))
     gradients = paths.companion.gradients
-    for slot, fig in ((COMPANION_HIGHWAY, gradients.figure("highways")), (COMPANION_FLOW, gradients.figure("flow"))):
+    for slot, fig in (
+        (COMPANION_HIGHWAY, gradients.figure("highways")),
+        (COMPANION_FLOW, gradients.figure("flow")),
+    ):
         html = finder.html(slot, fig, downloads)
         if html is not None:
             parts.append(html)

@@ -152,7 +152,13 @@ def comparison_sections(root: Path) -> list[Section]:
         _figure(finder, acc, CONTEXT, paths.context_figure, [finder.download(context.path)])
         if ctx_summary is not None:
             rows = [
-                [m, v.effective_context, "yes" if v.censored else "no", v.median_seed_context, v.short_chance_corrected]
+                [
+                    m,
+                    v.effective_context,
+                    "yes" if v.censored else "no",
+                    v.median_seed_context,
+                    v.short_chance_corrected,
+                ]
                 for m, v in ctx_summary.models.items()
             ]
             acc.add(
@@ -208,7 +214,11 @@ def comparison_sections(root: Path) -> list[Section]:
                 )
             )
         else:
-            costs.add(note(f"No fitted slopes: {paths.bench_summary.name} (written by `rnnscope bench`) is missing."))
+            costs.add(
+                note(
+                    f"No fitted slopes: {paths.bench_summary.name} (written by `rnnscope bench`) is missing."
+                )
+            )
         lines = bench.lines if bench is not None else []
         stopped = bench.stopped_lines() if bench is not None else []
         if lines or stopped:

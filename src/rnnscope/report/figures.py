@@ -142,7 +142,9 @@ class FigureFinder:
 
     def leftovers(self, directory: Path) -> list[Path]:
         """PNG files in `directory` that no slot showed."""
-        return [p for p in sorted(directory.glob("*.png")) if p not in self.taken] if directory.is_dir() else []
+        return (
+            [p for p in sorted(directory.glob("*.png")) if p not in self.taken] if directory.is_dir() else []
+        )
 
     def leftover_html(self, path: Path, caption: str) -> str:
         self.taken.add(path)

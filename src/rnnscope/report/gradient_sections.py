@@ -54,7 +54,9 @@ def _drawer(kind: str, what: str, profile: Table | None, init: Table | None, pat
     when its data are missing; it imports the plotting code only when called (a figure file is missing)."""
     if what == "evolution" and not paths.snapshots_meta.exists():
         return None
-    if what != "evolution" and (profile is None or kind == "transformer" and what in ("learning", "highways")):
+    if what != "evolution" and (
+        profile is None or kind == "transformer" and what in ("learning", "highways")
+    ):
         return None
 
     def draw():
@@ -271,8 +273,11 @@ def sections(r, finder: FigureFinder) -> list[Section]:
                 note(
                     "A tanh RNN has no gates, so there is no gate highway: the figure shows the norm of "
                     "the Jacobian product ∂h_n/∂h_t, the only path its gradient has"
-                    + (" — the gated companion below has a second one, the gate product (LSTM Π f)." if mate else
-                       " — `rnnscope run` trains a gated companion to compare (--companion).")
+                    + (
+                        " — the gated companion below has a second one, the gate product (LSTM Π f)."
+                        if mate
+                        else " — `rnnscope run` trains a gated companion to compare (--companion)."
+                    )
                 )
             )
         fig = figure(

@@ -194,7 +194,9 @@ def run_sections(root: Path) -> list[Section]:
     for directory, command in ((r.paths.analysis.dir, "analyze"), (r.paths.gradients.dir, "gradients")):
         for path in finder.leftovers(directory):
             other.add(
-                finder.leftover_html(path, f"{path.stem.replace('_', ' ')} (written by {r.command(command)}).")
+                finder.leftover_html(
+                    path, f"{path.stem.replace('_', ' ')} (written by {r.command(command)})."
+                )
             )
     if other.body:
         sections.append(other)

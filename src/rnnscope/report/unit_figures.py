@@ -52,7 +52,11 @@ class UnitData:
 
     # ---- numbers (CSV); None when the arrays lack what they need ---------------------------------
     def csv(self, key: str) -> bytes | None:
-        per_layer = {"heatmap": ("activity", "order"), "pca": ("pca.class_means",), "psd": ("psd", "psd_units")}
+        per_layer = {
+            "heatmap": ("activity", "order"),
+            "pca": ("pca.class_means",),
+            "psd": ("psd", "psd_units"),
+        }
         shared = {"heatmap": ["steps"], "pca": ["steps", "class_ids"], "psd": ["psd.freqs"]}
         if key not in per_layer:
             return None
@@ -98,17 +102,23 @@ class UnitData:
 
             self._check_arrays()
             roles, taus = self._per_layer()
-            self._drawn = {k: fig_to_png(f) for k, f in unit_figures(self.summary, self.arrays, roles, taus).items()}
+            self._drawn = {
+                k: fig_to_png(f) for k, f in unit_figures(self.summary, self.arrays, roles, taus).items()
+            }
         return self._drawn.get(key)
 
     def _check_arrays(self) -> None:
         need = ["steps", "class_ids", "psd.freqs"] + [
-            f"{p}.l{layer}" for layer in self.layers
-            for p in ("activity", "order", "pca.class_means", "pca.evr", "pca.proj", "psd", "psd_units")]
+            f"{p}.l{layer}"
+            for layer in self.layers
+            for p in ("activity", "order", "pca.class_means", "pca.evr", "pca.proj", "psd", "psd_units")
+        ]
         lacking = [n for n in need if n not in self.arrays]
         if lacking:
-            raise RunFileError(f"analysis files in {self.directory} do not match each other (no array {lacking[0]} "
-                               "in arrays.safetensors); run `rnnscope analyze` again")
+            raise RunFileError(
+                f"analysis files in {self.directory} do not match each other (no array {lacking[0]} "
+                "in arrays.safetensors); run `rnnscope analyze` again"
+            )
 
     def _per_layer(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Per layer key of the summary: the role (U,) and tau (U,) of every unit from units.csv."""
@@ -117,8 +127,9 @@ class UnitData:
         for layer in self.layers:
             mine = [r for r in rows if str(r["layer"]) == layer]
             roles[layer] = np.array([str(r["role"]) for r in mine])
-            taus[layer] = np.array([float(r["tau"]) if isinstance(r.get("tau"), (int, float)) else np.nan
-                                    for r in mine])
+            taus[layer] = np.array(
+                [float(r["tau"]) if isinstance(r.get("tau"), (int, float)) else np.nan for r in mine]
+            )
         return roles, taus
 
 

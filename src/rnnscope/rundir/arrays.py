@@ -22,8 +22,10 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """A numpy safetensors file (floats as float32, integers as int64), format_version 1, atomically."""
     from safetensors.numpy import save as save_numpy
 
-    arrays = {k: np.ascontiguousarray(v, dtype=np.float32 if np.asarray(v).dtype.kind == "f" else np.int64)
-              for k, v in arrays.items()}
+    arrays = {
+        k: np.ascontiguousarray(v, dtype=np.float32 if np.asarray(v).dtype.kind == "f" else np.int64)
+        for k, v in arrays.items()
+    }
     atomic_write_bytes(path, save_numpy(arrays, metadata={"format_version": "1"}))
 
 
@@ -60,13 +62,19 @@ def read_snapshots(paths: GradientPaths) -> Snapshots | None:
     meta = read_json(paths.snapshots_meta, "gradient snapshots")
     names = meta.get("names", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise RunFileError(f"gradient snapshots {paths.snapshots_meta} are corrupt (names is not a list of names)")
+        raise RunFileError(
+            f"gradient snapshots {paths.snapshots_meta} are corrupt (names is not a list of names)"
+        )
     t = load_tensors(paths.snapshots, "gradient snapshots")
     lacking = [k for k in ("epochs", *(f"{s}/{n}" for n in names for s in ("mean", "std"))) if k not in t]
     if lacking:
         raise RunFileError(f"gradient snapshots {paths.snapshots} are corrupt (no array {lacking[0]})")
-    return Snapshots(t["epochs"].numpy(), {n: t[f"mean/{n}"].numpy() for n in names},
-                     {n: t[f"std/{n}"].numpy() for n in names}, meta)
+    return Snapshots(
+        t["epochs"].numpy(),
+        {n: t[f"mean/{n}"].numpy() for n in names},
+        {n: t[f"std/{n}"].numpy() for n in names},
+        meta,
+    )
 
 
 def open_recording(paths: RunPaths):

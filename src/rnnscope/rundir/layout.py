@@ -54,8 +54,13 @@ class AnalysisPaths:
 
     dir: Path
 
-    FIGURES: ClassVar[dict[str, str]] = {"examples": "unit_traces", "heatmap": "unit_heatmap", "pca": "pca_trajectories",
-               "psd": "oscillatory_psd", "tau": "tau_histogram"}
+    FIGURES: ClassVar[dict[str, str]] = {
+        "examples": "unit_traces",
+        "heatmap": "unit_heatmap",
+        "pca": "pca_trajectories",
+        "psd": "oscillatory_psd",
+        "tau": "tau_histogram",
+    }
 
     @property
     def units_csv(self) -> Path:
@@ -80,8 +85,12 @@ class GradientPaths:
 
     dir: Path
 
-    FIGURES: ClassVar[dict[str, str]] = {"flow": "profile", "learning": "learning_by_step", "highways": "highways",
-               "evolution": "through_training"}
+    FIGURES: ClassVar[dict[str, str]] = {
+        "flow": "profile",
+        "learning": "learning_by_step",
+        "highways": "highways",
+        "evolution": "through_training",
+    }
     SNAPSHOTS: ClassVar[str] = "through_training"
 
     @property
@@ -119,8 +128,18 @@ class RunPaths:
 
     root: Path
 
-    MARKERS: ClassVar[tuple[str, ...]] = ("config.json", "history.jsonl", "model.safetensors", "status.json")  # any one: a run
-    FINAL: ClassVar[tuple[str, ...]] = ("config.json", "history.jsonl", "metrics.json", "model.safetensors")  # hashed in status.json
+    MARKERS: ClassVar[tuple[str, ...]] = (
+        "config.json",
+        "history.jsonl",
+        "model.safetensors",
+        "status.json",
+    )  # any one: a run
+    FINAL: ClassVar[tuple[str, ...]] = (
+        "config.json",
+        "history.jsonl",
+        "metrics.json",
+        "model.safetensors",
+    )  # hashed in status.json
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
@@ -201,7 +220,11 @@ class SweepPaths:
 
     root: Path
 
-    COMPARISON_FILES: ClassVar[tuple[str, ...]] = ("results.csv", "context.csv", "cost.csv")  # any one: a comparison directory
+    COMPARISON_FILES: ClassVar[tuple[str, ...]] = (
+        "results.csv",
+        "context.csv",
+        "cost.csv",
+    )  # any one: a comparison directory
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))

@@ -33,8 +33,9 @@ from rnnscope.io import (
 from rnnscope.rundir.layout import RunPaths
 
 STATUSES = ("running", "completed", "failed_nonfinite")
-CONFIG_HINT = ("config.json alone rebuilds the data and the model, so restore it from a copy of the run or "
-               "train again")
+CONFIG_HINT = (
+    "config.json alone rebuilds the data and the model, so restore it from a copy of the run or train again"
+)
 
 
 class RunLockedError(RuntimeError):
@@ -56,7 +57,9 @@ def prepare_output(out: str | Path, overwrite: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise BadArgument(f"output path {out} exists and is not a directory")
     if is_run(out) and not overwrite:
-        raise BadArgument(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
+        raise BadArgument(
+            f"{out} already holds a run; pass --overwrite to replace it or choose another --out"
+        )
     if out.is_dir() and not is_run(out) and any(p.name != lock for p in out.iterdir()):
         raise BadArgument(f"{out} is not empty and holds no run; choose an empty or new directory")
     parent = out if out.exists() else next((p for p in out.absolute().parents if p.exists()), Path("."))
@@ -93,8 +96,10 @@ class RunLock:
         except BlockingIOError:
             os.close(self.fd)
             self.fd = None
-            raise RunLockedError(f"{self.path.parent} is being written by another rnnscope process "
-                                 "(its lock is held); wait for it or use another --out") from None
+            raise RunLockedError(
+                f"{self.path.parent} is being written by another rnnscope process "
+                "(its lock is held); wait for it or use another --out"
+            ) from None
         os.ftruncate(self.fd, 0)
         os.write(self.fd, f"{os.getpid()}\n".encode())
         return self
@@ -190,7 +195,9 @@ def read_status(out: str | Path) -> dict:
     if status.get("status") not in STATUSES:
         raise RunFileError(f"status file {path} is corrupt (status {status.get('status')!r})")
     files = status.get("files")
-    if files is not None and not (isinstance(files, dict) and all(isinstance(v, str) for v in files.values())):
+    if files is not None and not (
+        isinstance(files, dict) and all(isinstance(v, str) for v in files.values())
+    ):
         raise RunFileError(f"status file {path} is corrupt (files is not a map of SHA-256 digests)")
     return status
 
@@ -220,5 +227,7 @@ def check_files(out: str | Path, status: dict, hint: Callable[[], str]) -> None:
         if not path.exists():
             raise RunFileError(f"{path} is missing; {hint()}")
         if sha256(path) != digest:
-            raise RunFileError(f"{path} is corrupt (its SHA-256 does not match status.json: truncated, "
-                               f"edited or a flipped bit); {hint()}")
+            raise RunFileError(
+                f"{path} is corrupt (its SHA-256 does not match status.json: truncated, "
+                f"edited or a flipped bit); {hint()}"
+            )

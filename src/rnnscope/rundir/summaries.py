@@ -33,9 +33,14 @@ class LayerUnits:
     @classmethod
     def from_fields(cls, f: Fields) -> LayerUnits:
         examples = f.mapping("examples", list)
-        return cls(f.get("activity", str), f.get("units", int), f.mapping("role_counts", int),
-                   f.numbers("pca_explained_variance_ratio"), f.get("participation_ratio", NUMBER),
-                   {k: [int(u) for u in v] for k, v in examples.items()})
+        return cls(
+            f.get("activity", str),
+            f.get("units", int),
+            f.mapping("role_counts", int),
+            f.numbers("pca_explained_variance_ratio"),
+            f.get("participation_ratio", NUMBER),
+            {k: [int(u) for u in v] for k, v in examples.items()},
+        )
 
 
 @dataclass
@@ -70,12 +75,22 @@ class AnalysisSummary:
         return {k: v.pca_explained_variance_ratio for k, v in self.layers.items()}
 
     def to_json(self) -> dict:
-        out = {"role_counts": self.role_counts, "pca_explained_variance_ratio": self.pca_explained_variance_ratio,
-               "participation_ratio": self.participation_ratio,
-               "layers": {k: asdict(v) for k, v in self.layers.items()}, "role_counts_total": self.role_counts_total,
-               "sequences_analyzed": self.sequences_analyzed, "sequences_recorded": self.sequences_recorded,
-               "steps": self.steps, "model": self.model, "source": self.source, "class_names": self.class_names,
-               "evidence": self.evidence, "impulse_probed": self.impulse_probed, "thresholds": self.thresholds}
+        out = {
+            "role_counts": self.role_counts,
+            "pca_explained_variance_ratio": self.pca_explained_variance_ratio,
+            "participation_ratio": self.participation_ratio,
+            "layers": {k: asdict(v) for k, v in self.layers.items()},
+            "role_counts_total": self.role_counts_total,
+            "sequences_analyzed": self.sequences_analyzed,
+            "sequences_recorded": self.sequences_recorded,
+            "steps": self.steps,
+            "model": self.model,
+            "source": self.source,
+            "class_names": self.class_names,
+            "evidence": self.evidence,
+            "impulse_probed": self.impulse_probed,
+            "thresholds": self.thresholds,
+        }
         if self.split is not None:
             out.update({"split": self.split, "impulse": self.impulse})
         return out
@@ -84,14 +99,24 @@ class AnalysisSummary:
     def from_json(cls, obj: dict, path: Path | str | None = None) -> AnalysisSummary:
         f = Fields(obj, "analysis summary", path)
         layers = f.get("layers", dict)
-        return cls({k: LayerUnits.from_fields(Fields(v, f"analysis summary (layer {k})", path))
-                    for k, v in layers.items()},
-                   f.mapping("role_counts_total", int), f.get("sequences_analyzed", int),
-                   f.get("sequences_recorded", int), f.get("steps", int), f.get("model", dict),
-                   f.get("source", dict), f.get("class_names", (list, type(None))),
-                   f.get("evidence", (list, str, type(None))), f.get("impulse_probed", bool),
-                   f.get("thresholds", dict), f.get("split", (str, type(None)), None),
-                   f.get("impulse", (dict, type(None)), None))
+        return cls(
+            {
+                k: LayerUnits.from_fields(Fields(v, f"analysis summary (layer {k})", path))
+                for k, v in layers.items()
+            },
+            f.mapping("role_counts_total", int),
+            f.get("sequences_analyzed", int),
+            f.get("sequences_recorded", int),
+            f.get("steps", int),
+            f.get("model", dict),
+            f.get("source", dict),
+            f.get("class_names", (list, type(None))),
+            f.get("evidence", (list, str, type(None))),
+            f.get("impulse_probed", bool),
+            f.get("thresholds", dict),
+            f.get("split", (str, type(None)), None),
+            f.get("impulse", (dict, type(None)), None),
+        )
 
     def role_line(self) -> str | None:
         """'12 integrator, 3 oscillatory, ...' (roles with units), the pipeline's note."""
@@ -102,8 +127,10 @@ class AnalysisSummary:
         roles = list(self.role_counts_total)
         width = min(max(len(r) for r in roles), 15)
         ev = ", ".join(self.evidence) if isinstance(self.evidence, list) else self.evidence
-        lines = [f"{self.sequences_analyzed} {split} sequences x {self.steps} steps; evidence: {ev}",
-                 f"{'layer':<7}{'units':>6}  " + "  ".join(f"{r:>{width}}" for r in roles) + "  PR"]
+        lines = [
+            f"{self.sequences_analyzed} {split} sequences x {self.steps} steps; evidence: {ev}",
+            f"{'layer':<7}{'units':>6}  " + "  ".join(f"{r:>{width}}" for r in roles) + "  PR",
+        ]
         for layer, d in self.layers.items():
             counts = "  ".join(f"{d.role_counts[r]:>{width}}" for r in roles)
             lines.append(f"{layer:<7}{d.units:>6}  {counts}  {d.participation_ratio:.1f}")
@@ -116,7 +143,9 @@ def write_analysis_summary(path: Path, summary: AnalysisSummary) -> None:
 
 def read_analysis_summary(path: Path) -> AnalysisSummary | None:
     """None when the file is missing."""
-    return AnalysisSummary.from_json(read_json(path, "analysis summary"), path) if Path(path).exists() else None
+    return (
+        AnalysisSummary.from_json(read_json(path, "analysis summary"), path) if Path(path).exists() else None
+    )
 
 
 # ---- gradients/summary.json -----------------------------------------------------------------------
@@ -138,9 +167,16 @@ class DecayRow:
 
     @classmethod
     def from_fields(cls, f: Fields) -> DecayRow:
-        return cls(f.get("layer", int), f.get("quantity", str), f.get("decay_factor", NUMBER), f.get("r2", NUMBER),
-                   f.get("half_life", NUMBER), f.get("fit_points", int), f.get("effective_context", OPT_INT),
-                   f.get("context_censored", bool))
+        return cls(
+            f.get("layer", int),
+            f.get("quantity", str),
+            f.get("decay_factor", NUMBER),
+            f.get("r2", NUMBER),
+            f.get("half_life", NUMBER),
+            f.get("fit_points", int),
+            f.get("effective_context", OPT_INT),
+            f.get("context_censored", bool),
+        )
 
     def context_text(self, at_least: str = ">= ") -> str:
         ctx = self.effective_context
@@ -170,17 +206,29 @@ class GradientSummary:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, obj: dict, path: Path | str | None = None, what: str = "gradient summary") -> GradientSummary:
+    def from_json(
+        cls, obj: dict, path: Path | str | None = None, what: str = "gradient summary"
+    ) -> GradientSummary:
         f = Fields(obj, what, path)
         b = f.sub("behavioural")
         if b is not None:
             b.get("effective_context", OPT_INT), b.get("censored", bool)
-        return cls(f.get("kind", str), f.get("layers", int), f.get("split", str), f.get("batch", int),
-                   f.numbers("probe_index"), f.get("seq_len", int), f.get("epsilon", NUMBER), f.get("loss", NUMBER),
-                   f.get("loss_init", NUMBER), f.mapping("definitions", str),
-                   [DecayRow.from_fields(r) for r in f.rows("per_layer")],
-                   [DecayRow.from_fields(r) for r in f.rows("per_layer_init")],
-                   None if b is None else b.obj, f.get("through_training_epochs", (list, type(None))))
+        return cls(
+            f.get("kind", str),
+            f.get("layers", int),
+            f.get("split", str),
+            f.get("batch", int),
+            f.numbers("probe_index"),
+            f.get("seq_len", int),
+            f.get("epsilon", NUMBER),
+            f.get("loss", NUMBER),
+            f.get("loss_init", NUMBER),
+            f.mapping("definitions", str),
+            [DecayRow.from_fields(r) for r in f.rows("per_layer")],
+            [DecayRow.from_fields(r) for r in f.rows("per_layer_init")],
+            None if b is None else b.obj,
+            f.get("through_training_epochs", (list, type(None))),
+        )
 
     def pairs(self) -> list[tuple[DecayRow, DecayRow | None]]:
         """Each per-layer row with the row of the same layer and quantity at initialisation (or None)."""
@@ -206,16 +254,25 @@ class GradientSummary:
 
     def cli_lines(self) -> list[str]:
         """What `rnnscope gradients` prints."""
-        lines = [(f"{self.kind}: {self.batch} {self.split} sequences x {self.seq_len} steps, loss {self.loss:.3f} "
-                 f"(init {self.loss_init:.3f})"),
-                 f"{'layer':<6}{'quantity':<13}{'decay/step':>11}{'half-life':>11}{'R2':>7}{'context (a)':>13}"]
+        lines = [
+            (
+                f"{self.kind}: {self.batch} {self.split} sequences x {self.seq_len} steps, loss {self.loss:.3f} "
+                f"(init {self.loss_init:.3f})"
+            ),
+            f"{'layer':<6}{'quantity':<13}{'decay/step':>11}{'half-life':>11}{'R2':>7}{'context (a)':>13}",
+        ]
         for r in self.per_layer:
-            lines.append(f"{r.layer:<6}{r.quantity:<13}{r.decay_factor:>11.4f}{r.half_life:>11.1f}"
-                         f"{r.r2:>7.3f}{r.context_text('>='):>13}")
+            lines.append(
+                f"{r.layer:<6}{r.quantity:<13}{r.decay_factor:>11.4f}{r.half_life:>11.1f}"
+                f"{r.r2:>7.3f}{r.context_text('>='):>13}"
+            )
         b = self.behavioural
         if b is not None:
-            ctx = "undefined" if b["effective_context"] is None else (
-                f">= {b['effective_context']}" if b["censored"] else str(b["effective_context"]))
+            ctx = (
+                "undefined"
+                if b["effective_context"] is None
+                else (f">= {b['effective_context']}" if b["censored"] else str(b["effective_context"]))
+            )
             lines.append(f"behavioural context (b): {ctx}")
         return lines
 
@@ -257,10 +314,12 @@ class CompanionSummary:
     def headline(self, main_kind: str, main_params, directory: str) -> str:
         """The report's sentence introducing it next to the main model."""
         name, main_name = MODEL_NAMES.get(self.kind, self.kind), MODEL_NAMES.get(main_kind, main_kind)
-        return (f"The gated companion: {'an' if self.kind == 'lstm' else 'a'} {name} of {self.layers} layers × "
-                f"{self.hidden} units ({_count(self.params)} parameters; this {main_name} has "
-                f"{_count(main_params)}), trained alongside it on the same data with the same settings and seed "
-                f"(test accuracy {self.test_acc:.3f}; its run directory is {directory}/).")
+        return (
+            f"The gated companion: {'an' if self.kind == 'lstm' else 'a'} {name} of {self.layers} layers × "
+            f"{self.hidden} units ({_count(self.params)} parameters; this {main_name} has "
+            f"{_count(main_params)}), trained alongside it on the same data with the same settings and seed "
+            f"(test accuracy {self.test_acc:.3f}; its run directory is {directory}/)."
+        )
 
 
 # ---- pipeline.json ------------------------------------------------------------------------------
@@ -300,9 +359,16 @@ class PipelineLog:
     @classmethod
     def from_json(cls, obj: dict, path: Path | str | None = None) -> PipelineLog:
         f = Fields(obj, "pipeline log", path)
-        stages = [StageResult(s.get("name", str), s.get("status", str), s.get("seconds", OPT_NUM, None),
-                              s.get("note", (str, type(None)), None), s.get("cpu_seconds", OPT_NUM, None))
-                  for s in f.rows("stages", [])]
+        stages = [
+            StageResult(
+                s.get("name", str),
+                s.get("status", str),
+                s.get("seconds", OPT_NUM, None),
+                s.get("note", (str, type(None)), None),
+                s.get("cpu_seconds", OPT_NUM, None),
+            )
+            for s in f.rows("stages", [])
+        ]
         return cls(stages, f.get("sequences", OPT_INT, None))
 
     def stage_reason(self, name: str) -> str | None:

@@ -1,9 +1,9 @@
 """The files of compare / context / bench directories: sweep.json, context.json, the bench summary.json.
 
-    sweep.json     {"format_version", "command", "config"}: what the sweep was asked to do; repeating the
-                   command with another configuration into the directory is refused (check_sweep_dir)
-    context.json   ContextSummary: definition (b) of the effective context per model
-    summary.json   BenchSummary: fitted log-log slopes, crossings and stopped series of `rnnscope bench`
+sweep.json     {"format_version", "command", "config"}: what the sweep was asked to do; repeating the
+               command with another configuration into the directory is refused (check_sweep_dir)
+context.json   ContextSummary: definition (b) of the effective context per model
+summary.json   BenchSummary: fitted log-log slopes, crossings and stopped series of `rnnscope bench`
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def _normal(obj):
 
 def _differences(old: dict, new: dict) -> list[str]:
     keys = sorted(set(old) | set(new))
-    return [f"{k} {json.dumps(old.get(k))} -> {json.dumps(new.get(k))}" for k in keys if old.get(k) != new.get(k)]
+    return [
+        f"{k} {json.dumps(old.get(k))} -> {json.dumps(new.get(k))}" for k in keys if old.get(k) != new.get(k)
+    ]
 
 
 def check_sweep_dir(out: str | Path, command: str, config: dict) -> bool:
@@ -42,16 +44,21 @@ def check_sweep_dir(out: str | Path, command: str, config: dict) -> bool:
     saved = read_sweep_file(out)
     if saved is not None:
         if saved.command != command:
-            raise BadArgument(f"{out} holds a `rnnscope {saved.command}` sweep, not `{command}`; "
-                              "choose another --out")
+            raise BadArgument(
+                f"{out} holds a `rnnscope {saved.command}` sweep, not `{command}`; choose another --out"
+            )
         diff = _differences(_normal(saved.config), _normal(config))
         if diff:
-            raise BadArgument(f"{out} holds a sweep with another configuration ({'; '.join(diff)}); repeat the "
-                              "same command to resume it, or choose another --out")
+            raise BadArgument(
+                f"{out} holds a sweep with another configuration ({'; '.join(diff)}); repeat the "
+                "same command to resume it, or choose another --out"
+            )
         return True
     if out.is_dir() and any(out.iterdir()):
-        raise BadArgument(f"{out} is not empty and holds no sweep ({paths.sweep_file.name} missing); choose an "
-                          "empty or new directory")
+        raise BadArgument(
+            f"{out} is not empty and holds no sweep ({paths.sweep_file.name} missing); choose an "
+            "empty or new directory"
+        )
     parent = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
     if not os.access(parent, os.W_OK | os.X_OK):
         raise BadArgument(f"output path {out} is not writable")
@@ -104,11 +111,18 @@ class ModelContext:
 
     @classmethod
     def from_fields(cls, f: Fields) -> ModelContext:
-        return cls(f.get("effective_context", OPT_INT), f.get("censored", bool), f.get("short_distance", int),
-                   f.get("short_chance_corrected", NUMBER), f.get("threshold_chance_corrected", NUMBER),
-                   f.mapping("per_seed", OPT_INT), f.get("median_seed_context", OPT_INT),
-                   f.get("median_seed_censored", bool), f.mapping("mean_test_acc", NUMBER),
-                   f.mapping("mean_chance_corrected", NUMBER))
+        return cls(
+            f.get("effective_context", OPT_INT),
+            f.get("censored", bool),
+            f.get("short_distance", int),
+            f.get("short_chance_corrected", NUMBER),
+            f.get("threshold_chance_corrected", NUMBER),
+            f.mapping("per_seed", OPT_INT),
+            f.get("median_seed_context", OPT_INT),
+            f.get("median_seed_censored", bool),
+            f.mapping("mean_test_acc", NUMBER),
+            f.mapping("mean_chance_corrected", NUMBER),
+        )
 
 
 def context_text(eff: int | None, censored: bool) -> str:
@@ -131,28 +145,50 @@ class ContextSummary:
     def to_json(self) -> dict:
         from dataclasses import asdict
 
-        return {"task": self.task, "definition": self.definition, "threshold": self.threshold, "chance": self.chance,
-                "distances": self.distances, "models": {k: asdict(v) for k, v in self.models.items()}}
+        return {
+            "task": self.task,
+            "definition": self.definition,
+            "threshold": self.threshold,
+            "chance": self.chance,
+            "distances": self.distances,
+            "models": {k: asdict(v) for k, v in self.models.items()},
+        }
 
     @classmethod
     def from_json(cls, obj: dict, path: Path | str | None = None) -> ContextSummary:
         f = Fields(obj, "context summary", path)
         models = f.get("models", dict)
-        return cls(f.get("task", str), f.get("definition", str), f.get("threshold", NUMBER), f.get("chance", NUMBER),
-                   f.numbers("distances"),
-                   {k: ModelContext.from_fields(Fields(v, f"context summary ({k})", path)) for k, v in models.items()})
+        return cls(
+            f.get("task", str),
+            f.get("definition", str),
+            f.get("threshold", NUMBER),
+            f.get("chance", NUMBER),
+            f.numbers("distances"),
+            {
+                k: ModelContext.from_fields(Fields(v, f"context summary ({k})", path))
+                for k, v in models.items()
+            },
+        )
 
     def cli_lines(self) -> list[str]:
         """What `rnnscope context` prints after the accuracy table."""
-        lines = [(f"effective context (b): chance-corrected accuracy within {self.threshold:.0%} of distance "
-                 f"{self.distances[0]}'s, at every distance up to it"),
-                 f"  {'model':<12}{'seed-mean curve':<18}{'median over seeds':<20}per seed"]
+        lines = [
+            (
+                f"effective context (b): chance-corrected accuracy within {self.threshold:.0%} of distance "
+                f"{self.distances[0]}'s, at every distance up to it"
+            ),
+            f"  {'model':<12}{'seed-mean curve':<18}{'median over seeds':<20}per seed",
+        ]
         for model, info in self.models.items():
-            lines.append(f"  {model:<12}{context_text(info.effective_context, info.censored):<18}"
-                         f"{context_text(info.median_seed_context, info.median_seed_censored):<20}"
-                         f"{', '.join('-' if c is None else str(c) for c in info.per_seed.values())}")
-        lines.append("  (>= d: every tested distance passed, the context is at least d; -: not above chance at the "
-                     "shortest)")
+            lines.append(
+                f"  {model:<12}{context_text(info.effective_context, info.censored):<18}"
+                f"{context_text(info.median_seed_context, info.median_seed_censored):<20}"
+                f"{', '.join('-' if c is None else str(c) for c in info.per_seed.values())}"
+            )
+        lines.append(
+            "  (>= d: every tested distance passed, the context is at least d; -: not above chance at the "
+            "shortest)"
+        )
         return lines
 
 
@@ -178,8 +214,13 @@ class BenchSummary:
     lines: list[str]
 
     def to_json(self) -> dict:
-        return {"spec": self.spec, "stopped": self.stopped, "fits": self.fits, "crossings": self.crossings,
-                "lines": self.lines}
+        return {
+            "spec": self.spec,
+            "stopped": self.stopped,
+            "fits": self.fits,
+            "crossings": self.crossings,
+            "lines": self.lines,
+        }
 
     @classmethod
     def from_json(cls, obj: dict, path: Path | str | None = None) -> BenchSummary:
@@ -191,8 +232,13 @@ class BenchSummary:
                 Fields(g.get(model, dict), f"bench summary (fit of {model})", path).get("slope", NUMBER)
         stopped = [s.obj for s in f.rows("stopped", [])]
         lines = f.get("lines", list, [])
-        return cls(f.get("spec", dict, {}), stopped, fits, [c.obj for c in f.rows("crossings", [])],
-                   [str(x) for x in lines])
+        return cls(
+            f.get("spec", dict, {}),
+            stopped,
+            fits,
+            [c.obj for c in f.rows("crossings", [])],
+            [str(x) for x in lines],
+        )
 
     def slopes(self, metrics: list[str]) -> tuple[list[str], list[list]]:
         """(header, rows): the fitted log-log slope of each metric with fits, per model."""
@@ -203,13 +249,18 @@ class BenchSummary:
 
     def slope_lines(self) -> list[str]:
         """What `rnnscope bench` prints: the slopes of time and memory, then one sentence per crossing."""
-        out = [f"slope of {metric}: " + ", ".join(f"{m} {f['slope']:.2f}" for m, f in fits.items())
-               for metric, fits in self.fits.items() if fits and metric != "state_bytes"]
+        out = [
+            f"slope of {metric}: " + ", ".join(f"{m} {f['slope']:.2f}" for m, f in fits.items())
+            for metric, fits in self.fits.items()
+            if fits and metric != "state_bytes"
+        ]
         return out + list(self.lines)
 
     def stopped_lines(self) -> list[str]:
-        return [f"{x.get('model')} stopped at T = {x.get('length')}: {x.get('status')} {x.get('note') or ''}"
-                for x in self.stopped]
+        return [
+            f"{x.get('model')} stopped at T = {x.get('length')}: {x.get('status')} {x.get('note') or ''}"
+            for x in self.stopped
+        ]
 
 
 def write_bench_summary(out: str | Path, summary: BenchSummary) -> None:

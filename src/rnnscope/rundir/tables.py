@@ -17,8 +17,23 @@ import numpy as np
 
 from rnnscope.io import RunFileError, atomic_write_bytes
 
-UNIT_COLUMNS = ("layer", "unit", "role", "tau", "peak_freq", "selectivity", "saturation", "memory", "prominence",
-                "selectivity_p", "integration", "input_drive", "mean", "std", "criteria")
+UNIT_COLUMNS = (
+    "layer",
+    "unit",
+    "role",
+    "tau",
+    "peak_freq",
+    "selectivity",
+    "saturation",
+    "memory",
+    "prominence",
+    "selectivity_p",
+    "integration",
+    "input_drive",
+    "mean",
+    "std",
+    "criteria",
+)
 PROFILE_COLUMNS = ("step", "layer", "quantity", "mean")  # required columns of profile.csv (std optional)
 
 
@@ -75,7 +90,9 @@ def read_table(path: Path, what: str, required: tuple[str, ...] = ()) -> Table |
     rows = []
     for i, ln in enumerate(lines[1:], 2):
         if len(ln) != len(header):
-            raise RunFileError(f"{what} {path} is corrupt (line {i} has {len(ln)} fields, the header {len(header)})")
+            raise RunFileError(
+                f"{what} {path} is corrupt (line {i} has {len(ln)} fields, the header {len(header)})"
+            )
         rows.append([_number(v) for v in ln])
     return Table(path, header, rows, raw)
 
@@ -113,8 +130,12 @@ def write_units_csv(path: str | Path, columns: dict[str, list]) -> None:
     w.writerow(UNIT_COLUMNS)
     n = len(columns[UNIT_COLUMNS[0]])
     for i in range(n):
-        w.writerow([f"{columns[c][i]:.7g}" if isinstance(columns[c][i], float) else columns[c][i]
-                    for c in UNIT_COLUMNS])
+        w.writerow(
+            [
+                f"{columns[c][i]:.7g}" if isinstance(columns[c][i], float) else columns[c][i]
+                for c in UNIT_COLUMNS
+            ]
+        )
     atomic_write_bytes(path, buf.getvalue().encode())
 
 

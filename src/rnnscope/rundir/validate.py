@@ -23,8 +23,9 @@ class Fields:
 
     def fail(self, why: str):
         where = f"{self.what} {self.path}" if self.path is not None else self.what
-        raise RunFileError(f"{where} does not have the expected layout ({why}); run the command that wrote it "
-                           "again")
+        raise RunFileError(
+            f"{where} does not have the expected layout ({why}); run the command that wrote it again"
+        )
 
     def get(self, key: str, types, default=...):
         if key not in self.obj:

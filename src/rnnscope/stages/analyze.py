@@ -30,9 +30,16 @@ from rnnscope.unitreport import (
 )
 
 
-def analyze_run(run_dir: str | Path, *, split: str = "test", max_sequences: int | None = None,
-                thresholds: RoleThresholds | None = None, rerecord: bool = False,
-                impulse_sequences: int = 64, figures: bool = True) -> UnitReport:
+def analyze_run(
+    run_dir: str | Path,
+    *,
+    split: str = "test",
+    max_sequences: int | None = None,
+    thresholds: RoleThresholds | None = None,
+    rerecord: bool = False,
+    impulse_sequences: int = 64,
+    figures: bool = True,
+) -> UnitReport:
     """Record RUN_DIR if needed, analyse it, write RUN_DIR/analysis/ (and the new RUN_DIR/recording/)."""
     paths = RunPaths(run_dir)
     if split not in ("train", "test"):
@@ -41,11 +48,16 @@ def analyze_run(run_dir: str | Path, *, split: str = "test", max_sequences: int 
     if max_sequences is not None and max_sequences < 1:
         raise BadArgument(f"max_sequences must be positive, got {max_sequences}")
     kind = run.model.kind
-    names = [("residual" if kind == "transformer" else "hidden") + f".l{i}" for i in range(run.model.num_layers)]
+    names = [
+        ("residual" if kind == "transformer" else "hidden") + f".l{i}" for i in range(run.model.num_layers)
+    ]
     names += ["inputs", "labels"]
     data = getattr(run.data, split)
-    n = default_sequences(len(data), data.seq_len, run.model.hidden_size) if max_sequences is None \
+    n = (
+        default_sequences(len(data), data.seq_len, run.model.hidden_size)
+        if max_sequences is None
         else min(max_sequences, len(data))
+    )
     with tempfile.TemporaryDirectory(dir=paths.root, prefix=".analyze-") as tmp:
         staged = RunPaths(tmp)
         rec = None if rerecord else matching_recording(paths.root, split, names, n)
@@ -61,11 +73,19 @@ def analyze_run(run_dir: str | Path, *, split: str = "test", max_sequences: int 
         impulse = None
         if t_min >= 8:
             impulse = model_impulse(run.model, data.x[index[:impulse_sequences], :t_min], at=t_min // 4)
-        report = analyze_recording(rec, seqs, evidence=evidence, impulse=impulse, thresholds=thresholds,
-                                   class_names=list(run.data.class_names), evidence_names=ev_names)
+        report = analyze_recording(
+            rec,
+            seqs,
+            evidence=evidence,
+            impulse=impulse,
+            thresholds=thresholds,
+            class_names=list(run.data.class_names),
+            evidence_names=ev_names,
+        )
         report.summary.split = split
-        report.summary.impulse = {"sequences": len(lengths), "at": t_min // 4, "steps": t_min} \
-            if impulse is not None else None
+        report.summary.impulse = (
+            {"sequences": len(lengths), "at": t_min // 4, "steps": t_min} if impulse is not None else None
+        )
         write_report(report, staged.analysis, figures=figures)
         replace_directory(staged.analysis.dir, paths.analysis.dir)
         if fresh:
@@ -90,6 +110,10 @@ def save_unit_figures(report: UnitReport, out: AnalysisPaths) -> list[Path]:
 
     table = report.table
     layers = list(report.summary.layers)
-    figs = unit_figures(report.summary, report.arrays, {layer: table.role[table.layer == layer] for layer in layers},
-                        {layer: table.tau[table.layer == layer] for layer in layers})
+    figs = unit_figures(
+        report.summary,
+        report.arrays,
+        {layer: table.role[table.layer == layer] for layer in layers},
+        {layer: table.tau[table.layer == layer] for layer in layers},
+    )
     return [p for key, fig in figs.items() for p in save_figure(fig, out.figure(key).stem)]

@@ -1,9 +1,9 @@
 """`rnnscope bench`: measured cost curves, their fitted slopes, and the figures.
 
-    SWEEP_DIR/cost.csv                 one row per model and length (rnnscope.costs.COLUMNS)
-    SWEEP_DIR/summary.json             BenchSummary: log-log fits, crossings, stopped series, the spec
-    SWEEP_DIR/cost_time.png|svg        training step and inference time vs T, with fitted lines
-    SWEEP_DIR/cost_memory.png|svg      peak memory and state bytes vs T, with fitted lines
+SWEEP_DIR/cost.csv                 one row per model and length (rnnscope.costs.COLUMNS)
+SWEEP_DIR/summary.json             BenchSummary: log-log fits, crossings, stopped series, the spec
+SWEEP_DIR/cost_time.png|svg        training step and inference time vs T, with fitted lines
+SWEEP_DIR/cost_memory.png|svg      peak memory and state bytes vs T, with fitted lines
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from rnnscope.io import atomic_write_bytes
 from rnnscope.plots import save_figure
 from rnnscope.rundir import BenchSummary, SweepPaths, write_bench_summary
 
-FIGURES = (["train_step_seconds", "inference_seconds"],  # cost_time
-           ["train_peak_bytes", "inference_peak_bytes", "state_bytes"])  # cost_memory
+FIGURES = (
+    ["train_step_seconds", "inference_seconds"],  # cost_time
+    ["train_peak_bytes", "inference_peak_bytes", "state_bytes"],
+)  # cost_memory
 
 
 def bench(spec: BenchSpec, out: str | Path, progress=None) -> tuple[BenchSummary, list[Path]]:

@@ -40,7 +40,9 @@ def companion_kind(main_kind: str, requested: str) -> str | None:
         return None
     kind = AUTO_KIND if requested == "auto" else requested
     if kind == main_kind:
-        raise BadArgument(f"the companion must differ from the main model ({main_kind}); choose another or none")
+        raise BadArgument(
+            f"the companion must differ from the main model ({main_kind}); choose another or none"
+        )
     return kind
 
 
@@ -52,10 +54,14 @@ class Companion(Callback):
         self.kind, self.out, self.data_cfg, self.train_cfg = kind, Path(out), data_cfg, train_cfg
         self.executor_factory = executor_factory  # () -> an Executor; default: one spawned worker process
         self._executor = self._future = None
-        self._error: str | None = None  # why it could not start (reported by `finish`, never raised in training)
+        self._error: str | None = (
+            None  # why it could not start (reported by `finish`, never raised in training)
+        )
 
     @classmethod
-    def plan(cls, requested: str, out, data_cfg, model_cfg, train_cfg, executor_factory=None) -> Companion | None:
+    def plan(
+        cls, requested: str, out, data_cfg, model_cfg, train_cfg, executor_factory=None
+    ) -> Companion | None:
         """The companion of a run into `out`, or None when `requested` gives this model none."""
         kind = companion_kind(model_cfg.kind, requested)
         return None if kind is None else cls(kind, out, data_cfg, train_cfg, executor_factory)
@@ -67,11 +73,22 @@ class Companion(Callback):
         from rnnscope.models import count_params, hidden_for_params
         from rnnscope.sweep.jobs import make_job
 
-        cfg = hidden_for_params(ModelConfig(kind=self.kind, layers=model.num_layers), input_size, model.n_classes,
-                                count_params(model), tolerance=math.inf)
+        cfg = hidden_for_params(
+            ModelConfig(kind=self.kind, layers=model.num_layers),
+            input_size,
+            model.n_classes,
+            count_params(model),
+            tolerance=math.inf,
+        )
         where = RunPaths(self.out).companion.root
-        return make_job(where.name, where, self.data_cfg, cfg, self.train_cfg,
-                        tags={"model": self.kind, "role": "companion"})
+        return make_job(
+            where.name,
+            where,
+            self.data_cfg,
+            cfg,
+            self.train_cfg,
+            tags={"model": self.kind, "role": "companion"},
+        )
 
     def on_train_begin(self, trainer) -> None:
         if self._future is not None or self._error is not None:  # a resumed or repeated fit
@@ -111,4 +128,6 @@ class Companion(Callback):
         where = RunPaths(self.out).companion.root
         write_curves(where)
         m = result["metrics"]
-        return CompanionSummary(self.kind, None, None, m["params"], m["test_acc"], gradient_report(where)).note()
+        return CompanionSummary(
+            self.kind, None, None, m["params"], m["test_acc"], gradient_report(where)
+        ).note()

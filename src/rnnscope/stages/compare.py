@@ -1,9 +1,9 @@
 """`rnnscope compare`: results.csv and the figures of an architecture comparison.
 
-    SWEEP_DIR/results.csv                         one tidy row per run (rnnscope.sweep.compare.columns)
-    SWEEP_DIR/accuracy_vs_<axis>.png|svg          test accuracy vs length or distance
-    SWEEP_DIR/training_curves.png|svg             validation accuracy per epoch, overlaid
-    SWEEP_DIR/gradient_profiles.png|svg           the top layer's gradient vs step, per architecture
+SWEEP_DIR/results.csv                         one tidy row per run (rnnscope.sweep.compare.columns)
+SWEEP_DIR/accuracy_vs_<axis>.png|svg          test accuracy vs length or distance
+SWEEP_DIR/training_curves.png|svg             validation accuracy per epoch, overlaid
+SWEEP_DIR/gradient_profiles.png|svg           the top layer's gradient vs step, per architecture
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ def write_compare(out: str | Path, config: dict, jobs: list[dict], results: list
     ceilings = [r["task_ceiling"] for r in rows if isinstance(r["task_ceiling"], (int, float))]
     values = config["values"]
     log_x = len(values) > 2 and max(values) / min(values) >= 20
-    fig = plot_accuracy_vs(aggregate(rows, axis, "test_acc"), axis, rows, ceiling=max(ceilings, default=None),
-                           log_x=log_x)
+    fig = plot_accuracy_vs(
+        aggregate(rows, axis, "test_acc"), axis, rows, ceiling=max(ceilings, default=None), log_x=log_x
+    )
     save_figure(fig, paths.accuracy_figure(axis).stem)
     save_figure(plot_training_overlay(histories(jobs, results), axis), paths.training_overlay.stem)
     profiles, missing = gradient_profiles(jobs, axis)

@@ -45,16 +45,28 @@ def read_context(path: str | Path, kind: str) -> dict:
     return behavioural_context(rows, kind, str(p))
 
 
-def gradient_report(run_dir: str | Path, *, epsilon: float = 1e-3, batch: int = 64, split: str = "test",
-                    context: str | Path | None = None) -> GradientSummary:
+def gradient_report(
+    run_dir: str | Path,
+    *,
+    epsilon: float = 1e-3,
+    batch: int = 64,
+    split: str = "test",
+    context: str | Path | None = None,
+) -> GradientSummary:
     """Measure gradient flow of a run on a seeded probe batch and write RUN_DIR/gradients/. Returns the summary."""
     validate(epsilon, batch, split)
     run = load_run(run_dir)
     behavioural = read_context(context, run.model_cfg.kind) if context is not None else None
     paths = RunPaths(run.path).gradients
     through = read_snapshots(paths)
-    flow = measure_flow(run, epsilon=epsilon, batch=batch, split=split, behavioural=behavioural,
-                        through_epochs=None if through is None else through.epochs.tolist())
+    flow = measure_flow(
+        run,
+        epsilon=epsilon,
+        batch=batch,
+        split=split,
+        behavioural=behavioural,
+        through_epochs=None if through is None else through.epochs.tolist(),
+    )
     paths.dir.mkdir(exist_ok=True)
     write_profile_csv(paths.profile_csv, flow.trained["by_step"])
     write_profile_csv(paths.profile_init_csv, flow.init["by_step"])
@@ -68,6 +80,11 @@ def save_gradient_figures(paths: GradientPaths, flow: GradientFlow, through) -> 
     """profile, learning_by_step, highways, through_training (.png|svg), as the report draws them."""
     from rnnscope.plots.gradient_panels import gradient_figures
 
-    figs = gradient_figures(flow.summary.kind, flow.trained["by_step"], flow.init["by_step"],
-                            None if through is None else through.epochs, None if through is None else through.mean)
+    figs = gradient_figures(
+        flow.summary.kind,
+        flow.trained["by_step"],
+        flow.init["by_step"],
+        None if through is None else through.epochs,
+        None if through is None else through.mean,
+    )
     return [p for key, fig in figs.items() for p in save_figure(fig, paths.figure(key).stem)]

@@ -23,8 +23,9 @@ def prepare_sweep(out: str | Path, command: str, config: dict) -> bool:
     return repeat
 
 
-def run_jobs(jobs: list[dict], on_result: Callable[[dict], None] | None = None,
-             workers: int | None = None) -> list[dict]:
+def run_jobs(
+    jobs: list[dict], on_result: Callable[[dict], None] | None = None, workers: int | None = None
+) -> list[dict]:
     """Run the jobs (rnnscope.sweep.run_sweep), then draw the training curves they lack -> one result per job."""
     results = run_sweep(jobs, on_result=on_result, workers=workers)
     draw_missing_curves(results)
