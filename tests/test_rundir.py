@@ -167,6 +167,8 @@ def test_sentences_come_from_the_summaries():
     assert log.stage_reason("analyze") == "The pipeline's analyze stage was failed: boom."
     assert log.stage_reason("train") is None
     assert PipelineLog.from_json(json.loads(json.dumps(log.to_json()))) == log
+    with pytest.raises(RunFileError, match="status 'maybe'"):
+        PipelineLog.from_json({"stages": [{"name": "train", "status": "maybe"}]})
 
 
 @pytest.mark.parametrize(

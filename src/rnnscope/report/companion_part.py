@@ -11,7 +11,14 @@ import math
 
 from rnnscope.report.figures import FigureFinder, Slot
 from rnnscope.report.html import note, table
-from rnnscope.rundir import CompanionSummary, GradientSummary, RunPaths, read_config, read_gradient_summary
+from rnnscope.rundir import (
+    CompanionSummary,
+    GradientSummary,
+    RunPaths,
+    read_config,
+    read_gradient_summary,
+    read_metrics,
+)
 from rnnscope.rundir.validate import Fields
 
 COMPANION_HIGHWAY = Slot(
@@ -48,8 +55,6 @@ def _rows(name: str, summary: GradientSummary | None) -> list[list]:
 
 
 def _optional_metrics(paths: RunPaths, what: str) -> dict:
-    from rnnscope.rundir import read_metrics
-
     return read_metrics(paths.root, what) if paths.metrics.exists() else {}
 
 

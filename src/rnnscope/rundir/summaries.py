@@ -369,6 +369,9 @@ class PipelineLog:
             )
             for s in f.rows("stages", [])
         ]
+        for s in stages:
+            if s.status not in STAGE_STATUSES:
+                f.fail(f"stage {s.name} has status {s.status!r}, not one of {', '.join(STAGE_STATUSES)}")
         return cls(stages, f.get("sequences", OPT_INT, None))
 
     def stage_reason(self, name: str) -> str | None:
