@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.nice(0) < 10:  # be polite on a shared machine; spawned workers inherit it
         os.nice(10 - os.nice(0))
 
-    from rnnscope.sweep.store import check_sweep_dir, write_sweep_file
+    from rnnscope.rundir import check_sweep_dir, write_sweep_file
 
     plan = make_plan()
     check_sweep_dir(args.out, COMMAND, sweep_config(plan))

@@ -15,7 +15,7 @@ from rnnscope.analysis import ROLES
 from rnnscope.cli import main
 from rnnscope.io import load_tensors, save_tensors
 from rnnscope.recording import Recording, RecordingWriter
-from rnnscope.training import rundir
+from rnnscope import rundir
 from rnnscope.unitreport import CSV_COLUMNS, analyze_recording
 
 FIGURES = ("unit_traces", "unit_heatmap", "pca_trajectories", "oscillatory_psd", "tau_histogram")
@@ -184,8 +184,8 @@ def test_analyze_recording_finds_planted_units(tmp_path):
     assert sorted(report.arrays["psd_units.l0"].tolist()) == [0, 1, 2, 3]
     freqs, psd = report.arrays["psd.freqs"], report.arrays["psd.l0"]
     assert np.allclose(freqs[1:][np.argmax(psd[1:], axis=0)], 1 / 8)
-    assert report.summary["sequences_analyzed"] == 64 and report.summary["evidence"] is None
-    assert np.isnan(report.memory).all() and not report.summary["impulse_probed"]
-    assert report.summary["pca_explained_variance_ratio"]["0"][0] > 0.15
+    assert report.summary.sequences_analyzed == 64 and report.summary.evidence is None
+    assert np.isnan(report.memory).all() and not report.summary.impulse_probed
+    assert report.summary.pca_explained_variance_ratio["0"][0] > 0.15
     with pytest.raises(ValueError, match=r"hidden.l0: h needs at least 2 sequences for this estimator, got 1"):
         analyze_recording(rec, np.arange(1))

@@ -80,7 +80,7 @@ def _setup(tmp: Path, good_run: Path) -> dict:
     # a run that was stopped (status running) and whose every checkpoint is corrupt
     (w["badckpt"] / "model.safetensors").unlink()
     status = (w["badckpt"] / "status.json")
-    from rnnscope.training.rundir import write_status
+    from rnnscope.rundir import write_status
 
     status.unlink()
     write_status(w["badckpt"], "running")

@@ -7,8 +7,8 @@ import pytest
 from conftest import run_cli
 from test_pipeline import TINY
 
-from rnnscope import pipeline
-from rnnscope.companion import Companion, companion_kind
+from rnnscope.stages import pipeline
+from rnnscope.stages.companion import Companion, companion_kind
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.io import read_json
 from rnnscope.report import build_report

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from conftest import run_cli
 
-from rnnscope import pipeline
+from rnnscope.stages import pipeline
 from rnnscope.cli import main
 from rnnscope.report import build_report
 
@@ -117,7 +117,7 @@ def test_missing_library_skips_its_stage(piped, tmp_path, monkeypatch):
     shutil.copytree(piped[0], out)
     monkeypatch.setattr(pipeline, "_library", lambda module, name: None)
     stages = {s.name: s for s in pipeline.run_stages(out, sequences=48)}
-    assert stages["analyze"].status == "skipped" and "rnnscope.unitreport" in stages["analyze"].note
+    assert stages["analyze"].status == "skipped" and "rnnscope.stages.analyze" in stages["analyze"].note
     assert stages["gradients"].status == "skipped"
 
 

@@ -21,7 +21,7 @@ from rnnscope.io import FORMAT_VERSION, RunFileError, load_tensors, read_json, s
 from rnnscope.recording import Recording, RecordSpec, record_run
 from rnnscope.training.callbacks import Callback
 from rnnscope.training.checkpoint import FILES, load_checkpoint, load_latest
-from rnnscope.training.rundir import file_hashes, read_history, read_status, write_status
+from rnnscope.rundir import file_hashes, read_history, read_status, write_status
 
 SMALL = {"task": "evidence", "task_params": {"seq_len": 10}, "n_train": 96, "n_test": 32, "hidden": 8,
          "batch_size": 16, "device": "cpu", "seed": 4, "dropout": 0.2}

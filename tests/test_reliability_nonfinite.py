@@ -13,7 +13,7 @@ from rnnscope.data.dataset import DataBundle, Split
 from rnnscope.training import api
 from rnnscope.training.checkpoint import load_latest
 from rnnscope.training.loop import split_validation
-from rnnscope.training.rundir import read_history, read_status
+from rnnscope.rundir import read_history, read_status
 
 SMALL = {"task": "evidence", "task_params": {"seq_len": 10}, "n_train": 96, "n_test": 32, "hidden": 8,
          "batch_size": 16, "device": "cpu", "seed": 6}

@@ -23,7 +23,7 @@ import torch
 from rnnscope.io import dumps, load_tensors
 from rnnscope.training.callbacks import Callback
 from rnnscope.training.checkpoint import DELAY_ENV, checkpoint_name
-from rnnscope.training.rundir import RunLock, RunLockedError, read_history, read_status
+from rnnscope.rundir import RunLock, RunLockedError, read_history, read_status
 
 SEED = 20240611
 EPOCHS = 6

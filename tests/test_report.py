@@ -30,7 +30,7 @@ def bare_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def full_run(bare_run, tmp_path_factory):
     """The same run after record + analyze."""
-    from rnnscope.unitreport import analyze_run
+    from rnnscope.stages.analyze import analyze_run
 
     out = tmp_path_factory.mktemp("report") / "full"
     shutil.copytree(bare_run, out)
@@ -280,6 +280,12 @@ def _comparison_dir(tmp_path):
         cost.append(f"rnn,{t},{1e-5 * t},512,ok")
         cost.append(f"transformer,{t},{1e-7 * t * t},{64 * t},ok")
     (d / "cost.csv").write_text("\n".join(cost) + "\n")
+    # what the bench stage writes next to cost.csv: the fitted slopes (the report fits nothing itself)
+    from rnnscope.costs import read_cost_csv, stopped_points, summarize
+    from rnnscope.rundir import BenchSummary, write_bench_summary
+
+    measured = read_cost_csv(d / "cost.csv")
+    write_bench_summary(d, BenchSummary({}, stopped_points(measured), **summarize(measured)))
     return d
 
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import RUN_SECTIONS as SECTIONS
 
 import rnnscope
-from rnnscope.pipeline import run_stages
+from rnnscope.stages.pipeline import run_stages
 from rnnscope.report import build_report
 
 CHROMIUM = "/usr/bin/chromium"

@@ -8,7 +8,7 @@ import pytest
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.sweep import InlineExecutor, LocalProcessExecutor, job_name, make_job, run_state, run_sweep
 from rnnscope.sweep.executors import Executor, threads_per_worker
-from rnnscope.training import rundir
+from rnnscope import rundir
 
 
 def tiny_job(root, name="rnn-s0", kind="rnn", seed=0, epochs=2, distance=3, **data_kw):

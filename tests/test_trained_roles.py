@@ -33,7 +33,7 @@ def _roles(model, run, tmp_path):
                          RecordSpec(quantities=("inputs", "hidden", "labels")), overwrite=True)
     evidence, names = _task_evidence(run.task, te.x, rec.steps)
     report = analyze_recording(rec, evidence=evidence, evidence_names=names)
-    return report.summary["role_counts"]["0"], report
+    return report.summary.role_counts["0"], report
 
 
 def _train(task, kind, task_params, epochs):
@@ -45,7 +45,7 @@ def test_evidence_accumulation_makes_integrators(tmp_path):
     run = _train("evidence", "rnn", {}, epochs=10)
     assert run.metrics["test_acc"] > 0.75  # chance 1/3, ceiling 0.97
     counts, report = _roles(run.model, run, tmp_path)
-    assert report.summary["evidence"] == ["evidence_0", "evidence_1", "evidence_2"]
+    assert report.summary.evidence == ["evidence_0", "evidence_1", "evidence_2"]
     assert counts["integrator"] >= 8  # seed 0: 16 of 16
     # the same initial weights before training have no integrator: training made them
     torch.manual_seed(0)  # what train() does before it builds the model

@@ -103,7 +103,7 @@ def test_nonfinite_loss_stops_with_status(tmp_path):
     if run.metrics["status"] != "failed_nonfinite":  # an absurd lr must blow up; if not, NaN data will
         pytest.fail(f"expected failed_nonfinite, got {run.metrics['status']}")
     assert "epoch" in run.metrics["stop_reason"] and "batch" in run.metrics["stop_reason"]
-    from rnnscope.training.rundir import read_status
+    from rnnscope.rundir import read_status
 
     assert read_status(tmp_path / "run")["status"] == "failed_nonfinite"
 

@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "DataConfig": "rnnscope.config", "ModelConfig": "rnnscope.config", "TrainConfig": "rnnscope.config",
-    "Run": "rnnscope.training.api", "train": "rnnscope.training.api", "resume": "rnnscope.training.api",
+    "Run": "rnnscope.training.api", "train": "rnnscope.stages.train", "resume": "rnnscope.stages.train",
     "load_run": "rnnscope.training.api", "wrap": "rnnscope.models.wrapping",
 }
 

@@ -1,4 +1,6 @@
-"""`rnnscope analyze`: from a run (or any recording) to unit roles, population geometry and figures.
+"""The unit analysis of a recording: unit roles, population geometry, and the arrays its figures draw.
+
+The analyze stage (rnnscope.stages.analyze) runs it on a run directory and writes what it returns:
 
     RUN_DIR/analysis/units.csv            one row per unit: layer, unit, role, tau, peak_freq, selectivity,
                                           saturation, memory, prominence, selectivity_p, integration,
@@ -8,7 +10,7 @@
     RUN_DIR/analysis/arrays.safetensors   what the figures (and the HTML report) draw, so nothing is
                                           recomputed: see `ARRAYS` below
     RUN_DIR/analysis/*.png|svg            unit_traces, unit_heatmap, pca_trajectories, oscillatory_psd,
-                                          tau_histogram
+                                          tau_histogram (rnnscope.plots.units.unit_figures)
 
 The analysis itself is `rnnscope.analysis` (pure functions, docs/analysis.md) applied per layer to the
 first recorded sequences: every estimator there holds its sequences in memory in float64, so a subsample
@@ -21,19 +23,12 @@ T = recorded steps, U = units, K = classes, E = evidence signals, F = frequency 
 
 from __future__ import annotations
 
-from rnnscope.config import ANALYSIS_MAX_SEQUENCES, ANALYSIS_VALUE_BUDGET
-
 import copy
-import csv
 import dataclasses
-import io
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.numpy import save as save_numpy
 
 from rnnscope.analysis import (
     ROLES,
@@ -48,11 +43,10 @@ from rnnscope.analysis import (
     power_spectrum,
     project,
 )
-from rnnscope.io import atomic_write_bytes, write_json
-from rnnscope.recording import Recording, matching_recording, record_run
-from rnnscope.recording.store import replace_directory
+from rnnscope.config import ANALYSIS_MAX_SEQUENCES, ANALYSIS_VALUE_BUDGET
+from rnnscope.recording import Recording
+from rnnscope.rundir import UNIT_COLUMNS, AnalysisSummary, LayerUnits
 
-ANALYSIS_DIR = "analysis"
 MAX_SEQUENCES = ANALYSIS_MAX_SEQUENCES
 VALUE_BUDGET = ANALYSIS_VALUE_BUDGET
 MIN_SEQUENCES = 32  # ... but never fewer than this (the integration criterion needs >= 32, docs/analysis.md)
@@ -66,8 +60,7 @@ tau, psd.l<l> (F, n) for psd_units.l<l> (n,) (up to N_PSD oscillatory units, lar
 pca.evr.l<l> (k,), pca.class_means.l<l> (K, T, 3), pca.proj.l<l> (N_PROJECTED, T, 3),
 impulse.l<l> (lags, U) when a model was probed; shared: psd.freqs (F,), steps (T,), example_index (N_EXAMPLES,)
 into the analysed sequences, example_lengths, example_labels, proj_labels (N_PROJECTED,), class_ids (K,)"""
-CSV_COLUMNS = ("layer", "unit", "role", "tau", "peak_freq", "selectivity", "saturation", "memory", "prominence",
-               "selectivity_p", "integration", "input_drive", "mean", "std", "criteria")
+CSV_COLUMNS = UNIT_COLUMNS  # the columns of units.csv
 _SCORE = {"integrator": "integration", "oscillatory": "prominence", "input-selective": "selectivity",
           "transient": "input_drive", "mixed": "std", "silent": "std"}
 
@@ -75,12 +68,16 @@ _SCORE = {"integrator": "integration", "oscillatory": "prominence", "input-selec
 @dataclass(frozen=True)
 class UnitReport:
     """table: every unit of every layer; memory (U_all,): impulse memory length (NaN without a model);
-    summary: JSON-ready dict; arrays: {name: array} (see ARRAYS)."""
+    summary: what analysis/summary.json holds; arrays: {name: array} (see ARRAYS)."""
 
     table: UnitTable
     memory: np.ndarray
-    summary: dict
+    summary: AnalysisSummary
     arrays: dict[str, np.ndarray]
+
+    def columns(self) -> dict[str, list]:
+        """{column of units.csv: values (U_all,)}."""
+        return {c: (self.memory if c == "memory" else getattr(self.table, c)).tolist() for c in CSV_COLUMNS}
 
 
 def activity_name(rec: Recording, layer: int) -> str:
@@ -140,22 +137,15 @@ def analyze_recording(rec: Recording, sequences: np.ndarray | None = None, *, ev
                        "psd.freqs": freqs, "class_ids": np.asarray(classes)})
         if impulse is not None and layer in impulse:
             arrays[f"impulse.l{layer}"] = impulse[layer].deviation
-        summary_layers[str(layer)] = {
-            "activity": name, "units": len(table), "role_counts": table.role_counts(),
-            "pca_explained_variance_ratio": p.explained_variance_ratio.tolist(),
-            "participation_ratio": p.participation_ratio, "examples": _example_units(table)}
+        summary_layers[str(layer)] = LayerUnits(
+            name, len(table), table.role_counts(), p.explained_variance_ratio.tolist(), p.participation_ratio,
+            _example_units(table))
     table = UnitTable.concat(tables)
-    summary = {
-        "role_counts": {k: v["role_counts"] for k, v in summary_layers.items()},
-        "pca_explained_variance_ratio": {k: v["pca_explained_variance_ratio"] for k, v in summary_layers.items()},
-        "participation_ratio": {k: v["participation_ratio"] for k, v in summary_layers.items()},
-        "layers": summary_layers, "role_counts_total": table.role_counts(),
-        "sequences_analyzed": len(seqs), "sequences_recorded": rec.n_sequences, "steps": len(rec.steps),
-        "model": rec.model, "source": rec.source, "class_names": class_names,
-        "evidence": evidence_names if evidence is not None else ("running sums of the inputs" if inputs is not None
-                                                                 else None),
-        "impulse_probed": impulse is not None, "thresholds": dataclasses.asdict(thresholds),
-    }
+    summary = AnalysisSummary(
+        summary_layers, table.role_counts(), len(seqs), rec.n_sequences, len(rec.steps), rec.model, rec.source,
+        class_names,
+        evidence_names if evidence is not None else ("running sums of the inputs" if inputs is not None else None),
+        impulse is not None, dataclasses.asdict(thresholds))
     return UnitReport(table, np.concatenate(memory), summary, arrays)
 
 
@@ -230,55 +220,7 @@ def _transformer_step(m, x_t, state):
     return {"k": ks, "v": vs, "t": t + 1, "h": z[:, 0]}, torch.cat(outs, dim=1).numpy()
 
 
-# ---- a run directory ------------------------------------------------------------------------
-def analyze_run(run_dir: str | Path, *, split: str = "test", max_sequences: int | None = None,
-                thresholds: RoleThresholds | None = None, rerecord: bool = False,
-                impulse_sequences: int = 64, figures: bool = True) -> UnitReport:
-    """Record RUN_DIR if needed, analyse it, write RUN_DIR/analysis/ (and the new RUN_DIR/recording/).
-
-    Everything is computed in a temporary directory inside RUN_DIR and moved into place only when it all
-    succeeded, so bad input (NaN activity, too few sequences) leaves the run directory as it was.
-    """
-    from rnnscope.training.api import load_run
-
-    run_dir = Path(run_dir)
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be train or test, got {split!r}")
-    run = load_run(run_dir)
-    if max_sequences is not None and max_sequences < 1:
-        raise ValueError(f"max_sequences must be positive, got {max_sequences}")
-    kind = run.model.kind
-    names = [("residual" if kind == "transformer" else "hidden") + f".l{i}" for i in range(run.model.num_layers)]
-    names += ["inputs", "labels"]
-    data = getattr(run.data, split)
-    n = default_sequences(len(data), data.seq_len, run.model.hidden_size) if max_sequences is None \
-        else min(max_sequences, len(data))
-    with tempfile.TemporaryDirectory(dir=run_dir, prefix=".analyze-") as tmp:
-        rec = None if rerecord else matching_recording(run_dir, split, names, n)
-        fresh = rec is None
-        if fresh:
-            rec = record_run(run_dir, split=split, max_sequences=n, run=run, out=Path(tmp) / "recording")
-        rec.verify()
-        seqs = np.arange(n)
-        index = rec.read("index", seqs)
-        evidence, ev_names = _task_evidence(run.task, data.x[index], rec.steps)
-        lengths = data.lengths[index[:impulse_sequences]]
-        t_min = int(lengths.min())
-        impulse = None
-        if t_min >= 8:
-            impulse = model_impulse(run.model, data.x[index[:impulse_sequences], :t_min], at=t_min // 4)
-        report = analyze_recording(rec, seqs, evidence=evidence, impulse=impulse, thresholds=thresholds,
-                                   class_names=list(run.data.class_names), evidence_names=ev_names)
-        report.summary["split"] = split
-        report.summary["impulse"] = {"sequences": len(lengths), "at": t_min // 4, "steps": t_min} \
-            if impulse is not None else None
-        write_report(report, Path(tmp) / ANALYSIS_DIR, figures=figures)
-        replace_directory(Path(tmp) / ANALYSIS_DIR, run_dir / ANALYSIS_DIR)
-        if fresh:
-            replace_directory(Path(tmp) / "recording", run_dir / "recording")
-    return report
-
-
+# ---- the task's evidence ----------------------------------------------------------------------
 def _task_evidence(task, x: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray | None, list[str] | None]:
     """The task's cumulative-evidence latents (names starting with "evidence") as (S, T, E), or None."""
     if task is None:
@@ -288,26 +230,3 @@ def _task_evidence(task, x: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray |
     if not names:
         return None, None
     return np.stack([latents[k] for k in names], axis=2)[:, steps], names
-
-
-# ---- writing ----------------------------------------------------------------------------------
-def write_report(report: UnitReport, out: str | Path, figures: bool = True) -> None:
-    """units.csv, summary.json, arrays.safetensors and (unless figures=False) the figures, into `out`."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    cols = {c: (report.memory if c == "memory" else getattr(report.table, c)).tolist() for c in CSV_COLUMNS}
-    for i in range(len(report.table)):
-        w.writerow([f"{cols[c][i]:.7g}" if isinstance(cols[c][i], float) else cols[c][i] for c in CSV_COLUMNS])
-    atomic_write_bytes(out / "units.csv", buf.getvalue().encode())
-    write_json(out / "summary.json", report.summary)
-    arrays = {k: np.ascontiguousarray(v, dtype=np.float32 if np.asarray(v).dtype.kind == "f" else np.int64)
-              for k, v in report.arrays.items()}
-    atomic_write_bytes(out / "arrays.safetensors", save_numpy(arrays, metadata={"format_version": "1"}))
-    if not figures:
-        return
-    from rnnscope.plots.units import save_unit_figures
-
-    save_unit_figures(report.table, report.summary, report.arrays, out)

@@ -26,19 +26,12 @@ def add_parser(sub) -> None:
 
 def cmd_analyze(args) -> int:
     from rnnscope.cli.train import set_threads
-    from rnnscope.unitreport import ANALYSIS_DIR, analyze_run
+    from rnnscope.rundir import RunPaths
+    from rnnscope.stages.analyze import analyze_run
 
     set_threads(args)
     report = analyze_run(args.run_dir, split=args.split, max_sequences=args.max_sequences, rerecord=args.rerecord,
                          figures=not args.no_figures)
-    s = report.summary
-    roles = list(s["role_counts_total"])
-    width = max(len(r) for r in roles)
-    ev = ", ".join(s["evidence"]) if isinstance(s["evidence"], list) else s["evidence"]
-    print(f"{s['sequences_analyzed']} {args.split} sequences x {s['steps']} steps; evidence: {ev}")
-    print(f"{'layer':<7}{'units':>6}  " + "  ".join(f"{r:>{min(width, 15)}}" for r in roles) + "  PR")
-    for layer, d in s["layers"].items():
-        counts = "  ".join(f"{d['role_counts'][r]:>{min(width, 15)}}" for r in roles)
-        print(f"{layer:<7}{d['units']:>6}  {counts}  {d['participation_ratio']:.1f}")
-    print(f"analysis: {args.run_dir.rstrip('/')}/{ANALYSIS_DIR}")
+    print("\n".join(report.summary.cli_lines(args.split)))
+    print(f"analysis: {args.run_dir.rstrip('/')}/{RunPaths(args.run_dir).analysis.dir.name}")
     return 0

@@ -71,9 +71,7 @@ def _fmt(v, unit: str) -> str:
 
 
 def cmd_bench(args) -> int:
-    from dataclasses import asdict
-
-    from rnnscope.costs import run_bench, summarize, write_outputs
+    from rnnscope.stages.bench import bench
 
     spec, configs = spec_from_args(args)
     out = Path(args.out)
@@ -89,13 +87,8 @@ def cmd_bench(args) -> int:
               f"state {_fmt(r['state_bytes'], 'b'):>10}  {r['status']}{'  ' + r['note'] if r['note'] else ''}",
               flush=True)
 
-    rows = run_bench(spec, progress)
-    summary = summarize(rows)
-    paths = write_outputs(out, rows, summary, asdict(spec))
-    for metric, fits in summary["fits"].items():
-        if fits and metric != "state_bytes":
-            print(f"slope of {metric}: " + ", ".join(f"{m} {f['slope']:.2f}" for m, f in fits.items()))
-    for line in summary["lines"]:
+    summary, paths = bench(spec, out, progress)
+    for line in summary.slope_lines():
         print(line)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

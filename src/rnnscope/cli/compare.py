@@ -63,16 +63,15 @@ def add_parser(sub) -> None:
 
 def run_sweep_command(args, kind: str, config: dict, jobs: list[dict]) -> list[dict]:
     """Refuse a directory holding another configuration, record this one, run the jobs with progress."""
-    from rnnscope.sweep.store import check_sweep_dir, write_sweep_file
+    from rnnscope.stages.sweeps import prepare_sweep
 
-    check_sweep_dir(args.out, kind, config)
-    write_sweep_file(args.out, kind, config)
+    prepare_sweep(args.out, kind, config)
     return run_with_progress(jobs, args.workers, kind, args.quiet)
 
 
 def run_with_progress(jobs: list[dict], workers: int | None, desc: str, quiet: bool = False) -> list[dict]:
-    """run_sweep with one tqdm bar over jobs (the CLI's display)."""
-    from rnnscope.sweep import run_sweep
+    """The sweep stage's run_jobs with one tqdm bar over jobs (the CLI's display)."""
+    from rnnscope.stages.sweeps import run_jobs
 
     bar = None
     if not quiet:
@@ -86,7 +85,7 @@ def run_with_progress(jobs: list[dict], workers: int | None, desc: str, quiet: b
             bar.update(1)
 
     try:
-        return run_sweep(jobs, on_result=on_result, workers=workers)
+        return run_jobs(jobs, on_result=on_result, workers=workers)
     finally:
         if bar is not None:
             bar.close()
@@ -113,7 +112,9 @@ def print_summary(rows: list[dict], axis: str, key: str = "test_acc") -> None:
 
 def cmd_compare(args) -> int:
     from rnnscope.cli.train import parse_task_params
-    from rnnscope.sweep.compare import compare_config, plan_compare, write_compare
+    from rnnscope.rundir import SweepPaths
+    from rnnscope.stages.compare import write_compare
+    from rnnscope.sweep.compare import compare_config, plan_compare
 
     try:
         config = compare_config(
@@ -131,6 +132,6 @@ def cmd_compare(args) -> int:
     done = sum(r["action"] == "skipped" for r in results)
     if done:
         print(f"{done} of {len(results)} runs were already finished (skipped)")
-    print(f"results: {args.out}/results.csv")
+    print(f"results: {SweepPaths(args.out).results_csv}")
     return report_failures(results, "compare")
 

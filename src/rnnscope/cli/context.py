@@ -41,7 +41,9 @@ def add_parser(sub) -> None:
 
 
 def cmd_context(args) -> int:
-    from rnnscope.sweep.context import context_config, plan_context, write_context
+    from rnnscope.rundir import SweepPaths
+    from rnnscope.stages.context import write_context
+    from rnnscope.sweep.context import context_config, plan_context
 
     try:
         config = context_config(
@@ -56,19 +58,8 @@ def cmd_context(args) -> int:
     results = run_sweep_command(args, "context", config, jobs)
     rows, summary = write_context(args.out, jobs, results)
     print_summary(rows, "distance")
-    print(f"effective context (b): chance-corrected accuracy within {summary['threshold']:.0%} of distance "
-          f"{summary['distances'][0]}'s, at every distance up to it")
-    print(f"  {'model':<12}{'seed-mean curve':<18}{'median over seeds':<20}per seed")
-    for model, info in summary["models"].items():
-        print(f"  {model:<12}{_context_text(info['effective_context'], info['censored']):<18}"
-              f"{_context_text(info['median_seed_context'], info['median_seed_censored']):<20}"
-              f"{', '.join('-' if c is None else str(c) for c in info['per_seed'].values())}")
-    print("  (>= d: every tested distance passed, the context is at least d; -: not above chance at the shortest)")
-    print(f"results: {args.out}/context.csv, {args.out}/context.json")
+    print("\n".join(summary.cli_lines()))
+    paths = SweepPaths(args.out)
+    print(f"results: {paths.context_csv}, {paths.context_json}")
     return report_failures(results, "context")
 
-
-def _context_text(eff, censored: bool) -> str:
-    if eff is None:
-        return "-"
-    return f">= {eff}" if censored else str(eff)

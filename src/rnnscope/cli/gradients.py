@@ -31,22 +31,11 @@ def add_parser(sub) -> None:
 
 
 def cmd_gradients(args) -> int:
-    from rnnscope.gradients.report import GRADIENTS_DIR, gradient_report
+    from rnnscope.rundir import RunPaths
+    from rnnscope.stages.gradients import gradient_report
 
     s = gradient_report(args.run_dir, epsilon=args.epsilon, batch=args.batch, split=args.split,
                         context=args.context)
-    print(f"{s['kind']}: {s['batch']} {s['split']} sequences x {s['seq_len']} steps, loss {s['loss']:.3f} "
-          f"(init {s['loss_init']:.3f})")
-    print(f"{'layer':<6}{'quantity':<13}{'decay/step':>11}{'half-life':>11}{'R2':>7}{'context (a)':>13}")
-    for r in s["per_layer"]:
-        ctx = "-" if r["effective_context"] is None else (
-            f">={r['effective_context']}" if r["context_censored"] else str(r["effective_context"]))
-        print(f"{r['layer']:<6}{r['quantity']:<13}{r['decay_factor']:>11.4f}{r['half_life']:>11.1f}"
-              f"{r['r2']:>7.3f}{ctx:>13}")
-    b = s["behavioural"]
-    if b is not None:
-        ctx = "undefined" if b["effective_context"] is None else (
-            f">= {b['effective_context']}" if b["censored"] else str(b["effective_context"]))
-        print(f"behavioural context (b): {ctx}")
-    print(f"gradients: {args.run_dir.rstrip('/')}/{GRADIENTS_DIR}")
+    print("\n".join(s.cli_lines()))
+    print(f"gradients: {args.run_dir.rstrip('/')}/{RunPaths(args.run_dir).gradients.dir.name}")
     return 0

@@ -25,14 +25,12 @@ def add_parser(sub) -> None:
 
 def cmd_record(args) -> int:
     from rnnscope.cli.train import set_threads
-    from rnnscope.recording import RecordSpec, record_run
+    from rnnscope.recording import RecordSpec
+    from rnnscope.stages.record import describe, record
 
     set_threads(args)
     spec = RecordSpec(quantities=tuple(args.quantities) if args.quantities else None, dtype=args.dtype,
                       chunk_size=args.chunk_size)
-    rec = record_run(args.run_dir, split=args.split, max_sequences=args.max_sequences, spec=spec)
-    size = sum(c["bytes"] for c in rec.manifest["chunks"])
-    print(f"recorded {rec.n_sequences} {args.split} sequences x {len(rec.steps)} steps: {len(rec.names)} arrays, "
-          f"{len(rec.manifest['chunks'])} chunks, {size / 1e6:.1f} MB ({args.dtype})")
-    print(f"recording: {rec.path}")
+    rec = record(args.run_dir, split=args.split, max_sequences=args.max_sequences, spec=spec)
+    print("\n".join(describe(rec, args.split, args.dtype)))
     return 0

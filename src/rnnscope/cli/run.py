@@ -11,7 +11,7 @@ ORDER = 20  # position in `rnnscope --help`
 
 def add_parser(sub) -> None:
     from rnnscope.cli.train import add_train_options
-    from rnnscope.pipeline import SEQUENCES
+    from rnnscope.stages.pipeline import SEQUENCES
 
     p = sub.add_parser("run", help="the whole pipeline: train, record, analyse units, gradients, HTML report")
     p.add_argument("--out", required=True, help="run directory to create (the report is DIR/report.html)")
@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
 
 def cmd_run(args) -> int:
     from rnnscope.cli.train import configs_from_args, print_results, set_threads
-    from rnnscope.pipeline import run_pipeline
+    from rnnscope.stages.pipeline import run_pipeline
 
     set_threads(args)
     data_cfg, model_cfg, train_cfg = configs_from_args(args)
@@ -54,8 +54,7 @@ def cmd_run(args) -> int:
     print_results(result.run)
     print()
     for s in result.stages:
-        seconds = f"{s.seconds:6.1f} s" if s.seconds is not None else ""
-        print(f"{s.name:<10}{s.status:<8}{seconds:>9}   {s.note or ''}")
+        print(s.line())
     print(f"run directory: {result.run.path}")
     print(f"report: {result.report}")
     failed = [s for s in result.stages if s.status == "failed"]

@@ -136,7 +136,7 @@ def set_threads(args) -> None:
 
 
 def cmd_train(args) -> int:
-    from rnnscope.training.api import resume, run_training
+    from rnnscope.stages.train import resume, run_training
     from rnnscope.training.callbacks import ProgressBar
 
     set_threads(args)

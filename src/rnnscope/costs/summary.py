@@ -1,4 +1,4 @@
-"""From the rows of cost.csv to fitted slopes, crossing points, and the files `rnnscope bench` writes.
+"""From the rows of cost.csv to fitted slopes and crossing points (the bench stage writes the files).
 
 Key: T = sequence length. A row is a dict with the columns of `runner.COLUMNS`.
 """
@@ -14,7 +14,6 @@ import numpy as np
 
 from rnnscope.costs.fit import PowerFit, describe_crossing, loglog_fit
 from rnnscope.costs.runner import COLUMNS, METRICS
-from rnnscope.io import atomic_write_bytes, write_json
 
 TAIL = 3  # slopes are fitted on the three longest measured lengths (the asymptotic regime)
 LABELS = {"train_step_seconds": "training step time", "inference_seconds": "inference time",
@@ -115,19 +114,3 @@ def read_cost_csv(path: str | Path) -> list[dict]:
         for k in METRICS:
             r[k] = _num(r.get(k))
     return rows
-
-
-def write_outputs(out: str | Path, rows: list[dict], summary: dict, spec: dict) -> list[Path]:
-    """cost.csv, summary.json, cost_time.{png,svg} and cost_memory.{png,svg} in `out` (atomic writes)."""
-    from rnnscope.plots import save_figure
-    from rnnscope.plots.costs import plot_cost_curves
-
-    out = Path(out)
-    atomic_write_bytes(out / "cost.csv", cost_csv_text(rows).encode())
-    write_json(out / "summary.json", {"spec": spec, "stopped": stopped_points(rows), **summary})
-    paths = [out / "cost.csv", out / "summary.json"]
-    for stem, metrics in (("cost_time", ["train_step_seconds", "inference_seconds"]),
-                          ("cost_memory", ["train_peak_bytes", "inference_peak_bytes", "state_bytes"])):
-        fig = plot_cost_curves(rows, summary["fits"], metrics, [LABELS[m] for m in metrics])
-        paths += save_figure(fig, out / stem)
-    return paths

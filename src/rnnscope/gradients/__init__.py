@@ -10,7 +10,6 @@ from rnnscope.gradients.capture import StepGradients, step_gradients, step_updat
 from rnnscope.gradients.jacobians import carry_gates, step_jacobians
 from rnnscope.gradients.profile import analyse, gradient_profiles, probe_indices, summarise
 from rnnscope.gradients.reference import unrolled_gradients, unrolled_loss
-from rnnscope.gradients.report import gradient_report
 from rnnscope.gradients.snapshots import GradientSnapshots, ThroughTraining, load_through_training
 
 __all__ = [
@@ -20,7 +19,6 @@ __all__ = [
     "analyse",
     "carry_gates",
     "gradient_profiles",
-    "gradient_report",
     "load_through_training",
     "probe_indices",
     "step_gradients",

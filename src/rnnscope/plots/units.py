@@ -13,6 +13,7 @@ from rnnscope.plots import new_figure
 
 ROLE_COLORS = {"input-selective": "#1f77b4", "transient": "#17becf", "integrator": "#d62728",
                "oscillatory": "#2ca02c", "mixed": "#9467bd", "silent": "#7f7f7f"}
+ROLE_ORDER = tuple(ROLE_COLORS)  # the order of rnnscope.analysis.ROLES
 
 
 def _ax(ax, width=5.0, height=3.5):
@@ -126,54 +127,50 @@ def plot_tau_histogram(taus: dict[str, np.ndarray], *, tau_long: float | None = 
     return fig
 
 
-def save_unit_figures(table, summary: dict, arrays: dict[str, np.ndarray], out) -> list:
-    """The five figures of `rnnscope analyze`, one panel (row) per layer, saved as png + svg in `out`.
+def unit_figures(summary, arrays: dict[str, np.ndarray], roles: dict[str, np.ndarray],
+                 taus: dict[str, np.ndarray]) -> dict:
+    """The five figures of `rnnscope analyze`, one panel (row) per layer -> {key: Figure} with keys
+    examples, heatmap, pca, psd, tau (file stems: rnnscope.rundir.AnalysisPaths.FIGURES).
 
-    table: the UnitTable; summary, arrays: as written by rnnscope.unitreport (nothing is recomputed)."""
-    from pathlib import Path
-
-    from rnnscope.analysis import ROLES
-    from rnnscope.plots import save_figure
-
-    out = Path(out)
-    layers = list(summary["layers"])
+    summary: the AnalysisSummary; arrays: analysis/arrays.safetensors (rnnscope.unitreport.ARRAYS);
+    roles, taus: per layer key ("0", "1", ...) the role (U,) and tau (U,) of every unit, in unit order.
+    Nothing is recomputed."""
+    layers = list(summary.layers)
     n = len(layers)
     steps = arrays["steps"]
-    names = summary.get("class_names") or []
+    names = summary.class_names or []
     class_names = [names[int(c)] if int(c) < len(names) else str(c) for c in arrays["class_ids"]]
-    paths = []
+    figs = {}
 
-    present = [r for r in ROLES if any(summary["layers"][layer]["examples"][r] for layer in layers)]
+    present = [r for r in ROLE_ORDER if any(summary.layers[layer].examples[r] for layer in layers)]
     fig, axes = new_figure(3.4 * len(present), 2.6 * n, ncols=len(present), nrows=n)
     for i, layer in enumerate(layers):
         for j, role in enumerate(present):
-            units = summary["layers"][layer]["examples"][role]
+            units = summary.layers[layer].examples[role]
             plot_unit_traces(arrays[f"activity.l{layer}"], units, role, steps=steps, title=f"layer {layer}: {role}",
                              ax=axes[i, j])
-    paths += save_figure(fig, out / "unit_traces")
+    figs["examples"] = fig
 
     fig, axes = new_figure(7.5, 4.5 * n, nrows=n)
     for i, layer in enumerate(layers):
-        rows = table.layer == layer
-        plot_unit_heatmap(arrays[f"activity.l{layer}"][0], arrays[f"order.l{layer}"], table.role[rows], steps=steps,
+        plot_unit_heatmap(arrays[f"activity.l{layer}"][0], arrays[f"order.l{layer}"], roles[layer], steps=steps,
                           title=f"layer {layer}: units x time (example sequence)", ax=axes[i, 0])
-    paths += save_figure(fig, out / "unit_heatmap")
+    figs["heatmap"] = fig
 
     fig, axes = new_figure(4.8 * n, 4.3, ncols=n)
     for i, layer in enumerate(layers):
         plot_pca_trajectories(arrays[f"pca.class_means.l{layer}"], class_names, explained=arrays[f"pca.evr.l{layer}"],
                               single=arrays[f"pca.proj.l{layer}"],
-                              title=f"layer {layer}: PR {summary['participation_ratio'][layer]:.1f}", ax=axes[0, i])
-    paths += save_figure(fig, out / "pca_trajectories")
+                              title=f"layer {layer}: PR {summary.layers[layer].participation_ratio:.1f}",
+                              ax=axes[0, i])
+    figs["pca"] = fig
 
     fig, axes = new_figure(4.8 * n, 3.6, ncols=n)
     for i, layer in enumerate(layers):
         plot_unit_psd(arrays["psd.freqs"], arrays[f"psd.l{layer}"], arrays[f"psd_units.l{layer}"].tolist(),
                       title=f"layer {layer}: oscillatory units", ax=axes[0, i])
-    paths += save_figure(fig, out / "oscillatory_psd")
+    figs["psd"] = fig
 
-    max_lag = summary["thresholds"].get("max_lag") or len(steps) // 2
-    fig = plot_tau_histogram({layer: table.tau[table.layer == layer] for layer in layers},
-                             tau_long=summary["thresholds"]["tau_long"], max_lag=max_lag)
-    paths += save_figure(fig, out / "tau_histogram")
-    return paths
+    max_lag = summary.thresholds.get("max_lag") or len(steps) // 2
+    figs["tau"] = plot_tau_histogram(taus, tau_long=summary.thresholds["tau_long"], max_lag=max_lag)
+    return figs

@@ -12,12 +12,13 @@ from rnnscope.io import RunFileError, sha256
 from rnnscope.recording.recorder import plan_for, record_to_disk
 from rnnscope.recording.spec import RecordSpec
 from rnnscope.recording.store import Recording
+from rnnscope.rundir import RunPaths
 
 SPLITS = ("train", "test")
 
 
 def recording_dir(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "recording"
+    return RunPaths(run_dir).recording
 
 
 def record_run(run_dir: str | Path, *, split: str = "test", max_sequences: int | None = None,
@@ -49,9 +50,9 @@ def record_run(run_dir: str | Path, *, split: str = "test", max_sequences: int |
 
 
 def model_hash(run_dir: str | Path) -> str:
-    path = Path(run_dir) / "model.safetensors"
+    path = RunPaths(run_dir).model
     if not path.exists():
-        raise RunFileError(f"{run_dir} has no model.safetensors; train it first (rnnscope train)")
+        raise RunFileError(f"{run_dir} has no {path.name}; train it first (rnnscope train)")
     return sha256(path)
 
 
@@ -60,10 +61,10 @@ def matching_recording(run_dir: str | Path, split: str, names: list[str], n_sequ
     and every step, and holds the first n_sequences sequences of the split; else None (record again).
 
     A recording whose manifest is unreadable raises RunFileError rather than being replaced silently."""
-    path = recording_dir(run_dir)
-    if not (path / "manifest.json").exists():
+    paths = RunPaths(run_dir)
+    if not paths.recording_manifest.exists():
         return None
-    rec = Recording(path)
+    rec = Recording(paths.recording)
     src = rec.source
     if src.get("split") != split or src.get("model_sha256") != model_hash(run_dir):
         return None

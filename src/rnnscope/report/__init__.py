@@ -3,8 +3,9 @@
     build_report("runs/demo")        -> runs/demo/report.html  (a run directory)
     build_report("runs/compare")     -> runs/compare/report.html  (results.csv / context.csv / cost.csv)
 
-The report only reads: figures are the PNGs the commands wrote (drawn with rnnscope.plots only when a
-file is missing but its data exist), tables and numbers come from the CSV/JSON/safetensors files. Every
+The report only reads, and only through rnnscope.rundir: figures are the PNGs the commands wrote where
+rundir keeps them (drawn with rnnscope.plots only when a file is missing but its data exist), tables and
+numbers come from the CSV/JSON/safetensors files, validated as they are read. Every
 section whose data are missing says so and names the command that makes them. A directory that is not
 a run or whose files are corrupt raises RunFileError (one line) before anything is written; the file is
 written atomically. What the report shows and why it is built this way: docs/report.md.
@@ -15,11 +16,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rnnscope.io import RunFileError, atomic_write_bytes
+from rnnscope.io import atomic_write_bytes
+from rnnscope.report.compare_report import comparison_sections
 from rnnscope.report.html import esc, page
+from rnnscope.report.run_report import run_sections, title_of
 from rnnscope.report.sources import kind_of
+from rnnscope.rundir import RunPaths
 
-REPORT_NAME = "report.html"
+REPORT_NAME = RunPaths(".").report.name
 
 __all__ = ["REPORT_NAME", "build_report", "render_report"]
 
@@ -29,24 +33,12 @@ def render_report(path: str | Path) -> str:
     from rnnscope import __version__
 
     root = Path(path)
-    kind = kind_of(root)
-    try:
-        if kind == "run":
-            from rnnscope.report.run_report import run_sections, title_of
-
-            sections = run_sections(root)
-            title, subtitle = title_of(root)
-        else:
-            from rnnscope.report.compare_report import comparison_sections
-
-            sections = comparison_sections(root)
-            title, subtitle = f"rnnscope comparison: {root.name}", f"comparison outputs in {root}"
-    except (KeyError, TypeError, IndexError, AttributeError) as err:
-        # A file that parses but lacks what its format promises: damaged, or written by another version.
-        raise RunFileError(
-            f"a file in {root} does not have the expected layout ({err.__class__.__name__}: "
-            f"{err}); run the command that wrote it again"
-        ) from err
+    if kind_of(root) == "run":
+        sections = run_sections(root)
+        title, subtitle = title_of(root)
+    else:
+        sections = comparison_sections(root)
+        title, subtitle = f"rnnscope comparison: {root.name}", f"comparison outputs in {root}"
     footer = (
         f"Built by rnnscope {esc(__version__)} on {time.strftime('%Y-%m-%d %H:%M')} from {esc(root)}. "
         "Self-contained: no network, no server; figures are PNG data URLs, the explorer and table "
@@ -59,6 +51,6 @@ def build_report(path: str | Path, out: str | Path | None = None) -> Path:
     """Build DIR/report.html (or `out`) for a run or comparison directory; returns its path."""
     root = Path(path)
     text = render_report(root)
-    target = Path(out) if out is not None else root / REPORT_NAME
+    target = Path(out) if out is not None else RunPaths(root).report
     atomic_write_bytes(target, text.encode("utf-8"))
     return target

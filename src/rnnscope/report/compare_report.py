@@ -13,57 +13,45 @@ from pathlib import Path
 
 from rnnscope.report.figures import FigureFinder, Slot
 from rnnscope.report.html import Section, definition_list, esc, missing, note, table
-from rnnscope.report.sources import Table, optional_json, read_table
+from rnnscope.rundir import (
+    BenchSummary,
+    Figure,
+    SweepPaths,
+    Table,
+    read_bench_summary,
+    read_context_summary,
+    read_sweep_file,
+    read_table,
+)
 
 ACCURACY = Slot(
     "accuracy",
-    "",
-    ("accuracy_vs", "accuracy"),
     "Test accuracy against sequence length or dependency distance, one line per architecture with the "
     "seed spread: look for where the plain RNN falls away while the gated cells hold.",
 )
 CONTEXT = Slot(
     "context",
-    "",
-    ("context",),
     "Chance-corrected recall accuracy against the dependency distance: the effective context of each "
     "model is the last distance that keeps 90 % of its short-distance accuracy.",
 )
 CURVES = Slot(
     "training_overlay",
-    "",
-    ("training_curves", "curves"),
     "Validation accuracy per epoch for every architecture: look for which models learn at all, and how fast.",
 )
 GRADIENTS = Slot(
     "gradient_overlay",
-    "",
-    ("gradient_profiles", "gradient"),
     "The top layer's ‖∂L/∂h_t‖ against the step, one line per architecture: look for the slope of "
     "the fall — the plain RNN's gradient vanishes fastest.",
 )
 TIME = Slot(
     "cost_time",
-    "",
-    ("time", "seconds"),
     "Time per training step and per full-sequence inference against T, log-log with fitted slopes: look "
     "for slope ~1 (O(T), recurrent) against ~2 (O(T²), attention) and where the curves cross.",
-    exclude=("memory", "stream", "state"),
 )
 MEMORY = Slot(
     "cost_memory",
-    "",
-    ("memory", "bytes"),
     "Peak memory against T, log-log with fitted slopes: look for which model's memory grows faster "
     "than its input.",
-    exclude=("stream", "state"),
-)
-STREAM = Slot(
-    "streaming",
-    "",
-    ("stream", "state", "kv"),
-    "What a stream carries between steps against the context length: a constant state for recurrent "
-    "models, a KV cache that grows with every step for the Transformer.",
 )
 COST_METRICS = (
     "train_step_seconds",
@@ -106,47 +94,27 @@ def _full_table(t: Table, finder: FigureFinder, title: str, table_id: str) -> li
     ]
 
 
-def _figure(finder: FigureFinder, s: Section, slot: Slot, numbers) -> bool:
-    fig = finder.html(slot, numbers)
-    if fig:
-        s.add(fig)
-    return fig is not None
+def _figure(finder: FigureFinder, s: Section, slot: Slot, fig: Figure | None, numbers) -> bool:
+    html = finder.html(slot, fig, numbers)
+    if html:
+        s.add(html)
+    return html is not None
 
 
-def _fit_rows(cost: Table, bench: dict | None) -> tuple[list[str], list[list]]:
-    """Fitted log-log slope of each cost metric per model: from `rnnscope bench`'s summary.json when it has
-    them (fitted on the longest lengths), else fitted here on every successful point."""
-    fits = (bench or {}).get("fits")
-    if isinstance(fits, dict) and fits:
-        metrics = [m for m in COST_METRICS if isinstance(fits.get(m), dict)]
-        models = list(dict.fromkeys(m for metric in metrics for m in fits[metric]))
-        rows = [[model, *[(fits[m].get(model) or {}).get("slope") for m in metrics]] for model in models]
-        return ["model", *[f"slope of {m}" for m in metrics]], rows
-    from rnnscope.costs.fit import loglog_fit
-
-    rows = []
-    ok = [r for r in cost.dicts() if str(r.get("status", "ok")) in ("ok", "done", "measured")]
-    metrics = [m for m in COST_METRICS if m in cost.columns]
-    for model in dict.fromkeys(r["model"] for r in ok):
-        pts = [r for r in ok if r["model"] == model]
-        row = [model]
-        for m in metrics:
-            xy = [(r["length"], r[m]) for r in pts if isinstance(r.get(m), (int, float)) and r[m] > 0]
-            try:
-                row.append(loglog_fit([x for x, _ in xy], [y for _, y in xy]).slope if len(xy) >= 2 else None)
-            except ValueError:
-                row.append(None)
-        rows.append(row)
-    return ["model", *[f"slope of {m}" for m in metrics]], rows
+def _fit_rows(bench: BenchSummary | None) -> tuple[list[str], list[list]] | None:
+    """Fitted log-log slope of each cost metric per model, from `rnnscope bench`'s summary.json (fitted by
+    the bench stage on the longest lengths); None when there is no summary."""
+    return bench.slopes(list(COST_METRICS)) if bench is not None else None
 
 
 def comparison_sections(root: Path) -> list[Section]:
     finder = FigureFinder(root, root)
-    results = read_table(root / "results.csv", "comparison results", ("model", "seed"))
-    context = read_table(root / "context.csv", "context results", ("model", "seed", "distance"))
-    cost = read_table(root / "cost.csv", "cost table", ("model", "length"))
-    sweep = optional_json(root / "sweep.json", "sweep file")
-    ctx_summary = optional_json(root / "context.json", "context summary")
+    paths = SweepPaths(root)
+    results = read_table(paths.results_csv, "comparison results", ("model", "seed"))
+    context = read_table(paths.context_csv, "context results", ("model", "seed", "distance"))
+    cost = read_table(paths.cost_csv, "cost table", ("model", "length"))
+    sweep = read_sweep_file(root)
+    ctx_summary = read_context_summary(root)
     compare_cmd = f"rnnscope compare --task TASK --models rnn,lstm,gru,transformer --out {root}"
     context_cmd = f"rnnscope context --models rnn,lstm,gru --distances 5,10,20,50,100,200 --out {root}"
     bench_cmd = (
@@ -154,17 +122,14 @@ def comparison_sections(root: Path) -> list[Section]:
     )
 
     what = Section("comparison", "What was compared")
-    files = [
-        (name, "present" if (root / name).exists() else "absent")
-        for name in ("results.csv", "sweep.json", "context.csv", "context.json", "cost.csv")
-    ]
+    files = [(name, "present" if present else "absent") for name, present in paths.present()]
     what.add(definition_list(files))
     if sweep is not None:
-        cfg = sweep.get("config", {})
+        command, cfg = sweep.command, sweep.config
         what.add(
             definition_list(
                 [
-                    ("command", f"rnnscope {sweep.get('command')}"),
+                    ("command", f"rnnscope {command}"),
                     *[(k, v if not isinstance(v, (list, dict)) else str(v)) for k, v in cfg.items()],
                 ]
             )
@@ -174,7 +139,7 @@ def comparison_sections(root: Path) -> list[Section]:
     if results is not None:
         axis = next((a for a in ("length", "distance") if a in results.columns), None)
         numbers = [finder.download(results.path)]
-        _figure(finder, acc, ACCURACY, numbers)
+        _figure(finder, acc, ACCURACY, paths.accuracy_figure(axis) if axis else None, numbers)
         if axis and "test_acc" in results.columns:
             header, rows = _pivot(results, axis, "test_acc")
             acc.add(
@@ -184,17 +149,17 @@ def comparison_sections(root: Path) -> list[Section]:
             )
         acc.add(*_full_table(results, finder, "Every run", "results-table"))
     if context is not None:
-        _figure(finder, acc, CONTEXT, [finder.download(context.path)])
-        if ctx_summary and isinstance(ctx_summary.get("models"), dict):
+        _figure(finder, acc, CONTEXT, paths.context_figure, [finder.download(context.path)])
+        if ctx_summary is not None:
             rows = [
                 [
                     m,
-                    v.get("effective_context"),
-                    "yes" if v.get("censored") else "no",
-                    v.get("median_seed_context"),
-                    v.get("short_chance_corrected"),
+                    v.effective_context,
+                    "yes" if v.censored else "no",
+                    v.median_seed_context,
+                    v.short_chance_corrected,
                 ]
-                for m, v in ctx_summary["models"].items()
+                for m, v in ctx_summary.models.items()
             ]
             acc.add(
                 table(
@@ -222,7 +187,10 @@ def comparison_sections(root: Path) -> list[Section]:
 
     over = Section("overlays", "Training curves and gradient profiles")
     numbers = [finder.download(results.path)] if results is not None else []
-    found = [_figure(finder, over, CURVES, numbers), _figure(finder, over, GRADIENTS, numbers)]
+    found = [
+        _figure(finder, over, CURVES, paths.training_overlay, numbers),
+        _figure(finder, over, GRADIENTS, paths.gradient_overlay, numbers),
+    ]
     if not any(found):
         over.available = False
         over.add(missing("overlaid training curves and gradient profiles", compare_cmd))
@@ -231,28 +199,31 @@ def comparison_sections(root: Path) -> list[Section]:
     stream = Section("streaming", "Streaming cost")
     if cost is not None:
         numbers = [finder.download(cost.path)]
-        _figure(finder, costs, TIME, numbers)
-        _figure(finder, costs, MEMORY, numbers)
-        bench = optional_json(root / "summary.json", "bench summary")
-        header, rows = _fit_rows(cost, bench)
-        costs.add(
-            table(
-                header,
-                rows,
-                numeric=set(range(1, len(header))),
-                caption="Fitted log-log slopes: 1 means cost grows like T, 2 like T².",
+        _figure(finder, costs, TIME, paths.cost_time, numbers)
+        _figure(finder, costs, MEMORY, paths.cost_memory, numbers)
+        bench = read_bench_summary(root)
+        fits = _fit_rows(bench)
+        if fits is not None:
+            header, rows = fits
+            costs.add(
+                table(
+                    header,
+                    rows,
+                    numeric=set(range(1, len(header))),
+                    caption="Fitted log-log slopes: 1 means cost grows like T, 2 like T².",
+                )
             )
-        )
-        lines = [str(x) for x in (bench or {}).get("lines", [])]
-        stopped = [
-            f"{x.get('model')} stopped at T = {x.get('length')}: {x.get('status')} {x.get('note') or ''}"
-            for x in (bench or {}).get("stopped", [])
-            if isinstance(x, dict)
-        ]
+        else:
+            costs.add(
+                note(
+                    f"No fitted slopes: {paths.bench_summary.name} (written by `rnnscope bench`) is missing."
+                )
+            )
+        lines = bench.lines if bench is not None else []
+        stopped = bench.stopped_lines() if bench is not None else []
         if lines or stopped:
             costs.add("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines + stopped) + "</ul>")
         costs.add(*_full_table(cost, finder, "Every measurement", "cost-table"))
-        _figure(finder, stream, STREAM, numbers)
         if "state_bytes" in cost.columns:
             header, rows = _pivot(cost, "length", "state_bytes")
             stream.add(
@@ -274,7 +245,7 @@ def comparison_sections(root: Path) -> list[Section]:
             s.add(missing(what_, bench_cmd))
     sections = [what, acc, over, costs, stream]
     other = Section("other-figures", "Other figures")
-    for path in finder.leftovers(""):
+    for path in finder.leftovers(root):
         other.add(finder.leftover_html(path, f"{path.stem.replace('_', ' ')}."))
     if other.body:
         sections.append(other)

@@ -1,8 +1,8 @@
 """Figures for the report: reuse the PNG a command already wrote; draw one only when it is missing.
 
-A `Slot` names where a figure lives (a directory and keywords of its file name), its caption (one
-sentence: what to look for), and the numbers behind it. `FigureFinder` hands each PNG to at most one
-slot, so the figures no slot claims can still be shown at the end ("other figures").
+A `Slot` names a figure of the report (its key) and its caption (one sentence: what to look for); the
+file it shows is the one rnnscope.rundir names for it (a `rundir.Figure`). `FigureFinder` remembers
+which PNGs it showed, so the figures no slot shows can still be shown at the end ("other figures").
 The numbers behind a figure: what the section cuts from its data files for it, else a CSV (or
 safetensors) file of the same stem next to it; files up to EMBED_LIMIT bytes are embedded as data
 URLs, larger ones are linked by a
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnscope.report.html import Download, csv_bytes, figure
-from rnnscope.report.sources import find_png, read_png
+from rnnscope.rundir import Figure, read_arrays, read_png
 
 EMBED_LIMIT = 256 * 1024
 
@@ -26,10 +26,7 @@ EMBED_LIMIT = 256 * 1024
 @dataclass(frozen=True)
 class Slot:
     key: str  # stable id of the figure in the report (data-figure attribute)
-    directory: str  # relative to the run / comparison directory ("" = the directory itself)
-    keywords: tuple[str, ...]  # file-name fragments, best first
     caption: str  # one sentence: what to look for
-    exclude: tuple[str, ...] = ()
 
 
 def compact_png(data: bytes) -> bytes:
@@ -62,17 +59,8 @@ def fig_to_png(fig, dpi: int = 120) -> bytes:
 def safetensors_csv(path: Path) -> bytes:
     """Every array of a safetensors file in long form: array, i0, i1, ..., value."""
     import numpy as np
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
 
-    from rnnscope.io import RunFileError
-
-    try:
-        arrays = load_file(str(path))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:  # a damaged file
-        raise RunFileError(
-            f"data file {path} is corrupt or not a safetensors file ({err.__class__.__name__})"
-        ) from None
+    arrays = read_arrays(path, "data file")
     ndim = max((a.ndim for a in arrays.values()), default=1)
     rows = []
     for name, a in arrays.items():
@@ -91,11 +79,12 @@ class FigureFinder:
         self.taken: set[Path] = set()
         self.rendered: list[str] = []  # keys of figures drawn by the report (no file existed)
 
-    def find(self, slot: Slot) -> Path | None:
-        path = find_png(self.root / slot.directory, slot.keywords, slot.exclude, self.taken)
-        if path is not None:
-            self.taken.add(path)
-        return path
+    def find(self, fig: Figure | None) -> Path | None:
+        """The PNG of `fig` when it was written and not shown yet (it is then taken)."""
+        if fig is None or not fig.png.exists() or fig.png in self.taken:
+            return None
+        self.taken.add(fig.png)
+        return fig.png
 
     def numbers(self, png: Path) -> list[Download]:
         """Downloads of the numbers behind the figure at `png`: a CSV or safetensors file of the same stem."""
@@ -122,13 +111,17 @@ class FigureFinder:
         return Path(os.path.relpath(path, self.report_dir)).as_posix()
 
     def html(
-        self, slot: Slot, numbers: list[Download] = (), draw: Callable[[], object] | None = None
+        self,
+        slot: Slot,
+        fig: Figure | None,
+        numbers: list[Download] = (),
+        draw: Callable[[], object] | None = None,
     ) -> str | None:
-        """The figure of `slot`: its PNG file, else `draw()` (a Figure from a plot function, PNG bytes, or
-        None).
+        """The figure of `slot` from `fig` (where rundir keeps it): its PNG file, else `draw()` (a Figure
+        from a plot function, PNG bytes, or None).
 
         numbers: the downloads behind it; none given: the same-stem data file next to the PNG, if any."""
-        path = self.find(slot)
+        path = self.find(fig)
         if path is not None:
             return self._html(
                 read_png(path),
@@ -136,24 +129,25 @@ class FigureFinder:
                 list(numbers) or self.numbers(path),
                 path.relative_to(self.root).as_posix(),
             )
-        fig = draw() if draw is not None else None
-        if fig is None:
+        drawn = draw() if draw is not None else None
+        if drawn is None:
             return None
         self.rendered.append(slot.key)
-        png = fig if isinstance(fig, bytes) else fig_to_png(fig)
+        png = drawn if isinstance(drawn, bytes) else fig_to_png(drawn)
         return self._html(png, slot, list(numbers), "drawn for this report from the saved data")
 
     def _html(self, png: bytes, slot: Slot, downloads, source: str) -> str:
         text = figure(compact_png(png), slot.caption, alt=slot.caption, downloads=downloads, source=source)
         return text.replace('<figure class="fig">', f'<figure class="fig" data-figure="{slot.key}">', 1)
 
-    def leftovers(self, directory: str) -> list[Path]:
-        """PNG files in `directory` that no slot claimed."""
-        d = self.root / directory
-        return [p for p in sorted(d.glob("*.png")) if p not in self.taken] if d.is_dir() else []
+    def leftovers(self, directory: Path) -> list[Path]:
+        """PNG files in `directory` that no slot showed."""
+        return (
+            [p for p in sorted(directory.glob("*.png")) if p not in self.taken] if directory.is_dir() else []
+        )
 
     def leftover_html(self, path: Path, caption: str) -> str:
         self.taken.add(path)
         key = path.stem.replace(" ", "_")
-        slot = Slot(key, "", (), caption)
+        slot = Slot(key, caption)
         return self._html(read_png(path), slot, self.numbers(path), path.relative_to(self.root).as_posix())

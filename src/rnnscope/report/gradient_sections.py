@@ -1,84 +1,58 @@
 """The gradient sections of a run's report, from RUN_DIR/gradients/ (written by `rnnscope gradients`;
-layout in rnnscope.gradients.report).
+layout in rnnscope.rundir.GradientPaths).
 
     profile.csv, profile_init.csv   step, layer, quantity, mean, std (trained; at initialisation)
-    summary.json                    per_layer / per_layer_init: decay factor, half-life, context (a);
+    summary.json                    GradientSummary: per-layer decay factor, half-life, context (a);
                                     behavioural: definition (b) when a context sweep was given
     through_training.safetensors    the profile at snapshots during training (GradientSnapshots)
     profile, learning_by_step, highways, through_training (.png/.svg)
 
-A figure whose file is missing is redrawn from these files with the same plot functions (through the
-gradient report's own panel builders), so it is the same figure.
+A figure whose file is missing is redrawn from these files by the very function the gradients stage
+used (rnnscope.plots.gradient_panels.gradient_figures), so it is the same figure.
 """
 
 from __future__ import annotations
 
-import math
-
+from rnnscope.report.companion_part import companion_html
 from rnnscope.report.figures import FigureFinder, Slot
 from rnnscope.report.html import Download, Section, commands, csv_bytes, missing, note, table
-from rnnscope.report.sources import Table, optional_json, read_table
+from rnnscope.rundir import (
+    QUANTITY,
+    GradientSummary,
+    Table,
+    profile_by_step,
+    read_gradient_summary,
+    read_profile,
+    read_snapshots,
+)
 
 FLOW = Slot(
     "gradient_flow",
-    "gradients",
-    ("profile",),
     "‖∂L/∂h_t‖ against the step t on a log scale, per layer, trained (solid) and at initialisation: look "
     "for how fast the gradient falls from the last step back to the first — a straight fall is a "
     "constant decay factor per step.",
-    exclude=("training", "learning", "highway"),
 )
 EVOLUTION = Slot(
     "gradient_evolution",
-    "gradients",
-    ("through_training", "training", "evolution"),
     "The gradient profile at each snapshot during training (epochs down, steps across): look for "
     "whether early steps gain gradient as the network learns, or stay dark.",
-    exclude=("learning",),
 )
 LEARNING = Slot(
     "learning_by_step",
-    "gradients",
-    ("learning",),
     "How much each step contributes to the weight update, ‖Σ_b δ_t x_tᵀ‖ for W_ih and W_hh: look for "
     "the early steps contributing orders of magnitude less — they learn more slowly.",
 )
 HIGHWAY = Slot(
     "highways",
-    "gradients",
-    ("highway",),
     "The gate product along the sequence (LSTM Π f, GRU Π z) next to the normalised gradient and the "
     "Jacobian product: look for products that stay near 1 where the gradient survives — the highway.",
 )
-QUANTITY = {"grad_h": "∂L/∂h", "grad_c": "∂L/∂c", "grad_x": "∂L/∂x (input)", "grad_stream": "∂L/∂stream"}
 
 
-def _by_step(profile: Table | None) -> dict:
-    """{(quantity, layer): (mean (T,), std (T,))} from profile.csv rows, as the gradient report built it."""
-    import numpy as np
-
-    if profile is None:
-        return {}
-    acc: dict = {}
-    for r in profile.dicts():
-
-        def num(v):
-            return float(v) if isinstance(v, (int, float)) else math.nan
-
-        acc.setdefault((str(r["quantity"]), int(r["layer"])), []).append(
-            (int(r["step"]), num(r["mean"]), num(r.get("std")))
-        )
-    out = {}
-    for key, rows in acc.items():
-        rows.sort()
-        out[key] = (np.array([m for _, m, _ in rows]), np.array([s for _, _, s in rows]))
-    return out
-
-
-def _drawer(kind: str, what: str, profile: Table | None, init: Table | None, root):
-    """A function drawing figure `what` from the saved files (None when the pieces are missing); it imports
-    the plotting code only when called, i.e. only when a figure file is missing."""
-    if what == "evolution" and not (root / "gradients" / "through_training.json").exists():
+def _drawer(kind: str, what: str, profile: Table | None, init: Table | None, paths):
+    """A function drawing figure `what` (flow, learning, highways, evolution) from the saved files, or None
+    when its data are missing; it imports the plotting code only when called (a figure file is missing)."""
+    if what == "evolution" and not paths.snapshots_meta.exists():
         return None
     if what != "evolution" and (
         profile is None or kind == "transformer" and what in ("learning", "highways")
@@ -86,34 +60,15 @@ def _drawer(kind: str, what: str, profile: Table | None, init: Table | None, roo
         return None
 
     def draw():
-        try:
-            from rnnscope.gradients import report as gr
-            from rnnscope.plots import gradients as gp
-        except ImportError:
-            return None
-        if what == "evolution":
-            from rnnscope.gradients.snapshots import load_through_training
+        from rnnscope.plots.gradient_panels import gradient_figures
 
-            through = load_through_training(root)
-            if through is None or not len(through.epochs):
+        if what == "evolution":
+            through = read_snapshots(paths)
+            if through is None:
                 return None
-            prefix = "grad_stream/" if kind == "transformer" else "grad_h/"
-            maps = {
-                f"{'stream' if kind == 'transformer' else 'layer'} {n.split('/')[1]} ‖∂L/∂h‖": m
-                for n, m in through.mean.items()
-                if n.startswith(prefix)
-            }
-            return gp.plot_profile_heatmap(through.epochs, maps) if maps else None
-        trained, initial = _by_step(profile), _by_step(init)
-        if what == "flow":
-            q = ("grad_h", "grad_c", "grad_x", "grad_stream")
-            return gp.plot_gradient_profiles(gr._panels(trained, kind, q), gr._panels(initial, kind, q))
-        if what == "learning":
-            learn = {"learn_w_ih": "W_ih", "learn_w_hh": "W_hh"}
-            return gp.plot_learning_by_step(
-                gr._panels(trained, kind, learn, learn), gr._panels(initial, kind, learn, learn)
-            )
-        return gp.plot_highways(gr._highway_panels(trained, kind), gr._highway_panels(initial, kind))
+            return gradient_figures(kind, {}, {}, through.epochs, through.mean, only=("evolution",)).get(what)
+        figs = gradient_figures(kind, profile_by_step(profile), profile_by_step(init), only=(what,))
+        return figs.get(what)
 
     return draw
 
@@ -132,12 +87,10 @@ def _subset(
     return [Download(f"{name}.csv", data=csv_bytes(header, rows))]
 
 
-def _snapshots_csv(root, kind: str) -> list[Download]:
+def _snapshots_csv(paths, kind: str) -> list[Download]:
     """What the over-training figure draws: the mean gradient per epoch and step, one row per
     (layer, epoch), from through_training.safetensors."""
-    from rnnscope.gradients.snapshots import load_through_training
-
-    through = load_through_training(root)
+    through = read_snapshots(paths)
     if through is None:
         return []
     prefix = "grad_stream/" if kind == "transformer" else "grad_h/"
@@ -150,24 +103,17 @@ def _snapshots_csv(root, kind: str) -> list[Download]:
     return [Download("gradient_through_training.csv", data=csv_bytes(["gradient", "epoch", *steps], rows))]
 
 
-def layer_pairs(summary: dict) -> list[tuple[dict, dict]]:
-    """summary.json's per-layer rows, each with the row of the same layer and quantity at initialisation
-    ({} when there is none)."""
-    init = {(r.get("layer"), r.get("quantity")): r for r in summary.get("per_layer_init") or []}
-    return [(r, init.get((r.get("layer"), r.get("quantity")), {})) for r in summary.get("per_layer") or []]
-
-
-def _decay_table(summary: dict) -> str:
+def _decay_table(summary: GradientSummary | None) -> str:
     rows = []
-    for r, i in layer_pairs(summary):
+    for r, i in summary.pairs() if summary is not None else []:
         rows.append(
             [
-                f"layer {r.get('layer')}",
-                QUANTITY.get(r.get("quantity"), r.get("quantity")),
-                r.get("decay_factor"),
-                i.get("decay_factor"),
-                r.get("half_life"),
-                r.get("r2"),
+                f"layer {r.layer}",
+                QUANTITY.get(r.quantity, r.quantity),
+                r.decay_factor,
+                i.decay_factor if i is not None else None,
+                r.half_life,
+                r.r2,
             ]
         )
     if not rows:
@@ -188,17 +134,19 @@ def _decay_table(summary: dict) -> str:
     )
 
 
-def _context_part(summary: dict) -> str:
+def _context_part(summary: GradientSummary | None) -> str:
+    if summary is None:
+        return ""
     rows = [
         [
-            f"layer {r.get('layer')}",
-            QUANTITY.get(r.get("quantity"), r.get("quantity")),
-            r.get("effective_context"),
-            "yes" if r.get("context_censored") else "no",
+            f"layer {r.layer}",
+            QUANTITY.get(r.quantity, r.quantity),
+            r.effective_context,
+            "yes" if r.context_censored else "no",
         ]
-        for r in summary.get("per_layer") or []
+        for r in summary.per_layer
     ]
-    eps = summary.get("epsilon")
+    eps = summary.epsilon
     parts = (
         [
             table(
@@ -212,8 +160,8 @@ def _context_part(summary: dict) -> str:
         if rows
         else []
     )
-    b = summary.get("behavioural")
-    if isinstance(b, dict):
+    b = summary.behavioural
+    if b is not None:
         parts.append(
             table(
                 ["definition", "effective context (steps)", "censored", "from"],
@@ -235,16 +183,16 @@ def _context_part(summary: dict) -> str:
 
 def sections(r, finder: FigureFinder) -> list[Section]:
     """Gradient flow by step, over training, learning by step, effective context, gate highways."""
-    gdir = r.root / "gradients"
-    profile = read_table(gdir / "profile.csv", "gradient profile", ("step", "layer", "quantity", "mean"))
-    init = read_table(gdir / "profile_init.csv", "gradient profile", ("step", "layer", "quantity", "mean"))
-    summary = optional_json(gdir / "summary.json", "gradient summary")
+    gdir = r.paths.gradients
+    profile = read_profile(gdir.profile_csv)
+    init = read_profile(gdir.profile_init_csv)
+    summary = read_gradient_summary(gdir.summary)
     kind = r.config["model"].get("kind")
     command, why = r.command("gradients"), r.stage_note("gradients")
     files = [finder.download(t.path, f"{t.path.name} (CSV)") for t in (profile, init) if t is not None]
     if summary is not None:
         files.append(
-            Download("gradient_summary.json", data=(gdir / "summary.json").read_bytes(), label="summary.json")
+            Download(f"gradient_{gdir.summary.name}", data=gdir.summary.read_bytes(), label=gdir.summary.name)
         )
 
     def unavailable(s: Section, what: str, cmd: str = command) -> Section:
@@ -252,7 +200,7 @@ def sections(r, finder: FigureFinder) -> list[Section]:
         return s.add(missing(what, cmd) + (note(why) if why else ""))
 
     def figure(slot: Slot, what: str, numbers) -> str | None:
-        return finder.html(slot, numbers, _drawer(kind, what, profile, init, r.root))
+        return finder.html(slot, gdir.figure(what), numbers, _drawer(kind, what, profile, init, gdir))
 
     flow = Section("gradient-flow", "Gradient flow by step")
     fig = figure(FLOW, "flow", _subset("gradient_flow", profile, init, tuple(QUANTITY)))
@@ -261,13 +209,12 @@ def sections(r, finder: FigureFinder) -> list[Section]:
     else:
         flow.add(
             fig,
-            _decay_table(summary or {}),
+            _decay_table(summary),
             f'<p class="note">All the gradient numbers: {" · ".join(d.html() for d in files)}</p>',
         )
 
     evo = Section("gradient-evolution", "Gradient flow over training")
-    snap = gdir / "through_training.safetensors"
-    fig = figure(EVOLUTION, "evolution", _snapshots_csv(r.root, kind) if snap.exists() else [])
+    fig = figure(EVOLUTION, "evolution", _snapshots_csv(gdir, kind) if gdir.snapshots.exists() else [])
     if fig is not None:
         evo.add(fig)
     elif profile is not None:  # the gradients were measured, but training took no snapshots
@@ -297,10 +244,10 @@ def sections(r, finder: FigureFinder) -> list[Section]:
         unavailable(learning, "the per-step weight-update contributions")
 
     context = Section("context", "Effective context")
-    part = _context_part(summary or {})
+    part = _context_part(summary)
     if part:
         context.add(part)
-        if not isinstance((summary or {}).get("behavioural"), dict):
+        if summary.behavioural is None:
             context.add(
                 note("The behavioural definition (b) needs a sweep over dependency distances, then:"),
                 commands(
@@ -320,16 +267,17 @@ def sections(r, finder: FigureFinder) -> list[Section]:
             )
         )
     else:
-        from rnnscope.report.companion_part import companion_html
-
-        mate = companion_html(r.root, finder, summary, kind)
+        mate = companion_html(r.paths, finder, summary, kind)
         if kind == "rnn":
             highways.add(
                 note(
                     "A tanh RNN has no gates, so there is no gate highway: the figure shows the norm of "
                     "the Jacobian product ∂h_n/∂h_t, the only path its gradient has"
-                    + (" — the gated companion below has a second one, the gate product (LSTM Π f)." if mate else
-                       " — `rnnscope run` trains a gated companion to compare (--companion).")
+                    + (
+                        " — the gated companion below has a second one, the gate product (LSTM Π f)."
+                        if mate
+                        else " — `rnnscope run` trains a gated companion to compare (--companion)."
+                    )
                 )
             )
         fig = figure(

@@ -12,12 +12,10 @@ import html
 import io
 import json
 import math
-import struct
 from dataclasses import dataclass, field
 
 from rnnscope.report.assets import CSS, SCRIPT
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from rnnscope.rundir import png_size
 
 
 def esc(text) -> str:
@@ -26,13 +24,6 @@ def esc(text) -> str:
 
 def data_url(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """(width, height) in pixels from a PNG's IHDR chunk; ValueError when `data` is not a PNG."""
-    if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
-        raise ValueError("not a PNG image")
-    return struct.unpack(">II", data[16:24])
 
 
 def csv_bytes(header: list[str], rows) -> bytes:

@@ -11,19 +11,27 @@ import json
 import math
 from pathlib import Path
 
-from rnnscope.io import RunFileError, read_json
-from rnnscope.report import gradient_sections
 from rnnscope.report.figures import FigureFinder, Slot
+from rnnscope.report.gradient_sections import sections as gradient_sections
 from rnnscope.report.html import Download, Section, csv_bytes, definition_list, missing, note, table
-from rnnscope.report.sources import optional_json, read_table
+from rnnscope.report.unit_figures import UnitData
 from rnnscope.report.unit_sections import explorer_section, heatmap_section, pca_section, roles_section
+from rnnscope.rundir import (
+    RunPaths,
+    open_recording,
+    read_analysis_summary,
+    read_config,
+    read_history,
+    read_metrics,
+    read_pipeline_log,
+    read_status,
+    read_units,
+)
 
 REFERENCE = {"train_acc": 0.95, "test_acc": 0.93, "epochs": (30, 50)}  # the seed's reference result
 
 TRAINING = Slot(
     "training_curves",
-    "",
-    ("training_curves",),
     "Accuracy and loss per epoch: look for where test accuracy levels off (green line, the "
     "convergence epoch) against the reference band of epochs 30-50 and the dotted task ceiling.",
 )
@@ -34,37 +42,18 @@ class RunReader:
 
     def __init__(self, root: Path):
         self.root = root
-        self.config = read_json(root / "config.json", "config")
-        if not isinstance(self.config.get("model"), dict) or not isinstance(self.config.get("data"), dict):
-            raise RunFileError(f"config {root / 'config.json'} is corrupt (no model or data section)")
-        self.metrics = optional_json(root / "metrics.json", "metrics")
-        self.status = optional_json(root / "status.json", "status file")
-        self.pipeline = optional_json(root / "pipeline.json", "pipeline log")
-        self.history = self._history()
-        self.units = read_table(root / "analysis" / "units.csv", "unit table", ("layer", "unit", "role"))
-        self.analysis = optional_json(root / "analysis" / "summary.json", "analysis summary")
-        self.recording = self._recording()
+        self.paths = paths = RunPaths(root)
+        self.config = read_config(root)
+        self.metrics = read_metrics(root) if paths.metrics.exists() else None
+        self.status = read_status(root) if paths.status.exists() else None
+        self.pipeline = read_pipeline_log(paths.pipeline)
+        self.history = read_history(root) if paths.history.exists() else None
+        self.units = read_units(paths.analysis.units_csv)
+        self.analysis = read_analysis_summary(paths.analysis.summary)
+        self.recording = open_recording(paths)  # validated now: a corrupt manifest fails the build
         self.unit_data = None
         if self.units is not None and self.analysis is not None:
-            from rnnscope.report.unit_figures import UnitData
-
-            self.unit_data = UnitData(root / "analysis", self.units, self.analysis)
-
-    def _history(self) -> list[dict] | None:
-        if not (self.root / "history.jsonl").exists():
-            return None
-        from rnnscope.training.rundir import read_history
-
-        return read_history(self.root)
-
-    def _recording(self):
-        if not (self.root / "recording" / "manifest.json").exists():
-            return None
-        from rnnscope.recording import Recording
-
-        rec = Recording(self.root / "recording")
-        rec.manifest  # noqa: B018  (validates now: a corrupt manifest fails the build, not the explorer)
-        return rec
+            self.unit_data = UnitData(paths.analysis, self.units, self.analysis)
 
     def command(self, name: str) -> str:
         return f"rnnscope {name} {self.root}"
@@ -76,11 +65,7 @@ class RunReader:
 
     def stage_note(self, stage: str) -> str | None:
         """Why the pipeline skipped or failed a stage, from pipeline.json."""
-        for s in (self.pipeline or {}).get("stages", []):
-            if s.get("name") == stage and s.get("status") != "done":
-                reason = s.get("note") or "no reason given"
-                return f"The pipeline's {stage} stage was {s.get('status')}: {reason}."
-        return None
+        return self.pipeline.stage_reason(stage) if self.pipeline is not None else None
 
 
 # ---- the run ---------------------------------------------------------------------------------
@@ -138,11 +123,8 @@ def run_section(r: RunReader) -> Section:
             )
         )
     s = Section("run", "The run").add(definition_list(facts))
-    if r.pipeline and r.pipeline.get("stages"):
-        rows = [
-            [st.get("name"), st.get("status"), st.get("seconds"), st.get("note") or ""]
-            for st in r.pipeline["stages"]
-        ]
+    if r.pipeline is not None and r.pipeline.stages:
+        rows = [[st.name, st.status, st.seconds, st.note or ""] for st in r.pipeline.stages]
         s.add("<h3>Pipeline stages</h3>", table(["stage", "status", "seconds", "note"], rows, numeric={2}))
     return s
 
@@ -157,7 +139,7 @@ def _history_csv(history: list[dict]) -> bytes:
 def training_section(r: RunReader, finder: FigureFinder) -> Section:
     s = Section("training", "Training curves")
     if r.history is None:
-        return s.add(missing("training history (history.jsonl)", f"rnnscope train --out {r.root}"))
+        return s.add(missing(f"training history ({r.paths.history.name})", f"rnnscope train --out {r.root}"))
     m = r.metrics or {}
     ceiling = m.get("task_ceiling", r.config.get("task_ceiling"))
     conv = m.get("converged_epoch")
@@ -178,7 +160,8 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
     if r.metrics is None:
         s.add(
             note(
-                "metrics.json is missing (training did not finish); the table shows what history.jsonl holds."
+                f"{r.paths.metrics.name} is missing (training did not finish); the table shows what "
+                f"{r.paths.history.name} holds."
             )
         )
     history = r.history
@@ -189,7 +172,7 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
         return plot_training_curves(history, conv, ceiling)
 
     numbers = [Download("history.csv", data=_history_csv(history))]
-    return s.add(finder.html(TRAINING, numbers, draw))
+    return s.add(finder.html(TRAINING, r.paths.training_curves, numbers, draw))
 
 
 # ---- units -------------------------------------------------------------------------------------
@@ -206,15 +189,13 @@ def run_sections(root: Path) -> list[Section]:
         roles_section(r, finder),
         pca_section(r, finder),
     ]
-    sections += gradient_sections.sections(r, finder)
+    sections += gradient_sections(r, finder)
     other = Section("other-figures", "Other figures")
-    for sub in ("analysis", "gradients"):
-        for path in finder.leftovers(sub):
+    for directory, command in ((r.paths.analysis.dir, "analyze"), (r.paths.gradients.dir, "gradients")):
+        for path in finder.leftovers(directory):
             other.add(
                 finder.leftover_html(
-                    path,
-                    f"{path.stem.replace('_', ' ')} (written by "
-                    f"{r.command('analyze' if sub == 'analysis' else 'gradients')}).",
+                    path, f"{path.stem.replace('_', ' ')} (written by {r.command(command)})."
                 )
             )
     if other.body:
@@ -224,7 +205,7 @@ def run_sections(root: Path) -> list[Section]:
 
 def title_of(root: Path) -> tuple[str, str]:
     """(title, subtitle) of a run's report from its config (already validated by run_sections)."""
-    c = read_json(root / "config.json", "config")
+    c = read_config(root)
     d, m = c["data"], c["model"]
     what = d.get("task") or d.get("dataset") or Path(str(d.get("path"))).name
     return (

@@ -2,76 +2,67 @@
 
 Both come from what `rnnscope analyze` saved (RUN_DIR/analysis/arrays.safetensors, units.csv,
 summary.json; layout in rnnscope.unitreport.ARRAYS); nothing is recomputed. A missing figure is redrawn
-by the very function `analyze` used (rnnscope.plots.units.save_unit_figures, into a temporary
-directory), so it is the same figure. A numbers file whose arrays an older or newer analysis lacks falls
+by the very function `analyze` used (rnnscope.plots.units.unit_figures), so it is the same figure. A numbers file whose arrays an older or newer analysis lacks falls
 back to units.csv. Key: E = example sequences, T = steps, U = units, K = classes, F = frequency bins.
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 
 from rnnscope.io import RunFileError
+from rnnscope.report.figures import fig_to_png
 from rnnscope.report.html import csv_bytes
-from rnnscope.report.sources import Table
-
-STEMS = {
-    "examples": "unit_traces",
-    "heatmap": "unit_heatmap",
-    "pca": "pca_trajectories",
-    "psd": "oscillatory_psd",
-    "tau": "tau_histogram",
-}
+from rnnscope.rundir import AnalysisPaths, AnalysisSummary, Table, read_arrays
 
 
 class UnitData:
     """analysis/arrays.safetensors + units.csv + summary.json of one run (arrays loaded on first use)."""
 
-    def __init__(self, directory: Path, units: Table, summary: dict):
-        self.directory = directory
-        self.path = directory / "arrays.safetensors"
+    def __init__(self, paths: AnalysisPaths, units: Table, summary: AnalysisSummary):
+        self.directory = paths.dir
+        self.path = paths.arrays
         self.units, self.summary = units, summary
         self._arrays: dict | None = None
         self._drawn: dict[str, bytes] | None = None
 
     @property
     def available(self) -> bool:
-        return self.path.exists() and isinstance(self.summary.get("layers"), dict)
+        return self.path.exists()
 
     @property
     def arrays(self) -> dict[str, np.ndarray]:
         if self._arrays is None:
-            from safetensors import SafetensorError
-            from safetensors.numpy import load_file
-
-            try:
-                self._arrays = load_file(str(self.path))
-            except (SafetensorError, OSError, ValueError) as err:
-                raise RunFileError(
-                    f"analysis arrays {self.path} are corrupt ({err.__class__.__name__})"
-                ) from None
+            self._arrays = read_arrays(self.path, "analysis arrays")
         return self._arrays
 
     @property
     def layers(self) -> list[str]:
-        return list(self.summary["layers"])
+        return list(self.summary.layers)
+
+    def _has(self, names: list[str]) -> bool:
+        return all(n in self.arrays for n in names)
 
     def _roles(self) -> dict[tuple[str, int], str]:
         return {(str(r["layer"]), int(r["unit"])): str(r["role"]) for r in self.units.dicts()}
 
     def class_names(self) -> list[str]:
-        names = self.summary.get("class_names") or []
+        names = self.summary.class_names or []
         return [names[int(c)] if int(c) < len(names) else str(int(c)) for c in self.arrays["class_ids"]]
 
     # ---- numbers (CSV); None when the arrays lack what they need ---------------------------------
     def csv(self, key: str) -> bytes | None:
-        try:
-            return {"heatmap": self._heatmap_csv, "pca": self._pca_csv, "psd": self._psd_csv}[key]()
-        except KeyError:
+        per_layer = {
+            "heatmap": ("activity", "order"),
+            "pca": ("pca.class_means",),
+            "psd": ("psd", "psd_units"),
+        }
+        shared = {"heatmap": ["steps"], "pca": ["steps", "class_ids"], "psd": ["psd.freqs"]}
+        if key not in per_layer:
             return None
+        if not self._has(shared[key] + [f"{p}.l{layer}" for p in per_layer[key] for layer in self.layers]):
+            return None
+        return {"heatmap": self._heatmap_csv, "pca": self._pca_csv, "psd": self._psd_csv}[key]()
 
     def _heatmap_csv(self) -> bytes:
         """Example sequence 0, every unit in the figure's order: layer, unit, role, one column per step."""
@@ -107,22 +98,39 @@ class UnitData:
     def draw(self, key: str) -> bytes | None:
         """PNG of figure `key` (examples, heatmap, pca, psd, tau) as `analyze` draws it, or None."""
         if self._drawn is None:
-            from rnnscope.analysis import UnitTable
-            from rnnscope.plots.units import save_unit_figures
+            from rnnscope.plots.units import unit_figures
 
-            table = UnitTable.from_csv(self.units.path)
-            with tempfile.TemporaryDirectory(prefix="rnnscope-report-") as tmp:
-                try:
-                    save_unit_figures(table, self.summary, self.arrays, tmp)
-                except (KeyError, IndexError, ValueError) as err:
-                    raise RunFileError(
-                        f"analysis files in {self.directory} do not match each other ({err}); "
-                        "run `rnnscope analyze` again"
-                    ) from None
-                self._drawn = {
-                    k: p.read_bytes() for k, stem in STEMS.items() if (p := Path(tmp, f"{stem}.png")).exists()
-                }
+            self._check_arrays()
+            roles, taus = self._per_layer()
+            self._drawn = {
+                k: fig_to_png(f) for k, f in unit_figures(self.summary, self.arrays, roles, taus).items()
+            }
         return self._drawn.get(key)
+
+    def _check_arrays(self) -> None:
+        need = ["steps", "class_ids", "psd.freqs"] + [
+            f"{p}.l{layer}"
+            for layer in self.layers
+            for p in ("activity", "order", "pca.class_means", "pca.evr", "pca.proj", "psd", "psd_units")
+        ]
+        lacking = [n for n in need if n not in self.arrays]
+        if lacking:
+            raise RunFileError(
+                f"analysis files in {self.directory} do not match each other (no array {lacking[0]} "
+                "in arrays.safetensors); run `rnnscope analyze` again"
+            )
+
+    def _per_layer(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per layer key of the summary: the role (U,) and tau (U,) of every unit from units.csv."""
+        rows = self.units.dicts()
+        roles, taus = {}, {}
+        for layer in self.layers:
+            mine = [r for r in rows if str(r["layer"]) == layer]
+            roles[layer] = np.array([str(r["role"]) for r in mine])
+            taus[layer] = np.array(
+                [float(r["tau"]) if isinstance(r.get("tau"), (int, float)) else np.nan for r in mine]
+            )
+        return roles, taus
 
 
 def _r(v) -> float | str:

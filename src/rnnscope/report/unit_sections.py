@@ -11,36 +11,25 @@ from rnnscope.report.sources import Table, layer_index
 
 HEATMAP = Slot(
     "heatmap",
-    "analysis",
-    ("heatmap",),
     "Every unit's activity over time for one sequence, rows sorted by role and timescale: look for "
     "ramps (integrators), stripes (oscillatory units) and brief flashes after inputs (transients).",
 )
 PCA = Slot(
     "pca",
-    "analysis",
-    ("pca",),
     "Class-mean trajectories in the first principal components of the hidden state: look for the "
     "classes pulling apart as evidence arrives — the decision forming in the state.",
 )
 EXAMPLES = Slot(
     "examples",
-    "analysis",
-    ("unit_traces", "example", "traces"),
     "Example units of each role over time: look for the signature of each role (a ramp, a rhythm, "
     "a flash after an input, a flat line).",
-    exclude=("heatmap", "pca"),
 )
 PSD = Slot(
     "psd",
-    "analysis",
-    ("psd", "spectr"),
     "Power spectra of the oscillatory units: look for a peak at the rhythm frequency of the task.",
 )
 TAU = Slot(
     "tau",
-    "analysis",
-    ("tau", "timescale"),
     "Distribution of unit timescales τ (autocorrelation decay, steps): look for a long tail of slow "
     "units next to a bulk of fast ones.",
 )
@@ -81,7 +70,8 @@ def _unit_figure(r, finder: FigureFinder, slot: Slot) -> str | None:
     numbers = data.csv(slot.key) if usable else None
     if numbers is not None:
         downloads = [Download(f"{slot.key}.csv", data=numbers)]
-    return finder.html(slot, downloads, (lambda: data.draw(slot.key)) if usable else None)
+    fig = r.paths.analysis.figure(slot.key)
+    return finder.html(slot, fig, downloads, (lambda: data.draw(slot.key)) if usable else None)
 
 
 def heatmap_section(r, finder: FigureFinder) -> Section:
@@ -141,9 +131,8 @@ def pca_section(r, finder: FigureFinder) -> Section:
     if fig is None:
         return _units_missing(r, s, "PCA of the hidden states (RUN_DIR/analysis/)")
     s.add(fig)
-    a = r.analysis or {}
-    pr, evr = a.get("participation_ratio"), a.get("pca_explained_variance_ratio")
-    if isinstance(pr, dict) and isinstance(evr, dict):
+    if r.analysis is not None:
+        pr, evr = r.analysis.participation_ratio, r.analysis.pca_explained_variance_ratio
         rows = []
         for layer, value in pr.items():
             ev = [float(v) for v in (evr.get(layer) or [])]

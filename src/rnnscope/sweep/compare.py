@@ -1,4 +1,5 @@
-"""Architecture comparison: the jobs of `rnnscope compare`, its tidy table and what its figures read.
+"""Architecture comparison: the jobs of `rnnscope compare`, its tidy rows and the seed-mean gradient
+profiles its figure draws (the compare stage, rnnscope.stages.compare, writes the files and figures).
 
 Every model is trained at a matched parameter count (±10 %, `hidden_for_params`) on the same data
 (same task, sizes and seed → the same arrays), once per seed and per sequence length (`seq_len`) or
@@ -11,6 +12,7 @@ import math
 from pathlib import Path
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+from rnnscope.rundir import RunPaths, SweepPaths, read_csv
 from rnnscope.sweep.jobs import job_name, make_job
 
 AXES = {"length": "seq_len", "distance": "distance"}  # sweep axis -> the task parameter it sets
@@ -99,7 +101,7 @@ def plan_compare(config: dict, out: str | Path) -> list[dict]:
     from rnnscope.models import hidden_for_params
     from rnnscope.tasks import get_task
 
-    runs = Path(out) / "runs"
+    sweep_dir = SweepPaths(out)
     param = AXES[config["axis"]]
     jobs = []
     for value in config["values"]:
@@ -118,7 +120,7 @@ def plan_compare(config: dict, out: str | Path) -> list[dict]:
                                         seed=seed, device=config["device"])
                 tags = {"model": model, "seed": seed, config["axis"]: value}
                 name = job_name(tags)
-                jobs.append(make_job(name, runs / name, data_cfg, model_cfg, train_cfg, tags, seq_len=task.seq_len))
+                jobs.append(make_job(name, sweep_dir.run(name).root, data_cfg, model_cfg, train_cfg, tags, seq_len=task.seq_len))
     return jobs
 
 
@@ -162,22 +164,6 @@ def rows_from(jobs: list[dict], results: list[dict], sweep_dir: str | Path | Non
 
 
 # ---- what the figures read -------------------------------------------------------------------------
-def histories(jobs: list[dict], results: list[dict]) -> list[dict]:
-    """[{model, seed, axis value..., "history": [...]}] for every run with a readable history."""
-    from rnnscope.io import RunFileError
-    from rnnscope.training.rundir import read_history
-
-    out = []
-    for job, result in zip(jobs, results):
-        if result["status"] == "failed":
-            continue
-        try:
-            out.append({**job["tags"], "history": read_history(Path(job["out"]))})
-        except RunFileError:
-            continue
-    return out
-
-
 def gradient_profiles(jobs: list[dict], axis: str) -> tuple[list[dict], list[str]]:
     """Per model, the mean over seeds of the top layer's ‖∂L/∂h_t‖ (transformer: top residual stream)
     from RUN/gradients/profile.csv (written by `rnnscope gradients`), at the sweep's largest axis value.
@@ -185,16 +171,13 @@ def gradient_profiles(jobs: list[dict], axis: str) -> tuple[list[dict], list[str
     Returns (profiles [{model, axis, "quantity", "layer", "step": [...], "mean": [...], "runs": n}],
     missing [run names without a profile]). Reads only; computes no gradients.
     """
-    from rnnscope.sweep.store import read_csv
-
     top = max(j["tags"][axis] for j in jobs)
     chosen = [j for j in jobs if j["tags"][axis] == top]
     by_model: dict[str, list[dict]] = {}
     missing = []
     for job in chosen:
-        path = Path(job["out"]) / "gradients" / "profile.csv"
         try:
-            rows = read_csv(path)
+            rows = read_csv(RunPaths(job["out"]).gradients.profile_csv)
         except (OSError, UnicodeDecodeError):
             missing.append(job["name"])
             continue
@@ -236,36 +219,12 @@ def _top_series(rows: list[dict]) -> dict | None:
     return {"quantity": pick, "layer": None if layer is None else int(layer), "mean": mean}
 
 
-def write_compare(out: str | Path, config: dict, jobs: list[dict], results: list[dict]) -> list[dict]:
-    """DIR/results.csv and the figures (accuracy_vs_<axis>, training_curves, gradient_profiles; .png/.svg)."""
-    from rnnscope.plots import save_figure
-    from rnnscope.plots.compare import plot_accuracy_vs, plot_gradient_profiles, plot_training_overlay
-    from rnnscope.sweep.store import aggregate, write_csv
-
-    out = Path(out)
-    axis = config["axis"]
-    rows = rows_from(jobs, results, out)
-    write_csv(out / "results.csv", rows, columns(axis))
-    ceilings = [r["task_ceiling"] for r in rows if isinstance(r["task_ceiling"], (int, float))]
-    values = config["values"]
-    log_x = len(values) > 2 and max(values) / min(values) >= 20
-    fig = plot_accuracy_vs(aggregate(rows, axis, "test_acc"), axis, rows, ceiling=max(ceilings, default=None),
-                           log_x=log_x)
-    save_figure(fig, out / f"accuracy_vs_{axis}")
-    save_figure(plot_training_overlay(histories(jobs, results), axis), out / "training_curves")
-    profiles, missing = gradient_profiles(jobs, axis)
-    save_figure(plot_gradient_profiles(profiles, axis, missing), out / "gradient_profiles")
-    return rows
-
-
 __all__ = [
     "AXES",
     "columns",
     "compare_config",
     "gradient_profiles",
-    "histories",
     "plan_compare",
     "result_row",
     "rows_from",
-    "write_compare",
 ]

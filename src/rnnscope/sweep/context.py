@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 
 from rnnscope.config import GATED_KINDS, DataConfig, ModelConfig, TrainConfig
+from rnnscope.rundir import SweepPaths
 from rnnscope.sweep.compare import check_names, check_seeds, result_row
 from rnnscope.sweep.jobs import job_name, make_job
 
@@ -78,7 +79,7 @@ def plan_context(config: dict, out: str | Path) -> list[dict]:
     from rnnscope.models import hidden_for_params
     from rnnscope.tasks import get_task
 
-    runs = Path(out) / "runs"
+    sweep_dir = SweepPaths(out)
     chrono = max(config["distances"]) + 2 if config.get("gate_init", "constant") == "chrono" else None
     jobs = []
     for distance in config["distances"]:
@@ -96,7 +97,7 @@ def plan_context(config: dict, out: str | Path) -> list[dict]:
                                         seed=seed, device=config["device"])
                 tags = {"model": model, "seed": seed, "distance": distance}
                 name = job_name(tags)
-                jobs.append(make_job(name, runs / name, data_cfg, model_cfg, train_cfg, tags, seq_len=task.seq_len))
+                jobs.append(make_job(name, sweep_dir.run(name).root, data_cfg, model_cfg, train_cfg, tags, seq_len=task.seq_len))
     return jobs
 
 
@@ -164,21 +165,3 @@ def summarize(rows: list[dict], threshold: float = THRESHOLD) -> dict:
             "distance is not above chance; censored = every tested distance passed (the context is at least d); "
             "median_seed_context = lower median over seeds of the same definition on each seed's own curve",
             "threshold": threshold, "chance": chance, "distances": distances, "models": out}
-
-
-def write_context(out: str | Path, jobs: list[dict], results: list[dict]) -> tuple[list[dict], dict]:
-    """DIR/context.csv, DIR/context.json and DIR/context.png|svg -> (rows, summary)."""
-    from rnnscope.io import write_json
-    from rnnscope.plots import save_figure
-    from rnnscope.plots.compare import plot_context
-    from rnnscope.sweep.store import aggregate, write_csv
-
-    out = Path(out)
-    rows = context_rows(jobs, results, out)
-    write_csv(out / "context.csv", rows, COLUMNS)
-    summary = summarize(rows)
-    write_json(out / "context.json", summary)
-    fig = plot_context(aggregate(rows, "distance", "test_acc"), aggregate(rows, "distance", "chance_corrected"),
-                       summary, rows)
-    save_figure(fig, out / "context")
-    return rows, summary

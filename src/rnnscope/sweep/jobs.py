@@ -70,32 +70,31 @@ def run_state(job: dict) -> str:
     metrics.json), "unfinished" (a run that was interrupted) or "foreign" (a different run).
 
     Never raises: an unreadable directory counts as "unfinished" (it will be restarted)."""
+    from rnnscope import rundir
     from rnnscope.io import RunFileError, read_json
-    from rnnscope.training import rundir
 
-    out = Path(job["out"])
-    if not rundir.is_run(out):
+    paths = rundir.RunPaths(job["out"])
+    if not paths.is_run():
         return "absent"
     try:
-        config = read_json(out / "config.json", "config")
+        config = read_json(paths.config, "config")
     except RunFileError:
         return "unfinished"
     if not same_configs(job, config):
         return "foreign"
     try:
-        status = rundir.read_status(out).get("status")
+        status = rundir.read_status(paths.root).get("status")
     except RunFileError:
         return "unfinished"
-    return "finished" if status in FINISHED and (out / "metrics.json").exists() else "unfinished"
+    return "finished" if status in FINISHED and paths.metrics.exists() else "unfinished"
 
 
 def read_metrics(job: dict) -> dict | None:
     """The job's metrics.json without format_version, or None when missing or unreadable."""
-    from rnnscope.io import RunFileError, read_json
+    from rnnscope.io import RunFileError
+    from rnnscope.rundir import read_metrics as read_run_metrics
 
     try:
-        metrics = read_json(Path(job["out"]) / "metrics.json", "metrics")
+        return read_run_metrics(job["out"])
     except RunFileError:
         return None
-    metrics.pop("format_version", None)
-    return metrics

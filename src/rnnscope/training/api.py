@@ -1,4 +1,7 @@
-"""`train(...)`, `resume(...)` and `load_run(...)`: the Python API that mirrors the CLI.
+"""`run_training(...)`, `resume(...)` and `load_run(...)`: training runs and reading them back.
+
+`rnnscope.train(...)` (rnnscope.stages.train) is the Python twin of `rnnscope train`: this training and,
+once it ends, the training-curves figure.
 
 A run is data config + model config + training config. `run_training` validates everything and loads
 the data before it writes a single file, so bad input leaves nothing behind.
@@ -10,25 +13,19 @@ import dataclasses
 import platform
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import torch
 
+from rnnscope import rundir
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from rnnscope.data.dataset import DataBundle
-from rnnscope.io import (
-    FORMAT_VERSION,
-    NewerFormatError,
-    RunFileError,
-    load_tensors,
-    read_json,
-    save_tensors,
-    write_json,
-)
+from rnnscope.io import NewerFormatError, RunFileError
 from rnnscope.models import build_model, count_params, hidden_for_params
-from rnnscope.training import rundir
+from rnnscope.rundir import RunPaths, read_config, read_metrics
 from rnnscope.training.checkpoint import (
     Checkpointer,
     intact_checkpoint,
@@ -37,6 +34,9 @@ from rnnscope.training.checkpoint import (
     restore_trainer,
 )
 from rnnscope.training.loop import Trainer, converged_epoch
+from rnnscope.training.rundir import HistoryWriter, rebuild_hint, verify_run
+
+Finisher = Callable[[Path, list[dict], dict], object]  # (out, history, metrics) -> anything
 
 
 def make_task(cfg: DataConfig):
@@ -103,9 +103,12 @@ def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dic
 
 def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig, out: str | Path | None,
                  *, overwrite: bool = False, match_params: int | None = None, callbacks=(),
-                 checkpoint_every: int = 1, checkpoint_every_batches: int | None = None) -> Run:
+                 checkpoint_every: int = 1, checkpoint_every_batches: int | None = None,
+                 on_finished: Finisher | None = None) -> Run:
     """Validate, load data, build the model, train, and (when `out`) write the run directory.
 
+    on_finished(out, history, metrics): called once the run's files are written and before status.json
+    commits them (the train stage draws the training curves there; training itself draws nothing).
     checkpoint_every: checkpoint every K epochs; checkpoint_every_batches: also every N batches inside an
     epoch (for long epochs; None: only at epoch ends). See docs/reliability.md.
     """
@@ -142,32 +145,35 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
                 raise ValueError(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
             rundir.clear_run(out)
         try:
-            write_json(out / "config.json", config)
+            rundir.write_config(out, config)
             rundir.write_status(out, "running")
         except OSError:  # e.g. a full disk before anything was trained: leave nothing behind
             if created:
                 shutil.rmtree(out, ignore_errors=True)
             raise
-        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data)
+        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, on_finished=on_finished)
 
 
-def _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes=()) -> Run:
-    """Train with the run directory's callbacks, then write model, history, metrics, curves and, last,
-    status.json with the SHA-256 of the files (the commit point of a finished run)."""
-    trainer.callbacks.insert(0, rundir.HistoryWriter(out))
-    trainer.callbacks.append(Checkpointer(out / "checkpoints", config.get("checkpoint_every", 1),
+def _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes=(),
+                    on_finished: Finisher | None = None) -> Run:
+    """Train with the run directory's callbacks, then write model, history, metrics and, last,
+    status.json with the SHA-256 of the files (the commit point of a finished run). The training-curves
+    figure is drawn by the train stage (rnnscope.stages.train), not here."""
+    paths = RunPaths(out)
+    trainer.callbacks.insert(0, HistoryWriter(out))
+    trainer.callbacks.append(Checkpointer(paths.checkpoints, config.get("checkpoint_every", 1),
                                           every_batches=config.get("checkpoint_every_batches")))
     trainer.fit()
-    last_good = intact_checkpoint(out / "checkpoints")
+    last_good = intact_checkpoint(paths.checkpoints)
     if trainer.status == "failed_nonfinite":
         trainer.stop_reason += (f"; the last good checkpoint, {last_good}, is intact" if last_good
                                 else "; no checkpoint was written before it")
     metrics = compute_metrics(trainer, config["params"], config["task_ceiling"])
-    save_tensors(out / "model.safetensors", trainer.model.state_dict(),
-                 {"format_version": str(FORMAT_VERSION)})
+    rundir.save_model(out, trainer.model.state_dict())
     rundir.write_history(out, trainer.history)
-    write_json(out / "metrics.json", metrics)
-    _write_curves(out, trainer.history, metrics)
+    rundir.write_metrics(out, metrics)
+    if on_finished is not None:
+        on_finished(out, trainer.history, metrics)
     rundir.write_status(out, trainer.status, trainer.stop_reason, failure=trainer.failure,
                         resumes=list(resumes), last_checkpoint=last_good, files=rundir.file_hashes(out))
     notes = [n for r in resumes[-1:] for n in r.get("notes", [])]
@@ -175,20 +181,12 @@ def _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, 
                notes)
 
 
-def _write_curves(out: Path, history: list[dict], metrics: dict) -> None:
-    from rnnscope.plots import save_figure
-    from rnnscope.plots.training import plot_training_curves
-
-    fig = plot_training_curves(history, metrics["converged_epoch"], metrics["task_ceiling"])
-    save_figure(fig, out / "training_curves")
-
-
 def _configs(config: dict, path: Path) -> tuple[DataConfig, ModelConfig, TrainConfig]:
     try:
         return (from_dict(DataConfig, config["data"]), from_dict(ModelConfig, config["model"]),
                 from_dict(TrainConfig, config["train"]))
     except (KeyError, TypeError, ValueError) as err:
-        raise RunFileError(f"config {path / 'config.json'} is corrupt ({err})") from None
+        raise RunFileError(f"config {RunPaths(path).config} is corrupt ({err})") from None
 
 
 def _previous_status(out: Path) -> dict:
@@ -204,7 +202,7 @@ def _previous_status(out: Path) -> dict:
 def _check_resumable(out: Path, previous: dict) -> None:
     if previous.get("status") == "completed":
         try:
-            rundir.verify_run(out)
+            verify_run(out)
         except RunFileError:
             return  # a file of the finished run is damaged: the resume rebuilds it from the last checkpoint
         raise ValueError(f"{out} has already completed; nothing to resume")
@@ -215,13 +213,13 @@ def _check_resumable(out: Path, previous: dict) -> None:
 
 
 def _no_intact_checkpoint(out: Path, err: RunFileError) -> RunFileError:
-    return RunFileError(f"{err}; delete {out / 'checkpoints'} to train this run again from its config with "
+    return RunFileError(f"{err}; delete {RunPaths(out).checkpoints} to train this run again from its config with "
                         f"`rnnscope train --resume {out}`")
 
 
 def _restore_latest(trainer, out: Path, restore_rng: bool) -> dict:
     """Restore the newest intact checkpoint into `trainer` (none at all: start from epoch 0) -> a note."""
-    root = out / "checkpoints"
+    root = RunPaths(out).checkpoints
     if not any(root.glob("epoch-*")):
         return {"from": "start",
                 "notes": ["no checkpoint had been written: training starts again from epoch 0"]}
@@ -238,7 +236,8 @@ def _restore_latest(trainer, out: Path, restore_rng: bool) -> dict:
     return {"from": ckpt.name, "epoch": trainer.epoch, "position_in_epoch": trainer.position, "notes": notes}
 
 
-def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str | None = None) -> Run:
+def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str | None = None,
+           on_finished: Finisher | None = None) -> Run:
     """Continue a run from its newest intact checkpoint (exact on CPU: same weights and history).
 
     A corrupt newer checkpoint is skipped (and named in the returned Run's `notes` and in status.json's
@@ -247,18 +246,19 @@ def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str 
     negative control of the kill -9 test.
     """
     out = Path(out)
+    paths = RunPaths(out)
     if not out.is_dir():
         raise RunFileError(f"{out} is not a directory; nothing to resume")
-    if not (out / "config.json").exists():
-        raise RunFileError(f"{out} holds no run to resume (no config.json)")
-    config = _read_config(out)  # everything that can be refused is checked before the lock: bad input
+    if not paths.config.exists():
+        raise RunFileError(f"{out} holds no run to resume (no {paths.config.name})")
+    config = read_config(out)  # everything that can be refused is checked before the lock: bad input
     data_cfg, model_cfg, train_cfg = _configs(config, out)  # leaves every file as it was
     if device is not None:
         train_cfg = dataclasses.replace(train_cfg, device=device)
     _check_resumable(out, _previous_status(out))
-    if any((out / "checkpoints").glob("epoch-*")):
+    if any(paths.checkpoints.glob("epoch-*")):
         try:
-            latest_checkpoint(out / "checkpoints")
+            latest_checkpoint(paths.checkpoints)
         except RunFileError as err:
             raise _no_intact_checkpoint(out, err) from None
     with rundir.RunLock(out):
@@ -272,77 +272,42 @@ def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str 
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         resumes = [*previous.get("resumes", []), note]
         rundir.write_status(out, "running", f"resumed from {note['from']}", resumes=resumes)
-        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes)
-
-
-def _read_config(path: Path) -> dict:
-    try:
-        return read_json(path / "config.json", "config")
-    except NewerFormatError:
-        raise
-    except RunFileError as err:
-        raise RunFileError(f"{err}; {rundir.CONFIG_HINT}") from None
+        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes, on_finished)
 
 
 def load_run(path: str | Path, device: str = "cpu") -> Run:
     """Rebuild a run's model (with its final weights) and configs from its directory."""
     path = Path(path)
+    paths = RunPaths(path)
     if not path.is_dir():
         raise RunFileError(f"{path} is not a directory")
-    if not (path / "config.json").exists():
-        raise RunFileError(f"{path} is not a run directory (no config.json); create one with `rnnscope train`")
-    config = _read_config(path)
+    if not paths.config.exists():
+        raise RunFileError(f"{path} is not a run directory (no {paths.config.name}); create one with "
+                           "`rnnscope train`")
+    config = read_config(path)
     data_cfg, model_cfg, train_cfg = _configs(config, path)
-    if not (path / "model.safetensors").exists():
-        raise RunFileError(f"{path} has no model.safetensors (training did not finish or the file was lost); "
-                           f"{rundir.rebuild_hint(path)}")
-    status = rundir.verify_run(path)  # status.json and the SHA-256 of every file it lists
+    if not paths.model.exists():
+        raise RunFileError(f"{path} has no {paths.model.name} (training did not finish or the file was lost); "
+                           f"{rebuild_hint(path)}")
+    status = verify_run(path)  # status.json and the SHA-256 of every file it lists
     if status["status"] == "running":
-        raise RunFileError(f"{path} is still training or was stopped (status running), so its model.safetensors "
-                           f"is not final; {rundir.rebuild_hint(path)}")
+        raise RunFileError(f"{path} is still training or was stopped (status running), so its {paths.model.name} "
+                           f"is not final; {rebuild_hint(path)}")
     try:
         model = build_model(model_cfg, config["input_size"], config["n_classes"])
     except (KeyError, TypeError, ValueError) as err:
-        raise RunFileError(f"config {path / 'config.json'} is corrupt ({err})") from None
+        raise RunFileError(f"config {paths.config} is corrupt ({err})") from None
     try:
-        state = load_tensors(path / "model.safetensors", "model")
+        state = rundir.load_model_state(path)
         try:
             model.load_state_dict(state)
         except RuntimeError:
-            raise RunFileError(f"model {path / 'model.safetensors'} does not match config.json") from None
+            raise RunFileError(f"model {paths.model} does not match {paths.config.name}") from None
         history = rundir.read_history(path)
-        metrics = read_json(path / "metrics.json", "metrics")
+        metrics = read_metrics(path)
     except NewerFormatError:
         raise
     except RunFileError as err:  # status.json vouched for the file, yet it does not read: say what to do
-        raise RunFileError(f"{err}; {rundir.rebuild_hint(path)}") from None
+        raise RunFileError(f"{err}; {rebuild_hint(path)}") from None
     model.to(device).eval()
-    metrics.pop("format_version", None)
     return Run(path, data_cfg, model_cfg, train_cfg, model, history, metrics, config)
-
-
-def train(*, out: str | Path | None = None, task: str | None = None, dataset: str | None = None,
-          data: str | None = None, task_params: dict | None = None, n_train: int | None = None,
-          n_test: int | None = None, normalize: str = "channel", truncate: int | None = None,
-          downsample: int | None = None, model: str = "rnn", hidden: int = 64, layers: int = 2,
-          dropout: float = 0.0, heads: int = 4, chrono_tmax: int | None = None, match_params: int | None = None,
-          overwrite: bool = False, callbacks=(), checkpoint_every: int = 1, checkpoint_every_batches: int | None = None,
-          **train_kwargs) -> Run:
-    """Train a model, the Python twin of `rnnscope train`. Returns the Run.
-
-    Give at most one of task (built-in task name), dataset (UCR/UEA name), data (a path); with none,
-    the default task. Other keyword arguments are TrainConfig fields (epochs, lr, batch_size, seed, ...).
-    """
-    from rnnscope.config import DEFAULT_TASK
-
-    defaults = DataConfig()
-    if task is None and dataset is None and data is None:
-        task = DEFAULT_TASK
-    data_cfg = DataConfig(task=task, task_params=dict(task_params or {}), dataset=dataset, path=data,
-                          n_train=n_train or defaults.n_train, n_test=n_test or defaults.n_test,
-                          normalize=normalize, truncate=truncate, downsample=downsample)
-    model_cfg = ModelConfig(kind=model, hidden=hidden, layers=layers, dropout=dropout, heads=heads,
-                            chrono_tmax=chrono_tmax)
-    return run_training(data_cfg, model_cfg, TrainConfig(**train_kwargs), out, overwrite=overwrite,
-                        match_params=match_params, callbacks=callbacks, checkpoint_every=checkpoint_every,
-                        checkpoint_every_batches=checkpoint_every_batches)

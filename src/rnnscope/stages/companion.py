@@ -11,6 +11,9 @@ next to the tanh RNN's (docs/gradients.md, "The gated companion").
     mate = Companion.plan("auto", out, data_cfg, model_cfg, train_cfg)   # None: none for this model
     run_training(data_cfg, model_cfg, train_cfg, out, callbacks=[mate])  # starts it as training begins
     note = mate.finish()                          # waits, measures its gradients -> one line
+
+Its training runs as a sweep job (rnnscope.sweep); this stage then draws its training curves and writes
+its gradient report, as `rnnscope train` and `rnnscope gradients` would.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from rnnscope.errors import BadArgument
+from rnnscope.rundir import CompanionSummary, RunPaths
+from rnnscope.stages.gradients import gradient_report
+from rnnscope.stages.train import write_curves
 from rnnscope.training.callbacks import Callback
 
-COMPANION_DIR = "companion"
 CHOICES = ("auto", "none", "lstm", "gru")
 AUTO_KIND = "lstm"  # the companion of a tanh RNN under "auto": the forget gate is the textbook highway
 
@@ -29,12 +35,14 @@ def companion_kind(main_kind: str, requested: str) -> str | None:
     """The companion architecture for a main model of `main_kind`: "auto" gives a tanh RNN an LSTM
     and a gated or attention model none; "none" gives none; "lstm" / "gru" ask for one explicitly."""
     if requested not in CHOICES:
-        raise ValueError(f"unknown companion {requested!r}; choose from {', '.join(CHOICES)}")
+        raise BadArgument(f"unknown companion {requested!r}; choose from {', '.join(CHOICES)}")
     if requested == "none" or (requested == "auto" and main_kind != "rnn"):
         return None
     kind = AUTO_KIND if requested == "auto" else requested
     if kind == main_kind:
-        raise ValueError(f"the companion must differ from the main model ({main_kind}); choose another or none")
+        raise BadArgument(
+            f"the companion must differ from the main model ({main_kind}); choose another or none"
+        )
     return kind
 
 
@@ -46,10 +54,14 @@ class Companion(Callback):
         self.kind, self.out, self.data_cfg, self.train_cfg = kind, Path(out), data_cfg, train_cfg
         self.executor_factory = executor_factory  # () -> an Executor; default: one spawned worker process
         self._executor = self._future = None
-        self._error: str | None = None  # why it could not start (reported by `finish`, never raised in training)
+        self._error: str | None = (
+            None  # why it could not start (reported by `finish`, never raised in training)
+        )
 
     @classmethod
-    def plan(cls, requested: str, out, data_cfg, model_cfg, train_cfg, executor_factory=None) -> Companion | None:
+    def plan(
+        cls, requested: str, out, data_cfg, model_cfg, train_cfg, executor_factory=None
+    ) -> Companion | None:
         """The companion of a run into `out`, or None when `requested` gives this model none."""
         kind = companion_kind(model_cfg.kind, requested)
         return None if kind is None else cls(kind, out, data_cfg, train_cfg, executor_factory)
@@ -61,10 +73,22 @@ class Companion(Callback):
         from rnnscope.models import count_params, hidden_for_params
         from rnnscope.sweep.jobs import make_job
 
-        cfg = hidden_for_params(ModelConfig(kind=self.kind, layers=model.num_layers), input_size, model.n_classes,
-                                count_params(model), tolerance=math.inf)
-        return make_job(COMPANION_DIR, self.out / COMPANION_DIR, self.data_cfg, cfg, self.train_cfg,
-                        tags={"model": self.kind, "role": "companion"})
+        cfg = hidden_for_params(
+            ModelConfig(kind=self.kind, layers=model.num_layers),
+            input_size,
+            model.n_classes,
+            count_params(model),
+            tolerance=math.inf,
+        )
+        where = RunPaths(self.out).companion.root
+        return make_job(
+            where.name,
+            where,
+            self.data_cfg,
+            cfg,
+            self.train_cfg,
+            tags={"model": self.kind, "role": "companion"},
+        )
 
     def on_train_begin(self, trainer) -> None:
         if self._future is not None or self._error is not None:  # a resumed or repeated fit
@@ -101,16 +125,9 @@ class Companion(Callback):
             self.cancel()
         if result["status"] != "completed":
             raise RuntimeError(f"its training {result['status']}: {result['message']}")
-        from rnnscope.gradients import gradient_report
-
-        summary = gradient_report(self.out / COMPANION_DIR)
+        where = RunPaths(self.out).companion.root
+        write_curves(where)
         m = result["metrics"]
-        carry = [r for r in summary.get("per_layer", []) if r.get("quantity") in ("grad_c", "grad_h")]
-        top = max(carry, key=lambda r: (r["layer"], r["quantity"] == "grad_c")) if carry else None
-        text = f"{self.kind} ({m['params']:,} parameters): test accuracy {m['test_acc']:.3f}"
-        if top is not None:
-            ctx = top["effective_context"]
-            ctx = f">= {ctx}" if top.get("context_censored") else ctx
-            text += (f"; top layer {top['quantity']}: decay factor {top['decay_factor']:.3f} per step, "
-                     f"effective context {ctx} steps")
-        return text
+        return CompanionSummary(
+            self.kind, None, None, m["params"], m["test_acc"], gradient_report(where)
+        ).note()

@@ -9,7 +9,7 @@ gradients / report`), run on the directory the previous stages wrote. Training m
 stage that fails (or whose library this installation lacks) is recorded with its reason in
 RUN_DIR/pipeline.json — the report shows that reason in the sections the stage would have filled — and
 the pipeline goes on, so a report always comes out. Bad options are refused before anything is written.
-A tanh RNN gets a gated companion (rnnscope.companion: a parameter-matched LSTM trained alongside it in
+A tanh RNN gets a gated companion (rnnscope.stages.companion: a parameter-matched LSTM trained alongside it in
 RUN_DIR/companion/, with its own gradient report), so the report can show the gates that keep the gradient.
 """
 
@@ -18,25 +18,16 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
-from rnnscope.io import write_json
+from rnnscope.errors import BadArgument
+from rnnscope.rundir import PipelineLog, RunPaths, StageResult, prepare_output, write_pipeline_log
 
 STAGES = ("train", "record", "analyze", "gradients", "companion", "report")
-PIPELINE_FILE = "pipeline.json"
 SEQUENCES = 512  # test sequences recorded and analysed (the analysis default; bounds time and memory)
 SNAPSHOT_EVERY = 5  # epochs between snapshots of the gradient profile during training
-
-
-@dataclass
-class StageResult:
-    name: str
-    status: str  # "done" | "skipped" | "failed"
-    seconds: float | None = 0.0  # wall clock; None: still running when the log was written
-    note: str | None = None  # what it found, or why it was skipped or failed, in one line
-    cpu_seconds: float | None = None  # CPU time of this process (all its threads) during the stage
 
 
 @dataclass
@@ -66,34 +57,24 @@ def gradient_callbacks(out: Path) -> list:
 
 
 def _record(out: Path, sequences: int) -> str | None:
-    from rnnscope.recording import record_run
+    from rnnscope.stages.record import record
 
-    rec = record_run(out, split="test", max_sequences=sequences)
+    rec = record(out, split="test", max_sequences=sequences)
     return f"{rec.n_sequences} test sequences x {len(rec.steps)} steps"
 
 
 def _analyze(out: Path, sequences: int) -> str | None:
-    analyze_run = _library("rnnscope.unitreport", "analyze_run")
+    analyze_run = _library("rnnscope.stages.analyze", "analyze_run")
     if analyze_run is None:
-        raise _Skip("this installation has no unit analysis (rnnscope.unitreport.analyze_run)")
-    report = analyze_run(out, split="test", max_sequences=sequences)
-    counts = report.summary.get("role_counts_total", {})
-    return ", ".join(f"{n} {role}" for role, n in counts.items() if n) or None
+        raise _Skip("this installation has no unit analysis (rnnscope.stages.analyze.analyze_run)")
+    return analyze_run(out, split="test", max_sequences=sequences).summary.role_line()
 
 
 def _gradients(out: Path, sequences: int) -> str | None:
-    gradient_report = _library("rnnscope.gradients", "gradient_report")
+    gradient_report = _library("rnnscope.stages.gradients", "gradient_report")
     if gradient_report is None:
-        raise _Skip("this installation has no gradient analysis (rnnscope.gradients.gradient_report)")
-    summary = gradient_report(out)
-    top = [r for r in summary.get("per_layer", []) if r.get("quantity") in ("grad_h", "grad_stream")]
-    if not top:
-        return None
-    r = top[-1]
-    return (
-        f"top layer: decay factor {r['decay_factor']:.3f} per step, "
-        f"effective context {r['effective_context']} steps"
-    )
+        raise _Skip("this installation has no gradient analysis (rnnscope.stages.gradients.gradient_report)")
+    return gradient_report(out).top_line()
 
 
 def _failed(name: str, err: Exception) -> StageResult:
@@ -107,7 +88,7 @@ class _Skip(Exception):
 
 
 def _write_log(out: Path, stages: list[StageResult], sequences: int) -> None:
-    write_json(out / PIPELINE_FILE, {"stages": [asdict(s) for s in stages], "sequences": sequences})
+    write_pipeline_log(RunPaths(out).pipeline, PipelineLog(list(stages), sequences))
 
 
 class _Clock:
@@ -175,17 +156,17 @@ def run_pipeline(
 
     sequences: test sequences recorded and analysed. progress: one tqdm bar over the stages with the
     training's epoch bar nested under it (the CLI's display); the library is silent otherwise.
-    companion: "auto" (an LSTM for a tanh RNN, none otherwise) | "lstm" | "gru" | "none" (rnnscope.companion);
+    companion: "auto" (an LSTM for a tanh RNN, none otherwise) | "lstm" | "gru" | "none"
+    (rnnscope.stages.companion);
     companion_executor: () -> Executor that trains it (default: one spawned worker process).
     """
-    from rnnscope.companion import Companion
     from rnnscope.report import build_report
-    from rnnscope.training.api import run_training
+    from rnnscope.stages.companion import Companion
+    from rnnscope.stages.train import run_training
     from rnnscope.training.callbacks import ProgressBar
-    from rnnscope.training.rundir import prepare_output
 
     if sequences < 1:
-        raise ValueError(f"sequences must be positive, got {sequences}")
+        raise BadArgument(f"sequences must be positive, got {sequences}")
     out = prepare_output(out, overwrite)  # refuses a bad --out before anything (the callback) writes
     mate = Companion.plan(companion, out, data_cfg, model_cfg, train_cfg, companion_executor)
     bar = None
@@ -244,7 +225,7 @@ def run_pipeline(
         begin("report")
         clock = _Clock()
         # The report shows pipeline.json, so the report stage is logged (as done) before it is built.
-        _write_log(out, [*stages, StageResult("report", "done", None, "report.html")], sequences)
+        _write_log(out, [*stages, StageResult("report", "done", None, RunPaths(out).report.name)], sequences)
         report = build_report(out)
         end(clock.stamp(StageResult("report", "done", 0.0, report.name)))
         _write_log(out, stages, sequences)

@@ -1,0 +1,42 @@
+"""Running a sweep (`rnnscope compare` / `rnnscope context`) into its directory.
+
+The directory must be new, empty, or hold this same sweep (a repeat skips finished runs and resumes
+interrupted ones); sweep.json records the configuration. Training in the workers draws nothing, so
+every finished run's training curves are drawn here, where missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rnnscope.rundir import RunPaths, check_sweep_dir, write_sweep_file
+from rnnscope.stages.train import write_curves
+from rnnscope.sweep import run_sweep
+
+
+def prepare_sweep(out: str | Path, command: str, config: dict) -> bool:
+    """Refuse a directory holding another configuration (or other files), record this one in sweep.json
+    -> True when the directory already held this sweep (a repeat)."""
+    repeat = check_sweep_dir(out, command, config)
+    write_sweep_file(out, command, config)
+    return repeat
+
+
+def run_jobs(
+    jobs: list[dict], on_result: Callable[[dict], None] | None = None, workers: int | None = None
+) -> list[dict]:
+    """Run the jobs (rnnscope.sweep.run_sweep), then draw the training curves they lack -> one result per job."""
+    results = run_sweep(jobs, on_result=on_result, workers=workers)
+    draw_missing_curves(results)
+    return results
+
+
+def draw_missing_curves(results: list[dict]) -> None:
+    """training_curves.png|svg of every run that trained to the end and has none yet."""
+    for result in results:
+        if result["status"] == "failed" or not result.get("metrics"):
+            continue
+        paths = RunPaths(result["out"])
+        if not paths.training_curves.png.exists():
+            write_curves(paths.root, metrics=result["metrics"])

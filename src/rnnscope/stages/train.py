@@ -1,0 +1,108 @@
+"""`rnnscope train`: train (or resume) a run, then draw its training curves into the run directory.
+
+    run = train(out="runs/demo", task="evidence", epochs=40)      # rnnscope.train
+    run = resume("runs/demo")                                       # rnnscope.resume
+
+Training itself (rnnscope.training) writes config, status, history, metrics, model and checkpoints and
+draws nothing; this stage adds RUN_DIR/training_curves.png|svg once training ends (before status.json
+commits the run, as it always has).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+from rnnscope.plots import save_figure
+from rnnscope.rundir import RunPaths, read_history, read_metrics
+from rnnscope.training import api
+from rnnscope.training.api import Run
+
+
+def write_curves(
+    out: str | Path, history: list[dict] | None = None, metrics: dict | None = None
+) -> list[Path]:
+    """RUN_DIR/training_curves.png|svg from the run's history and metrics (read from the directory when
+    not given)."""
+    from rnnscope.plots.training import plot_training_curves
+
+    history = read_history(out) if history is None else history
+    metrics = read_metrics(out) if metrics is None else metrics
+    fig = plot_training_curves(history, metrics.get("converged_epoch"), metrics.get("task_ceiling"))
+    return save_figure(fig, RunPaths(out).training_curves.stem)
+
+
+def run_training(
+    data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig, out: str | Path | None, **kwargs
+) -> Run:
+    """rnnscope.training.api.run_training (same arguments), drawing the training curves as it finishes."""
+    return api.run_training(data_cfg, model_cfg, train_cfg, out, on_finished=write_curves, **kwargs)
+
+
+def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str | None = None) -> Run:
+    """rnnscope.training.api.resume (same arguments), drawing the training curves as it finishes."""
+    return api.resume(
+        out, callbacks=callbacks, restore_rng=restore_rng, device=device, on_finished=write_curves
+    )
+
+
+def train(
+    *,
+    out: str | Path | None = None,
+    task: str | None = None,
+    dataset: str | None = None,
+    data: str | None = None,
+    task_params: dict | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    normalize: str = "channel",
+    truncate: int | None = None,
+    downsample: int | None = None,
+    model: str = "rnn",
+    hidden: int = 64,
+    layers: int = 2,
+    dropout: float = 0.0,
+    heads: int = 4,
+    chrono_tmax: int | None = None,
+    match_params: int | None = None,
+    overwrite: bool = False,
+    callbacks=(),
+    checkpoint_every: int = 1,
+    checkpoint_every_batches: int | None = None,
+    **train_kwargs,
+) -> Run:
+    """Train a model, the Python twin of `rnnscope train`. Returns the Run.
+
+    Give at most one of task (built-in task name), dataset (UCR/UEA name), data (a path); with none,
+    the default task. Other keyword arguments are TrainConfig fields (epochs, lr, batch_size, seed, ...).
+    """
+    from rnnscope.config import DEFAULT_TASK
+
+    defaults = DataConfig()
+    if task is None and dataset is None and data is None:
+        task = DEFAULT_TASK
+    data_cfg = DataConfig(
+        task=task,
+        task_params=dict(task_params or {}),
+        dataset=dataset,
+        path=data,
+        n_train=n_train or defaults.n_train,
+        n_test=n_test or defaults.n_test,
+        normalize=normalize,
+        truncate=truncate,
+        downsample=downsample,
+    )
+    model_cfg = ModelConfig(
+        kind=model, hidden=hidden, layers=layers, dropout=dropout, heads=heads, chrono_tmax=chrono_tmax
+    )
+    return run_training(
+        data_cfg,
+        model_cfg,
+        TrainConfig(**train_kwargs),
+        out,
+        overwrite=overwrite,
+        match_params=match_params,
+        callbacks=callbacks,
+        checkpoint_every=checkpoint_every,
+        checkpoint_every_batches=checkpoint_every_batches,
+    )
