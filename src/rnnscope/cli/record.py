@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-ORDER = 30  # position in `rnnscope --help`
-
 from rnnscope.cli import name_list, positive_int
 
 
@@ -13,7 +11,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("record", help="record every layer's activity, gates and running belief to RUN_DIR/recording/")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `rnnscope train`")
     p.add_argument("--split", choices=["train", "test"], default="test", help="which split to record (default test)")
-    p.add_argument("--max-sequences", type=positive_int, metavar="N", help="record only the first N sequences")
+    p.add_argument("--max-sequences", type=positive_int, metavar="N",
+                   help="record only the first N sequences (default: all)")
     p.add_argument("--dtype", choices=DTYPES, default="float32", help="storage type of the float arrays")
     p.add_argument("--chunk-size", type=positive_int, default=256, metavar="N", help="sequences per chunk file")
     p.add_argument("--quantities", type=name_list, metavar="A,B",

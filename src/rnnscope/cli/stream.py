@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-ORDER = 70  # position in `rnnscope --help`
-
 import contextlib
 import csv
 import sys

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from rnnscope.errors import BadRunDirectory
 from rnnscope.io import (
     FORMAT_VERSION,
     NewerFormatError,
@@ -40,7 +41,7 @@ from rnnscope.training.callbacks import Callback
 RUN_MARKERS = ("config.json", "history.jsonl", "model.safetensors", "status.json")
 
 
-class RunLockedError(RuntimeError):
+class RunLockedError(BadRunDirectory):
     """Another live process is writing this run directory."""
 
 
