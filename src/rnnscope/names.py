@@ -28,6 +28,12 @@ def canonical(name: str, names, what: str) -> str:
     return found
 
 
+def spelled(name: str, names) -> str:
+    """The canonical spelling of `name` when `names` holds it in any case, else `name` unchanged (for
+    registries a user may extend: the registry itself refuses an unknown name when it is used)."""
+    return {n.lower(): n for n in names}.get(str(name).strip().lower(), name)
+
+
 def model_kind(name: str) -> str:
     """'LSTM' -> 'lstm'."""
     return canonical(name, MODEL_KINDS, "model")
