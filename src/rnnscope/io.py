@@ -13,6 +13,7 @@ checksum=True also carries `content_sha256`, the SHA-256 of its own content, whi
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnscope.errors import BadRunDirectory
+from rnnscope.errors import BadArgument, BadRunDirectory
 
 FORMAT_VERSION = 1  # bump when a file layout changes; readers refuse newer versions
 
@@ -74,6 +75,25 @@ def temp_dir(parent: str | Path, prefix: str) -> Path:
     """A new, uniquely named directory in `parent` with `mkdir`'s mode, to be filled and renamed into place."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     publish_dir(path)
+    return path
+
+
+_ENVIRONMENT = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)  # not the path's fault
+
+
+def make_output_dir(path: str | Path, what: str = "output path") -> Path:
+    """Create the directory a user named for output (parents too; an existing one is fine). BadArgument,
+    naming it, when it is a file, lies under a file, or cannot be created there; an error of the
+    environment (a full disk, a read-only file system) stays an OSError."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise BadArgument(f"{what} {path} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        if err.errno in _ENVIRONMENT:
+            raise
+        raise BadArgument(f"{what} {path} is not writable ({err.strerror or err})") from None
     return path
 
 

@@ -89,6 +89,24 @@ dataset_name = _named(names.dataset_name)
 companion_name = _named(names.companion)
 
 
+def readable_file(text: str) -> str:
+    """A file that exists and can be read (checked now, so a typo costs no start-up)."""
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
+    if not os.access(text, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text}: permission denied")
+    return text
+
+
+def existing_path(text: str) -> str:
+    """A file or directory that exists."""
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"{text}: no such file or directory")
+    return text
+
+
 def model_names(text: str) -> str:
     """'RNN, lstm' -> 'rnn,lstm': each name checked and made canonical (kept a comma-separated string)."""
     return ",".join(model_name(t) for t in name_list(text))
@@ -150,8 +168,12 @@ def _say(command: str, err) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`rnnscope ARGV` -> exit status (an argument error, --help and --version included: never SystemExit)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # argparse has printed the error (or the help) already
+        return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
     check = getattr(args, "check", None)
     if os.environ.get("RNNSCOPE_DEBUG"):
         if check is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 from rnnscope.cli import CLIError, int_list, model_names, name_list, positive_float, positive_int
 
@@ -74,12 +73,10 @@ def cmd_bench(args) -> int:
     from dataclasses import asdict
 
     from rnnscope.costs import run_bench, summarize, write_outputs
+    from rnnscope.io import make_output_dir
 
     spec, configs = spec_from_args(args)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"--out {out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_output_dir(args.out, "--out")
     print(f"matched at {spec.params:,} parameters: "
           + ", ".join(f"{k} H={c.hidden}" for k, c in configs.items()), flush=True)
 

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
+
 from rnnscope.cli import name_list, positive_int
+
+
+def quantity_list(text: str) -> list[str]:
+    """--quantities: 'hidden,gates' -> ['hidden', 'gates'], each a known quantity, none repeated."""
+    from rnnscope.recording.spec import ALWAYS, QUANTITIES
+
+    items = name_list(text)
+    for name in items:
+        if name not in QUANTITIES:
+            hint = " (always recorded)" if name in ALWAYS else ""
+            raise argparse.ArgumentTypeError(f"unknown quantity {name!r}{hint}; choose from {', '.join(QUANTITIES)}")
+    if len(set(items)) != len(items):
+        raise argparse.ArgumentTypeError(f"quantities must not repeat, got {','.join(items)}")
+    return items
 
 
 def add_parser(sub) -> None:
@@ -15,7 +31,7 @@ def add_parser(sub) -> None:
                    help="record only the first N sequences (default: all)")
     p.add_argument("--dtype", choices=DTYPES, default="float32", help="storage type of the float arrays")
     p.add_argument("--chunk-size", type=positive_int, default=256, metavar="N", help="sequences per chunk file")
-    p.add_argument("--quantities", type=name_list, metavar="A,B",
+    p.add_argument("--quantities", type=quantity_list, metavar="A,B",
                    help=f"what to record (default: all the model has): {', '.join(QUANTITIES)}")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch CPU threads (default 1: the per-step GEMMs of a recurrence run fastest on one)")

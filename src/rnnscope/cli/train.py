@@ -9,6 +9,7 @@ from rnnscope.cli import (
     EXIT_FAILED,
     CLIError,
     dataset_name,
+    existing_path,
     model_name,
     non_negative_float,
     positive_float,
@@ -28,7 +29,7 @@ def add_train_options(p) -> None:
                      help=f"built-in task, any case (see `rnnscope tasks`; default {d.task})")
     src.add_argument("--dataset", type=dataset_name,
                      help="built-in UCR/UEA data set, any case (see `rnnscope datasets`)")
-    src.add_argument("--data", metavar="PATH", help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz")
+    src.add_argument("--data", type=existing_path, metavar="PATH", help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz")
     src.add_argument("--task-param", action="append", default=[], metavar="KEY=VALUE",
                      help="override a task parameter (repeatable; VALUE is JSON, e.g. distance=50)")
     src.add_argument("--n-train", type=positive_int, default=d.n_train, help="training sequences drawn from a task")

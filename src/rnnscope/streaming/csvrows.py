@@ -99,7 +99,7 @@ class CSVStreamer:
         if self.id_column is not None and self._id_index is None:
             if self.id_column not in names:
                 raise BadArgument(f"line {number}: the header has no column {self.id_column!r} "
-                                 f"(columns: {', '.join(names)})")
+                                  f"(columns: {', '.join(names)})")
             self._id_index = names.index(self.id_column)
 
     def _take(self, text: str, number: int) -> bool:

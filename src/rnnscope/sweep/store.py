@@ -14,7 +14,8 @@ import json
 import math
 from pathlib import Path
 
-from rnnscope.io import atomic_write_bytes, read_json, write_json
+from rnnscope.errors import BadArgument
+from rnnscope.io import atomic_write_bytes, make_output_dir, read_json, write_json
 
 SWEEP_FILE = "sweep.json"
 
@@ -30,35 +31,34 @@ def _differences(old: dict, new: dict) -> list[str]:
 
 def check_sweep_dir(out: str | Path, command: str, config: dict) -> bool:
     """May `command` with `config` write into `out`? True when `out` already holds this same sweep
-    (a repeat: finished runs will be skipped), False when it is new or empty. Raises ValueError with
+    (a repeat: finished runs will be skipped), False when it is new or empty. Raises BadArgument with
     one line when `out` holds another sweep, other files, or is not a writable directory."""
     import os
 
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"output path {out} exists and is not a directory")
+        raise BadArgument(f"output path {out} exists and is not a directory")
     if (out / SWEEP_FILE).exists():
         saved = read_json(out / SWEEP_FILE, "sweep file")
         if saved.get("command") != command:
-            raise ValueError(f"{out} holds a `rnnscope {saved.get('command')}` sweep, not `{command}`; "
-                             "choose another --out")
+            raise BadArgument(f"{out} holds a `rnnscope {saved.get('command')}` sweep, not `{command}`; "
+                              "choose another --out")
         diff = _differences(_normal(saved.get("config", {})), _normal(config))
         if diff:
-            raise ValueError(f"{out} holds a sweep with another configuration ({'; '.join(diff)}); repeat the "
-                             "same command to resume it, or choose another --out")
+            raise BadArgument(f"{out} holds a sweep with another configuration ({'; '.join(diff)}); repeat the "
+                              "same command to resume it, or choose another --out")
         return True
     if out.is_dir() and any(out.iterdir()):
-        raise ValueError(f"{out} is not empty and holds no sweep ({SWEEP_FILE} missing); choose an empty or "
-                         "new directory")
+        raise BadArgument(f"{out} is not empty and holds no sweep ({SWEEP_FILE} missing); choose an empty or "
+                          "new directory")
     parent = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"output path {out} is not writable")
+        raise BadArgument(f"output path {out} is not writable")
     return False
 
 
 def write_sweep_file(out: str | Path, command: str, config: dict) -> None:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_output_dir(out)
     write_json(out / SWEEP_FILE, {"command": command, "config": config})
 
 
