@@ -78,13 +78,13 @@ def temp_dir(parent: str | Path, prefix: str) -> Path:
     return path
 
 
-_ENVIRONMENT = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)  # not the path's fault
+_ENVIRONMENT = (errno.ENOSPC, errno.EDQUOT, errno.EIO)  # the device's fault, not the path's
 
 
 def make_output_dir(path: str | Path, what: str = "output path") -> Path:
     """Create the directory a user named for output (parents too; an existing one is fine). BadArgument,
-    naming it, when it is a file, lies under a file, or cannot be created there; an error of the
-    environment (a full disk, a read-only file system) stays an OSError."""
+    naming it, when it is a file, lies under a file, or cannot be created there (permissions, a read-only
+    or pseudo file system: choose another); a full or failing device stays an OSError (the environment)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise BadArgument(f"{what} {path} exists and is not a directory")
