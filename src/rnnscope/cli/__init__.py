@@ -167,29 +167,37 @@ def _say(command: str, err) -> None:
     print(f"rnnscope {command}: error: {_one_line(err)}", file=sys.stderr)
 
 
+def _run(args) -> int:
+    """The command's checks (before anything imports torch), then the command."""
+    check = getattr(args, "check", None)
+    if check is not None:
+        try:
+            check(args)
+        except BadArgument as err:  # an argument error found after parsing: the same hint as argparse's
+            if os.environ.get("RNNSCOPE_DEBUG"):
+                raise
+            raise BadArgument(f"{_one_line(err)}; see 'rnnscope {args.command} --help'") from None
+    return args.func(args) or 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`rnnscope ARGV` -> exit status (an argument error, --help and --version included: never SystemExit)."""
+    """`rnnscope ARGV` -> exit status (argument errors, --help and --version too: never SystemExit)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as done:  # argparse has printed the error (or the help) already
-        return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
-    check = getattr(args, "check", None)
+    except SystemExit as done:  # argparse has printed the error (status 2) or the help (0) already
+        return done.code if isinstance(done.code, int) else 0 if done.code is None else EXIT_BAD_INPUT
     if os.environ.get("RNNSCOPE_DEBUG"):
-        if check is not None:
-            check(args)
-        return args.func(args) or 0
+        return _run(args)
     try:
-        if check is not None:
-            check(args)
-        return args.func(args) or 0
+        return _run(args)
     except KeyboardInterrupt:
         print("rnnscope: interrupted", file=sys.stderr)
         return 130
     except UserInputError as err:  # bad input: the message says what to change
         _say(args.command, err)
         return EXIT_BAD_INPUT
-    except OSError as err:  # the environment (a full disk, a read-only file system): neither input nor bug
+    except OSError as err:  # the environment (a full disk, an I/O error): neither bad input nor a bug
         _say(args.command, err)
         return EXIT_FAILED
 
