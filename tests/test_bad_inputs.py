@@ -350,7 +350,7 @@ def test_a_bug_in_a_real_process_keeps_its_traceback_and_exits_1():
               "rnnscope.data.list_datasets = broken\n"
               "from rnnscope.cli import main\n"
               "sys.exit(main(['datasets']))\n")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "Traceback (most recent call last)" in proc.stderr and "KeyError: 'internal'" in proc.stderr
     assert "rnnscope datasets: error" not in proc.stderr

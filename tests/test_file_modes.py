@@ -8,11 +8,24 @@ from pathlib import Path
 import pytest
 
 from rnnscope.cli import main
-from rnnscope.io import atomic_write_bytes, make_output_dir, publish_dir, temp_dir, umask
 from rnnscope.errors import BadArgument
+from rnnscope.io import atomic_write_bytes, make_output_dir, publish_dir, temp_dir, umask
 
-TINY = ["--task", "evidence", "--task-param", "seq_len=8", "--n-train", "48", "--n-test", "24", "--hidden", "6",
-        "--epochs", "2", "--quiet"]
+TINY = [
+    "--task",
+    "evidence",
+    "--task-param",
+    "seq_len=8",
+    "--n-train",
+    "48",
+    "--n-test",
+    "24",
+    "--hidden",
+    "6",
+    "--epochs",
+    "2",
+    "--quiet",
+]
 
 
 def _mode(path: Path) -> int:
@@ -35,8 +48,11 @@ def test_umask_is_read_without_changing_it(with_umask, mask):
     assert umask() == mask  # reading it twice changes nothing
 
 
-@pytest.mark.parametrize("mask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)],
-                         ids=["umask-022", "umask-077"])
+@pytest.mark.parametrize(
+    "mask, file_mode, dir_mode",
+    [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)],
+    ids=["umask-022", "umask-077"],
+)
 def test_a_training_run_has_the_modes_of_the_umask(tmp_path, with_umask, mask, file_mode, dir_mode):
     out = tmp_path / "run"
     with_umask(mask)

@@ -204,8 +204,10 @@ def check_version(obj: dict, path, what: str) -> None:
     if not isinstance(v, int):
         raise RunFileError(f"{what} {path} has no format_version; it was not written by rnnscope")
     if v > FORMAT_VERSION:
-        raise NewerFormatError(f"{what} {path} has format version {v}, newer than this rnnscope reads "
-                               f"({FORMAT_VERSION}); upgrade rnnscope")
+        raise NewerFormatError(
+            f"{what} {path} has format version {v}, newer than this rnnscope reads "
+            f"({FORMAT_VERSION}); upgrade rnnscope"
+        )
 
 
 def save_tensors(path: str | Path, tensors: dict, metadata: dict | None = None) -> None:

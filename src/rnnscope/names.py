@@ -14,8 +14,16 @@ from rnnscope.errors import BadArgument
 
 MODEL_KINDS = ("rnn", "lstm", "gru", "transformer")
 TASK_NAMES = ("mixture", "evidence", "motif", "frequency", "recall")
-DATASET_NAMES = ("GunPoint", "ItalyPowerDemand", "ArrowHead", "OSULeaf", "ACSF1", "PickupGestureWiimoteZ",
-                 "BasicMotions", "JapaneseVowels")
+DATASET_NAMES = (
+    "GunPoint",
+    "ItalyPowerDemand",
+    "ArrowHead",
+    "OSULeaf",
+    "ACSF1",
+    "PickupGestureWiimoteZ",
+    "BasicMotions",
+    "JapaneseVowels",
+)
 COMPANION_CHOICES = ("auto", "none", "lstm", "gru")  # `rnnscope run --companion` (companion.CHOICES)
 
 

@@ -113,8 +113,19 @@ def model_names(text: str) -> str:
 
 
 # The sub-command modules, in the order `rnnscope --help` lists them.
-COMMANDS = ("info", "train", "run", "record", "analyze", "compare", "gradients", "context", "bench", "stream",
-            "report")
+COMMANDS = (
+    "info",
+    "train",
+    "run",
+    "record",
+    "analyze",
+    "compare",
+    "gradients",
+    "context",
+    "bench",
+    "stream",
+    "report",
+)
 
 
 def command_modules() -> list:
@@ -149,7 +160,9 @@ class ArgumentParser(argparse.ArgumentParser):
 def build_parser() -> ArgumentParser:
     from rnnscope import __version__
 
-    parser = ArgumentParser(prog="rnnscope", description="Train recurrent sequence classifiers, then open them up.")
+    parser = ArgumentParser(
+        prog="rnnscope", description="Train recurrent sequence classifiers, then open them up."
+    )
     parser.add_argument("--version", action="version", version=f"rnnscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
