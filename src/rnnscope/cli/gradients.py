@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from rnnscope.cli import existing_path, positive_int
+from rnnscope.cli import positive_int
 
 
 def _epsilon(text: str) -> float:
@@ -18,6 +19,13 @@ def _epsilon(text: str) -> float:
     return v
 
 
+def _sweep(text: str) -> str:
+    """--context: an existing `rnnscope context` directory or context.csv."""
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"no context sweep results at {text} (run `rnnscope context` first)")
+    return text
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("gradients", help="per-step gradient profile, decay, effective context, gate highways")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `rnnscope train`")
@@ -27,7 +35,7 @@ def add_parser(sub) -> None:
     p.add_argument("--batch", type=positive_int, default=64, help="probe batch size (default 64)")
     p.add_argument("--split", choices=["train", "val", "test"], default="test",
                    help="split the probe batch is drawn from (default test)")
-    p.add_argument("--context", type=existing_path, metavar="SWEEP",
+    p.add_argument("--context", type=_sweep, metavar="SWEEP",
                    help="an `rnnscope context` directory (or its context.csv): adds the behavioural effective "
                         "context (b) of this run's architecture to summary.json (default: none)")
     p.set_defaults(func=cmd_gradients)
