@@ -455,8 +455,8 @@ def test_fuzz_cli_arguments_give_exit_2_or_a_valid_config(data, tmp_path, capsys
     """Random options and values for every command are parsed; train's are validated into configs, and a
     command given a run directory that does not exist is run. The only outcomes: exit 2 with one line, or a
     valid config (never another exception). Nothing is trained or written."""
-    from rnnscope.cli import CLIError
     from rnnscope.cli.train import configs_from_args
+    from rnnscope.errors import UserInputError
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
@@ -480,7 +480,7 @@ def test_fuzz_cli_arguments_give_exit_2_or_a_valid_config(data, tmp_path, capsys
         try:
             configs_from_args(args)
             event("train: valid configs")
-        except (ValueError, CLIError) as err:  # main reports both as one line, exit 2
+        except UserInputError as err:  # main reports it as one line, exit 2 (anything else is a bug)
             assert "\n" not in str(err).strip()
             event("train: refused by validation")
     elif positional:  # the run directory does not exist: refused before any work

@@ -212,3 +212,26 @@ def test_the_command_list_names_every_command_module():
         "stream",
         "report",
     ]
+
+
+def test_the_error_family():
+    from rnnscope.cli import CLIError
+    from rnnscope.data import DataFormatError
+    from rnnscope.errors import BadArgument, BadFile, BadRunDirectory, MissingExtra, UserInputError
+    from rnnscope.io import NewerFormatError, RunFileError
+    from rnnscope.training.rundir import RunLockedError
+
+    assert issubclass(UserInputError, ValueError)
+    assert issubclass(CLIError, BadArgument) and issubclass(DataFormatError, BadFile)
+    for cls in (RunFileError, NewerFormatError, RunLockedError):
+        assert issubclass(cls, BadRunDirectory)
+    assert issubclass(MissingExtra, ImportError) and not issubclass(MissingExtra, UserInputError)
+
+
+def test_a_missing_extra_is_one_line_exit_1(monkeypatch, capsys):
+    from rnnscope.data import ucr
+
+    monkeypatch.setattr(ucr, "_AEON_PACKAGE", "aeon_is_not_installed_here")
+    assert main(["datasets"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("rnnscope datasets: error: ") and "rnnscope[ucr]" in err
