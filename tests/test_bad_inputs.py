@@ -322,8 +322,10 @@ def _raise(exc):
     return broken
 
 
-@pytest.mark.parametrize("exc", [ValueError("an internal value error"), KeyError("an internal key"),
-                                 TypeError("an internal type error")], ids=["ValueError", "KeyError", "TypeError"])
+BUGS = [ValueError("an internal value error"), KeyError("an internal key"), TypeError("an internal type")]
+
+
+@pytest.mark.parametrize("exc", BUGS, ids=[type(e).__name__ for e in BUGS])
 def test_a_bug_is_not_reported_as_bad_input(monkeypatch, capsys, exc):
     """A stage that fails with anything but a UserInputError is a bug: main() lets it through (the
     interpreter prints its traceback and exits 1), however much it looks like a bad value."""
@@ -350,7 +352,8 @@ def test_a_bug_in_a_real_process_keeps_its_traceback_and_exits_1():
               "rnnscope.data.list_datasets = broken\n"
               "from rnnscope.cli import main\n"
               "sys.exit(main(['datasets']))\n")
-    proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True,
+                          timeout=60)
     assert proc.returncode == 1
     assert "Traceback (most recent call last)" in proc.stderr and "KeyError: 'internal'" in proc.stderr
     assert "rnnscope datasets: error" not in proc.stderr

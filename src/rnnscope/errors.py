@@ -1,10 +1,10 @@
 """The one family of errors that means "bad input", not a bug.
 
 The CLI turns a `UserInputError` (and only that) into one line on stderr and exit status 2; anything else
-is a bug and keeps its traceback (exit 1). `MissingExtra` is not bad input but the environment: an optional
-dependency that is not installed (one line saying what to install, exit 1). They subclass `ValueError`, so Python callers that catch
+is a bug and keeps its traceback (exit 1). They subclass `ValueError`, so Python callers that catch
 `ValueError` keep working. Raise them where input is read or validated, with a message that names the
-argument, file or directory and what is wrong with it.
+argument, file or directory and what is wrong with it. `MissingExtra` is not bad input but the environment:
+an optional dependency that is not installed (one line saying what to install, exit 1).
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def publish_dir(path: str | Path) -> None:
 
 
 def temp_dir(parent: str | Path, prefix: str) -> Path:
-    """A new, uniquely named directory in `parent` with `mkdir`'s mode, to be filled and renamed into place."""
+    """A new, uniquely named directory in `parent` with `mkdir`'s mode, to fill and rename into place."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     publish_dir(path)
     return path

@@ -5,8 +5,8 @@ Each sub-command lives in a small module of this package, listed in COMMANDS (th
 `check(args)`: validation that runs before any command imports torch. Exit status: 0 success; 2 bad input
 (a `rnnscope.errors.UserInputError`, or an argument argparse refuses): one line on stderr; 130 interrupted;
 1 anything else: a failure the command reports itself, an error of the environment (an OSError such as a
-full disk, or a missing optional dependency: one line), or a bug (its traceback). RNNSCOPE_DEBUG=1 shows the traceback of every error.
-See docs/reliability.md, "Errors".
+full disk, or a missing optional dependency: one line), or a bug (its traceback). RNNSCOPE_DEBUG=1 shows
+the traceback of every error. See docs/reliability.md, "Errors".
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserInputError as err:  # bad input: the message says what to change
         _say(args.command, err)
         return EXIT_BAD_INPUT
-    except (OSError, MissingExtra) as err:  # the environment (a full disk, a missing extra): not input, not a bug
+    except (OSError, MissingExtra) as err:  # the environment (a full disk, a missing extra): not input or bug
         _say(args.command, err)
         return EXIT_FAILED
 

@@ -53,11 +53,12 @@ def add_parser(sub) -> None:
     p.add_argument("--params", type=positive_int, default=20000, help="parameter budget per model (matched ±10%%)")
     p.add_argument("--layers", type=positive_int, default=2, help="layers (blocks for the transformer)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (data, initialisation, order)")
-    p.add_argument("--lengths", help="comma-separated sequence lengths (the task's seq_len; default: the task's "
-                   "own, or --distances)")
+    p.add_argument("--lengths",
+                   help="comma-separated sequence lengths (the task's seq_len; default: the task's own)")
     p.add_argument("--distances", help="comma-separated dependency distances (the recall task's distance; "
                    "default: none)")
-    p.add_argument("--out", required=True, metavar="DIR", help="sweep directory (repeat the command to resume it)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="sweep directory (repeat the command to resume it)")
     add_training_options(p, {"epochs": t.epochs, "lr": t.lr, "batch_size": t.batch_size, "n_train": d.n_train,
                              "n_test": d.n_test})
     p.set_defaults(func=cmd_compare)

@@ -19,11 +19,13 @@ def add_parser(sub) -> None:
     from rnnscope.sweep.context import DEFAULT_MAX_DISTANCE
 
     p = sub.add_parser("context", help="measure the behavioural effective context on delayed recall")
-    p.add_argument("--models", type=model_names, default="rnn,lstm,gru", help="comma-separated architectures, any case")
+    p.add_argument("--models", type=model_names, default="rnn,lstm,gru",
+                   help="comma-separated architectures, any case")
     p.add_argument("--distances", default="5,10,20,50,100,200", help="comma-separated cue-to-answer distances")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     p.add_argument("--max-distance", type=int, default=DEFAULT_MAX_DISTANCE, help="refuse longer distances")
-    p.add_argument("--out", required=True, metavar="DIR", help="sweep directory (repeat the command to resume it)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="sweep directory (repeat the command to resume it)")
     m = p.add_argument_group("model and task")
     m.add_argument("--hidden", type=positive_int, default=64, help="hidden size of every model")
     m.add_argument("--layers", type=positive_int, default=1, help="recurrent layers")

@@ -36,8 +36,8 @@ def add_parser(sub) -> None:
     p.add_argument("--split", choices=["train", "val", "test"], default="test",
                    help="split the probe batch is drawn from (default test)")
     p.add_argument("--context", type=_sweep, metavar="SWEEP",
-                   help="an `rnnscope context` directory (or its context.csv): adds the behavioural effective "
-                        "context (b) of this run's architecture to summary.json (default: none)")
+                   help="an `rnnscope context` directory (or its context.csv): adds the behavioural "
+                        "effective context (b) of this run's architecture to summary.json (default: none)")
     p.set_defaults(func=cmd_gradients)
 
 

@@ -15,7 +15,8 @@ def quantity_list(text: str) -> list[str]:
     for name in items:
         if name not in QUANTITIES:
             hint = " (always recorded)" if name in ALWAYS else ""
-            raise argparse.ArgumentTypeError(f"unknown quantity {name!r}{hint}; choose from {', '.join(QUANTITIES)}")
+            choices = ", ".join(QUANTITIES)
+            raise argparse.ArgumentTypeError(f"unknown quantity {name!r}{hint}; choose from {choices}")
     if len(set(items)) != len(items):
         raise argparse.ArgumentTypeError(f"quantities must not repeat, got {','.join(items)}")
     return items

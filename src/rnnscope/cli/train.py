@@ -29,7 +29,8 @@ def add_train_options(p) -> None:
                      help=f"built-in task, any case (see `rnnscope tasks`; default {d.task})")
     src.add_argument("--dataset", type=dataset_name,
                      help="built-in UCR/UEA data set, any case (see `rnnscope datasets`)")
-    src.add_argument("--data", type=existing_path, metavar="PATH", help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz")
+    src.add_argument("--data", type=existing_path, metavar="PATH",
+                     help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz")
     src.add_argument("--task-param", action="append", default=[], metavar="KEY=VALUE",
                      help="override a task parameter (repeatable; VALUE is JSON, e.g. distance=50)")
     src.add_argument("--n-train", type=positive_int, default=d.n_train, help="training sequences drawn from a task")
@@ -37,7 +38,8 @@ def add_train_options(p) -> None:
     src.add_argument("--normalize", choices=["none", "series", "channel"], default=d.normalize,
                      help="z-normalisation of real data (statistics from train only)")
     src.add_argument("--truncate", type=positive_int, help="real data: keep the first N steps (default: all)")
-    src.add_argument("--downsample", type=positive_int, help="real data: keep every k-th step (default: every step)")
+    src.add_argument("--downsample", type=positive_int,
+                     help="real data: keep every k-th step (default: every step)")
     g = p.add_argument_group("model")
     g.add_argument("--model", type=model_name, default=m.kind, help=" | ".join(MODEL_KINDS) + " (any case)")
     g.add_argument("--layers", type=positive_int, default=m.layers, help="stacked layers")
@@ -52,9 +54,11 @@ def add_train_options(p) -> None:
                         "(default: off, --hidden is used)")
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=positive_int, default=t.epochs, help="maximum number of epochs")
-    g.add_argument("--batch-size", type=positive_int, default=t.batch_size, help="sequences per optimisation step")
+    g.add_argument("--batch-size", type=positive_int, default=t.batch_size,
+                   help="sequences per optimisation step")
     g.add_argument("--lr", type=positive_float, default=t.lr, help="Adam learning rate")
-    g.add_argument("--weight-decay", type=non_negative_float, default=t.weight_decay, help="Adam (L2) weight decay")
+    g.add_argument("--weight-decay", type=non_negative_float, default=t.weight_decay,
+                   help="Adam (L2) weight decay")
     g.add_argument("--schedule", choices=["cosine", "constant"], default=t.schedule,
                    help="learning-rate schedule over the epochs")
     g.add_argument("--clip", type=positive_float, default=t.clip, help="max gradient norm")

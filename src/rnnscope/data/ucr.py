@@ -66,7 +66,8 @@ def _files(name: str) -> tuple[Path, Path]:
     train, test = folder / f"{name}_TRAIN.ts", folder / f"{name}_TEST.ts"
     for path in (train, test):
         if not path.is_file():
-            raise MissingExtra(f"{path} is missing from the installed aeon {_aeon_version()}; {_INSTALL_HINT}")
+            raise MissingExtra(f"{path} is missing from the installed aeon {_aeon_version()}; "
+                               f"{_INSTALL_HINT}")
     return train, test
 
 

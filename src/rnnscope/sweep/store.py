@@ -45,8 +45,8 @@ def check_sweep_dir(out: str | Path, command: str, config: dict) -> bool:
                               "choose another --out")
         diff = _differences(_normal(saved.get("config", {})), _normal(config))
         if diff:
-            raise BadArgument(f"{out} holds a sweep with another configuration ({'; '.join(diff)}); repeat the "
-                              "same command to resume it, or choose another --out")
+            raise BadArgument(f"{out} holds a sweep with another configuration ({'; '.join(diff)}); repeat "
+                              "the same command to resume it, or choose another --out")
         return True
     if out.is_dir() and any(out.iterdir()):
         raise BadArgument(f"{out} is not empty and holds no sweep ({SWEEP_FILE} missing); choose an empty or "
