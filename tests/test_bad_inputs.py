@@ -1,10 +1,12 @@
 """The bad-input table: every command, refused with exit status 2, one line on stderr naming the problem, no
 traceback, and no file created or changed. Plus property-based fuzzing of the data parsers and the CLI.
 
-Each row runs in-process through `rnnscope.cli.main` (argparse errors arrive as SystemExit); a few rows
+Each row runs in-process through `rnnscope.cli.main` (which returns argparse's status too); a few rows
 run again as real subprocesses. Tests run as root, where file modes do not stop writes, so an unwritable
 output location is a path under /proc (a pseudo file system nobody can create files in); a full disk is
-simulated by making fsync fail with ENOSPC. The categories and the count are in docs/reliability.md.
+simulated by making fsync fail with ENOSPC: that is the environment, not bad input, so one line and exit 1.
+Bugs (any exception that is not a UserInputError) are not bad input either: they keep their traceback.
+The categories and the count are in docs/reliability.md.
 """
 
 import errno
@@ -167,8 +169,9 @@ TABLE = [
     ("name/analyze-split", ["analyze", "{run}", "--split", "val"], "--split"),
     ("name/tasks-extra", ["tasks", "--fast"], "unrecognized arguments"),
     ("contradiction/train-sources", ["train", "--out", "{new}", *TINY, "--dataset", "GunPoint"], "only one of"),
-    ("contradiction/train-resume-out", ["train", "--resume", "{run}", "--out", "{new}"], "not both"),
-    ("contradiction/train-no-out", ["train", *TINY], "--out DIR is required"),
+    ("contradiction/train-resume-out", ["train", "--resume", "{run}", "--out", "{new}"],
+     "argument --out: not allowed with argument --resume"),
+    ("contradiction/train-no-out", ["train", *TINY], "one of the arguments --out --resume is required"),
     ("contradiction/run-no-out", ["run", *TINY], "--out"),
     ("contradiction/context-max-distance", ["context", "--out", "{new}", "--distances", "50",
                                             "--max-distance", "10"], "10"),
@@ -227,7 +230,6 @@ TABLE = [
     ("output/compare-proc", ["compare", "--out", "/proc/rnnscope-cmp", "--models", "rnn"], "rnnscope-cmp"),
     ("output/context-proc", ["context", "--out", "/proc/rnnscope-ctx", "--models", "rnn"], "rnnscope-ctx"),
     ("output/bench-proc", ["bench", "--out", "/proc/rnnscope-bench", "--models", "rnn"], "rnnscope-bench"),
-    ("output/train-disk-full", ["train", "--out", "{new}", *TINY], "No space left on device"),
 ]
 
 
@@ -245,8 +247,8 @@ def _problem_lines(err: str) -> list[str]:
     return [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("usage:") and not ln.startswith(" ")]
 
 
-def _check(code, err: str, needle: str, before: dict, after: dict) -> None:
-    assert code == 2, (code, err)
+def _check(code, err: str, needle: str, before: dict, after: dict, status: int = 2) -> None:
+    assert code == status, (code, err)
     assert "Traceback" not in err, err
     lines = _problem_lines(err)
     assert len(lines) == 1, err
@@ -264,13 +266,8 @@ def test_bad_input(tmp_path, good_run, capsys, monkeypatch, row_id, argv, needle
     world = _setup(tmp_path, good_run)
     world["rows"] = tmp_path / "rows"
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    if row_id == "output/train-disk-full":
-        monkeypatch.setattr(os, "fsync", _enospc)
     before = _snapshot(tmp_path)
-    try:
-        code = main(_argv(argv, world))
-    except SystemExit as e:  # argparse
-        code = e.code
+    code = main(_argv(argv, world))  # argparse's status too: main() never raises SystemExit
     _, err = capsys.readouterr()
     _check(code, err, needle, before, _snapshot(tmp_path))
 
@@ -303,6 +300,63 @@ def test_bad_input_in_real_processes(tmp_path, good_run):
         _, err = proc.communicate(timeout=120)
         world, before = worlds[row_id]
         _check(proc.returncode, err, rows[row_id][2], before, _snapshot(world["tmp"]))
+
+
+# ---------------------------------------------------------------- not bad input: the environment, and bugs
+
+
+def test_a_full_disk_is_one_line_exit_1_and_nothing_written(tmp_path, good_run, capsys, monkeypatch):
+    """An OSError of the environment (here ENOSPC from fsync) is neither bad input (2) nor a bug: one line,
+    exit 1, no traceback, and the run directory being created is removed again."""
+    world = _setup(tmp_path, good_run)
+    monkeypatch.setattr(os, "fsync", _enospc)
+    before = _snapshot(tmp_path)
+    code = main(_argv(["train", "--out", "{new}", *TINY], world))
+    _check(code, capsys.readouterr().err, "No space left on device", before, _snapshot(tmp_path), status=1)
+
+
+def _raise(exc):
+    def broken(*args, **kwargs):
+        raise exc
+
+    return broken
+
+
+BUGS = [ValueError("an internal value error"), KeyError("an internal key"), TypeError("an internal type")]
+
+
+@pytest.mark.parametrize("exc", BUGS, ids=[type(e).__name__ for e in BUGS])
+def test_a_bug_is_not_reported_as_bad_input(monkeypatch, capsys, exc):
+    """A stage that fails with anything but a UserInputError is a bug: main() lets it through (the
+    interpreter prints its traceback and exits 1), however much it looks like a bad value."""
+    import rnnscope.data
+
+    monkeypatch.setattr(rnnscope.data, "list_datasets", _raise(exc))
+    with pytest.raises(type(exc)):
+        main(["datasets"])
+    assert capsys.readouterr().err == ""
+
+
+def test_a_user_input_error_from_a_stage_is_bad_input(monkeypatch, capsys):
+    import rnnscope.data
+    from rnnscope.errors import BadFile
+
+    monkeypatch.setattr(rnnscope.data, "list_datasets", _raise(BadFile("x.ts: line 3: not a number")))
+    assert main(["datasets"]) == 2
+    assert capsys.readouterr().err == "rnnscope datasets: error: x.ts: line 3: not a number\n"
+
+
+def test_a_bug_in_a_real_process_keeps_its_traceback_and_exits_1():
+    script = ("import sys, rnnscope.data\n"
+              "def broken(): raise KeyError('internal')\n"
+              "rnnscope.data.list_datasets = broken\n"
+              "from rnnscope.cli import main\n"
+              "sys.exit(main(['datasets']))\n")
+    proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert "Traceback (most recent call last)" in proc.stderr and "KeyError: 'internal'" in proc.stderr
+    assert "rnnscope datasets: error" not in proc.stderr
 
 
 # ---------------------------------------------------------------- fuzzing
@@ -404,8 +458,8 @@ def test_fuzz_cli_arguments_give_exit_2_or_a_valid_config(data, tmp_path, capsys
     """Random options and values for every command are parsed; train's are validated into configs, and a
     command given a run directory that does not exist is run. The only outcomes: exit 2 with one line, or a
     valid config (never another exception). Nothing is trained or written."""
-    from rnnscope.cli import CLIError
     from rnnscope.cli.train import configs_from_args
+    from rnnscope.errors import UserInputError
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
@@ -429,7 +483,7 @@ def test_fuzz_cli_arguments_give_exit_2_or_a_valid_config(data, tmp_path, capsys
         try:
             configs_from_args(args)
             event("train: valid configs")
-        except (ValueError, CLIError) as err:  # main reports both as one line, exit 2
+        except UserInputError as err:  # main reports it as one line, exit 2 (anything else is a bug)
             assert "\n" not in str(err).strip()
             event("train: refused by validation")
     elif positional:  # the run directory does not exist: refused before any work

@@ -1,7 +1,8 @@
 """Frozen configuration dataclasses: what to learn from, which model, how to train.
 
 Each is JSON-round-trippable (`asdict` / `from_dict`), so `config.json` in a run directory rebuilds
-the data and the model exactly.
+the data and the model exactly. Invalid values raise `rnnscope.errors.BadArgument` (a ValueError) when
+the config is built; model, task and data set names are matched ignoring case and stored canonical.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from rnnscope import names
+from rnnscope.errors import BadArgument
+
 DEFAULT_TASK = "mixture"
-MODEL_KINDS = ("rnn", "lstm", "gru", "transformer")
+MODEL_KINDS = names.MODEL_KINDS  # "rnn" | "lstm" | "gru" | "transformer"
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
 ANALYSIS_VALUE_BUDGET = 1 << 24  # ... unless they exceed this many activity values (seq x steps x units) per layer
@@ -31,10 +35,14 @@ class DataConfig:
     def __post_init__(self) -> None:
         given = [k for k in ("task", "dataset", "path") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of task, dataset, path (got {', '.join(given) or 'none'})")
+            raise BadArgument(f"give exactly one of task, dataset, path (got {', '.join(given) or 'none'})")
+        if self.task is not None:  # the registries check the names when the data is made
+            object.__setattr__(self, "task", names.spelled(self.task, names.TASK_NAMES))
+        if self.dataset is not None:
+            object.__setattr__(self, "dataset", names.spelled(self.dataset, names.DATASET_NAMES))
         for name in ("n_train", "n_test"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -51,18 +59,17 @@ class ModelConfig:
     ff_mult: int = 2  # transformer only: MLP width as a multiple of d_model
 
     def __post_init__(self) -> None:
-        if self.kind not in MODEL_KINDS:
-            raise ValueError(f"unknown model {self.kind!r}; choose from {', '.join(MODEL_KINDS)}")
+        object.__setattr__(self, "kind", names.model_kind(self.kind))
         for name in ("hidden", "layers", "heads", "ff_mult"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+            raise BadArgument(f"dropout must lie in [0, 1), got {self.dropout}")
         if self.chrono_tmax is not None:
             if self.kind not in GATED_KINDS:
-                raise ValueError(f"chrono initialisation needs gated cells (lstm, gru), not {self.kind}")
+                raise BadArgument(f"chrono initialisation needs gated cells (lstm, gru), not {self.kind}")
             if self.chrono_tmax < 3:
-                raise ValueError(f"chrono_tmax must be at least 3, got {self.chrono_tmax}")
+                raise BadArgument(f"chrono_tmax must be at least 3, got {self.chrono_tmax}")
 
 
 @dataclass(frozen=True)
@@ -81,21 +88,21 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
         if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+            raise BadArgument(f"lr must be positive, got {self.lr}")
         if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay}")
+            raise BadArgument(f"weight_decay must be non-negative, got {self.weight_decay}")
         if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be cosine or constant, got {self.schedule!r}")
+            raise BadArgument(f"schedule must be cosine or constant, got {self.schedule!r}")
         if self.clip is not None and not self.clip > 0:
-            raise ValueError(f"clip must be positive, got {self.clip}")
+            raise BadArgument(f"clip must be positive, got {self.clip}")
         if self.patience is not None and self.patience < 1:
-            raise ValueError(f"patience must be positive, got {self.patience}")
+            raise BadArgument(f"patience must be positive, got {self.patience}")
         if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must lie in [0, 1), got {self.val_fraction}")
+            raise BadArgument(f"val_fraction must lie in [0, 1), got {self.val_fraction}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+            raise BadArgument(f"device must be auto, cpu or cuda, got {self.device!r}")
 
 
 def to_dict(cfg) -> dict:

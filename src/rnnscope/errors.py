@@ -3,7 +3,8 @@
 The CLI turns a `UserInputError` (and only that) into one line on stderr and exit status 2; anything else
 is a bug and keeps its traceback (exit 1). They subclass `ValueError`, so Python callers that catch
 `ValueError` keep working. Raise them where input is read or validated, with a message that names the
-argument, file or directory and what is wrong with it.
+argument, file or directory and what is wrong with it. `MissingExtra` is not bad input but the environment:
+an optional dependency that is not installed (one line saying what to install, exit 1).
 """
 
 from __future__ import annotations
@@ -24,3 +25,8 @@ class BadFile(UserInputError):
 class BadRunDirectory(UserInputError):
     """A run / compare / context / bench directory that is missing, incomplete, corrupt or from a newer
     format."""
+
+
+class MissingExtra(ImportError):
+    """An optional dependency (an extra such as `rnnscope[ucr]`) is not installed; the message says what to
+    install. Not bad input and not a bug: the CLI prints one line, exit status 1."""

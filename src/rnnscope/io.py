@@ -1,7 +1,10 @@
 """Safe files: atomic writes, JSON with a format version, tensors in safetensors, SHA-256 manifests.
 
 Every file is written to a temporary name in the same directory, fsynced, then renamed over the
-target, so a reader sees the old file or the new one, never half of one. Nothing here unpickles.
+target, so a reader sees the old file or the new one, never half of one; it gets the mode a plain
+`open()` would give it (0o666 less the umask), not mkstemp's 0600. A directory built under a temporary
+name (`temp_dir`) likewise gets `mkdir`'s mode (0o777 less the umask) before it is renamed into place.
+Nothing here unpickles.
 Every JSON metadata file carries `format_version` and every tensor file may carry it in its safetensors
 metadata; readers refuse a newer version with a message that says to upgrade. A JSON file written with
 checksum=True also carries `content_sha256`, the SHA-256 of its own content, which `read_json` verifies
@@ -10,6 +13,7 @@ checksum=True also carries `content_sha256`, the SHA-256 of its own content, whi
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -19,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnscope.errors import BadRunDirectory
+from rnnscope.errors import BadArgument, BadRunDirectory
 
 FORMAT_VERSION = 1  # bump when a file layout changes; readers refuse newer versions
 
@@ -45,12 +49,63 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` atomically (temp file in the same directory, fsync, rename)."""
+def umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux: /proc/self/status);
+    elsewhere set and restored at once (a file another thread creates in that instant could get mode
+    0o777 & ~0o022)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def publish_dir(path: str | Path) -> None:
+    """Give a directory made by `tempfile.mkdtemp` (mode 0700) the mode `mkdir` would have given it
+    (0o777 & ~umask); call it before renaming the directory into place. Its contents keep their modes."""
+    os.chmod(path, 0o777 & ~umask())
+
+
+def temp_dir(parent: str | Path, prefix: str) -> Path:
+    """A new, uniquely named directory in `parent` with `mkdir`'s mode, to fill and rename into place."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    publish_dir(path)
+    return path
+
+
+_ENVIRONMENT = (errno.ENOSPC, errno.EDQUOT, errno.EIO)  # the device's fault, not the path's
+
+
+def make_output_dir(path: str | Path, what: str = "output path") -> Path:
+    """Create the directory a user named for output (parents too; an existing one is fine). BadArgument,
+    naming it, when it is a file, lies under a file, or cannot be created there (permissions, a read-only
+    or pseudo file system: choose another); a full or failing device stays an OSError (the environment)."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise BadArgument(f"{what} {path} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        if err.errno in _ENVIRONMENT:
+            raise
+        raise BadArgument(f"{what} {path} is not writable ({err.strerror or err})") from None
+    return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (temp file in the same directory, fsync, rename), with the mode
+    `open()` creates a new file with: 0o666 & ~umask (mkstemp's 0600 would hide it from the user's group)."""
+    path = Path(path)
+    mode = 0o666 & ~umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -149,8 +204,10 @@ def check_version(obj: dict, path, what: str) -> None:
     if not isinstance(v, int):
         raise RunFileError(f"{what} {path} has no format_version; it was not written by rnnscope")
     if v > FORMAT_VERSION:
-        raise NewerFormatError(f"{what} {path} has format version {v}, newer than this rnnscope reads "
-                               f"({FORMAT_VERSION}); upgrade rnnscope")
+        raise NewerFormatError(
+            f"{what} {path} has format version {v}, newer than this rnnscope reads "
+            f"({FORMAT_VERSION}); upgrade rnnscope"
+        )
 
 
 def save_tensors(path: str | Path, tensors: dict, metadata: dict | None = None) -> None:

@@ -1,8 +1,12 @@
 """The `rnnscope` command: parses arguments and calls the library; nothing else.
 
-Each sub-command lives in a small module of this package with `add_parser(subparsers)` that registers
-it and sets `func(args) -> int`; modules are found automatically and listed by their `ORDER` number. Bad input of any kind ends with one line on stderr and exit status 2;
-set RNNSCOPE_DEBUG=1 to see the traceback instead.
+Each sub-command lives in a small module of this package, listed in COMMANDS (the order of `rnnscope
+--help`), with `add_parser(subparsers)` that registers it and sets `func(args) -> int` and, optionally,
+`check(args)`: validation that runs before any command imports torch. Exit status: 0 success; 2 bad input
+(a `rnnscope.errors.UserInputError`, or an argument argparse refuses): one line on stderr; 130 interrupted;
+1 anything else: a failure the command reports itself, an error of the environment (an OSError such as a
+full disk, or a missing optional dependency: one line), or a bug (its traceback). RNNSCOPE_DEBUG=1 shows
+the traceback of every error. See docs/reliability.md, "Errors".
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import math
 import os
 import sys
 
+from rnnscope import names
+from rnnscope.errors import BadArgument, MissingExtra, UserInputError
+
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
 
-class CLIError(Exception):
-    """Bad input detected by a command; the message is printed as one line, exit status 2."""
+class CLIError(BadArgument):
+    """An argument a command cannot use (found after parsing); one line, exit status 2."""
 
 
 def _number(text: str, cast, ok, what: str):
@@ -63,21 +70,99 @@ def name_list(text: str) -> list[str]:
     return items
 
 
+def _named(resolve):
+    """An argparse type from a names.* resolver: case-insensitive, returns the canonical name."""
+
+    def parse(text: str) -> str:
+        try:
+            return resolve(text)
+        except BadArgument as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    parse.__name__ = resolve.__name__
+    return parse
+
+
+model_name = _named(names.model_kind)
+task_name = _named(names.task_name)
+dataset_name = _named(names.dataset_name)
+companion_name = _named(names.companion)
+
+
+def readable_file(text: str) -> str:
+    """A file that exists and can be read (checked now, so a typo costs no start-up)."""
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
+    if not os.access(text, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text}: permission denied")
+    return text
+
+
+def existing_path(text: str) -> str:
+    """A file or directory that exists."""
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"{text}: no such file or directory")
+    return text
+
+
+def model_names(text: str) -> str:
+    """'RNN, lstm' -> 'rnn,lstm': each name checked and made canonical (kept a comma-separated string)."""
+    return ",".join(model_name(t) for t in name_list(text))
+
+
+# The sub-command modules, in the order `rnnscope --help` lists them.
+COMMANDS = (
+    "info",
+    "train",
+    "run",
+    "record",
+    "analyze",
+    "compare",
+    "gradients",
+    "context",
+    "bench",
+    "stream",
+    "report",
+)
+
+
 def command_modules() -> list:
-    """The modules of this package that define `add_parser`, by their ORDER (then name)."""
-    import pkgutil
-
-    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
-    mods = [importlib.import_module(f"{__name__}.{name}") for name in names]
-    mods = [m for m in mods if hasattr(m, "add_parser")]
-    return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+    """The modules of COMMANDS, imported (each defines `add_parser`)."""
+    return [importlib.import_module(f"{__name__}.{name}") for name in COMMANDS]
 
 
-def build_parser() -> argparse.ArgumentParser:
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, with every option's default (where it has one) and "required" in its help."""
+
+    def _get_help_string(self, action) -> str:
+        text = action.help or ""
+        if action.required and action.option_strings and "required" not in text:
+            text += " (required)"
+        default = action.default
+        shown = default is not None and default is not argparse.SUPPRESS and default is not False
+        if shown and default != [] and action.option_strings and "default" not in text:
+            text += " (default: %(default)s)"
+        return text.strip()
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argument error is one line: `PROG: error: MESSAGE; see 'PROG --help'`, exit status 2."""
+
+    def __init__(self, *args, formatter_class=HelpFormatter, **kwargs) -> None:
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {_one_line(message)}; see '{self.prog} --help'\n")
+
+
+def build_parser() -> ArgumentParser:
     from rnnscope import __version__
 
-    parser = argparse.ArgumentParser(
-        prog="rnnscope", description="Train recurrent sequence classifiers, then open them up.")
+    parser = ArgumentParser(
+        prog="rnnscope", description="Train recurrent sequence classifiers, then open them up."
+    )
     parser.add_argument("--version", action="version", version=f"rnnscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -86,31 +171,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(err: BaseException) -> str:
+def _one_line(err) -> str:
     text = str(err).strip() or err.__class__.__name__
     return " ".join(text.split())
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if os.environ.get("RNNSCOPE_DEBUG"):
-        return args.func(args) or 0
-    from rnnscope.io import RunFileError
-    from rnnscope.training.rundir import RunLockedError
+def _say(command: str, err) -> None:
+    print(f"rnnscope {command}: error: {_one_line(err)}", file=sys.stderr)
 
+
+def _run(args) -> int:
+    """The command's checks (before anything imports torch), then the command."""
+    check = getattr(args, "check", None)
+    if check is not None:
+        try:
+            check(args)
+        except BadArgument as err:  # an argument error found after parsing: the same hint as argparse's
+            if os.environ.get("RNNSCOPE_DEBUG"):
+                raise
+            raise BadArgument(f"{_one_line(err)}; see 'rnnscope {args.command} --help'") from None
+    return args.func(args) or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`rnnscope ARGV` -> exit status (argument errors, --help and --version too: never SystemExit)."""
+    parser = build_parser()
     try:
-        return args.func(args) or 0
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # argparse has printed the error (status 2) or the help (0) already
+        return done.code if isinstance(done.code, int) else 0 if done.code is None else EXIT_BAD_INPUT
+    if os.environ.get("RNNSCOPE_DEBUG"):
+        return _run(args)
+    try:
+        return _run(args)
     except KeyboardInterrupt:
         print("rnnscope: interrupted", file=sys.stderr)
         return 130
-    except (CLIError, ValueError, RunFileError, RunLockedError, FileNotFoundError, PermissionError,
-            IsADirectoryError, NotADirectoryError) as err:
-        print(f"rnnscope {args.command}: error: {_one_line(err)}", file=sys.stderr)
+    except UserInputError as err:  # bad input: the message says what to change
+        _say(args.command, err)
         return EXIT_BAD_INPUT
-    except OSError as err:  # e.g. disk full, read-only file system
-        print(f"rnnscope {args.command}: error: {_one_line(err)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (OSError, MissingExtra) as err:  # the environment (a full disk, a missing extra): not input or bug
+        _say(args.command, err)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-ORDER = 40  # position in `rnnscope --help`
-
 from rnnscope.cli import positive_int
 
 

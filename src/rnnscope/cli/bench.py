@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-ORDER = 60  # position in `rnnscope --help`
-
 import argparse
 import math
-from pathlib import Path
 
-from rnnscope.cli import CLIError, int_list, name_list, positive_float, positive_int
+from rnnscope.cli import CLIError, int_list, model_names, name_list, positive_float, positive_int
 
 DEFAULT_MODELS = "rnn,lstm,gru,transformer"
 DEFAULT_LENGTHS = "64,256,1024,4096,16384"
@@ -19,7 +16,8 @@ def add_parser(sub) -> None:
                        description="Per architecture (matched in size) and sequence length: training step "
                                    "time, inference time, peak memory, state/KV-cache bytes. Writes "
                                    "DIR/cost.csv, DIR/summary.json and log-log figures with fitted slopes.")
-    p.add_argument("--models", default=DEFAULT_MODELS, help=f"comma-separated (default {DEFAULT_MODELS})")
+    p.add_argument("--models", type=model_names, default=DEFAULT_MODELS,
+                   help=f"comma-separated, any case (default {DEFAULT_MODELS})")
     p.add_argument("--lengths", default=DEFAULT_LENGTHS, help=f"comma-separated T (default {DEFAULT_LENGTHS})")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for cost.csv, summary.json, figures")
     p.add_argument("--params", type=positive_int, default=20_000, help="parameter budget, ±10%% (default 20000)")
@@ -31,7 +29,8 @@ def add_parser(sub) -> None:
                    help="memory budget per point in MiB (default: half the available memory, at most 4096)")
     p.add_argument("--max-seconds", type=positive_float, default=30.0,
                    help="time budget of one call in seconds (default 30)")
-    p.add_argument("--repeats", type=positive_int, default=3, help="timed calls per point; the best is kept")
+    p.add_argument("--repeats", type=positive_int, default=3,
+                   help="timed calls per point; the best is kept (default 3)")
     p.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
     p.add_argument("--threads", type=positive_int, help="torch threads per measuring process (default: torch's)")
     p.set_defaults(func=cmd_bench)
@@ -72,12 +71,10 @@ def _fmt(v, unit: str) -> str:
 
 def cmd_bench(args) -> int:
     from rnnscope.stages.bench import bench
+    from rnnscope.io import make_output_dir
 
     spec, configs = spec_from_args(args)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"--out {out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_output_dir(args.out, "--out")
     print(f"matched at {spec.params:,} parameters: "
           + ", ".join(f"{k} H={c.hidden}" for k, c in configs.items()), flush=True)
 

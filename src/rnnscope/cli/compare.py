@@ -4,11 +4,9 @@ command skips finished runs and resumes interrupted ones."""
 
 from __future__ import annotations
 
-ORDER = 40  # position in `rnnscope --help`
-
 import sys
 
-from rnnscope.cli import EXIT_FAILED, CLIError, positive_float, positive_int
+from rnnscope.cli import EXIT_FAILED, CLIError, model_names, positive_float, positive_int, task_name
 
 
 def parse_list(text: str | None, what: str, kind=int) -> list | None:
@@ -30,14 +28,15 @@ def parse_list(text: str | None, what: str, kind=int) -> list | None:
 def add_training_options(p, defaults: dict) -> None:
     """Pass-through training options shared by `compare` and `context`."""
     g = p.add_argument_group("training (each run)")
-    g.add_argument("--epochs", type=positive_int, default=defaults["epochs"])
+    g.add_argument("--epochs", type=positive_int, default=defaults["epochs"], help="maximum epochs per run")
     g.add_argument("--lr", type=positive_float, default=defaults["lr"], help="Adam learning rate")
-    g.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"])
+    g.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"],
+                   help="sequences per optimisation step")
     g.add_argument("--n-train", type=positive_int, default=defaults["n_train"], help="training sequences per run")
     g.add_argument("--n-test", type=positive_int, default=defaults["n_test"], help="test sequences per run")
     g.add_argument("--device", default="auto", help="auto | cpu | cuda")
     s = p.add_argument_group("execution")
-    s.add_argument("--workers", type=positive_int, help="parallel worker processes (default: CPU count)")
+    s.add_argument("--workers", type=positive_int, help="parallel worker processes (default: the CPU count)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -46,16 +45,20 @@ def add_parser(sub) -> None:
 
     d, t = DataConfig(), TrainConfig()
     p = sub.add_parser("compare", help="compare architectures at matched parameter counts (parallel, resumable)")
-    p.add_argument("--task", default=DEFAULT_TASK, help=f"built-in task (default {DEFAULT_TASK})")
+    p.add_argument("--task", type=task_name, default=DEFAULT_TASK, help="built-in task, any case")
     p.add_argument("--task-param", action="append", default=[], metavar="KEY=VALUE",
                    help="fix another task parameter (repeatable; VALUE is JSON)")
-    p.add_argument("--models", default="rnn,lstm,gru,transformer", help="comma-separated architectures")
+    p.add_argument("--models", type=model_names, default="rnn,lstm,gru,transformer",
+                   help="comma-separated architectures, any case")
     p.add_argument("--params", type=positive_int, default=20000, help="parameter budget per model (matched ±10%%)")
     p.add_argument("--layers", type=positive_int, default=2, help="layers (blocks for the transformer)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (data, initialisation, order)")
-    p.add_argument("--lengths", help="comma-separated sequence lengths (the task's seq_len)")
-    p.add_argument("--distances", help="comma-separated dependency distances (the recall task's distance)")
-    p.add_argument("--out", required=True, help="sweep directory (repeat the command to resume it)")
+    p.add_argument("--lengths",
+                   help="comma-separated sequence lengths (the task's seq_len; default: the task's own)")
+    p.add_argument("--distances", help="comma-separated dependency distances (the recall task's distance; "
+                   "default: none)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="sweep directory (repeat the command to resume it)")
     add_training_options(p, {"epochs": t.epochs, "lr": t.lr, "batch_size": t.batch_size, "n_train": d.n_train,
                              "n_test": d.n_test})
     p.set_defaults(func=cmd_compare)

@@ -3,9 +3,7 @@ recall at every distance and seed (parallel, resumable); writes context.csv, con
 
 from __future__ import annotations
 
-ORDER = 45  # position in `rnnscope --help`
-
-from rnnscope.cli import CLIError, positive_int
+from rnnscope.cli import CLIError, model_names, positive_int
 from rnnscope.cli.compare import (
     add_training_options,
     parse_list,
@@ -21,16 +19,18 @@ def add_parser(sub) -> None:
     from rnnscope.sweep.context import DEFAULT_MAX_DISTANCE
 
     p = sub.add_parser("context", help="measure the behavioural effective context on delayed recall")
-    p.add_argument("--models", default="rnn,lstm,gru", help="comma-separated architectures")
+    p.add_argument("--models", type=model_names, default="rnn,lstm,gru",
+                   help="comma-separated architectures, any case")
     p.add_argument("--distances", default="5,10,20,50,100,200", help="comma-separated cue-to-answer distances")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
-    p.add_argument("--max-distance", type=int, default=DEFAULT_MAX_DISTANCE,
-                   help=f"refuse longer distances (default {DEFAULT_MAX_DISTANCE})")
-    p.add_argument("--out", required=True, help="sweep directory (repeat the command to resume it)")
+    p.add_argument("--max-distance", type=int, default=DEFAULT_MAX_DISTANCE, help="refuse longer distances")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="sweep directory (repeat the command to resume it)")
     m = p.add_argument_group("model and task")
     m.add_argument("--hidden", type=positive_int, default=64, help="hidden size of every model")
     m.add_argument("--layers", type=positive_int, default=1, help="recurrent layers")
-    m.add_argument("--params", type=positive_int, help="match parameter counts (±10%%) instead of --hidden")
+    m.add_argument("--params", type=positive_int,
+                   help="match parameter counts (±10%%) instead of --hidden (default: off)")
     m.add_argument("--n-classes", type=positive_int, default=4, help="cue symbols (chance = 1 / n)")
     m.add_argument("--n-distractors", type=int, default=4, help="distractor symbols during the delay")
     m.add_argument("--gate-init", default="chrono",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-ORDER = 5  # position in `rnnscope --help`
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser("tasks", help="list the built-in tasks, one line each")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-ORDER = 80  # position in `rnnscope --help`
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser(

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from rnnscope.cli import EXIT_FAILED, positive_int
-
-ORDER = 20  # position in `rnnscope --help`
+from rnnscope.cli import EXIT_FAILED, companion_name, positive_int
 
 
 def add_parser(sub) -> None:
-    from rnnscope.cli.train import add_train_options
+    from rnnscope.cli.train import add_train_options, check_train
     from rnnscope.stages.pipeline import SEQUENCES
 
     p = sub.add_parser("run", help="the whole pipeline: train, record, analyse units, gradients, HTML report")
-    p.add_argument("--out", required=True, help="run directory to create (the report is DIR/report.html)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="run directory to create (the report is DIR/report.html)")
     p.add_argument(
         "--sequences",
         type=positive_int,
@@ -24,13 +23,14 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--companion",
+        type=companion_name,
         default="auto",
         metavar="MODEL",
         help="a parameter-matched gated model trained alongside, to show the gates that keep the gradient: "
         "auto (an LSTM for a tanh RNN, none otherwise; default) | lstm | gru | none",
     )
     add_train_options(p)
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, check=check_train)
 
 
 def cmd_run(args) -> int:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-ORDER = 70  # position in `rnnscope --help`
-
 import contextlib
 import csv
 import sys
 
-from rnnscope.cli import EXIT_BAD_INPUT, positive_int
+from rnnscope.cli import EXIT_BAD_INPUT, positive_int, readable_file
 
 
 def add_parser(sub) -> None:
@@ -20,9 +18,10 @@ def add_parser(sub) -> None:
                     "that stream). A malformed row is reported on stderr (one line naming it) and skipped "
                     "without touching any stream's state; the exit status is then 2.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `rnnscope train`")
-    p.add_argument("--input", metavar="FILE", help="read rows from FILE instead of stdin")
+    p.add_argument("--input", type=readable_file, metavar="FILE", help="read rows from FILE (default: stdin)")
     p.add_argument("--id-column", metavar="COL",
-                   help="the column naming each row's stream: a 0-based index, or a name from the header")
+                   help="the column naming each row's stream: a 0-based index, or a name from the header "
+                        "(default: none, blank lines separate streams)")
     p.add_argument("--header", action="store_true", help="the first line names the columns (skipped)")
     p.add_argument("--block", type=positive_int,
                    help="rows gathered per model call (default: 1 for stdin — each row answered as it "

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-ORDER = 10  # position in `rnnscope --help`
-
 import json
 import sys
 
-from rnnscope.cli import EXIT_FAILED, CLIError, non_negative_float, positive_float, positive_int
+from rnnscope.cli import (
+    EXIT_FAILED,
+    CLIError,
+    dataset_name,
+    existing_path,
+    model_name,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    task_name,
+)
+from rnnscope.names import MODEL_KINDS
 
 
 def add_train_options(p) -> None:
@@ -16,19 +25,23 @@ def add_train_options(p) -> None:
 
     d, m, t = DataConfig(), ModelConfig(), TrainConfig()
     src = p.add_argument_group("data (give at most one; default: the default task)")
-    src.add_argument("--task", help=f"built-in task (see `rnnscope tasks`; default {d.task})")
-    src.add_argument("--dataset", help="built-in UCR/UEA data set (see `rnnscope datasets`)")
-    src.add_argument("--data", metavar="PATH", help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz")
+    src.add_argument("--task", type=task_name,
+                     help=f"built-in task, any case (see `rnnscope tasks`; default {d.task})")
+    src.add_argument("--dataset", type=dataset_name,
+                     help="built-in UCR/UEA data set, any case (see `rnnscope datasets`)")
+    src.add_argument("--data", type=existing_path, metavar="PATH",
+                     help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz")
     src.add_argument("--task-param", action="append", default=[], metavar="KEY=VALUE",
                      help="override a task parameter (repeatable; VALUE is JSON, e.g. distance=50)")
     src.add_argument("--n-train", type=positive_int, default=d.n_train, help="training sequences drawn from a task")
     src.add_argument("--n-test", type=positive_int, default=d.n_test, help="test sequences drawn from a task")
     src.add_argument("--normalize", choices=["none", "series", "channel"], default=d.normalize,
                      help="z-normalisation of real data (statistics from train only)")
-    src.add_argument("--truncate", type=positive_int, help="real data: keep the first N steps")
-    src.add_argument("--downsample", type=positive_int, help="real data: keep every k-th step")
+    src.add_argument("--truncate", type=positive_int, help="real data: keep the first N steps (default: all)")
+    src.add_argument("--downsample", type=positive_int,
+                     help="real data: keep every k-th step (default: every step)")
     g = p.add_argument_group("model")
-    g.add_argument("--model", default=m.kind, help="rnn | lstm | gru | transformer")
+    g.add_argument("--model", type=model_name, default=m.kind, help=" | ".join(MODEL_KINDS) + " (any case)")
     g.add_argument("--layers", type=positive_int, default=m.layers, help="stacked layers")
     g.add_argument("--hidden", type=positive_int, default=m.hidden, help="hidden size (d_model for the transformer)")
     g.add_argument("--dropout", type=non_negative_float, default=m.dropout, help="dropout between layers")
@@ -37,20 +50,24 @@ def add_train_options(p) -> None:
                    help="lstm/gru: chrono gate initialisation for dependencies up to T steps (Tallec & Ollivier "
                         "2018; default: carry-gate bias +1)")
     g.add_argument("--match-params", type=positive_int, metavar="N",
-                   help="choose the hidden size that brings the model within ±10%% of N parameters")
+                   help="choose the hidden size that brings the model within ±10%% of N parameters "
+                        "(default: off, --hidden is used)")
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=positive_int, default=t.epochs)
-    g.add_argument("--batch-size", type=positive_int, default=t.batch_size)
+    g.add_argument("--epochs", type=positive_int, default=t.epochs, help="maximum number of epochs")
+    g.add_argument("--batch-size", type=positive_int, default=t.batch_size,
+                   help="sequences per optimisation step")
     g.add_argument("--lr", type=positive_float, default=t.lr, help="Adam learning rate")
-    g.add_argument("--weight-decay", type=non_negative_float, default=t.weight_decay)
+    g.add_argument("--weight-decay", type=non_negative_float, default=t.weight_decay,
+                   help="Adam (L2) weight decay")
     g.add_argument("--schedule", choices=["cosine", "constant"], default=t.schedule,
                    help="learning-rate schedule over the epochs")
     g.add_argument("--clip", type=positive_float, default=t.clip, help="max gradient norm")
     g.add_argument("--no-clip", action="store_true", help="disable gradient clipping")
     g.add_argument("--patience", type=positive_int, help="early stopping patience in epochs (default off)")
-    g.add_argument("--val-fraction", type=non_negative_float, default=t.val_fraction)
-    g.add_argument("--seed", type=int, default=t.seed)
-    g.add_argument("--device", default=t.device, help="auto | cpu | cuda")
+    g.add_argument("--val-fraction", type=non_negative_float, default=t.val_fraction,
+                   help="share of the training sequences held out for validation, in [0, 1)")
+    g.add_argument("--seed", type=int, default=t.seed, help="seeds data, initialisation and data order")
+    g.add_argument("--device", default=t.device, help="auto | cpu | cuda | cuda:N")
     g.add_argument("--threads", type=positive_int, default=1,
                    help="torch CPU threads (default 1: the small per-step GEMMs of a recurrence run fastest "
                         "on one thread; see docs/performance.md)")
@@ -61,12 +78,20 @@ def add_train_options(p) -> None:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model and write a run directory")
-    p.add_argument("--out", help="run directory to create")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue RUN_DIR from its newest intact checkpoint")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="DIR", help="run directory to create (this or --resume is required)")
+    where.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue RUN_DIR from its newest intact checkpoint (this or --out is required)")
     add_train_options(p)
     p.add_argument("--checkpoint-every-batches", type=positive_int, metavar="N",
                    help="also checkpoint every N batches inside an epoch (long epochs; default: epoch ends only)")
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=cmd_train, check=check_train)
+
+
+def check_train(args) -> None:
+    """Validate a new run's options (BadArgument) before anything imports torch; a resume reads its own."""
+    if not getattr(args, "resume", None):
+        configs_from_args(args)
 
 
 def parse_task_params(items: list[str]) -> dict:

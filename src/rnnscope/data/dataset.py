@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnscope.errors import BadArgument
+
 
 @dataclass(frozen=True)
 class Split:
@@ -25,14 +27,14 @@ class Split:
 
     def __post_init__(self) -> None:
         if self.x.ndim != 3:
-            raise ValueError(f"x must have shape (N, T, C), got {self.x.shape}")
+            raise BadArgument(f"x must have shape (N, T, C), got {self.x.shape}")
         n, t, _ = self.x.shape
         if self.y.shape != (n,):
-            raise ValueError(f"y must have shape ({n},), got {self.y.shape}")
+            raise BadArgument(f"y must have shape ({n},), got {self.y.shape}")
         if self.lengths.shape != (n,):
-            raise ValueError(f"lengths must have shape ({n},), got {self.lengths.shape}")
+            raise BadArgument(f"lengths must have shape ({n},), got {self.lengths.shape}")
         if n and (self.lengths.min() < 1 or self.lengths.max() > t):
-            raise ValueError(f"lengths must lie in [1, {t}]")
+            raise BadArgument(f"lengths must lie in [1, {t}]")
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -45,12 +47,12 @@ class Split:
     def variable_length(self) -> bool:
         return bool(len(self) and self.lengths.min() < self.seq_len)
 
-    def subset(self, idx: np.ndarray) -> "Split":
+    def subset(self, idx: np.ndarray) -> Split:
         """Rows `idx` (index array or boolean mask) as a new Split."""
         return Split(self.x[idx], self.y[idx], self.lengths[idx])
 
     @staticmethod
-    def full_length(x: np.ndarray, y: np.ndarray) -> "Split":
+    def full_length(x: np.ndarray, y: np.ndarray) -> Split:
         """A Split whose sequences all have the full length T."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         return Split(x, np.asarray(y, dtype=np.int64), np.full(x.shape[0], x.shape[1], dtype=np.int64))

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnscope.errors import BadFile
 
-class DataFormatError(ValueError):
+
+class DataFormatError(BadFile):
     """A data file that cannot be used; the message is one line naming the file (and line, where known)."""
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from rnnscope.data.dataset import DataBundle, Split
 from rnnscope.data.formats import RawSplit, fail
+from rnnscope.errors import BadArgument
 
 NORMALIZE = ("none", "series", "channel")
 MISSING = ("interpolate", "error")
@@ -127,7 +128,7 @@ def pad(series: list[np.ndarray], t: int | None = None) -> tuple[np.ndarray, np.
 
 def _check_step(name: str, value) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
+        raise BadArgument(f"{name} must be None or a positive integer, got {value!r}")
 
 
 def prepare(train: RawSplit, test: RawSplit, *, normalize: str = "channel", missing: str = "interpolate",
@@ -140,9 +141,9 @@ def prepare(train: RawSplit, test: RawSplit, *, normalize: str = "channel", miss
     source: what the loader knows (name, paths, format); preparation steps and the label mapping are added.
     """
     if normalize not in NORMALIZE:
-        raise ValueError(f"normalize must be one of {', '.join(NORMALIZE)}; got {normalize!r}")
+        raise BadArgument(f"normalize must be one of {', '.join(NORMALIZE)}; got {normalize!r}")
     if missing not in MISSING:
-        raise ValueError(f"missing must be one of {', '.join(MISSING)}; got {missing!r}")
+        raise BadArgument(f"missing must be one of {', '.join(MISSING)}; got {missing!r}")
     _check_step("truncate", truncate)
     _check_step("downsample", downsample)
     if train.n_channels != test.n_channels:

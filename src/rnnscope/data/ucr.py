@@ -16,6 +16,8 @@ from pathlib import Path
 from rnnscope.data.dataset import DataBundle
 from rnnscope.data.formats import fail, read_npz, read_split, summarize_ts
 from rnnscope.data.prepare import prepare
+from rnnscope.errors import MissingExtra
+from rnnscope.names import canonical
 
 _AEON_PACKAGE = "aeon"  # a module attribute so tests can pretend aeon is absent
 _INSTALL_HINT = ('pip install "rnnscope[ucr]" '
@@ -39,13 +41,13 @@ def _data_root() -> Path:
     """aeon's dataset folder, found without importing aeon."""
     spec = importlib.util.find_spec(_AEON_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the built-in UCR/UEA data sets come from the aeon wheel, which is not "
-                          f"installed: {_INSTALL_HINT}")
+        raise MissingExtra("the built-in UCR/UEA data sets come from the aeon wheel, which is not "
+                           f"installed: {_INSTALL_HINT}")
     for location in spec.submodule_search_locations:
         root = Path(location) / "datasets" / "data"
         if root.is_dir():
             return root
-    raise ImportError(f"aeon is installed but holds no datasets/data folder; reinstall it: {_INSTALL_HINT}")
+    raise MissingExtra(f"aeon is installed but holds no datasets/data folder; reinstall it: {_INSTALL_HINT}")
 
 
 def _aeon_version() -> str | None:
@@ -56,10 +58,7 @@ def _aeon_version() -> str | None:
 
 
 def _resolve(name: str) -> str:
-    by_lower = {n.lower(): n for n in DATASETS}
-    if name.lower() not in by_lower:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    return by_lower[name.lower()]
+    return canonical(name, tuple(DATASETS), "dataset")
 
 
 def _files(name: str) -> tuple[Path, Path]:
@@ -67,7 +66,8 @@ def _files(name: str) -> tuple[Path, Path]:
     train, test = folder / f"{name}_TRAIN.ts", folder / f"{name}_TEST.ts"
     for path in (train, test):
         if not path.is_file():
-            raise ImportError(f"{path} is missing from the installed aeon {_aeon_version()}; {_INSTALL_HINT}")
+            raise MissingExtra(f"{path} is missing from the installed aeon {_aeon_version()}; "
+                               f"{_INSTALL_HINT}")
     return train, test
 
 
@@ -94,7 +94,8 @@ def load_dataset(name: str, *, normalize: str = "channel", missing: str = "inter
     """A built-in data set with its official train/test split (names: DATASETS, case-insensitive).
 
     normalize: "none" | "series" | "channel"; missing: "interpolate" | "error"; truncate/downsample: see
-    prepare.prepare. Raises ValueError for an unknown name, ImportError when aeon is not installed.
+    prepare.prepare. Raises BadArgument (a ValueError) for an unknown name, MissingExtra (an ImportError) when
+    aeon is not installed.
     """
     name = _resolve(name)
     train_path, test_path = _files(name)
@@ -158,7 +159,10 @@ def load_directory(path: str | Path, *, normalize: str = "channel", missing: str
     file itself, a .npz with X_train, y_train, X_test, y_test, or a directory holding exactly one .npz.
     Raises DataFormatError (one line naming the file and line) for anything it cannot use.
     """
-    found = _find_files(Path(path))
+    try:
+        found = _find_files(Path(path))
+    except OSError as e:  # e.g. a directory the user may not list
+        raise fail(path, "", f"cannot read ({e.strerror or e})") from None
     if isinstance(found, Path):
         train, test = read_npz(found)
         source = {"kind": "files", "name": found.stem, "format": "npz", "path": str(found.resolve())}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
-from rnnscope.errors import BadArgument
+from rnnscope.errors import BadArgument, BadRunDirectory
 from rnnscope.io import (
     FORMAT_VERSION,
     NewerFormatError,
@@ -38,7 +38,7 @@ CONFIG_HINT = (
 )
 
 
-class RunLockedError(RuntimeError):
+class RunLockedError(BadRunDirectory):
     """Another live process is writing this run directory."""
 
 
@@ -90,7 +90,7 @@ class RunLock:
 
     def __enter__(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # the umask applies, as for open()
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnscope.errors import BadArgument
-from rnnscope.io import read_json, write_json
+from rnnscope.io import make_output_dir, read_json, write_json
 from rnnscope.rundir.layout import SweepPaths
 from rnnscope.rundir.validate import NUMBER, Fields
 
@@ -83,7 +83,7 @@ class SweepFile:
 
 def write_sweep_file(out: str | Path, command: str, config: dict) -> None:
     paths = SweepPaths(out)
-    paths.root.mkdir(parents=True, exist_ok=True)
+    make_output_dir(paths.root, "--out")
     write_json(paths.sweep_file, SweepFile(command, config).to_json())
 
 

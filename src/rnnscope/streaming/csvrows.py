@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnscope.errors import BadArgument, BadRunDirectory
+
 
 @dataclass
 class StreamStats:
@@ -43,7 +45,7 @@ class CSVStreamer:
     def __init__(self, pool, class_names: list[str], write, report, *, id_column=None, header: bool = False,
                  transform=None, block: int = 1, stop_on_error: bool = False, flush=None):
         if block < 1:
-            raise ValueError(f"block must be positive, got {block}")
+            raise BadArgument(f"block must be positive, got {block}")
         self.pool, self.class_names = pool, [str(c) for c in class_names]
         self.write, self.report, self.flush = write, report, flush or (lambda: None)
         self.id_column, self.header = id_column, header or (id_column is not None and not _is_int(id_column))
@@ -96,8 +98,8 @@ class CSVStreamer:
         names = [c.strip() for c in next(csv.reader([text]))]
         if self.id_column is not None and self._id_index is None:
             if self.id_column not in names:
-                raise ValueError(f"line {number}: the header has no column {self.id_column!r} "
-                                 f"(columns: {', '.join(names)})")
+                raise BadArgument(f"line {number}: the header has no column {self.id_column!r} "
+                                  f"(columns: {', '.join(names)})")
             self._id_index = names.index(self.id_column)
 
     def _take(self, text: str, number: int) -> bool:
@@ -221,7 +223,7 @@ def channel_transform(mean, std, tiny: float = 1e-8):
     std = np.asarray(std, dtype=np.float32)
     std = np.where(std < tiny, 1.0, std).astype(np.float32)
     if not (np.isfinite(mean).all() and np.isfinite(std).all()):
-        raise ValueError("the run's channel statistics are not finite")
+        raise BadRunDirectory("the run's channel statistics are not finite")
     return lambda x: (x - mean) / std
 
 

@@ -1,5 +1,7 @@
-"""Built-in tasks and their registry: `get_task("evidence", seq_len=80)` builds one by name."""
+"""Built-in tasks and their registry: `get_task("evidence", seq_len=80)` builds one by name (any case)."""
 
+from rnnscope.errors import BadArgument
+from rnnscope.names import canonical
 from rnnscope.tasks.base import Task
 from rnnscope.tasks.evidence import Evidence
 from rnnscope.tasks.frequency import Frequency
@@ -17,14 +19,14 @@ TASKS: dict[str, type[Task]] = {
 
 
 def get_task(name: str, **params) -> Task:
-    """The task registered as `name`, built with `params` (validated by the task itself)."""
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; choose from {', '.join(sorted(TASKS))}")
+    """The task registered as `name` (matched ignoring case), built with `params` (validated by the task
+    itself). BadArgument for an unknown name, parameter or value."""
+    name = canonical(name, sorted(TASKS), "task")
     try:
         return TASKS[name](**params)
     except TypeError as err:  # an unknown parameter name
         fields = ", ".join(TASKS[name].__dataclass_fields__)
-        raise ValueError(
+        raise BadArgument(
             f"task {name!r} does not take those parameters ({err}); its parameters: {fields}"
         ) from None
 

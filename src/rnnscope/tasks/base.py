@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from rnnscope.data.dataset import DataBundle, Split
+from rnnscope.errors import BadArgument
 
 # Salts that make train, test and ceiling samples independent streams of one seed.
 _TRAIN, _TEST, _CEILING = 0, 1, 2
@@ -70,13 +71,13 @@ class Task(ABC):
     def make(self, n_train: int, n_test: int, seed: int) -> DataBundle:
         """Deterministic train/test data: the same (task, sizes, seed) always gives the same arrays."""
         if n_train < 1 or n_test < 1:
-            raise ValueError("n_train and n_test must be positive")
+            raise BadArgument("n_train and n_test must be positive")
         with np.errstate(over="ignore", invalid="ignore"):  # reported below as one clear error
             xtr, ytr = self.sample(n_train, np.random.default_rng([seed, _TRAIN]))
             xte, yte = self.sample(n_test, np.random.default_rng([seed, _TEST]))
         if not (np.isfinite(xtr).all() and np.isfinite(xte).all()):
-            raise ValueError(f"task {self.name!r} with these parameters produces non-finite inputs "
-                             "(a value too large for float32?)")
+            raise BadArgument(f"task {self.name!r} with these parameters produces non-finite inputs "
+                              "(a value too large for float32?)")
         return DataBundle(
             train=Split.full_length(xtr, ytr),
             test=Split.full_length(xte, yte),

@@ -28,6 +28,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import integrate, stats
 
+from rnnscope.errors import BadArgument
 from rnnscope.tasks.base import Task
 
 
@@ -45,13 +46,13 @@ class Evidence(Task):
 
     def __post_init__(self) -> None:
         if self.n_classes < 2:
-            raise ValueError(f"n_classes must be at least 2, got {self.n_classes}")
+            raise BadArgument(f"n_classes must be at least 2, got {self.n_classes}")
         if self.seq_len < 1:
-            raise ValueError(f"seq_len must be positive, got {self.seq_len}")
+            raise BadArgument(f"seq_len must be positive, got {self.seq_len}")
         if not self.drift > 0:
-            raise ValueError(f"drift must be positive, got {self.drift}")
+            raise BadArgument(f"drift must be positive, got {self.drift}")
         if not self.noise >= 0:
-            raise ValueError(f"noise must be non-negative, got {self.noise}")
+            raise BadArgument(f"noise must be non-negative, got {self.noise}")
 
     @property
     def input_size(self) -> int:

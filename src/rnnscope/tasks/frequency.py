@@ -31,6 +31,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import logsumexp
 
+from rnnscope.errors import BadArgument
 from rnnscope.tasks.base import Task
 
 _PHASES = 64  # G: phase-grid points for the Bayes average over the unknown phase
@@ -52,17 +53,17 @@ class Frequency(Task):
         periods = tuple(float(p) for p in self.periods)  # accept lists (e.g. from JSON) and store a tuple
         object.__setattr__(self, "periods", periods)
         if len(periods) < 2:
-            raise ValueError(f"periods must list at least 2 values, got {len(periods)}")
+            raise BadArgument(f"periods must list at least 2 values, got {len(periods)}")
         if len(set(periods)) != len(periods):
-            raise ValueError(f"periods must be distinct, got {periods}")
+            raise BadArgument(f"periods must be distinct, got {periods}")
         if not all(p >= 2 for p in periods):
-            raise ValueError(f"every period must be at least 2 steps (the Nyquist limit), got {periods}")
+            raise BadArgument(f"every period must be at least 2 steps (the Nyquist limit), got {periods}")
         if self.seq_len < 1:
-            raise ValueError(f"seq_len must be positive, got {self.seq_len}")
+            raise BadArgument(f"seq_len must be positive, got {self.seq_len}")
         if not self.amplitude > 0:
-            raise ValueError(f"amplitude must be positive, got {self.amplitude}")
+            raise BadArgument(f"amplitude must be positive, got {self.amplitude}")
         if not self.noise >= 0:
-            raise ValueError(f"noise must be non-negative, got {self.noise}")
+            raise BadArgument(f"noise must be non-negative, got {self.noise}")
 
     @property
     def input_size(self) -> int:

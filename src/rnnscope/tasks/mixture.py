@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnscope.errors import BadArgument
 from rnnscope.tasks.base import Task
 
 
@@ -47,13 +48,14 @@ class Mixture(Task):
 
     def __post_init__(self) -> None:
         if self.seq_len < 2:
-            raise ValueError(f"seq_len must be at least 2, got {self.seq_len}")
+            raise BadArgument(f"seq_len must be at least 2, got {self.seq_len}")
         if not 0 <= self.p_low < self.p_high <= 1:
-            raise ValueError(f"need 0 <= p_low < p_high <= 1, got p_low={self.p_low}, p_high={self.p_high}")
+            raise BadArgument(f"need 0 <= p_low < p_high <= 1, got p_low={self.p_low}, p_high={self.p_high}")
         if len(self.freqs) != 2 or not all(0 < f < 0.5 for f in self.freqs) or self.freqs[0] == self.freqs[1]:
-            raise ValueError(f"freqs must be two different frequencies in (0, 0.5) cycles/step, got {self.freqs}")
+            raise BadArgument(f"freqs must be two different frequencies in (0, 0.5) cycles/step, "
+                              f"got {self.freqs}")
         if self.amplitude <= 0 or self.noise < 0:
-            raise ValueError("amplitude must be positive and noise non-negative")
+            raise BadArgument("amplitude must be positive and noise non-negative")
         object.__setattr__(self, "freqs", tuple(float(f) for f in self.freqs))
 
     @property

@@ -33,6 +33,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import logsumexp
 
+from rnnscope.errors import BadArgument
 from rnnscope.tasks.base import Task
 
 
@@ -54,20 +55,20 @@ class Motif(Task):
     def __post_init__(self) -> None:
         for field in ("n_classes", "seq_len", "channels", "motif_len"):
             if getattr(self, field) < 1:
-                raise ValueError(f"{field} must be positive, got {getattr(self, field)}")
+                raise BadArgument(f"{field} must be positive, got {getattr(self, field)}")
         if self.n_classes < 2:
-            raise ValueError(f"n_classes must be at least 2, got {self.n_classes}")
+            raise BadArgument(f"n_classes must be at least 2, got {self.n_classes}")
         if self.motif_len > self.seq_len:
-            raise ValueError(f"motif_len must be at most seq_len={self.seq_len}, got {self.motif_len}")
+            raise BadArgument(f"motif_len must be at most seq_len={self.seq_len}, got {self.motif_len}")
         if self.n_classes > self.motif_len * self.channels:
-            raise ValueError(
+            raise BadArgument(
                 f"n_classes must be at most motif_len * channels = {self.motif_len * self.channels} "
                 f"(motifs are orthogonal), got {self.n_classes}"
             )
         if not self.amplitude > 0:
-            raise ValueError(f"amplitude must be positive, got {self.amplitude}")
+            raise BadArgument(f"amplitude must be positive, got {self.amplitude}")
         if not self.noise >= 0:
-            raise ValueError(f"noise must be non-negative, got {self.noise}")
+            raise BadArgument(f"noise must be non-negative, got {self.noise}")
 
     @property
     def input_size(self) -> int:

@@ -32,6 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from rnnscope.errors import BadArgument
 from rnnscope.tasks.base import Task
 
 MAX_DISTANCE = 10000  # longest supported delay (2000 such sequences already take ~0.7 GB as float32)
@@ -50,11 +51,11 @@ class DelayedRecall(Task):
 
     def __post_init__(self) -> None:
         if self.n_classes < 2:
-            raise ValueError(f"n_classes must be at least 2, got {self.n_classes}")
+            raise BadArgument(f"n_classes must be at least 2, got {self.n_classes}")
         if not 0 < self.distance <= MAX_DISTANCE:
-            raise ValueError(f"distance must lie in [1, {MAX_DISTANCE}], got {self.distance}")
+            raise BadArgument(f"distance must lie in [1, {MAX_DISTANCE}], got {self.distance}")
         if self.n_distractors < 0:
-            raise ValueError(f"n_distractors must be non-negative, got {self.n_distractors}")
+            raise BadArgument(f"n_distractors must be non-negative, got {self.n_distractors}")
 
     @property
     def input_size(self) -> int:
