@@ -24,7 +24,7 @@ DATASET_NAMES = (
     "BasicMotions",
     "JapaneseVowels",
 )
-COMPANION_CHOICES = ("auto", "none", "lstm", "gru")  # `rnnscope run --companion` (companion.CHOICES)
+COMPANION_CHOICES = ("auto", "none", "lstm", "gru")  # `rnnscope run --companion` (stages.companion.CHOICES)
 
 
 def canonical(name: str, names, what: str) -> str:

@@ -44,6 +44,7 @@ from rnnscope.analysis import (
     project,
 )
 from rnnscope.config import ANALYSIS_MAX_SEQUENCES, ANALYSIS_VALUE_BUDGET
+from rnnscope.errors import BadArgument, UserInputError
 from rnnscope.recording import Recording
 from rnnscope.rundir import UNIT_COLUMNS, AnalysisSummary, LayerUnits
 
@@ -121,8 +122,8 @@ def analyze_recording(rec: Recording, sequences: np.ndarray | None = None, *, ev
             p = pca(h, mask, n_components=min(N_PCS, h.shape[2]))
             osc = _example_units(table, N_PSD)["oscillatory"]
             freqs, psd = power_spectrum(h[:, :, osc or [0]], mask, nperseg=thresholds.nperseg)
-        except ValueError as err:
-            raise ValueError(f"{name}: {err}") from None
+        except UserInputError as err:
+            raise BadArgument(f"{name}: {err}") from None
         z = project(h, p, mask)[:, :, :3]
         z = np.concatenate([z, np.zeros(z.shape[:2] + (3 - z.shape[2],))], axis=2) if z.shape[2] < 3 else z
         classes, means = class_trajectories(z, labels, mask) if labels is not None and len(np.unique(labels)) > 1 \

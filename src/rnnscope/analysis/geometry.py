@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnscope.analysis.stats import check_activity, check_labels, sequence_chunks
+from rnnscope.errors import BadArgument
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,10 @@ def pca(h: np.ndarray, mask: np.ndarray | None = None, *, n_components: int | No
     s, t, u = h.shape
     n = int(mask.sum())
     if n < 2:
-        raise ValueError(f"h needs at least 2 valid steps for PCA, got {n}")
+        raise BadArgument(f"h needs at least 2 valid steps for PCA, got {n}")
     k = u if n_components is None else int(n_components)
     if not 1 <= k <= u:
-        raise ValueError(f"n_components must be in [1, {u}], got {n_components}")
+        raise BadArgument(f"n_components must be in [1, {u}], got {n_components}")
     mean = h.sum(axis=(0, 1)) / n
     cov = np.zeros((u, u))
     for sl in sequence_chunks(s, t * u):
@@ -71,7 +72,7 @@ def project(h: np.ndarray, result: PCA, mask: np.ndarray | None = None) -> np.nd
     """Coordinates (S, T, k) of h (S, T, U) on the principal axes; NaN at padded steps."""
     h, mask = check_activity(h, mask)
     if h.shape[2] != result.mean.shape[0]:
-        raise ValueError(f"h must have {result.mean.shape[0]} units to match the PCA, got shape {h.shape}")
+        raise BadArgument(f"h must have {result.mean.shape[0]} units to match the PCA, got shape {h.shape}")
     z = (h - result.mean) @ result.components.T
     return np.where(mask[:, :, None], z, np.nan)
 
@@ -83,7 +84,7 @@ def class_trajectories(
     (K, T, k), averaged over the sequences of the class valid at each step (NaN where there are none)."""
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 3:
-        raise ValueError(f"z must have shape (sequences, time, components), got {z.shape}")
+        raise BadArgument(f"z must have shape (sequences, time, components), got {z.shape}")
     s, _t, _ = z.shape
     if mask is None:
         mask = ~np.isnan(z).any(axis=2)

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnscope.errors import BadArgument
+
 
 def _lengths(lengths, b: int, t: int) -> np.ndarray:
     if lengths is None:
         return np.full(b, t, dtype=np.int64)
     lengths = np.asarray(lengths, dtype=np.int64)
     if lengths.shape != (b,) or (b and (lengths.min() < 1 or lengths.max() > t)):
-        raise ValueError(f"lengths must have shape ({b},) with values in [1, {t}]")
+        raise BadArgument(f"lengths must have shape ({b},) with values in [1, {t}]")
     return lengths
 
 
@@ -30,7 +32,7 @@ def profile_stats(norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     v = np.asarray(norms, dtype=np.float64)
     if v.ndim != 2:
-        raise ValueError(f"norms must have shape (sequences, time), got {v.shape}")
+        raise BadArgument(f"norms must have shape (sequences, time), got {v.shape}")
     n = np.sum(~np.isnan(v), axis=0)
     total = np.nansum(v, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -46,7 +48,7 @@ def align_to_end(values: np.ndarray, lengths=None) -> np.ndarray:
     """
     v = np.asarray(values, dtype=np.float64)
     if v.ndim < 2:
-        raise ValueError(f"values must have shape (sequences, time, ...), got {v.shape}")
+        raise BadArgument(f"values must have shape (sequences, time, ...), got {v.shape}")
     b, t = v.shape[:2]
     lengths = _lengths(lengths, b, t)
     step = lengths[:, None] - 1 - np.arange(t)[None, :]  # (B, K)
@@ -75,10 +77,10 @@ def fit_decay(profile: np.ndarray, distances: np.ndarray | None = None) -> Decay
     """Fit the per-step decay factor of a gradient profile g (K,) against distance (default 0..K-1)."""
     g = np.asarray(profile, dtype=np.float64)
     if g.ndim != 1:
-        raise ValueError(f"profile must have shape (distances,), got {g.shape}")
+        raise BadArgument(f"profile must have shape (distances,), got {g.shape}")
     k = np.arange(len(g), dtype=np.float64) if distances is None else np.asarray(distances, dtype=np.float64)
     if k.shape != g.shape:
-        raise ValueError(f"distances must have shape {g.shape}, got {k.shape}")
+        raise BadArgument(f"distances must have shape {g.shape}, got {k.shape}")
     use = np.isfinite(g) & (g > 0) & np.isfinite(k)
     if use.sum() < 2 or np.ptp(k[use]) == 0:
         return DecayFit(math.nan, math.nan, math.nan, math.nan, int(use.sum()))
@@ -95,7 +97,7 @@ def fit_decay(profile: np.ndarray, distances: np.ndarray | None = None) -> Decay
 def check_epsilon(epsilon: float) -> float:
     eps = float(epsilon)
     if not 0.0 < eps < 1.0:
-        raise ValueError(f"epsilon must lie in (0, 1), got {epsilon}")
+        raise BadArgument(f"epsilon must lie in (0, 1), got {epsilon}")
     return eps
 
 
@@ -116,7 +118,7 @@ def gradient_context(profile: np.ndarray, epsilon: float = 1e-3) -> GradientCont
     eps = check_epsilon(epsilon)
     g = np.asarray(profile, dtype=np.float64)
     if g.ndim != 1 or len(g) == 0:
-        raise ValueError(f"profile must have shape (distances,) with at least one distance, got {g.shape}")
+        raise BadArgument(f"profile must have shape (distances,) with at least one distance, got {g.shape}")
     if not (np.isfinite(g[0]) and g[0] > 0):
         return GradientContext(None, False, eps, np.full_like(g, np.nan))
     norm = g / g[0]
@@ -146,11 +148,11 @@ class BehaviouralContext:
 def _check_distances(distances) -> np.ndarray:
     d = np.asarray(distances, dtype=np.float64)
     if d.ndim != 1 or len(d) == 0:
-        raise ValueError(f"distances must have shape (D,) with D >= 1, got {d.shape}")
+        raise BadArgument(f"distances must have shape (D,) with D >= 1, got {d.shape}")
     if not (np.all(np.isfinite(d)) and np.all(d >= 1) and np.all(d == np.round(d))):
-        raise ValueError("distances must be positive integers")
+        raise BadArgument("distances must be positive integers")
     if len(np.unique(d)) != len(d):
-        raise ValueError("distances must not repeat")
+        raise BadArgument("distances must not repeat")
     return d.astype(np.int64)
 
 
@@ -163,7 +165,7 @@ def _curve(values, n: int, name: str) -> np.ndarray:
         mean[cols] = np.nanmean(v[:, cols], axis=0)
         v = mean
     if v.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) or (seeds, {n}), got {np.shape(values)}")
+        raise BadArgument(f"{name} must have shape ({n},) or (seeds, {n}), got {np.shape(values)}")
     return v
 
 
@@ -177,7 +179,7 @@ def context_from_corrected(distances, corrected, *, fraction: float = 0.9,
     d = _check_distances(distances)
     cc = _curve(corrected, len(d), "corrected")
     if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
+        raise BadArgument(f"fraction must lie in (0, 1], got {fraction}")
     order = np.argsort(d)
     d, cc = d[order], cc[order]
     finite = np.flatnonzero(np.isfinite(cc))
@@ -201,9 +203,9 @@ def behavioural_context(distances, accuracy, n_classes: int, *, fraction: float 
     d = _check_distances(distances)
     acc = _curve(accuracy, len(d), "accuracy")
     if np.any((acc < 0) | (acc > 1)):
-        raise ValueError("accuracy must lie in [0, 1]")
+        raise BadArgument("accuracy must lie in [0, 1]")
     if int(n_classes) < 2:
-        raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+        raise BadArgument(f"n_classes must be at least 2, got {n_classes}")
     chance = 1.0 / int(n_classes)
     return context_from_corrected(d, (acc - chance) / (1.0 - chance), fraction=fraction)
 
@@ -216,7 +218,7 @@ def gate_highway(gate: np.ndarray, lengths=None) -> np.ndarray:
     """
     g = np.asarray(gate, dtype=np.float64)
     if g.ndim != 3:
-        raise ValueError(f"gate must have shape (sequences, time, units), got {g.shape}")
+        raise BadArgument(f"gate must have shape (sequences, time, units), got {g.shape}")
     b, t, _ = g.shape
     lengths = _lengths(lengths, b, t)
     valid = np.arange(t)[None, :] < lengths[:, None]
@@ -233,7 +235,7 @@ def jacobian_norms(jac: np.ndarray, lengths=None) -> np.ndarray:
     """Spectral norms ‖∂s_t/∂s_{t-1}‖₂ of per-step Jacobians jac (B, T, S, S) -> (B, T), NaN past the end."""
     j = np.asarray(jac, dtype=np.float64)
     if j.ndim != 4 or j.shape[2] != j.shape[3]:
-        raise ValueError(f"jac must have shape (sequences, time, state, state), got {j.shape}")
+        raise BadArgument(f"jac must have shape (sequences, time, state, state), got {j.shape}")
     b, t = j.shape[:2]
     lengths = _lengths(lengths, b, t)
     valid = np.arange(t)[None, :] < lengths[:, None]
@@ -261,7 +263,7 @@ def jacobian_product_norms(jac: np.ndarray, lengths=None) -> np.ndarray:
     """
     j = np.asarray(jac, dtype=np.float64)
     if j.ndim != 4 or j.shape[2] != j.shape[3]:
-        raise ValueError(f"jac must have shape (sequences, time, state, state), got {j.shape}")
+        raise BadArgument(f"jac must have shape (sequences, time, state, state), got {j.shape}")
     b, t, s, _ = j.shape
     lengths = _lengths(lengths, b, t)
     out = np.full((b, t), np.nan)

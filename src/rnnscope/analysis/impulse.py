@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnscope.errors import BadArgument
+
 StepFn = Callable[[np.ndarray, Any], tuple[Any, Any]]
 
 
@@ -59,19 +61,19 @@ def impulse_response(
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 3 or 0 in x.shape:
-        raise ValueError(f"x must have shape (sequences, time, channels), got {x.shape}")
+        raise BadArgument(f"x must have shape (sequences, time, channels), got {x.shape}")
     _b, t, c = x.shape
     if not 0 <= at < t:
-        raise ValueError(f"at must be a step of x, in [0, {t - 1}], got {at}")
+        raise BadArgument(f"at must be a step of x, in [0, {t - 1}], got {at}")
     if not eps > 0:
-        raise ValueError(f"eps must be positive, got {eps}")
+        raise BadArgument(f"eps must be positive, got {eps}")
     if not 0 < frac < 1:
-        raise ValueError(f"frac must be in (0, 1), got {frac}")
+        raise BadArgument(f"frac must be in (0, 1), got {frac}")
     if not np.isfinite(x).all():
-        raise ValueError("x contains NaN or inf")
+        raise BadArgument("x contains NaN or inf")
     d = np.ones(c) if direction is None else np.asarray(direction, dtype=np.float64)
     if d.shape != (c,) or not np.linalg.norm(d) > 0:
-        raise ValueError(f"direction must be a non-zero vector of shape (channels,) = ({c},), got {d.shape}")
+        raise BadArgument(f"direction must be a non-zero vector of shape (channels,) = ({c},), got {d.shape}")
     nudged = x.copy()
     nudged[:, at] += eps * d / np.linalg.norm(d)
     h = _run(step, x, state0, at)
@@ -84,7 +86,7 @@ def memory_length(deviation: np.ndarray, *, frac: float = float(np.exp(-1.0))) -
     """From deviation (L, U) (lag 0 = the nudged step): peak (U,), peak_lag (U,), memory (U,) in steps."""
     dev = np.asarray(deviation, dtype=np.float64)
     if dev.ndim != 2 or dev.shape[0] == 0:
-        raise ValueError(f"deviation must have shape (lags, units), got {dev.shape}")
+        raise BadArgument(f"deviation must have shape (lags, units), got {dev.shape}")
     _n_lags, u = dev.shape
     peak_lag = np.argmax(dev, axis=0)
     peak = dev[peak_lag, np.arange(u)]
@@ -114,6 +116,6 @@ def _run(step: StepFn, x: np.ndarray, state: Any, at: int) -> np.ndarray:
         if t >= at:
             h_t = np.asarray(h_t, dtype=np.float64)
             if h_t.ndim != 2 or h_t.shape[0] != x.shape[0]:
-                raise ValueError(f"step must return h_t of shape (sequences, units), got {h_t.shape}")
+                raise BadArgument(f"step must return h_t of shape (sequences, units), got {h_t.shape}")
             out.append(h_t)
     return np.stack(out, axis=1)

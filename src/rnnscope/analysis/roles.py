@@ -42,6 +42,7 @@ from rnnscope.analysis.selectivity import input_drive, integration, selectivity
 from rnnscope.analysis.spectral import dominant_frequency
 from rnnscope.analysis.stats import activity_stats, check_activity, check_aligned
 from rnnscope.analysis.timescales import timescales
+from rnnscope.errors import BadArgument
 
 ROLES = ("input-selective", "transient", "integrator", "oscillatory", "mixed", "silent")
 
@@ -81,14 +82,14 @@ class RoleThresholds:
         )
         for name in positive:
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
         for name in unit_interval:
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+                raise BadArgument(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0 < self.max_freq <= 0.5 or self.min_cycles < 0:
-            raise ValueError("max_freq must be in (0, 0.5] and min_cycles non-negative")
+            raise BadArgument("max_freq must be in (0, 0.5] and min_cycles non-negative")
         if not (self.silent_std >= 0 and self.min_prominence >= 0):
-            raise ValueError("silent_std and min_prominence must be non-negative")
+            raise BadArgument("silent_std and min_prominence must be non-negative")
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class UnitTable:
         n = len(self.unit)
         for f in dataclasses.fields(self):
             if np.shape(getattr(self, f.name)) != (n,):
-                raise ValueError(f"{f.name} must have shape ({n},), got {np.shape(getattr(self, f.name))}")
+                raise BadArgument(f"{f.name} must have shape ({n},), got {np.shape(getattr(self, f.name))}")
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -159,7 +160,7 @@ class UnitTable:
     def concat(cls, tables: list[UnitTable]) -> UnitTable:
         """Stack tables (e.g. one per layer) into one."""
         if not tables:
-            raise ValueError("tables must not be empty")
+            raise BadArgument("tables must not be empty")
         return cls(**{c: np.concatenate([getattr(t, c) for t in tables]) for c in tables[0].columns})
 
     def role_counts(self) -> dict[str, int]:

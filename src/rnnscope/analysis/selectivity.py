@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnscope.analysis.stats import check_activity, check_aligned, check_labels, sequence_chunks
+from rnnscope.errors import BadArgument
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,11 @@ def selectivity(
     codes = check_labels(labels, s)
     k = int(codes.max()) + 1
     if s <= k:
-        raise ValueError(f"labels: need more sequences than classes, got {s} sequences and {k} classes")
+        raise BadArgument(f"labels: need more sequences than classes, got {s} sequences and {k} classes")
     if not responses or any(r not in RESPONSES for r in responses):
-        raise ValueError(f"responses must be a non-empty subset of {RESPONSES}, got {responses}")
+        raise BadArgument(f"responses must be a non-empty subset of {RESPONSES}, got {responses}")
     if n_shuffles < 1:
-        raise ValueError(f"n_shuffles must be at least 1, got {n_shuffles}")
+        raise BadArgument(f"n_shuffles must be at least 1, got {n_shuffles}")
     r = np.stack([_response(h, mask, name) for name in responses])  # (R, S, U)
     counts = np.bincount(codes, minlength=k).astype(np.float64)
     total = r.sum(axis=1)  # (R, U)
@@ -123,7 +124,7 @@ def integration(
     else:
         inst = check_aligned(instantaneous, "instantaneous", mask, "signals")
         if inst.shape != ev.shape:
-            raise ValueError(f"instantaneous must have the shape of evidence {ev.shape}, got {inst.shape}")
+            raise BadArgument(f"instantaneous must have the shape of evidence {ev.shape}, got {inst.shape}")
     hc = _centre_across_trials(h, mask)
     r_cum = _pooled_corr(hc, _centre_across_trials(ev, mask))  # (U, E)
     r_inst = _pooled_corr(hc, _centre_across_trials(inst, mask))
@@ -143,13 +144,13 @@ def input_drive(
     h, mask = check_activity(h, mask)
     x = check_aligned(inputs, "inputs", mask, "channels")
     if lags < 1:
-        raise ValueError(f"lags must be at least 1, got {lags}")
+        raise BadArgument(f"lags must be at least 1, got {lags}")
     s, t, u = h.shape
     c = x.shape[2]
     p = c * lags
     n = int(mask.sum())
     if n <= p + 1:
-        raise ValueError(f"inputs: need more valid steps than lagged features ({p}), got {n}")
+        raise BadArgument(f"inputs: need more valid steps than lagged features ({p}), got {n}")
     xtx = np.zeros((p + 1, p + 1))
     xty = np.zeros((p + 1, u))
     sum_y = np.zeros(u)

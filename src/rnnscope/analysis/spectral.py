@@ -25,6 +25,7 @@ import numpy as np
 import scipy.signal
 
 from rnnscope.analysis.stats import check_activity, sequence_chunks
+from rnnscope.errors import BadArgument
 
 # Fewest steps per segment for a spectrum with room for a peak.
 MIN_NPERSEG = 8
@@ -45,9 +46,9 @@ def power_spectrum(
         nperseg = min(64, int(length.max()))
     nperseg = int(nperseg)
     if nperseg < MIN_NPERSEG:
-        raise ValueError(f"nperseg must be at least {MIN_NPERSEG}, got {nperseg}")
+        raise BadArgument(f"nperseg must be at least {MIN_NPERSEG}, got {nperseg}")
     if length.max() < nperseg:
-        raise ValueError(
+        raise BadArgument(
             f"h needs a run of at least nperseg = {nperseg} valid steps, got {int(length.max())}"
         )
     step = nperseg - nperseg // 2
@@ -73,7 +74,7 @@ def spectral_peaks(freqs: np.ndarray, psd: np.ndarray) -> tuple[np.ndarray, np.n
     freqs = np.asarray(freqs, dtype=np.float64)
     psd = np.asarray(psd, dtype=np.float64)
     if freqs.ndim != 1 or psd.ndim != 2 or psd.shape[0] != len(freqs) or len(freqs) < 3:
-        raise ValueError(f"psd must have shape (frequencies, units) with >= 3 frequencies, got {psd.shape}")
+        raise BadArgument(f"psd must have shape (frequencies, units) with >= 3 frequencies, got {psd.shape}")
     f = freqs[1:]
     p = psd[1:]
     u = psd.shape[1]

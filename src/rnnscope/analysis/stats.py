@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnscope.errors import BadArgument
+
 # How many float64 values one chunk of an (S, T, U) computation may hold (about 64 MB).
 CHUNK_VALUES = 1 << 23
 
@@ -40,9 +42,9 @@ def activity_stats(
     silent_std: a unit whose std is below it is silent (in the units of h).
     """
     if not bound > 0:
-        raise ValueError(f"bound must be positive, got {bound}")
+        raise BadArgument(f"bound must be positive, got {bound}")
     if not silent_std >= 0:
-        raise ValueError(f"silent_std must be non-negative, got {silent_std}")
+        raise BadArgument(f"silent_std must be non-negative, got {silent_std}")
     h, mask = check_activity(h, mask)
     n = mask.sum()
     mean = h.sum(axis=(0, 1)) / n
@@ -71,34 +73,34 @@ def check_activity(
     """
     h = np.asarray(h)
     if h.ndim != 3:
-        raise ValueError(f"h must have shape (sequences, time, units), got {h.shape}")
+        raise BadArgument(f"h must have shape (sequences, time, units), got {h.shape}")
     if not (np.issubdtype(h.dtype, np.floating) or np.issubdtype(h.dtype, np.integer)):
-        raise ValueError(f"h must hold real numbers, got dtype {h.dtype}")
+        raise BadArgument(f"h must hold real numbers, got dtype {h.dtype}")
     s, t, u = h.shape
     if u == 0:
-        raise ValueError(f"h must have at least one unit, got shape {h.shape}")
+        raise BadArgument(f"h must have at least one unit, got shape {h.shape}")
     if mask is None:
         mask = np.ones((s, t), dtype=bool)
     else:
         mask = np.asarray(mask)
         if mask.shape != (s, t):
-            raise ValueError(
+            raise BadArgument(
                 f"mask must have shape (sequences, time) = {(s, t)} to match h, got {mask.shape}"
             )
         if mask.dtype != bool:
             if not np.isin(mask, (0, 1)).all():
-                raise ValueError("mask must be boolean (True = valid step)")
+                raise BadArgument("mask must be boolean (True = valid step)")
             mask = mask.astype(bool)
     if s < min_sequences:
-        raise ValueError(f"h needs at least {min_sequences} sequences for this estimator, got {s}")
+        raise BadArgument(f"h needs at least {min_sequences} sequences for this estimator, got {s}")
     lengths = mask.sum(axis=1)
     if s and lengths.min() == 0:
-        raise ValueError(
+        raise BadArgument(
             f"mask has sequences with no valid step: {np.flatnonzero(lengths == 0)[:5].tolist()}"
         )
     if s == 0 or lengths.max() < min_steps:
         longest = int(lengths.max()) if s else 0
-        raise ValueError(f"h needs at least {min_steps} valid steps for this estimator, got {longest}")
+        raise BadArgument(f"h needs at least {min_steps} valid steps for this estimator, got {longest}")
     if not mask.all():
         h = np.where(mask[:, :, None], h, 0)
     h = h.astype(np.float64, copy=False)
@@ -116,7 +118,7 @@ def check_aligned(x: np.ndarray, name: str, mask: np.ndarray, what: str) -> np.n
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3 or x.shape[:2] != (s, t) or x.shape[2] == 0:
-        raise ValueError(
+        raise BadArgument(
             f"{name} must have shape (sequences, time, {what}) with (S, T) = {(s, t)}, got {x.shape}"
         )
     x = np.where(mask[:, :, None], x, 0.0).astype(np.float64, copy=False)
@@ -128,12 +130,12 @@ def check_labels(labels: np.ndarray, n_sequences: int, *, min_per_class: int = 2
     """Validate class labels (S,); return them as consecutive integers 0..K-1 (K >= 2)."""
     labels = np.asarray(labels)
     if labels.shape != (n_sequences,):
-        raise ValueError(f"labels must have shape (sequences,) = ({n_sequences},), got {labels.shape}")
+        raise BadArgument(f"labels must have shape (sequences,) = ({n_sequences},), got {labels.shape}")
     classes, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
     if len(classes) < 2:
-        raise ValueError(f"labels must contain at least 2 classes, got {len(classes)}")
+        raise BadArgument(f"labels must contain at least 2 classes, got {len(classes)}")
     if counts.min() < min_per_class:
-        raise ValueError(
+        raise BadArgument(
             f"labels need at least {min_per_class} sequences per class, got counts {counts.tolist()}"
         )
     return codes.reshape(n_sequences)
@@ -149,5 +151,5 @@ def _check_finite(x: np.ndarray, name: str) -> None:
     if np.isfinite(np.sum(x)):
         return
     if np.isnan(x).any():
-        raise ValueError(f"{name} contains NaN at valid steps")
-    raise ValueError(f"{name} contains inf at valid steps (or values too large to sum)")
+        raise BadArgument(f"{name} contains NaN at valid steps")
+    raise BadArgument(f"{name} contains inf at valid steps (or values too large to sum)")

@@ -35,6 +35,7 @@ import numpy as np
 import scipy.fft
 
 from rnnscope.analysis.stats import check_activity, sequence_chunks
+from rnnscope.errors import BadArgument
 
 
 def autocorrelation(
@@ -48,7 +49,7 @@ def autocorrelation(
     s, t, u = h.shape
     k = t // 2 if max_lag is None else int(max_lag)
     if not 1 <= k < t:
-        raise ValueError(f"max_lag must be in [1, {t - 1}] for h with {t} steps, got {max_lag}")
+        raise BadArgument(f"max_lag must be in [1, {t - 1}] for h with {t} steps, got {max_lag}")
     m = mask.astype(np.float64)
     counts = m.sum(axis=0)  # (T,)
     mean_t = h.sum(axis=0) / np.maximum(counts, 1)[:, None]  # (T, U); h is 0 at padding
@@ -77,9 +78,9 @@ def fit_timescale(acf: np.ndarray, *, floor: float = 0.2) -> np.ndarray:
     """tau (U,) in steps from autocorrelations acf (K + 1, U) (lag 0 first), by the fit described above."""
     acf = np.asarray(acf, dtype=np.float64)
     if acf.ndim != 2 or acf.shape[0] < 2:
-        raise ValueError(f"acf must have shape (lags, units) with at least 2 lags, got {acf.shape}")
+        raise BadArgument(f"acf must have shape (lags, units) with at least 2 lags, got {acf.shape}")
     if not 0 < floor < 1:
-        raise ValueError(f"floor must be in (0, 1), got {floor}")
+        raise BadArgument(f"floor must be in (0, 1), got {floor}")
     rho = acf[1:]  # lags 1..K
     lags = np.arange(1, rho.shape[0] + 1, dtype=np.float64)[:, None]
     with np.errstate(invalid="ignore"):

@@ -70,8 +70,8 @@ def _fmt(v, unit: str) -> str:
 
 
 def cmd_bench(args) -> int:
-    from rnnscope.stages.bench import bench
     from rnnscope.io import make_output_dir
+    from rnnscope.stages.bench import bench
 
     spec, configs = spec_from_args(args)
     out = make_output_dir(args.out, "--out")

@@ -119,16 +119,13 @@ def cmd_compare(args) -> int:
     from rnnscope.stages.compare import write_compare
     from rnnscope.sweep.compare import compare_config, plan_compare
 
-    try:
-        config = compare_config(
-            task=args.task, task_params=parse_task_params(args.task_param),
-            models=parse_list(args.models, "--models", str), params=args.params,
-            seeds=parse_list(args.seeds, "--seeds"), lengths=parse_list(args.lengths, "--lengths"),
-            distances=parse_list(args.distances, "--distances"), layers=args.layers, epochs=args.epochs, lr=args.lr,
-            batch_size=args.batch_size, n_train=args.n_train, n_test=args.n_test, device=args.device)
-        jobs = plan_compare(config, args.out)
-    except ValueError as err:
-        raise CLIError(str(err)) from None
+    config = compare_config(
+        task=args.task, task_params=parse_task_params(args.task_param),
+        models=parse_list(args.models, "--models", str), params=args.params,
+        seeds=parse_list(args.seeds, "--seeds"), lengths=parse_list(args.lengths, "--lengths"),
+        distances=parse_list(args.distances, "--distances"), layers=args.layers, epochs=args.epochs, lr=args.lr,
+        batch_size=args.batch_size, n_train=args.n_train, n_test=args.n_test, device=args.device)
+    jobs = plan_compare(config, args.out)
     results = run_sweep_command(args, "compare", config, jobs)
     rows = write_compare(args.out, config, jobs, results)
     print_summary(rows, config["axis"])

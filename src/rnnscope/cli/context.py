@@ -3,7 +3,7 @@ recall at every distance and seed (parallel, resumable); writes context.csv, con
 
 from __future__ import annotations
 
-from rnnscope.cli import CLIError, model_names, positive_int
+from rnnscope.cli import model_names, positive_int
 from rnnscope.cli.compare import (
     add_training_options,
     parse_list,
@@ -45,16 +45,13 @@ def cmd_context(args) -> int:
     from rnnscope.stages.context import write_context
     from rnnscope.sweep.context import context_config, plan_context
 
-    try:
-        config = context_config(
-            models=parse_list(args.models, "--models", str), distances=parse_list(args.distances, "--distances"),
-            seeds=parse_list(args.seeds, "--seeds"), max_distance=args.max_distance, hidden=args.hidden,
-            layers=args.layers, params=args.params, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-            n_train=args.n_train, n_test=args.n_test, n_classes=args.n_classes, n_distractors=args.n_distractors,
-            gate_init=args.gate_init, device=args.device)
-        jobs = plan_context(config, args.out)
-    except ValueError as err:
-        raise CLIError(str(err)) from None
+    config = context_config(
+        models=parse_list(args.models, "--models", str), distances=parse_list(args.distances, "--distances"),
+        seeds=parse_list(args.seeds, "--seeds"), max_distance=args.max_distance, hidden=args.hidden,
+        layers=args.layers, params=args.params, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+        n_train=args.n_train, n_test=args.n_test, n_classes=args.n_classes, n_distractors=args.n_distractors,
+        gate_init=args.gate_init, device=args.device)
+    jobs = plan_context(config, args.out)
     results = run_sweep_command(args, "context", config, jobs)
     rows, summary = write_context(args.out, jobs, results)
     print_summary(rows, "distance")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnscope.errors import BadArgument
+
 EXTRAPOLATE = 100  # a fitted crossing is stated only up to this factor beyond the longest measured T
 
 
@@ -38,7 +40,7 @@ def _valid(lengths, values) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(lengths, dtype=float)
     y = np.asarray(values, dtype=float)
     if t.shape != y.shape or t.ndim != 1:
-        raise ValueError(f"lengths and values must be 1-D of one length, got {t.shape} and {y.shape}")
+        raise BadArgument(f"lengths and values must be 1-D of one length, got {t.shape} and {y.shape}")
     keep = np.isfinite(t) & np.isfinite(y) & (t > 0) & (y > 0)
     return t[keep], y[keep]
 
@@ -54,10 +56,10 @@ def loglog_fit(lengths, values, tail: int | None = None) -> PowerFit:
     t, y = t[order], y[order]
     if tail is not None:
         if tail < 2:
-            raise ValueError(f"tail must be at least 2, got {tail}")
+            raise BadArgument(f"tail must be at least 2, got {tail}")
         t, y = t[-tail:], y[-tail:]
     if len(np.unique(t)) < 2:
-        raise ValueError("a log-log fit needs at least two distinct lengths with positive finite values")
+        raise BadArgument("a log-log fit needs at least two distinct lengths with positive finite values")
     lx, ly = np.log10(t), np.log10(y)
     slope, intercept = np.polyfit(lx, ly, 1)
     resid = ly - (intercept + slope * lx)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnscope.config import ModelConfig
+from rnnscope.errors import BadArgument
 from rnnscope.models import build_model, count_params
 from rnnscope.models.protocol import is_recurrent, state_size
 
@@ -68,7 +69,7 @@ def measure_point(cfg: dict, input_size: int, n_classes: int, length: int, batch
     been spent (when the first call alone used the budget, its time is reported).
     """
     if phase not in ("train", "inference"):
-        raise ValueError(f"phase must be train or inference, got {phase!r}")
+        raise BadArgument(f"phase must be train or inference, got {phase!r}")
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)

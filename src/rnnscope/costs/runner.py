@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rnnscope.config import ModelConfig
 from rnnscope.costs.measure import state_bytes
+from rnnscope.errors import BadArgument
 from rnnscope.models import MODEL_KINDS, hidden_for_params
 
 COLUMNS = ["model", "length", "hidden", "params", "batch", "device", "threads", "train_step_seconds",
@@ -51,24 +52,24 @@ class BenchSpec:
 
     def __post_init__(self) -> None:
         if not self.models:
-            raise ValueError("give at least one model")
+            raise BadArgument("give at least one model")
         unknown = [m for m in self.models if m not in MODEL_KINDS]
         if unknown:
-            raise ValueError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODEL_KINDS)}")
+            raise BadArgument(f"unknown model {unknown[0]!r}; choose from {', '.join(MODEL_KINDS)}")
         if len(set(self.models)) != len(self.models):
-            raise ValueError("a model is named twice")
+            raise BadArgument("a model is named twice")
         if not self.lengths:
-            raise ValueError("give at least one length")
+            raise BadArgument("give at least one length")
         bad = [t for t in self.lengths if isinstance(t, bool) or not isinstance(t, int) or t < 1]
         if bad:
-            raise ValueError(f"lengths must be positive integers, got {bad[0]!r}")
+            raise BadArgument(f"lengths must be positive integers, got {bad[0]!r}")
         for name in ("params", "batch", "layers", "input_size", "n_classes", "repeats", "max_memory_bytes"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
         if not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
+            raise BadArgument(f"max_seconds must be positive, got {self.max_seconds}")
         if self.device != "cpu" and not self.device.startswith("cuda"):
-            raise ValueError(f"device must be cpu or cuda, got {self.device!r}")
+            raise BadArgument(f"device must be cpu or cuda, got {self.device!r}")
 
 
 def default_memory_budget() -> int:
@@ -89,7 +90,7 @@ def plan(spec: BenchSpec) -> dict[str, ModelConfig]:
         try:
             configs[kind] = hidden_for_params(base, spec.input_size, spec.n_classes, spec.params)
         except ValueError as err:
-            raise ValueError(f"--params {spec.params}: {err}") from None
+            raise BadArgument(f"--params {spec.params}: {err}") from None
     return configs
 
 

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from rnnscope.errors import BadArgument
 from rnnscope.gradients.generic import generic_gradients
 from rnnscope.gradients.steps import StepGradients, check_lengths, eval_mode, sort_names
 from rnnscope.models.protocol import (
@@ -56,10 +57,10 @@ def step_gradients(model, x: Tensor, y: Tensor, lengths: Tensor | None = None, *
     generic=True takes the generic path even where the fast one exists (to compare them).
     """
     if x.ndim != 3:
-        raise ValueError(f"x must have shape (batch, time, channels), got {tuple(x.shape)}")
+        raise BadArgument(f"x must have shape (batch, time, channels), got {tuple(x.shape)}")
     lengths = check_lengths(x, lengths)
     if not has_readout(model):
-        raise ValueError(f"{type(model).__name__} has no readout: per-step gradients are of its loss")
+        raise BadArgument(f"{type(model).__name__} has no readout: per-step gradients are of its loss")
     if not is_recurrent(model):
         if supports(model, ResidualStreams):
             return _transformer_gradients(model, x, y, lengths)
@@ -67,7 +68,7 @@ def step_gradients(model, x: Tensor, y: Tensor, lengths: Tensor | None = None, *
                         "streams (ResidualStreams); per-step gradients need one (docs/models.md)")
     fast = supports(model, TracedForward) and not generic
     if learning and not fast:
-        raise ValueError("learning=True (per-step weight-update norms) needs a model with a traced forward "
+        raise BadArgument("learning=True (per-step weight-update norms) needs a model with a traced forward "
                          "(the TracedForward capability, docs/models.md)")
     if not fast:
         return generic_gradients(model, x, y, lengths)

@@ -33,7 +33,7 @@ def probe_split(run, split: str):
 
     train, val = split_validation(run.data.train, run.train_cfg.val_fraction, run.train_cfg.seed)
     if split == "val" and len(val) == 0:
-        raise ValueError("the run has no validation split (val_fraction 0); use --split test or train")
+        raise BadArgument("the run has no validation split (val_fraction 0); use --split test or train")
     return val if split == "val" else train
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnscope.errors import BadArgument
 from rnnscope.gradients.steps import check_lengths, eval_mode
 from rnnscope.models.jacobians import trace_jacobian
 from rnnscope.models.protocol import (
@@ -51,9 +52,9 @@ def step_jacobians(model, x: Tensor, lengths: Tensor | None = None, *,
     layer: use a small probe batch.
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise BadArgument(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "explicit" and not _closed_form(model):
-        raise ValueError(f"{type(model).__name__} has no closed-form Jacobian; use method 'jacrev' or 'auto'")
+        raise BadArgument(f"{type(model).__name__} has no closed-form Jacobian; use method 'jacrev' or 'auto'")
     lengths = check_lengths(x, lengths)
     if method == "jacrev" or not _closed_form(model):
         per_layer = _jacrev_jacobians(model, x)

@@ -24,6 +24,7 @@ from rnnscope.analysis.gradients import (
     jacobian_product_norms,
     profile_stats,
 )
+from rnnscope.errors import BadArgument
 from rnnscope.gradients.capture import StepGradients, step_gradients
 from rnnscope.gradients.jacobians import carry_gates, step_jacobians
 from rnnscope.models.protocol import TracedForward, is_recurrent, supports
@@ -41,9 +42,9 @@ def split_name(name: str) -> tuple[str, int]:
 def probe_indices(n: int, size: int, seed: int) -> np.ndarray:
     """A fixed, seeded choice of min(size, n) sequences out of n (sorted). Uses its own generator."""
     if size < 1:
-        raise ValueError(f"the probe batch size must be positive, got {size}")
+        raise BadArgument(f"the probe batch size must be positive, got {size}")
     if n < 1:
-        raise ValueError("the split holds no sequences")
+        raise BadArgument("the split holds no sequences")
     return np.sort(np.random.default_rng([seed, 0x67]).choice(n, size=min(size, n), replace=False))
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnscope.errors import BadArgument
 from rnnscope.gradients.capture import step_gradients
 from rnnscope.gradients.profile import gradient_profiles, probe_indices
 from rnnscope.models.protocol import TracedForward, model_kind, supports
@@ -74,18 +75,18 @@ class GradientSnapshots(Callback):
 
     def __init__(self, run_dir: str | Path, every: int = 5, batch: int = 64, split: str = "test"):
         if every < 1:
-            raise ValueError(f"every must be positive, got {every}")
+            raise BadArgument(f"every must be positive, got {every}")
         if batch < 1:
-            raise ValueError(f"batch must be positive, got {batch}")
+            raise BadArgument(f"batch must be positive, got {batch}")
         if split not in ("train", "val", "test"):
-            raise ValueError(f"split must be train, val or test, got {split!r}")
+            raise BadArgument(f"split must be train, val or test, got {split!r}")
         self.run_dir, self.every, self.batch, self.split = Path(run_dir), every, batch, split
         self.epochs: list[int] = []
         self.rows: list[dict] = []
 
     def on_train_begin(self, trainer) -> None:
         if self.split not in trainer.splits:
-            raise ValueError(f"the run has no {self.split} split to take gradient snapshots on")
+            raise BadArgument(f"the run has no {self.split} split to take gradient snapshots on")
         sp = trainer.splits[self.split]
         self.index = probe_indices(sp.n, self.batch, trainer.cfg.seed)
         idx = torch.as_tensor(self.index, dtype=torch.long)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnscope.errors import BadArgument
 from rnnscope.models.protocol import eval_mode
 
 __all__ = ["StepGradients", "check_lengths", "eval_mode", "sort_names"]
@@ -42,7 +43,7 @@ class StepGradients:
     def norms(self, name: str) -> np.ndarray:
         """‖·‖ over the last axis of one array: (B, T) float64, NaN past each sequence's end."""
         if name not in self.arrays:
-            raise ValueError(f"no gradient named {name!r}; have {', '.join(self.arrays)}")
+            raise BadArgument(f"no gradient named {name!r}; have {', '.join(self.arrays)}")
         return torch.linalg.vector_norm(self.arrays[name].double(), dim=-1).cpu().numpy()
 
     def to_tensors(self) -> dict[str, Tensor]:
@@ -73,7 +74,7 @@ def check_lengths(x: Tensor, lengths) -> Tensor:
         return torch.full((b,), t, dtype=torch.long)
     lengths = torch.as_tensor(lengths, dtype=torch.long).cpu()
     if lengths.shape != (b,) or bool((lengths < 1).any()) or bool((lengths > t).any()):
-        raise ValueError(f"lengths must have shape ({b},) with values in [1, {t}]")
+        raise BadArgument(f"lengths must have shape ({b},) with values in [1, {t}]")
     return lengths
 
 

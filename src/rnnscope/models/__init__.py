@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from rnnscope.config import MODEL_KINDS
+from rnnscope.errors import BadArgument
 from rnnscope.models.recurrent import RecurrentClassifier, mask_state
 from rnnscope.models.transformer import CausalTransformerClassifier
 
@@ -54,7 +55,7 @@ def hidden_for_params(cfg, input_size: int, n_classes: int, target: int, toleran
     import dataclasses
 
     if target < 1:
-        raise ValueError(f"the parameter budget must be positive, got {target}")
+        raise BadArgument(f"the parameter budget must be positive, got {target}")
     # The transformer's width moves in steps of heads; where that is too coarse, other MLP widths
     # (then head counts) are tried too, nearest first.
     variants = [cfg]
@@ -75,6 +76,6 @@ def hidden_for_params(cfg, input_size: int, n_classes: int, target: int, toleran
         if best_err <= 0.02:
             break
     if best is None or best_err > tolerance:
-        raise ValueError(f"no {cfg.kind} width reaches {target} parameters within ±{tolerance:.0%} "
+        raise BadArgument(f"no {cfg.kind} width reaches {target} parameters within ±{tolerance:.0%} "
                          f"(closest: {_analytic_params(best, input_size, n_classes) if best else 'none'})")
     return best

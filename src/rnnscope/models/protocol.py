@@ -27,6 +27,8 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
+from rnnscope.errors import BadArgument
+
 State = Any  # opaque: see layer_states / make_state
 
 
@@ -164,7 +166,7 @@ def vector_state(model, v: Tensor) -> State:
             i += size
         layers.append(parts)
     if i != v.shape[-1]:
-        raise ValueError(f"a state vector of this model has {i} entries, got {v.shape[-1]}")
+        raise BadArgument(f"a state vector of this model has {i} entries, got {v.shape[-1]}")
     return model.make_state(layers)
 
 

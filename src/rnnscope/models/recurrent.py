@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from rnnscope.errors import BadArgument
 from rnnscope.models.cells import CELLS, GATES
 from rnnscope.models.jacobians import stacked_jacobian
 from rnnscope.models.stream_kernel import RecurrentEngine
@@ -35,11 +36,11 @@ class RecurrentClassifier(nn.Module):
                  dropout: float = 0.0, forget_bias: float | None = 1.0, chrono_tmax: int | None = None):
         super().__init__()
         if kind not in FUSED:
-            raise ValueError(f"unknown recurrent kind {kind!r}; choose from {', '.join(FUSED)}")
+            raise BadArgument(f"unknown recurrent kind {kind!r}; choose from {', '.join(FUSED)}")
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
                             ("num_layers", num_layers), ("n_classes", n_classes)):
             if value < 1:
-                raise ValueError(f"{name} must be greater than zero, got {value}")
+                raise BadArgument(f"{name} must be greater than zero, got {value}")
         self.kind = kind
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -60,7 +61,7 @@ class RecurrentClassifier(nn.Module):
                 # carry gate in PyTorch's h' = (1 - z) * n + z * h. Both are the fused bias's second chunk.
                 self._set_carry_bias(torch.full((num_layers, hidden_size), float(forget_bias)))
         elif chrono_tmax is not None:
-            raise ValueError(f"chrono initialisation needs gated cells (lstm, gru), not {kind}")
+            raise BadArgument(f"chrono initialisation needs gated cells (lstm, gru), not {kind}")
 
     def _set_carry_bias(self, bias: Tensor, input_bias: Tensor | None = None) -> None:
         """Carry-gate bias (L, H) into b_ih (b_hh's part zeroed); optionally the LSTM input gate's too."""
@@ -81,7 +82,7 @@ class RecurrentClassifier(nn.Module):
         gets −b.
         Draws from torch's global generator (seeded by the trainer)."""
         if tmax < 3:
-            raise ValueError(f"chrono_tmax must be at least 3, got {tmax}")
+            raise BadArgument(f"chrono_tmax must be at least 3, got {tmax}")
         bias = torch.log(torch.empty(self.num_layers, self.hidden_size).uniform_(1.0, tmax - 1.0))
         self._set_carry_bias(bias, -bias if self.kind == "lstm" else None)
 

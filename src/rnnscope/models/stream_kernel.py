@@ -24,6 +24,8 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnscope.errors import BadArgument
+
 Rows = slice | Tensor  # a contiguous range of slots, or a LongTensor (S,) of slot indices
 FUSED_BELOW = {"rnn": 64, "gru": 256, "lstm": 1024}  # "auto" chunks: fused below this many streams (CPU)
 
@@ -63,7 +65,7 @@ class RecurrentEngine:
 
     def __init__(self, model, capacity: int, chunk_method: str = "auto"):
         if chunk_method not in ("auto", "stepped", "fused"):
-            raise ValueError(f"chunk_method must be 'auto', 'stepped' or 'fused', got {chunk_method!r}")
+            raise BadArgument(f"chunk_method must be 'auto', 'stepped' or 'fused', got {chunk_method!r}")
         self.model = model
         self.kind = model.kind
         self.capacity = 0
@@ -220,7 +222,7 @@ class RecurrentEngine:
         chunk); a stream's state stops at its own last step and its probabilities past it are zero.
         """
         if lengths is not None and bool((lengths[1:] > lengths[:-1]).any()):
-            raise ValueError("lengths must be sorted in descending order")
+            raise BadArgument("lengths must be sorted in descending order")
         with plain_mode():
             work = self._gather(rows)
             dropout = self.model.core.training and self.model.core.dropout

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import torch
 from torch import _VF, Tensor
 
+from rnnscope.errors import BadArgument
+
 METHODS = ("auto", "stepped", "fused")
 
 
@@ -106,7 +108,7 @@ def layer_traces(model, x: Tensor, method: str = "auto") -> list[LayerTrace]:
     docstring.
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise BadArgument(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     w0 = model.layer_weights(0)[0]
     if method == "auto":
         method = "fused" if w0.device.type == "cuda" else "stepped"

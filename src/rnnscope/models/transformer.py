@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnscope.errors import BadArgument
+
 
 def sinusoidal_positions(t0: int, t1: int, d: int, device=None, dtype=None) -> Tensor:
     """Positions t0..t1-1 as (t1 - t0, d) sinusoids (Vaswani et al. 2017)."""
@@ -84,9 +86,9 @@ class CausalTransformerClassifier(nn.Module):
         for name, value in (("input_size", input_size), ("d_model", d_model), ("num_layers", num_layers),
                             ("n_classes", n_classes), ("heads", heads), ("ff_mult", ff_mult)):
             if value < 1:
-                raise ValueError(f"{name} must be greater than zero, got {value}")
+                raise BadArgument(f"{name} must be greater than zero, got {value}")
         if d_model % heads:
-            raise ValueError(f"d_model ({d_model}) must be a multiple of heads ({heads})")
+            raise BadArgument(f"d_model ({d_model}) must be a multiple of heads ({heads})")
         self.input_size = input_size
         self.hidden_size = d_model
         self.num_layers = num_layers

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnscope.errors import BadArgument
 from rnnscope.models.cells import GATES, gru_cell, lstm_cell, rnn_cell, rnn_relu_cell
 from rnnscope.models.jacobians import stacked_jacobian
 from rnnscope.models.protocol import NoReadout
@@ -180,7 +181,7 @@ class WrappedEngine(RecurrentEngine):
 
     def __init__(self, model: WrappedKernels, capacity: int, chunk_method: str = "auto"):
         if chunk_method not in ("auto", "stepped", "fused"):
-            raise ValueError(f"chunk_method must be 'auto', 'stepped' or 'fused', got {chunk_method!r}")
+            raise BadArgument(f"chunk_method must be 'auto', 'stepped' or 'fused', got {chunk_method!r}")
         w = model.core.weight_hh_l0
         self.model, self.kind, self.capacity, self.chunk_method = model, model.kind, 0, chunk_method
         self._dev, self._dtype = w.device, w.dtype

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnscope.errors import BadArgument
 from rnnscope.models.protocol import (
     HasGates,
     eval_mode,
@@ -46,25 +47,25 @@ def check_data(x, lengths, labels) -> tuple[int, int, np.ndarray, np.ndarray | N
     """Validate x (S, T, C), lengths (S,) (None: full length), labels (S,) or None -> (S, T, lengths, labels)."""
     shape = tuple(x.shape)
     if len(shape) != 3 or 0 in shape:
-        raise ValueError(f"x must have shape (sequences, time, channels), got {shape}")
+        raise BadArgument(f"x must have shape (sequences, time, channels), got {shape}")
     n, t, _ = shape
     if lengths is None:
         lengths = np.full(n, t, dtype=np.int64)
     else:
         lengths = np.asarray(lengths)
         if lengths.shape != (n,):
-            raise ValueError(f"lengths must have shape (sequences,) = ({n},), got {lengths.shape}")
+            raise BadArgument(f"lengths must have shape (sequences,) = ({n},), got {lengths.shape}")
         if not np.issubdtype(lengths.dtype, np.integer):
-            raise ValueError(f"lengths must hold integers, got dtype {lengths.dtype}")
+            raise BadArgument(f"lengths must hold integers, got dtype {lengths.dtype}")
         if lengths.min() < 1 or lengths.max() > t:
-            raise ValueError(f"lengths must lie in [1, {t}], got {int(lengths.min())}..{int(lengths.max())}")
+            raise BadArgument(f"lengths must lie in [1, {t}], got {int(lengths.min())}..{int(lengths.max())}")
         lengths = lengths.astype(np.int64)
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (n,):
-            raise ValueError(f"labels must have shape (sequences,) = ({n},), got {labels.shape}")
+            raise BadArgument(f"labels must have shape (sequences,) = ({n},), got {labels.shape}")
         if not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must hold integer class indices, got dtype {labels.dtype}")
+            raise BadArgument(f"labels must hold integer class indices, got dtype {labels.dtype}")
     return n, t, lengths, labels
 
 
@@ -75,11 +76,11 @@ def plan_for(model, x, lengths=None, labels=None, spec: RecordSpec | None = None
     plan = spec.check(model, n, t)
     if "labels" in plan.quantities and labels is None:
         if spec.quantities is not None:
-            raise ValueError("quantity 'labels' was asked for but no labels were given")
+            raise BadArgument("quantity 'labels' was asked for but no labels were given")
         plan = dataclasses.replace(plan, quantities=tuple(q for q in plan.quantities if q != "labels"))
     c = model.input_size
     if x.shape[2] != c:
-        raise ValueError(f"x must have {c} channels for this model, got shape {tuple(x.shape)}")
+        raise BadArgument(f"x must have {c} channels for this model, got shape {tuple(x.shape)}")
     return plan
 
 
@@ -109,7 +110,7 @@ def _record_chunk(model, xb, lengths, idx, labels, plan: Plan) -> dict[str, np.n
     bad = ~torch.isfinite(xb).all(dim=2) & valid
     if bool(bad.any()):
         b, t = (int(v) for v in bad.nonzero()[0])
-        raise ValueError(f"x contains NaN or inf at a valid step (sequence {int(idx[b])}, step {t})")
+        raise BadArgument(f"x contains NaN or inf at a valid step (sequence {int(idx[b])}, step {t})")
     xb = torch.where(valid[:, :, None], xb, torch.zeros((), dtype=xb.dtype, device=xb.device))
     if is_recurrent(model):
         out, logits = _recurrent_chunk(model, xb, lb, plan)

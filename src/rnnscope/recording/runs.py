@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rnnscope.errors import BadArgument
 from rnnscope.io import RunFileError, sha256
 from rnnscope.recording.recorder import plan_for, record_to_disk
 from rnnscope.recording.spec import RecordSpec
@@ -32,7 +33,7 @@ def record_run(run_dir: str | Path, *, split: str = "test", max_sequences: int |
     from rnnscope.training.api import load_run
 
     if split not in SPLITS:
-        raise ValueError(f"split must be train or test, got {split!r}")
+        raise BadArgument(f"split must be train or test, got {split!r}")
     run_dir = Path(run_dir)
     run = load_run(run_dir) if run is None else run
     spec = RecordSpec() if spec is None else spec

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnscope.errors import BadArgument
+
 QUANTITIES = ("inputs", "hidden", "cell", "gates", "residual", "attention", "probs", "labels", "predictions")
 ALWAYS = ("lengths", "index")  # recorded whatever the spec says
 DTYPES = ("float32", "float16")
@@ -73,11 +75,11 @@ def _int_tuple(value, name: str) -> tuple[int, ...] | None:
     if value is None:
         return None
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name} must be a sequence of integers or None, got {value!r}")
+        raise BadArgument(f"{name} must be a sequence of integers or None, got {value!r}")
     out = []
     for v in value:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"{name} must hold integers, got {v!r}")  # noqa: TRY004 (bad input: one CLI line)
+            raise BadArgument(f"{name} must hold integers, got {v!r}")  # noqa: TRY004 (bad input: one CLI line)
         out.append(int(v))
     return tuple(out)
 
@@ -102,48 +104,48 @@ class RecordSpec:
                 q = (q,)
             q = tuple(q)
             if not q:
-                raise ValueError("Empty quantities -- nothing will be recorded.")
+                raise BadArgument("Empty quantities -- nothing will be recorded.")
             for name in q:
                 if name not in QUANTITIES:
                     hint = " (always recorded)" if name in ALWAYS else ""
-                    raise ValueError(f"unknown quantity {name!r}{hint}; choose from {', '.join(QUANTITIES)}")
+                    raise BadArgument(f"unknown quantity {name!r}{hint}; choose from {', '.join(QUANTITIES)}")
             if len(set(q)) != len(q):
-                raise ValueError(f"quantities must not repeat, got {q}")
+                raise BadArgument(f"quantities must not repeat, got {q}")
             object.__setattr__(self, "quantities", q)
         layers = _int_tuple(self.layers, "layers")
         if layers is not None:
             if not layers:
-                raise ValueError("Empty layers -- no layer will be recorded (use None for every layer).")
+                raise BadArgument("Empty layers -- no layer will be recorded (use None for every layer).")
             if min(layers) < 0:
-                raise ValueError(f"layers must be non-negative, got {layers}")
+                raise BadArgument(f"layers must be non-negative, got {layers}")
             if len(set(layers)) != len(layers):
-                raise ValueError(f"layers must not repeat, got {layers}")
+                raise BadArgument(f"layers must not repeat, got {layers}")
             layers = tuple(sorted(layers))
         object.__setattr__(self, "layers", layers)
         seqs = _int_tuple(self.sequences, "sequences")
         if seqs is not None:
             if not seqs:
-                raise ValueError("Empty sequences -- nothing will be recorded.")
+                raise BadArgument("Empty sequences -- nothing will be recorded.")
             if min(seqs) < 0:
-                raise ValueError(f"sequences must be non-negative indices, got a minimum of {min(seqs)}")
+                raise BadArgument(f"sequences must be non-negative indices, got a minimum of {min(seqs)}")
             if len(set(seqs)) != len(seqs):
-                raise ValueError("sequences must not repeat")
+                raise BadArgument("sequences must not repeat")
         object.__setattr__(self, "sequences", seqs)
         if self.max_sequences is not None and not (isinstance(self.max_sequences, int) and self.max_sequences >= 1):
-            raise ValueError(f"max_sequences must be a positive integer or None, got {self.max_sequences!r}")
+            raise BadArgument(f"max_sequences must be a positive integer or None, got {self.max_sequences!r}")
         steps = _int_tuple(self.steps, "steps")
         if steps is not None:
             if not steps:
-                raise ValueError("Empty steps -- nothing will be saved.")
+                raise BadArgument("Empty steps -- nothing will be saved.")
             if steps[0] < 0:
-                raise ValueError(f"steps must be non-negative, got {steps[0]}")
+                raise BadArgument(f"steps must be non-negative, got {steps[0]}")
             if any(b <= a for a, b in itertools.pairwise(steps)):
-                raise ValueError("steps must be strictly increasing")
+                raise BadArgument("steps must be strictly increasing")
         object.__setattr__(self, "steps", steps)
         if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be float32 or float16, got {self.dtype!r}")
+            raise BadArgument(f"dtype must be float32 or float16, got {self.dtype!r}")
         if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+            raise BadArgument(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
 
     # ---- resolution against a model and data -------------------------------------------------
     def check(self, model, n_sequences: int, seq_len: int) -> Plan:
@@ -159,25 +161,25 @@ class RecordSpec:
                     kinds = _KINDS.get(q, _ALL_KINDS)
                     alt = {"hidden": " (record 'residual' for the transformer)",
                            "residual": " (record 'hidden' for recurrent models)"}.get(q, "")
-                    raise ValueError(f"quantity {q!r} exists only for {'/'.join(kinds)} models; this model is "
+                    raise BadArgument(f"quantity {q!r} exists only for {'/'.join(kinds)} models; this model is "
                                      f"{getattr(model, 'kind', type(model).__name__)}{alt}: it needs "
                                      f"{_NEEDS.get(q, 'a model')}")
         layers = tuple(range(n_layers)) if self.layers is None else self.layers
         if layers[-1] >= n_layers:
-            raise ValueError(f"layers must be < {n_layers} (the model has {n_layers} layers), got {layers[-1]}")
+            raise BadArgument(f"layers must be < {n_layers} (the model has {n_layers} layers), got {layers[-1]}")
         if n_sequences < 1:
-            raise ValueError("the data holds no sequences -- nothing will be recorded")
+            raise BadArgument("the data holds no sequences -- nothing will be recorded")
         if self.sequences is None:
             index = np.arange(n_sequences)
         else:
             index = np.asarray(self.sequences, dtype=np.int64)
             if index.max() >= n_sequences:
-                raise ValueError(f"sequences must be < {n_sequences} (the data's size), got {int(index.max())}")
+                raise BadArgument(f"sequences must be < {n_sequences} (the data's size), got {int(index.max())}")
         if self.max_sequences is not None:
             index = index[: self.max_sequences]
         steps = np.arange(seq_len) if self.steps is None else np.asarray(self.steps, dtype=np.int64)
         if steps[-1] >= seq_len:
-            raise ValueError(f"steps must be < {seq_len} (the sequence length), got {int(steps[-1])}")
+            raise BadArgument(f"steps must be < {seq_len} (the sequence length), got {int(steps[-1])}")
         return Plan(quantities, layers, index.astype(np.int64), steps.astype(np.int64), self.dtype,
                     self.chunk_size, tuple(getattr(model, "gate_names", ())))
 

@@ -24,6 +24,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as save_numpy
 
+from rnnscope.errors import BadArgument
 from rnnscope.io import RunFileError, atomic_write_bytes, read_json, write_json
 
 KIND = "rnnscope-recording"
@@ -67,9 +68,9 @@ class RecordingWriter:
     def __enter__(self) -> Self:
         parent = self.path.parent
         if not parent.is_dir():
-            raise ValueError(f"cannot write recording {self.path}: {parent} is not a directory")
+            raise BadArgument(f"cannot write recording {self.path}: {parent} is not a directory")
         if self.path.exists() and not self.overwrite:
-            raise ValueError(f"{self.path} already exists; pass overwrite=True to replace it")
+            raise BadArgument(f"{self.path} already exists; pass overwrite=True to replace it")
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-", dir=parent))
         (self.tmp / "chunks").mkdir()
         return self
@@ -103,7 +104,7 @@ class RecordingWriter:
         write_json(self.tmp / MANIFEST, {"kind": KIND, **meta, "n_sequences": self.n, "arrays": arrays,
                                          "chunks": self.chunks})
         if self.path.exists() and not self.overwrite:
-            raise ValueError(f"{self.path} appeared while recording; not replacing it")
+            raise BadArgument(f"{self.path} appeared while recording; not replacing it")
         replace_directory(self.tmp, self.path)
         self.tmp = None
         return Recording(self.path)
@@ -234,7 +235,7 @@ class Recording:
     # ---- internals ------------------------------------------------------------------------
     def _check_name(self, name: str) -> None:
         if name not in self.manifest["arrays"]:
-            raise ValueError(f"recording {self.path} has no array {name!r}; it has {', '.join(self.names)}")
+            raise BadArgument(f"recording {self.path} has no array {name!r}; it has {', '.join(self.names)}")
 
     def _indices(self, sequences) -> np.ndarray:
         n = self.n_sequences
@@ -244,9 +245,9 @@ class Recording:
             return np.arange(n)[sequences]
         idx = np.asarray(sequences)
         if idx.ndim != 1 or not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
-            raise ValueError(f"sequences must be a slice or a 1-D integer array, got shape {idx.shape}")
+            raise BadArgument(f"sequences must be a slice or a 1-D integer array, got shape {idx.shape}")
         if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise ValueError(f"sequences must lie in [0, {n}), got {int(idx.min())}..{int(idx.max())}")
+            raise BadArgument(f"sequences must lie in [0, {n}), got {int(idx.min())}..{int(idx.max())}")
         return np.where(idx < 0, idx + n, idx).astype(np.int64)
 
     def _open(self, i: int):

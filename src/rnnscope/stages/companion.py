@@ -22,12 +22,13 @@ import math
 from pathlib import Path
 
 from rnnscope.errors import BadArgument
+from rnnscope.names import COMPANION_CHOICES
 from rnnscope.rundir import CompanionSummary, RunPaths
 from rnnscope.stages.gradients import gradient_report
 from rnnscope.stages.train import write_curves
 from rnnscope.training.callbacks import Callback
 
-CHOICES = ("auto", "none", "lstm", "gru")
+CHOICES = COMPANION_CHOICES
 AUTO_KIND = "lstm"  # the companion of a tanh RNN under "auto": the forget gate is the textbook highway
 
 

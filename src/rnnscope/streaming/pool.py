@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnscope.errors import BadArgument
 from rnnscope.models.protocol import StreamKernel, has_readout, is_recurrent, model_device, supports
 from rnnscope.streaming.kvcache import KVCacheEngine
 from rnnscope.streaming.recurrent import Rows, SteppedEngine
@@ -40,11 +41,11 @@ class StreamPool:
 
     def __init__(self, model, capacity: int = 16, chunk_method: str = "auto"):
         if capacity < 1:
-            raise ValueError(f"capacity must be positive, got {capacity}")
+            raise BadArgument(f"capacity must be positive, got {capacity}")
         if chunk_method not in ("auto", "stepped", "fused"):
-            raise ValueError(f"chunk_method must be 'auto', 'stepped' or 'fused', got {chunk_method!r}")
+            raise BadArgument(f"chunk_method must be 'auto', 'stepped' or 'fused', got {chunk_method!r}")
         if not has_readout(model):
-            raise ValueError(f"{type(model).__name__} has no readout: streaming gives class probabilities")
+            raise BadArgument(f"{type(model).__name__} has no readout: streaming gives class probabilities")
         self.model = model
         self.input_size = model.input_size
         self.n_classes = model.n_classes
@@ -126,7 +127,7 @@ class StreamPool:
     def _check_open(self, slots) -> None:
         for s in slots:
             if not self.is_open(int(s)):
-                raise ValueError(f"slot {int(s)} is not an open stream")
+                raise BadArgument(f"slot {int(s)} is not an open stream")
 
     def _rows(self, slots) -> tuple[Rows, slice | np.ndarray]:
         """Slots (int, range, sequence or tensor) -> (engine rows, the same as an index of this pool's arrays).
@@ -144,14 +145,14 @@ class StreamPool:
             return slice(a, b), slice(a, b)
         arr = np.asarray(slots.tolist() if isinstance(slots, Tensor) else list(slots), dtype=np.int64)
         if arr.ndim != 1 or not len(arr):
-            raise ValueError("slots must be a non-empty sequence of slot numbers")
+            raise BadArgument("slots must be a non-empty sequence of slot numbers")
         if ((arr < 0) | (arr >= self.capacity)).any() or not self._open[arr].all():
             self._check_open(arr)
         if len(arr) == 1 or (np.diff(arr) == 1).all():
             sl = slice(int(arr[0]), int(arr[-1]) + 1)
             return sl, sl
         if len(np.unique(arr)) != len(arr):
-            raise ValueError("a slot appears more than once in one call")
+            raise BadArgument("a slot appears more than once in one call")
         return torch.as_tensor(arr, device=self._device), arr
 
     # ---- feeding -------------------------------------------------------------------------------
@@ -176,10 +177,10 @@ class StreamPool:
         xs = [torch.as_tensor(v, dtype=torch.float32) for _, v in items]
         lengths = [len(v) for v in xs]
         if min(lengths) < 1:
-            raise ValueError("every stream in feed_ragged needs at least one step")
+            raise BadArgument("every stream in feed_ragged needs at least one step")
         for s, v in zip(slots, xs):
             if v.ndim != 2 or v.shape[1] != self.input_size:
-                raise ValueError(f"slot {s}: expected rows of shape (n, {self.input_size}), got {tuple(v.shape)}")
+                raise BadArgument(f"slot {s}: expected rows of shape (n, {self.input_size}), got {tuple(v.shape)}")
         if len(set(lengths)) == 1 and lengths[0] == 1:
             probs = self.feed(slots, torch.cat(xs))
             return {s: probs[i: i + 1] for i, s in enumerate(slots)}
@@ -192,10 +193,10 @@ class StreamPool:
     def _as_input(self, x, s: int) -> Tensor:
         x = torch.as_tensor(x, device=self._device, dtype=self._dtype)
         if x.ndim not in (2, 3) or x.shape[0] != s or x.shape[-1] != self.input_size:
-            raise ValueError(f"expected x of shape ({s}, {self.input_size}) or ({s}, n, {self.input_size}), "
+            raise BadArgument(f"expected x of shape ({s}, {self.input_size}) or ({s}, n, {self.input_size}), "
                              f"got {tuple(x.shape)}")
         if x.ndim == 3 and x.shape[1] < 1:
-            raise ValueError("a chunk needs at least one step")
+            raise BadArgument("a chunk needs at least one step")
         return x
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnscope.errors import BadArgument
 from rnnscope.models.protocol import model_device
 from rnnscope.models.stream_kernel import Rows, plain_mode
 
@@ -79,7 +80,7 @@ class SteppedEngine:
         in descending order: each stream's valid steps; its state stops there and its probabilities past
         it are zero."""
         if lengths is not None and bool((lengths[1:] > lengths[:-1]).any()):
-            raise ValueError("lengths must be sorted in descending order")
+            raise BadArgument("lengths must be sorted in descending order")
         S, n, _ = x.shape
         probs = torch.zeros(S, n, self.model.n_classes, device=x.device, dtype=x.dtype)
         for t in range(n):

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+from rnnscope.errors import BadArgument, UserInputError
 from rnnscope.rundir import RunPaths, SweepPaths, read_csv
 from rnnscope.sweep.jobs import job_name, make_job
 
@@ -28,20 +29,20 @@ def check_names(models: list[str]) -> list[str]:
     from rnnscope.models import MODEL_KINDS
 
     if not models:
-        raise ValueError("give at least one model")
+        raise BadArgument("give at least one model")
     for m in models:
         if m not in MODEL_KINDS:
-            raise ValueError(f"unknown model {m!r}; choose from {', '.join(MODEL_KINDS)}")
+            raise BadArgument(f"unknown model {m!r}; choose from {', '.join(MODEL_KINDS)}")
     _no_duplicates("model", models)
     return list(models)
 
 
 def check_seeds(seeds: list[int]) -> list[int]:
     if not seeds:
-        raise ValueError("give at least one seed")
+        raise BadArgument("give at least one seed")
     for s in seeds:
         if s < 0:
-            raise ValueError(f"seeds must be non-negative, got {s}")
+            raise BadArgument(f"seeds must be non-negative, got {s}")
     _no_duplicates("seed", seeds)
     return list(seeds)
 
@@ -50,7 +51,7 @@ def _no_duplicates(what: str, values: list) -> None:
     seen = set()
     for v in values:
         if v in seen:
-            raise ValueError(f"{what} {v} is given twice")
+            raise BadArgument(f"{what} {v} is given twice")
         seen.add(v)
 
 
@@ -61,21 +62,21 @@ def resolve_axis(task: str, task_params: dict, lengths: list[int] | None, distan
     base = get_task(task, **task_params)  # validates the task name and parameters
     fields = TASKS[task].__dataclass_fields__
     if lengths and distances:
-        raise ValueError("give --lengths or --distances, not both")
+        raise BadArgument("give --lengths or --distances, not both")
     if distances is not None or (lengths is None and "distance" in fields):
         axis, values = "distance", distances
     else:
         axis, values = "length", lengths
     if AXES[axis] not in fields:
         other = "--distances" if axis == "length" else "--lengths"
-        raise ValueError(f"task {task!r} has no {AXES[axis]} parameter to sweep; use {other}")
+        raise BadArgument(f"task {task!r} has no {AXES[axis]} parameter to sweep; use {other}")
     if values is None:
         values = [getattr(base, AXES[axis])]
     if not values:
-        raise ValueError(f"give at least one {axis}")
+        raise BadArgument(f"give at least one {axis}")
     for v in values:
         if v < 1:
-            raise ValueError(f"{axis}s must be positive, got {v}")
+            raise BadArgument(f"{axis}s must be positive, got {v}")
     _no_duplicates(axis, values)
     return axis, list(values)
 
@@ -87,7 +88,7 @@ def compare_config(*, task: str, models: list[str], params: int, seeds: list[int
     task_params = dict(task_params or {})
     axis, values = resolve_axis(task, task_params, lengths, distances)
     if params < 1:
-        raise ValueError(f"the parameter budget must be positive, got {params}")
+        raise BadArgument(f"the parameter budget must be positive, got {params}")
     return {"task": task, "task_params": task_params, "models": check_names(models), "params": int(params),
             "seeds": check_seeds(seeds), "axis": axis, "values": values, "layers": layers, "epochs": epochs,
             "lr": lr, "batch_size": batch_size, "n_train": n_train, "n_test": n_test, "device": device}
@@ -108,8 +109,8 @@ def plan_compare(config: dict, out: str | Path) -> list[dict]:
         task_params = {**config["task_params"], param: value}
         try:
             task = get_task(config["task"], **task_params)
-        except ValueError as err:
-            raise ValueError(f"{config['axis']} {value}: {err}") from None
+        except UserInputError as err:
+            raise BadArgument(f"{config['axis']} {value}: {err}") from None
         data_cfg = DataConfig(task=config["task"], task_params=task_params, n_train=config["n_train"],
                               n_test=config["n_test"])
         for model in config["models"]:

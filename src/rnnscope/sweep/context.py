@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 
 from rnnscope.config import GATED_KINDS, DataConfig, ModelConfig, TrainConfig
+from rnnscope.errors import BadArgument
 from rnnscope.rundir import SweepPaths
 from rnnscope.sweep.compare import check_names, check_seeds, result_row
 from rnnscope.sweep.jobs import job_name, make_job
@@ -34,19 +35,19 @@ def check_distances(distances: list[int], max_distance: int = DEFAULT_MAX_DISTAN
     from rnnscope.tasks.recall import MAX_DISTANCE
 
     if max_distance < 1:
-        raise ValueError(f"--max-distance must be positive, got {max_distance}")
+        raise BadArgument(f"--max-distance must be positive, got {max_distance}")
     if not distances:
-        raise ValueError("give at least one distance")
+        raise BadArgument("give at least one distance")
     limit = min(max_distance, MAX_DISTANCE)
     seen = set()
     for d in distances:
         if d < 1:
-            raise ValueError(f"distances must be positive, got {d}")
+            raise BadArgument(f"distances must be positive, got {d}")
         if d > limit:
             why = "--max-distance" if max_distance <= MAX_DISTANCE else "the recall task's limit"
-            raise ValueError(f"distance {d} is longer than the maximum {limit} ({why})")
+            raise BadArgument(f"distance {d} is longer than the maximum {limit} ({why})")
         if d in seen:
-            raise ValueError(f"distance {d} is given twice")
+            raise BadArgument(f"distance {d} is given twice")
         seen.add(d)
     return sorted(distances)
 
@@ -62,9 +63,9 @@ def context_config(*, models: list[str], distances: list[int], seeds: list[int],
     distances = check_distances(distances, max_distance)
     get_task(TASK, n_classes=n_classes, n_distractors=n_distractors, distance=distances[0])
     if params is not None and params < 1:
-        raise ValueError(f"the parameter budget must be positive, got {params}")
+        raise BadArgument(f"the parameter budget must be positive, got {params}")
     if gate_init not in GATE_INITS:
-        raise ValueError(f"unknown gate initialisation {gate_init!r}; choose from {', '.join(GATE_INITS)}")
+        raise BadArgument(f"unknown gate initialisation {gate_init!r}; choose from {', '.join(GATE_INITS)}")
     return {"models": check_names(models), "distances": distances, "seeds": check_seeds(seeds),
             "max_distance": max_distance, "hidden": hidden, "layers": layers, "params": params, "epochs": epochs,
             "lr": lr, "batch_size": batch_size, "n_train": n_train, "n_test": n_test, "n_classes": n_classes,

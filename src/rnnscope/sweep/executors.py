@@ -16,6 +16,7 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Protocol, runtime_checkable
 
+from rnnscope.errors import BadArgument
 from rnnscope.sweep.worker import init_worker, run_job
 
 
@@ -46,7 +47,7 @@ class LocalProcessExecutor:
     def __init__(self, workers: int | None = None, threads: int | None = None):
         self.workers = workers or default_workers()
         if self.workers < 1:
-            raise ValueError(f"workers must be positive, got {self.workers}")
+            raise BadArgument(f"workers must be positive, got {self.workers}")
         self.threads = threads or threads_per_worker(self.workers)
         self._pool: ProcessPoolExecutor | None = None
 
@@ -102,4 +103,4 @@ def make_executor(workers: int | None = None, backend: str = "local") -> Executo
         return LocalProcessExecutor(workers)
     if backend == "inline":
         return InlineExecutor()
-    raise ValueError(f"unknown sweep backend {backend!r}; choose from local, inline")
+    raise BadArgument(f"unknown sweep backend {backend!r}; choose from local, inline")

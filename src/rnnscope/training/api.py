@@ -23,6 +23,7 @@ import torch
 from rnnscope import rundir
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from rnnscope.data.dataset import DataBundle
+from rnnscope.errors import BadArgument
 from rnnscope.io import NewerFormatError, RunFileError
 from rnnscope.models import build_model, count_params, hidden_for_params
 from rnnscope.rundir import RunPaths, read_config, read_metrics
@@ -115,7 +116,7 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
     for name, value in (("checkpoint_every", checkpoint_every),
                         ("checkpoint_every_batches", checkpoint_every_batches)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise BadArgument(f"{name} must be a positive integer, got {value!r}")
     if data_cfg.path is not None:  # config.json must rebuild the data from any working directory
         data_cfg = dataclasses.replace(data_cfg, path=str(Path(data_cfg.path).resolve()))
     out = rundir.prepare_output(out, overwrite) if out is not None else None
@@ -142,7 +143,7 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
     with rundir.RunLock(out):
         if rundir.is_run(out):
             if not overwrite:  # a run finished between prepare_output and taking the lock
-                raise ValueError(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
+                raise BadArgument(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
             rundir.clear_run(out)
         try:
             rundir.write_config(out, config)
@@ -205,9 +206,9 @@ def _check_resumable(out: Path, previous: dict) -> None:
             verify_run(out)
         except RunFileError:
             return  # a file of the finished run is damaged: the resume rebuilds it from the last checkpoint
-        raise ValueError(f"{out} has already completed; nothing to resume")
+        raise BadArgument(f"{out} has already completed; nothing to resume")
     if previous.get("status") == "failed_nonfinite":
-        raise ValueError(f"{out} stopped on a non-finite loss and a resume would repeat it exactly "
+        raise BadArgument(f"{out} stopped on a non-finite loss and a resume would repeat it exactly "
                          f"({previous.get('reason')}); start a new run with those changes")
     rundir.verify_config(out, previous)
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnscope.data.dataset import DataBundle, Split
+from rnnscope.errors import BadArgument
 from rnnscope.training.callbacks import Callback, EarlyStopping
 
 RECORD_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
@@ -31,7 +32,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device cuda was asked for but CUDA is not available (use --device cpu or auto)")
+        raise BadArgument("device cuda was asked for but CUDA is not available (use --device cpu or auto)")
     return torch.device(name)
 
 
@@ -46,7 +47,7 @@ def split_validation(train: Split, fraction: float, seed: int) -> tuple[Split, S
     val_mask = np.zeros(len(train), dtype=bool)
     val_mask[np.concatenate(val_idx)] = True
     if fraction > 0 and (val_mask.all() or not val_mask.any()):
-        raise ValueError(f"cannot carve a validation split of {fraction:.0%} from {len(train)} sequences")
+        raise BadArgument(f"cannot carve a validation split of {fraction:.0%} from {len(train)} sequences")
     return train.subset(~val_mask), train.subset(val_mask)
 
 
