@@ -42,7 +42,9 @@ def timed(fn, device: torch.device, clock) -> float:
 
 def bench(kind: str, t_len: int, args, device: torch.device) -> dict[str, float]:
     torch.manual_seed(0)
-    model = build_model(ModelConfig(kind=kind, hidden=args.hidden, layers=2), args.channels, 4).to(device).eval()
+    model = (
+        build_model(ModelConfig(kind=kind, hidden=args.hidden, layers=2), args.channels, 4).to(device).eval()
+    )
     x = torch.randn(args.batch, t_len, args.channels, device=device)
     y = torch.randint(0, 4, (args.batch,), device=device)
 
@@ -75,9 +77,13 @@ def main() -> None:
     ap.add_argument("--models", default="rnn,lstm,gru")
     ap.add_argument("--no-naive", dest="naive", action="store_false")
     ap.add_argument("--keep-denormals", dest="flush", action="store_false")
-    ap.add_argument("--clock", choices=["auto", "cpu", "wall"], default="auto",
-                    help="cpu: this process's CPU time (robust on a shared machine; single thread only); "
-                         "auto: cpu for --device cpu --threads 1, else wall")
+    ap.add_argument(
+        "--clock",
+        choices=["auto", "cpu", "wall"],
+        default="auto",
+        help="cpu: this process's CPU time (robust on a shared machine; single thread only); "
+        "auto: cpu for --device cpu --threads 1, else wall",
+    )
     args = ap.parse_args()
     if args.clock == "auto":
         args.clock = "cpu" if args.device == "cpu" and args.threads == 1 else "wall"
@@ -86,17 +92,27 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
-    print(f"# torch {torch.__version__}, {name}; 2 layers, H={args.hidden}, B={args.batch}, C={args.channels}; "
-          f"medians of {args.repeats} alternating repeats, {args.clock} time; "
-          f"denormals {'flushed' if flushed else 'kept'}")
-    print(f"{'model':<6}{'T':>5}{'plain ms':>10}{'exact ms':>10}{'exact/plain':>13}"
-          + (f"{'naive ms':>10}{'naive/plain':>13}" if args.naive else ""))
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu, {torch.get_num_threads()} threads"
+    )
+    print(
+        f"# torch {torch.__version__}, {name}; 2 layers, H={args.hidden}, B={args.batch}, C={args.channels}; "
+        f"medians of {args.repeats} alternating repeats, {args.clock} time; "
+        f"denormals {'flushed' if flushed else 'kept'}"
+    )
+    print(
+        f"{'model':<6}{'T':>5}{'plain ms':>10}{'exact ms':>10}{'exact/plain':>13}"
+        + (f"{'naive ms':>10}{'naive/plain':>13}" if args.naive else "")
+    )
     for kind in args.models.split(","):
         for t_len in (int(t) for t in args.lengths.split(",")):
             m = bench(kind, t_len, args, device)
-            line = (f"{kind:<6}{t_len:>5}{m['plain'] * 1e3:>10.1f}{m['exact'] * 1e3:>10.1f}"
-                    f"{m['exact'] / m['plain']:>12.2f}x")
+            line = (
+                f"{kind:<6}{t_len:>5}{m['plain'] * 1e3:>10.1f}{m['exact'] * 1e3:>10.1f}"
+                f"{m['exact'] / m['plain']:>12.2f}x"
+            )
             if args.naive:
                 line += f"{m['naive'] * 1e3:>10.1f}{m['naive'] / m['plain']:>12.2f}x"
             print(line, flush=True)

@@ -94,8 +94,17 @@ def child_record(out: str, n: int, t: int, hidden: int, chunk: int) -> None:
     rec = record_to_disk(model, x, out, None, y, spec)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     size = sum(c["bytes"] for c in rec.manifest["chunks"])
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "bytes": size, "peak_rss_mb": peak_rss_mb(),
-                      "chunks": len(rec.manifest["chunks"])}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu": cpu,
+                "bytes": size,
+                "peak_rss_mb": peak_rss_mb(),
+                "chunks": len(rec.manifest["chunks"]),
+            }
+        )
+    )
 
 
 def child_analyze(path: str) -> None:
@@ -106,9 +115,19 @@ def child_analyze(path: str) -> None:
     rec = Recording(path).verify()
     report = analyze_recording(rec)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_rss_mb": peak_rss_mb(),
-                      "sequences": report.summary["sequences_analyzed"], "steps": report.summary["steps"],
-                      "units": len(report.table), "roles": report.summary["role_counts_total"]}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu": cpu,
+                "peak_rss_mb": peak_rss_mb(),
+                "sequences": report.summary["sequences_analyzed"],
+                "steps": report.summary["steps"],
+                "units": len(report.table),
+                "roles": report.summary["role_counts_total"],
+            }
+        )
+    )
 
 
 def run_child(args: list[str]) -> dict:
@@ -127,7 +146,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="torch threads in every process")
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test, not the figures)")
-    ap.add_argument("--child-record", nargs=5, metavar=("OUT", "N", "T", "H", "CHUNK"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--child-record", nargs=5, metavar=("OUT", "N", "T", "H", "CHUNK"), help=argparse.SUPPRESS
+    )
     ap.add_argument("--child-analyze", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -143,10 +164,14 @@ def main() -> None:
 
     import os
 
-    print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.1f} at start (wall times stretch with load; CPU times much less)")
-    print("\n(a) recording every state + gate (stepped, in memory) vs the fused forward; 1024 x 100 steps, "
-          "H = 64, 2 layers")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f} at start (wall times stretch with load; CPU times much less)"
+    )
+    print(
+        "\n(a) recording every state + gate (stepped, in memory) vs the fused forward; 1024 x 100 steps, "
+        "H = 64, 2 layers"
+    )
     print(f"{'model':<12}{'fused CPU':>11}{'recorded CPU':>14}{'ratio':>7}{'ratio (wall)':>14}")
     for kind in ("rnn", "gru", "lstm", "transformer"):
         fw, fc, rw, rc = bench_ratio(kind, 1024, 100, 64, args.repeats)
@@ -156,20 +181,38 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="rnnscope-bench-"))
     try:
         rec_dir = tmp / "rec"
-        r = run_child(["--threads", str(args.threads), "--child-record", str(rec_dir), str(n), str(t), str(h),
-                       str(args.chunk_size)])
+        r = run_child(
+            [
+                "--threads",
+                str(args.threads),
+                "--child-record",
+                str(rec_dir),
+                str(n),
+                str(t),
+                str(h),
+                str(args.chunk_size),
+            ]
+        )
         steps = n * t
-        print(f"\n(b) recording {n:,} sequences x {t} steps = {steps / 1e6:.1f} M sequence-steps x {h} units "
-              f"(tanh RNN; inputs, h, labels; float16) to disk")
-        print(f"    {r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU ({steps / r['seconds'] / 1e6:.2f} M steps/s wall), "
-              f"{r['bytes'] / 1e9:.2f} GB in "
-              f"{r['chunks']} chunks, peak RSS {r['peak_rss_mb']:.0f} MB "
-              f"({'<=' if r['peak_rss_mb'] <= 1024 else '>'} 1024 MB: {'PASS' if r['peak_rss_mb'] <= 1024 else 'FAIL'})")
+        print(
+            f"\n(b) recording {n:,} sequences x {t} steps = {steps / 1e6:.1f} M sequence-steps x {h} units "
+            f"(tanh RNN; inputs, h, labels; float16) to disk"
+        )
+        print(
+            f"    {r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU ({steps / r['seconds'] / 1e6:.2f} M steps/s wall), "
+            f"{r['bytes'] / 1e9:.2f} GB in "
+            f"{r['chunks']} chunks, peak RSS {r['peak_rss_mb']:.0f} MB "
+            f"({'<=' if r['peak_rss_mb'] <= 1024 else '>'} 1024 MB: {'PASS' if r['peak_rss_mb'] <= 1024 else 'FAIL'})"
+        )
         a = run_child(["--threads", str(args.threads), "--child-analyze", str(rec_dir)])
-        print(f"\n(c) unit analysis of that recording (analyze_recording: first {a['sequences']} sequences x "
-              f"{a['steps']} steps x {a['units']} units, every estimator)")
-        print(f"    {a['seconds']:.1f} s wall, {a['cpu']:.1f} s CPU ({'<=' if a['seconds'] <= 60 else '>'} 60 s wall: "
-              f"{'PASS' if a['seconds'] <= 60 else 'FAIL'}), peak RSS {a['peak_rss_mb']:.0f} MB; roles {a['roles']}")
+        print(
+            f"\n(c) unit analysis of that recording (analyze_recording: first {a['sequences']} sequences x "
+            f"{a['steps']} steps x {a['units']} units, every estimator)"
+        )
+        print(
+            f"    {a['seconds']:.1f} s wall, {a['cpu']:.1f} s CPU ({'<=' if a['seconds'] <= 60 else '>'} 60 s wall: "
+            f"{'PASS' if a['seconds'] <= 60 else 'FAIL'}), peak RSS {a['peak_rss_mb']:.0f} MB; roles {a['roles']}"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -61,6 +61,7 @@ def _step_candidates(kind: str, c: int) -> dict:
     st = {"s": model.init_state(1)}
 
     if kind == "transformer":  # the KV cache grows: time the first position of a fresh stream
+
         def via_pool():
             pool.close(slot)
             pool.open()
@@ -91,7 +92,9 @@ def latency(rounds: int, c: int) -> None:
     for kind in ("rnn", "lstm", "gru", "transformer"):
         t = best_of(_step_candidates(kind, c), rounds, 200)
         fused = f"{t['fused'] * 1e6:>12.1f}" if "fused" in t else f"{'-':>12}"
-        print(f"{kind:<12}{t['pool'] * 1e6:>12.1f}{t['step'] * 1e6:>12.1f}{fused}{t['pool'] / t['step']:>11.2f}")
+        print(
+            f"{kind:<12}{t['pool'] * 1e6:>12.1f}{t['step'] * 1e6:>12.1f}{fused}{t['pool'] / t['step']:>11.2f}"
+        )
 
 
 def throughput(rounds: int, streams: int, c: int, chunk: int = 16) -> dict:
@@ -130,19 +133,34 @@ def throughput(rounds: int, streams: int, c: int, chunk: int = 16) -> dict:
                 torch.mm(a, w, out=o)
                 torch.mm(a, w, out=o)
 
-    t = best_of({"gemm": gemm, "pool": steps, "cells": cells,
-                 "stepped": lambda: pools["stepped"].feed(slots, xc),
-                 "fused": lambda: pools["fused"].feed(slots, xc)}, rounds, 1)
+    t = best_of(
+        {
+            "gemm": gemm,
+            "pool": steps,
+            "cells": cells,
+            "stepped": lambda: pools["stepped"].feed(slots, xc),
+            "fused": lambda: pools["fused"].feed(slots, xc),
+        },
+        rounds,
+        1,
+    )
     t = {k: v / chunk for k, v in t.items()}
-    per = {"GEMM floor": t["gemm"], "StreamPool, 1 step per call": t["pool"],
-           f"StreamPool, chunks of {chunk} (stepped)": t["stepped"],
-           f"StreamPool, chunks of {chunk} (fused nn.RNN)": t["fused"],
-           "baseline: 2 x nn.RNNCell + head": t["cells"]}
-    print(f"\n2. throughput, {streams} streams, 2-layer H={H} tanh RNN, C={c} "
-          f"({count_params(model):,} parameters), stream-steps/s")
+    per = {
+        "GEMM floor": t["gemm"],
+        "StreamPool, 1 step per call": t["pool"],
+        f"StreamPool, chunks of {chunk} (stepped)": t["stepped"],
+        f"StreamPool, chunks of {chunk} (fused nn.RNN)": t["fused"],
+        "baseline: 2 x nn.RNNCell + head": t["cells"],
+    }
+    print(
+        f"\n2. throughput, {streams} streams, 2-layer H={H} tanh RNN, C={c} "
+        f"({count_params(model):,} parameters), stream-steps/s"
+    )
     for name, sec in per.items():
-        print(f"   {name:<42}{streams / sec / 1e6:>7.2f} M/s   {sec * 1e3:>7.3f} ms/step   "
-              f"{t['gemm'] / sec:>5.0%} of floor   {t['cells'] / sec:>5.2f}x baseline")
+        print(
+            f"   {name:<42}{streams / sec / 1e6:>7.2f} M/s   {sec * 1e3:>7.3f} ms/step   "
+            f"{t['gemm'] / sec:>5.0%} of floor   {t['cells'] / sec:>5.2f}x baseline"
+        )
     return {name: streams / sec for name, sec in per.items()}
 
 
@@ -162,8 +180,14 @@ def chunked_latency(rounds: int, c: int, chunk: int = 16) -> None:
             for x in xs:
                 p.feed([s], x)
 
-        t = best_of({"single": single, **{m: (lambda p=p, s=slot[m], xc=xc: p.feed([s], xc))
-                                          for m, p in pools.items()}}, rounds, 20)
+        t = best_of(
+            {
+                "single": single,
+                **{m: (lambda p=p, s=slot[m], xc=xc: p.feed([s], xc)) for m, p in pools.items()},
+            },
+            rounds,
+            20,
+        )
         print(f"{kind:<12}" + "".join(f"{t[k] / chunk * 1e6:>12.1f}" for k in ("single", "stepped", "fused")))
 
 
@@ -179,8 +203,10 @@ def context_cost(rounds: int, c: int) -> None:
     rnn = build_model(ModelConfig(kind="rnn", hidden=H, layers=LAYERS), c, K).eval()
     cfg = hidden_for_params(ModelConfig(kind="transformer", layers=LAYERS), c, K, count_params(rnn))
     tf = build_model(cfg, c, K).eval()
-    print(f"\n3. one step of one stream at a given context, µs (rnn H={H}: {count_params(rnn):,} parameters; "
-          f"transformer D={cfg.hidden}: {count_params(tf):,})")
+    print(
+        f"\n3. one step of one stream at a given context, µs (rnn H={H}: {count_params(rnn):,} parameters; "
+        f"transformer D={cfg.hidden}: {count_params(tf):,})"
+    )
     print(f"{'context':>8}{'rnn':>10}{'transformer':>14}{'ratio':>8}{'rnn state':>12}{'KV cache':>12}")
     models = {"rnn": rnn, "transformer": tf}
     pools = {k: StreamPool(m, capacity=1) for k, m in models.items()}
@@ -191,10 +217,14 @@ def context_cost(rounds: int, c: int) -> None:
             p.feed([slots[k]], torch.randn(1, context - p.steps(slots[k]), c))
         states = {k: p.state(slots[k]) for k, p in pools.items()}
 
-        t = best_of({k: (lambda m=m, st=states[k]: _one_step(m, x, st)) for k, m in models.items()}, rounds, 20)
+        t = best_of(
+            {k: (lambda m=m, st=states[k]: _one_step(m, x, st)) for k, m in models.items()}, rounds, 20
+        )
         sb = {k: p.state_bytes(slots[k]) for k, p in pools.items()}
-        print(f"{context:>8}{t['rnn'] * 1e6:>10.1f}{t['transformer'] * 1e6:>14.1f}"
-              f"{t['transformer'] / t['rnn']:>8.1f}{sb['rnn'] / 1024:>10.1f} K{sb['transformer'] / 2**20:>10.2f} M")
+        print(
+            f"{context:>8}{t['rnn'] * 1e6:>10.1f}{t['transformer'] * 1e6:>14.1f}"
+            f"{t['transformer'] / t['rnn']:>8.1f}{sb['rnn'] / 1024:>10.1f} K{sb['transformer'] / 2**20:>10.2f} M"
+        )
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ def bare_epoch(model, opt, x, y, perm, batch_size, clip):
     """The loop a person would write by hand."""
     model.train()
     for start in range(0, len(perm), batch_size):
-        idx = perm[start: start + batch_size]
+        idx = perm[start : start + batch_size]
         loss = F.cross_entropy(model(x[idx]), y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -83,15 +83,19 @@ def main() -> None:
     m_ours, m_bare, m_full = statistics.median(ours), statistics.median(bare), statistics.median(full)
     flops = training_flops(model, tr.n, tr.x.shape[1], tr.x.shape[2])
     peak = sgemm_peak()
-    print(f"model={args.model} hidden={args.hidden} sequences={tr.n} T={tr.x.shape[1]} batch={cfg.batch_size} "
-          f"threads={torch.get_num_threads()} repeats={args.repeats}")
+    print(
+        f"model={args.model} hidden={args.hidden} sequences={tr.n} T={tr.x.shape[1]} batch={cfg.batch_size} "
+        f"threads={torch.get_num_threads()} repeats={args.repeats}"
+    )
     print(f"bare PyTorch loop, one epoch   : {m_bare * 1e3:8.1f} ms (median)")
     print(f"rnnscope optimise_epoch        : {m_ours * 1e3:8.1f} ms (median)")
     print(f"ratio rnnscope / bare          : {m_ours / m_bare:8.3f}   (target <= 1.05)")
     print(f"rnnscope epoch incl. evaluation: {m_full * 1e3:8.1f} ms (train, val, test passes; informational)")
     print(f"achieved training GFLOP/s      : {flops / m_ours / 1e9:8.2f}")
-    print(f"sgemm peak GFLOP/s (1024^3)    : {peak:8.2f}   -> {flops / m_ours / 1e9 / peak:.1%} of peak "
-          "(small per-step GEMMs of a recurrence are latency-bound)")
+    print(
+        f"sgemm peak GFLOP/s (1024^3)    : {peak:8.2f}   -> {flops / m_ours / 1e9 / peak:.1%} of peak "
+        "(small per-step GEMMs of a recurrence are latency-bound)"
+    )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,15 @@ SEEDS = (0, 1, 2)
 # (val_fraction 0: these training sets have 36-270 series) and the model after the last epoch is scored
 # on TEST once; the test set never picks an epoch or a setting.
 MODEL = {"hidden": 64, "layers": 2}
-TRAIN = {"batch_size": 16, "lr": 2e-3, "schedule": "cosine", "clip": 1.0, "weight_decay": 0.0,
-         "val_fraction": 0.0, "device": "cpu"}
+TRAIN = {
+    "batch_size": 16,
+    "lr": 2e-3,
+    "schedule": "cosine",
+    "clip": 1.0,
+    "weight_decay": 0.0,
+    "val_fraction": 0.0,
+    "device": "cpu",
+}
 
 # Epochs and length follow one rule for every data set (nothing is tuned per data set), sized so that the
 # whole grid fits about 45 minutes on 2 shared CPU cores: series longer than MAX_STEPS keep every k-th step,
@@ -45,8 +52,16 @@ TRAIN = {"batch_size": 16, "lr": 2e-3, "schedule": "cosine", "clip": 1.0, "weigh
 MAX_STEPS = 100
 TARGET_STEPS = 500
 EPOCH_RANGE = (30, 120)
-ORDER = ("GunPoint", "ItalyPowerDemand", "BasicMotions", "JapaneseVowels", "ArrowHead", "PickupGestureWiimoteZ",
-         "ACSF1", "OSULeaf")  # the goal data sets first, the costly ones last
+ORDER = (
+    "GunPoint",
+    "ItalyPowerDemand",
+    "BasicMotions",
+    "JapaneseVowels",
+    "ArrowHead",
+    "PickupGestureWiimoteZ",
+    "ACSF1",
+    "OSULeaf",
+)  # the goal data sets first, the costly ones last
 WALLCLOCK = "wallclock.json"  # in --out: the sweep's wall-clock seconds, summed over invocations
 CHECKPOINT_EVERY = 20  # epochs between checkpoints (what an interrupted run resumes from)
 
@@ -88,18 +103,30 @@ def make_jobs(out: Path, plan: dict, datasets: list[str], seeds: list[int]) -> l
             for seed in seeds:
                 tags = {"model": kind, "seed": seed, "dataset": name}
                 job_id = f"{name}-{kind}-s{seed}"
-                jobs.append(make_job(job_id, out / "runs" / job_id,
-                                     DataConfig(task=None, dataset=name, downsample=downsample),
-                                     ModelConfig(kind=kind, **MODEL),
-                                     TrainConfig(epochs=epochs, seed=seed, **TRAIN),
-                                     tags=tags, checkpoint_every=CHECKPOINT_EVERY))
+                jobs.append(
+                    make_job(
+                        job_id,
+                        out / "runs" / job_id,
+                        DataConfig(task=None, dataset=name, downsample=downsample),
+                        ModelConfig(kind=kind, **MODEL),
+                        TrainConfig(epochs=epochs, seed=seed, **TRAIN),
+                        tags=tags,
+                        checkpoint_every=CHECKPOINT_EVERY,
+                    )
+                )
     return jobs
 
 
 def sweep_config(plan: dict) -> dict:
     """What the benchmark was asked to do; repeating it into the same --out with another one is refused."""
-    return {"model": MODEL, "train": TRAIN, "max_steps": MAX_STEPS, "target_steps": TARGET_STEPS,
-            "epoch_range": list(EPOCH_RANGE), "plan": {k: list(v) for k, v in plan.items()}}
+    return {
+        "model": MODEL,
+        "train": TRAIN,
+        "max_steps": MAX_STEPS,
+        "target_steps": TARGET_STEPS,
+        "epoch_range": list(EPOCH_RANGE),
+        "plan": {k: list(v) for k, v in plan.items()},
+    }
 
 
 def run(jobs: list[dict], out: Path, workers: int) -> None:
@@ -114,10 +141,16 @@ def run(jobs: list[dict], out: Path, workers: int) -> None:
     def report(result: dict) -> None:
         done[0] += 1
         m = result["metrics"] or {}
-        what = (f"test {m['test_acc']:.3f} in {m['train_seconds']:.0f} s" if result["status"] == "completed"
-                else f"{result['status']}: {result['message']}")
-        print(f"[{done[0]:>3}/{len(jobs)} {time.perf_counter() - t0:6.0f} s] {result['action'] or 'failed':<9} "
-              f"{result['name']:<32} {what}", flush=True)
+        what = (
+            f"test {m['test_acc']:.3f} in {m['train_seconds']:.0f} s"
+            if result["status"] == "completed"
+            else f"{result['status']}: {result['message']}"
+        )
+        print(
+            f"[{done[0]:>3}/{len(jobs)} {time.perf_counter() - t0:6.0f} s] {result['action'] or 'failed':<9} "
+            f"{result['name']:<32} {what}",
+            flush=True,
+        )
 
     executor = LocalProcessExecutor(workers, threads=1)
     try:
@@ -133,7 +166,9 @@ def add_wallclock(out: Path, seconds: float) -> None:
     from rnnscope.io import write_json
 
     prev = read_wallclock(out)
-    write_json(out / WALLCLOCK, {"seconds": prev["seconds"] + seconds, "invocations": prev["invocations"] + 1})
+    write_json(
+        out / WALLCLOCK, {"seconds": prev["seconds"] + seconds, "invocations": prev["invocations"] + 1}
+    )
 
 
 def read_wallclock(out: Path) -> dict:
@@ -190,27 +225,44 @@ def build_table(cells: dict, plan: dict, ed: dict) -> tuple[list[str], list[dict
     from rnnscope.data import list_datasets
 
     info = {r["name"]: r for r in list_datasets()}
-    head = ("| data set | train/test | length (used) | rnn | gru | lstm | 1NN-ED here | 1NN-ED [1] "
-            "| 1NN-DTW cv / full [1] | ResNet | FCN [2] | LSTM-FCN [3] |")
+    head = (
+        "| data set | train/test | length (used) | rnn | gru | lstm | 1NN-ED here | 1NN-ED [1] "
+        "| 1NN-DTW cv / full [1] | ResNet | FCN [2] | LSTM-FCN [3] |"
+    )
     rows = [head, "|" + "---|" * head.count(" | ") + "---|"]
     summary = []
     for name, (epochs, k) in plan.items():
         r = info[name]
         means = {m: statistics.fmean(a for a, *_ in cells[(name, m)]) for m in MODELS if cells.get((name, m))}
         best = max(means, key=means.get) if means else None
-        length = (f"{r['length_min']}" if r["length_min"] == r["length_max"]
-                  else f"{r['length_min']}–{r['length_max']}")
+        length = (
+            f"{r['length_min']}"
+            if r["length_min"] == r["length_max"]
+            else f"{r['length_min']}–{r['length_max']}"
+        )
         used = f"{length} → {math.ceil(r['length_max'] / k)} (k = {k})" if k else length
         if r["channels"] > 1:
             used += f", {r['channels']} channels"
         pub = PUBLISHED[name]
         resnet = "–" if pub[3] is None else f"{pub[3]:.3f} {RESNET_SOURCE.get(name, '[2]')}"
         models = [_cell(cells.get((name, m), []), m == best) for m in MODELS]
-        rows.append(f"| {name} | {r['n_train']}/{r['n_test']} | {used} | {' | '.join(models)} | {_f(ed.get(name))} "
-                    f"| {_f(pub[0])} | {_f(pub[1])} / {_f(pub[2])} | {resnet} | {_f(pub[4])} | {_f(pub[5])} |")
+        rows.append(
+            f"| {name} | {r['n_train']}/{r['n_test']} | {used} | {' | '.join(models)} | {_f(ed.get(name))} "
+            f"| {_f(pub[0])} | {_f(pub[1])} / {_f(pub[2])} | {resnet} | {_f(pub[4])} | {_f(pub[5])} |"
+        )
         deep = max((v, n) for v, n in zip(pub[3:], ("ResNet", "FCN", "LSTM-FCN")) if v is not None)
-        summary.append({"dataset": name, "best": best, "best_mean": means.get(best), "dtw": pub[2],
-                        "ed": pub[0], "deep": deep, "epochs": epochs, "length": r["length_max"]})
+        summary.append(
+            {
+                "dataset": name,
+                "best": best,
+                "best_mean": means.get(best),
+                "dtw": pub[2],
+                "ed": pub[0],
+                "deep": deep,
+                "epochs": epochs,
+                "length": r["length_max"],
+            }
+        )
     return rows, summary
 
 
@@ -225,7 +277,9 @@ def verdicts(summary: list[dict]) -> list[str]:
         if s["dtw"] is not None:
             verdict = "matches or beats" if round(best, 3) >= s["dtw"] else "**falls short of**"
             parts[0] += f" {verdict} 1NN-DTW (full window) {s['dtw']:.3f} (ratio {best / s['dtw']:.2f})"
-        lines.append("; ".join(parts + [f"best published network {deep_name} {deep:.3f} (gap {best - deep:+.3f})."]))
+        lines.append(
+            "; ".join(parts + [f"best published network {deep_name} {deep:.3f} (gap {best - deep:+.3f})."])
+        )
     return lines
 
 
@@ -235,27 +289,43 @@ TWIESN = {"ArrowHead": 0.689, "OSULeaf": 0.628, "ACSF1": 0.592, "PickupGestureWi
 def reading(cells: dict, summary: list[dict]) -> list[str]:
     """What the table says, computed from it: wins per model, the long series, underfitting, unstable cells."""
     wins = {m: [s["dataset"] for s in summary if s["best"] == m] for m in MODELS}
-    lines = ["- Best model per data set: " + "; ".join(f"`{m}` {len(v)} ({', '.join(v) or 'none'})"
-                                                      for m, v in wins.items()) + "."]
+    lines = [
+        "- Best model per data set: "
+        + "; ".join(f"`{m}` {len(v)} ({', '.join(v) or 'none'})" for m, v in wins.items())
+        + "."
+    ]
     long = [s for s in summary if s["length"] > 2 * MAX_STEPS and s["best"] is not None]
     if long:
-        parts = [f"{s['dataset']} ({s['length']} steps) {s['best_mean']:.3f} vs {s['deep'][1]} {s['deep'][0]:.3f}"
-                 for s in long]
+        parts = [
+            f"{s['dataset']} ({s['length']} steps) {s['best_mean']:.3f} vs {s['deep'][1]} {s['deep'][0]:.3f}"
+            for s in long
+        ]
         low = [s["dataset"] for s in long if s["dtw"] is not None and s["best_mean"] < s["dtw"]]
         esn = [f"{s['dataset']} {TWIESN[s['dataset']]:.3f}" for s in long if s["dataset"] in TWIESN]
-        lines.append(f"- Series longer than {2 * MAX_STEPS} steps: {'; '.join(parts)}. Below 1NN-DTW: "
-                     f"{', '.join(low) or 'none'}. Recurrent models are known to be weak on long univariate "
-                     f"series; the one recurrent model of [2], an echo-state network (TWIESN), scored "
-                     f"{', '.join(esn)}.")
-    under = [f"{d} `{m}` {statistics.fmean(t for *_, t in v):.2f}" for (d, m), v in cells.items()
-             if statistics.fmean(t for *_, t in v) < 0.95]
+        lines.append(
+            f"- Series longer than {2 * MAX_STEPS} steps: {'; '.join(parts)}. Below 1NN-DTW: "
+            f"{', '.join(low) or 'none'}. Recurrent models are known to be weak on long univariate "
+            f"series; the one recurrent model of [2], an echo-state network (TWIESN), scored "
+            f"{', '.join(esn)}."
+        )
+    under = [
+        f"{d} `{m}` {statistics.fmean(t for *_, t in v):.2f}"
+        for (d, m), v in cells.items()
+        if statistics.fmean(t for *_, t in v) < 0.95
+    ]
     if under:
-        lines.append("- Training accuracy after the last epoch (mean over seeds) is below 0.95 for " + "; ".join(under)
-                     + ": these runs had not fitted their training set when their fixed budget of epochs ran "
-                       "out, so more epochs (or the full-length series) could change their figures either way.")
-    shaky = [f"{d} `{m}` (test {', '.join(f'{a:.3f}' for a, *_ in v)}; train "
-             f"{', '.join(f'{t:.2f}' for *_, t in v)})" for (d, m), v in cells.items()
-             if len(v) > 1 and statistics.stdev(a for a, *_ in v) > 0.08]
+        lines.append(
+            "- Training accuracy after the last epoch (mean over seeds) is below 0.95 for "
+            + "; ".join(under)
+            + ": these runs had not fitted their training set when their fixed budget of epochs ran "
+            "out, so more epochs (or the full-length series) could change their figures either way."
+        )
+    shaky = [
+        f"{d} `{m}` (test {', '.join(f'{a:.3f}' for a, *_ in v)}; train "
+        f"{', '.join(f'{t:.2f}' for *_, t in v)})"
+        for (d, m), v in cells.items()
+        if len(v) > 1 and statistics.stdev(a for a, *_ in v) > 0.08
+    ]
     if shaky:
         lines.append("- Seeds disagree (std > 0.08) for " + "; ".join(shaky) + ".")
     return lines
@@ -268,7 +338,9 @@ def write_doc(path: Path, out: Path, jobs: list[dict], plan: dict, ed: dict) -> 
     rows, summary = build_table(cells, plan, ed)
     total = sum(s for v in cells.values() for _, s, _ in v)
     wall = read_wallclock(out)
-    plan_table = "\n".join(f"| {n} | {e} | {f'1 step in {k}' if k else 'full length'} |" for n, (e, k) in plan.items())
+    plan_table = "\n".join(
+        f"| {n} | {e} | {f'1 step in {k}' if k else 'full length'} |" for n, (e, k) in plan.items()
+    )
     seeds = ", ".join(map(str, SEEDS))
     text = f"""# Recurrent networks on real data: UCR/UEA accuracy beside the published table
 
@@ -301,10 +373,10 @@ data sets only); it reproduces [1], so the files are read as the archive intends
 
 ## Protocol
 
-- Models: `rnn` (tanh), `gru`, `lstm`; {MODEL['layers']} layers of {MODEL['hidden']} units, read out at each \
+- Models: `rnn` (tanh), `gru`, `lstm`; {MODEL["layers"]} layers of {MODEL["hidden"]} units, read out at each \
 series' last step (variable-length series are packed, never padded into the recurrence).
-- Training: Adam, lr {TRAIN['lr']:g} with a cosine schedule to 0, batch {TRAIN['batch_size']}, gradient-norm \
-clipping at {TRAIN['clip']:g}, no weight decay, no dropout, per-channel z-normalisation with train statistics \
+- Training: Adam, lr {TRAIN["lr"]:g} with a cosine schedule to 0, batch {TRAIN["batch_size"]}, gradient-norm \
+clipping at {TRAIN["clip"]:g}, no weight decay, no dropout, per-channel z-normalisation with train statistics \
 (`normalize="channel"`).
 - The whole official TRAIN split is trained on (no validation split: these training sets hold 36–270 series) \
 and the model after the last epoch is scored once on TEST. No epoch, setting or seed is picked on the test \
@@ -318,7 +390,7 @@ set, and every data set gets the same settings (no per-data-set search).
 - Training time: wall-clock seconds of the training loop (all epochs, including each epoch's evaluation of \
 train and test), `train_seconds` in each run's `metrics.json`; data loading and the end-of-run plots are not \
 included. Sum over the runs in the table: {total / 60:.1f} min; the grid's wall-clock with {WORKERS} worker \
-processes: {wall['seconds'] / 60:.1f} min over {wall['invocations']} invocation(s) of the script.
+processes: {wall["seconds"] / 60:.1f} min over {wall["invocations"]} invocation(s) of the script.
 - Run directories: `{out}/runs/<data set>-<model>-s<seed>/`, one per (data set, model, seed); each rebuilds with `rnnscope.load_run`.
 
 {reductions(plan, {s["dataset"]: s["length"] for s in summary})}"""
@@ -340,7 +412,9 @@ lstm 0.953 in the same pilot."""
 
 def reductions(plan: dict, longest: dict) -> str:
     """The '## What was reduced, and why' section, from the rules and the plan they gave."""
-    cut = "; ".join(f"{n} {longest[n]} → {math.ceil(longest[n] / k)} (k = {k})" for n, (_, k) in plan.items() if k)
+    cut = "; ".join(
+        f"{n} {longest[n]} → {math.ceil(longest[n] / k)} (k = {k})" for n, (_, k) in plan.items() if k
+    )
     n_runs = len(plan) * len(MODELS) * len(SEEDS)
     return f"""## What was reduced, and why
 
@@ -354,7 +428,7 @@ Two rules, the same for every data set, brought it there:
 The published figures use the full series, so these rows compare a network on a coarser version of the data \
 with methods that saw all of it.
 - Epochs: about {TARGET_STEPS} optimiser steps per run, epochs = {TARGET_STEPS} / ceil(train size / \
-{TRAIN['batch_size']}), clamped to {EPOCH_RANGE[0]}–{EPOCH_RANGE[1]}; no early stopping. Data sets with many \
+{TRAIN["batch_size"]}), clamped to {EPOCH_RANGE[0]}–{EPOCH_RANGE[1]}; no early stopping. Data sets with many \
 training series (JapaneseVowels, OSULeaf) get the fewest epochs.
 - Training times are wall-clock on that loaded machine: compare them between the models and data sets of this \
 table, not with other machines.

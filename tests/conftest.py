@@ -27,5 +27,16 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 # The sections every run report has, in order (tests/test_report*.py).
-RUN_SECTIONS = ["run", "training", "explorer", "heatmap", "roles", "pca", "gradient-flow",
-                "gradient-evolution", "learning", "context", "highways"]
+RUN_SECTIONS = [
+    "run",
+    "training",
+    "explorer",
+    "heatmap",
+    "roles",
+    "pca",
+    "gradient-flow",
+    "gradient-evolution",
+    "learning",
+    "context",
+    "highways",
+]

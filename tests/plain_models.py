@@ -64,8 +64,13 @@ class TwoLayerLSTM:
 
     def init_state(self, batch, device=None, dtype=None):
         dtype = dtype or torch.float64
-        return [{"h": torch.zeros(batch, h, dtype=dtype, device=device),
-                 "c": torch.zeros(batch, h, dtype=dtype, device=device)} for h in self.layer_sizes]
+        return [
+            {
+                "h": torch.zeros(batch, h, dtype=dtype, device=device),
+                "c": torch.zeros(batch, h, dtype=dtype, device=device),
+            }
+            for h in self.layer_sizes
+        ]
 
     def cell(self, layer, inp, parts):
         w_x, w_h, b = self.w[layer]
@@ -156,7 +161,8 @@ def unrolled_reference(model, x, y, lengths):
     out = {"grad_x": next(grads)}
     for t, step in enumerate(keep):
         for layer, name, v in step:
-            out.setdefault(f"grad_{name}/{layer}", torch.full((b, t_len, v.shape[1]), float("nan"),
-                                                              dtype=x.dtype))[:, t] = next(grads)
+            out.setdefault(
+                f"grad_{name}/{layer}", torch.full((b, t_len, v.shape[1]), float("nan"), dtype=x.dtype)
+            )[:, t] = next(grads)
     valid = torch.arange(t_len)[None, :] < lengths[:, None]
     return {k: v.masked_fill(~valid[..., None], float("nan")) for k, v in out.items()}

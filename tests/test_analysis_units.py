@@ -234,7 +234,9 @@ def test_slow_drift_and_alternating_transients_are_not_oscillations():
     walk = np.cumsum(rng.standard_normal((s, t)), axis=1) / 10
     clicks = (rng.random((s, t)) < 0.1).astype(float)
     resp = np.stack([np.convolve(c, [1.0, -1.0])[:t] for c in clicks]) + 0.01 * rng.standard_normal((s, t))
-    rhythm = np.sin(2 * np.pi * 0.125 * np.arange(t) + rng.uniform(0, 6.3, (s, 1))) + 0.1 * rng.standard_normal((s, t))
+    rhythm = np.sin(
+        2 * np.pi * 0.125 * np.arange(t) + rng.uniform(0, 6.3, (s, 1))
+    ) + 0.1 * rng.standard_normal((s, t))
     h = np.tanh(np.stack([walk, resp, rhythm], axis=2))
     inputs = clicks[:, :, None]
     table = classify_units(h, inputs=inputs)

@@ -11,11 +11,11 @@ import torch
 from safetensors.numpy import load_file
 
 import rnnscope
+from rnnscope import rundir
 from rnnscope.analysis import ROLES
 from rnnscope.cli import main
 from rnnscope.io import load_tensors, save_tensors
 from rnnscope.recording import Recording, RecordingWriter
-from rnnscope import rundir
 from rnnscope.unitreport import CSV_COLUMNS, analyze_recording
 
 FIGURES = ("unit_traces", "unit_heatmap", "pca_trajectories", "oscillatory_psd", "tau_histogram")
@@ -32,8 +32,21 @@ def _one_thread():
 
 def _train(out, model, seq_len=20, **kw):
     torch.manual_seed(0)
-    rnnscope.train(out=out, task="evidence", task_params={"seq_len": seq_len}, n_train=64, n_test=40, hidden=8,
-                   layers=2, model=model, epochs=1, seed=0, device="cpu", heads=2, **kw)
+    rnnscope.train(
+        out=out,
+        task="evidence",
+        task_params={"seq_len": seq_len},
+        n_train=64,
+        n_test=40,
+        hidden=8,
+        layers=2,
+        model=model,
+        epochs=1,
+        seed=0,
+        device="cpu",
+        heads=2,
+        **kw,
+    )
     return out
 
 
@@ -56,8 +69,15 @@ def test_analyze_writes_every_output(rnn_run, capsys):
         assert (a / f"{stem}.png").stat().st_size > 1000 and (a / f"{stem}.svg").exists()
     with open(a / "units.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert tuple(rows[0]) == CSV_COLUMNS and CSV_COLUMNS[:7] == ("layer", "unit", "role", "tau", "peak_freq",
-                                                                 "selectivity", "saturation")
+    assert tuple(rows[0]) == CSV_COLUMNS and CSV_COLUMNS[:7] == (
+        "layer",
+        "unit",
+        "role",
+        "tau",
+        "peak_freq",
+        "selectivity",
+        "saturation",
+    )
     assert [(r["layer"], int(r["unit"])) for r in rows] == [(str(l), u) for l in range(2) for u in range(8)]
     assert {r["role"] for r in rows} <= set(ROLES)
     assert all(0 <= float(r["saturation"]) <= 1 and 0 <= float(r["selectivity"]) <= 1 for r in rows)
@@ -119,7 +139,12 @@ def _fails(argv, capsys, run_dir, message):
 
 def test_bad_run_directories(tmp_path, rnn_run, capsys):
     (tmp_path / "empty").mkdir()
-    _fails(["analyze", str(tmp_path / "empty")], capsys, tmp_path / "empty", "is not a run directory (no config.json)")
+    _fails(
+        ["analyze", str(tmp_path / "empty")],
+        capsys,
+        tmp_path / "empty",
+        "is not a run directory (no config.json)",
+    )
     shutil.copytree(rnn_run, tmp_path / "untrained", ignore=shutil.ignore_patterns("model.safetensors"))
     _fails(["analyze", str(tmp_path / "untrained")], capsys, tmp_path / "untrained", "model.safetensors")
 
@@ -139,9 +164,13 @@ def test_recording_with_mismatched_shapes(tmp_path, rnn_run, capsys):
     manifest = json.loads((run / "recording" / "manifest.json").read_text())
     manifest["chunks"][1]["bytes"] = len(data)
     (run / "recording" / "manifest.json").write_text(json.dumps(manifest))
-    _fails(["analyze", str(run)], capsys, run,
-           "array hidden.l1 in chunk chunks/000001.safetensors has shape (16, 20, 5) (F32), expected (16, 20, 8) "
-           "(float32) per the manifest")
+    _fails(
+        ["analyze", str(run)],
+        capsys,
+        run,
+        "array hidden.l1 in chunk chunks/000001.safetensors has shape (16, 20, 5) (F32), expected (16, 20, 8) "
+        "(float32) per the manifest",
+    )
     with pytest.raises(ValueError, match=r"hidden.l1 .* expected \(16, 20, 8\)"):
         analyze_recording(Recording(run / "recording"))
     assert main(["analyze", str(run), "--rerecord", "--no-figures"]) == 0  # the way out
@@ -155,13 +184,26 @@ def test_nan_activity_and_too_little_data(tmp_path, rnn_run, capsys):
     weights["core.weight_hh_l0"][0, 0] = float("nan")  # a model whose activity is NaN
     save_tensors(run / "model.safetensors", weights, {"format_version": "1"})
     st = rundir.read_status(run)  # commit the edit the way training does, so the run's own check passes
-    keep = {k: v for k, v in st.items() if k not in ("format_version", "content_sha256", "status", "reason", "files")}
+    keep = {
+        k: v
+        for k, v in st.items()
+        if k not in ("format_version", "content_sha256", "status", "reason", "files")
+    }
     rundir.write_status(run, st["status"], st["reason"], **keep, files=rundir.file_hashes(run))
     _fails(["analyze", str(run)], capsys, run, "hidden.l0: h contains NaN at valid steps")
-    _fails(["analyze", str(rnn_run), "--max-sequences", "1"], capsys, rnn_run,
-           "hidden.l0: h needs at least 2 sequences for this estimator, got 1")
+    _fails(
+        ["analyze", str(rnn_run), "--max-sequences", "1"],
+        capsys,
+        rnn_run,
+        "hidden.l0: h needs at least 2 sequences for this estimator, got 1",
+    )
     short = _train(tmp_path / "short", "gru", seq_len=6)
-    _fails(["analyze", str(short)], capsys, short, "hidden.l0: h needs at least 8 valid steps for this estimator, got 6")
+    _fails(
+        ["analyze", str(short)],
+        capsys,
+        short,
+        "hidden.l0: h needs at least 8 valid steps for this estimator, got 6",
+    )
 
 
 def test_analyze_recording_finds_planted_units(tmp_path):
@@ -175,17 +217,29 @@ def test_analyze_recording_finds_planted_units(tmp_path):
     labels = g.integers(2, size=s)
     with RecordingWriter(tmp_path / "rec") as w:
         for i in range(0, s, 16):
-            w.write({"hidden.l0": h[i:i + 16].astype(np.float32), "labels": labels[i:i + 16],
-                     "lengths": np.full(16, t), "index": np.arange(i, i + 16)})
+            w.write(
+                {
+                    "hidden.l0": h[i : i + 16].astype(np.float32),
+                    "labels": labels[i : i + 16],
+                    "lengths": np.full(16, t),
+                    "index": np.arange(i, i + 16),
+                }
+            )
         rec = w.commit({"model": {"kind": "rnn"}, "layers": [0], "steps": list(range(t)), "seq_len": t})
     report = analyze_recording(rec)
     roles = report.table.role
-    assert (roles[:4] == "oscillatory").all() and roles[11] == "silent" and not (roles[4:11] == "oscillatory").any()
+    assert (
+        (roles[:4] == "oscillatory").all()
+        and roles[11] == "silent"
+        and not (roles[4:11] == "oscillatory").any()
+    )
     assert sorted(report.arrays["psd_units.l0"].tolist()) == [0, 1, 2, 3]
     freqs, psd = report.arrays["psd.freqs"], report.arrays["psd.l0"]
     assert np.allclose(freqs[1:][np.argmax(psd[1:], axis=0)], 1 / 8)
     assert report.summary.sequences_analyzed == 64 and report.summary.evidence is None
     assert np.isnan(report.memory).all() and not report.summary.impulse_probed
     assert report.summary.pca_explained_variance_ratio["0"][0] > 0.15
-    with pytest.raises(ValueError, match=r"hidden.l0: h needs at least 2 sequences for this estimator, got 1"):
+    with pytest.raises(
+        ValueError, match=r"hidden.l0: h needs at least 2 sequences for this estimator, got 1"
+    ):
         analyze_recording(rec, np.arange(1))

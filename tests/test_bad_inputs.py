@@ -26,16 +26,37 @@ import rnnscope
 from rnnscope.cli import build_parser, main
 from rnnscope.data.formats import DataFormatError, parse_npz, parse_ts, parse_tsv, parse_txt
 
-TINY = ["--task", "evidence", "--task-param", "seq_len=8", "--n-train", "48", "--n-test", "24", "--hidden", "6",
-        "--epochs", "1", "--quiet"]
+TINY = [
+    "--task",
+    "evidence",
+    "--task-param",
+    "seq_len=8",
+    "--n-train",
+    "48",
+    "--n-test",
+    "24",
+    "--hidden",
+    "6",
+    "--epochs",
+    "1",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory):
     """A tiny finished run (3 input channels) to be copied, and damaged, per row."""
     out = tmp_path_factory.mktemp("good") / "run"
-    rnnscope.train(out=out, task="evidence", task_params={"seq_len": 8}, n_train=48, n_test=24, hidden=6,
-                   epochs=1, device="cpu")
+    rnnscope.train(
+        out=out,
+        task="evidence",
+        task_params={"seq_len": 8},
+        n_train=48,
+        n_test=24,
+        hidden=6,
+        epochs=1,
+        device="cpu",
+    )
     return out
 
 
@@ -69,19 +90,26 @@ def _setup(tmp: Path, good_run: Path) -> dict:
     shutil.copytree(good_run, run)
     w = {"tmp": tmp, "run": run, "new": tmp / "new", "empty": tmp / "emptydir"}
     w["empty"].mkdir()
-    for name, damage in (("flipped", lambda r: _flip(r / "model.safetensors")),
-                         ("nostatus", lambda r: (r / "status.json").unlink()),
-                         ("badconfig", lambda r: _write(r / "config.json", "{\"data\": ")),
-                         ("nomodel", lambda r: (r / "model.safetensors").unlink()),
-                         ("newer", lambda r: _write(r / "config.json", (r / "config.json").read_text().replace(
-                             '"format_version": 1', '"format_version": 99'))),
-                         ("badckpt", lambda r: [_flip(c / "state.json") for c in (r / "checkpoints").iterdir()])):
+    for name, damage in (
+        ("flipped", lambda r: _flip(r / "model.safetensors")),
+        ("nostatus", lambda r: (r / "status.json").unlink()),
+        ("badconfig", lambda r: _write(r / "config.json", '{"data": ')),
+        ("nomodel", lambda r: (r / "model.safetensors").unlink()),
+        (
+            "newer",
+            lambda r: _write(
+                r / "config.json",
+                (r / "config.json").read_text().replace('"format_version": 1', '"format_version": 99'),
+            ),
+        ),
+        ("badckpt", lambda r: [_flip(c / "state.json") for c in (r / "checkpoints").iterdir()]),
+    ):
         shutil.copytree(good_run, tmp / name)
         damage(tmp / name)
         w[name] = tmp / name
     # a run that was stopped (status running) and whose every checkpoint is corrupt
     (w["badckpt"] / "model.safetensors").unlink()
-    status = (w["badckpt"] / "status.json")
+    status = w["badckpt"] / "status.json"
     from rnnscope.rundir import write_status
 
     status.unlink()
@@ -102,14 +130,31 @@ def _setup(tmp: Path, good_run: Path) -> dict:
     w["txt_oneclass"] = _write(d / "g" / "X_TRAIN.txt", "1 0.1 0.2\n1 0.3 0.4\n")
     _write(d / "g" / "X_TEST.txt", "1 0.1 0.2\n")
     w["txt_notest"] = _write(d / "h" / "X_TRAIN.txt", "1 0.1 0.2\n2 0.3 0.4\n")
-    w["npz_noy"] = _npz(d / "noy.npz", X_train=np.zeros((4, 5)), X_test=np.zeros((2, 5)), y_train=np.arange(4))
-    w["npz_obj"] = _npz(d / "obj.npz", X_train=np.array([[1, "a"]], dtype=object), y_train=np.arange(1),
-                        X_test=np.zeros((1, 2)), y_test=np.arange(1))
-    w["npz_inf"] = _npz(d / "inf.npz", X_train=np.full((4, 5), np.inf), y_train=np.arange(4) % 2,
-                        X_test=np.zeros((2, 5)), y_test=np.arange(2))
+    w["npz_noy"] = _npz(
+        d / "noy.npz", X_train=np.zeros((4, 5)), X_test=np.zeros((2, 5)), y_train=np.arange(4)
+    )
+    w["npz_obj"] = _npz(
+        d / "obj.npz",
+        X_train=np.array([[1, "a"]], dtype=object),
+        y_train=np.arange(1),
+        X_test=np.zeros((1, 2)),
+        y_test=np.arange(1),
+    )
+    w["npz_inf"] = _npz(
+        d / "inf.npz",
+        X_train=np.full((4, 5), np.inf),
+        y_train=np.arange(4) % 2,
+        X_test=np.zeros((2, 5)),
+        y_test=np.arange(2),
+    )
     w["npz_zip"] = _write(d / "junk.npz", b"PK\x03\x04 this is not really a zip")
-    w["npz_shape"] = _npz(d / "shape.npz", X_train=np.zeros((4, 5)), y_train=np.arange(3),
-                          X_test=np.zeros((2, 5)), y_test=np.arange(2))
+    w["npz_shape"] = _npz(
+        d / "shape.npz",
+        X_train=np.zeros((4, 5)),
+        y_train=np.arange(3),
+        X_test=np.zeros((2, 5)),
+        y_test=np.arange(2),
+    )
     w["two_sets"] = d / "two"
     _write(d / "two" / "A_TRAIN.txt", "1 0.1\n2 0.2\n"), _write(d / "two" / "A_TEST.txt", "1 0.1\n")
     _write(d / "two" / "B_TRAIN.txt", "1 0.1\n2 0.2\n"), _write(d / "two" / "B_TEST.txt", "1 0.1\n")
@@ -140,8 +185,11 @@ TABLE = [
     ("sign/train-lr", ["train", "--out", "{new}", *TINY, "--lr", "-0.1"], "--lr"),
     ("sign/train-lr-nan", ["train", "--out", "{new}", *TINY, "--lr", "nan"], "--lr"),
     ("sign/train-threads", ["train", "--out", "{new}", *TINY, "--threads", "0"], "--threads"),
-    ("sign/train-ckpt-batches", ["train", "--out", "{new}", *TINY, "--checkpoint-every-batches", "0"],
-     "--checkpoint-every-batches"),
+    (
+        "sign/train-ckpt-batches",
+        ["train", "--out", "{new}", *TINY, "--checkpoint-every-batches", "0"],
+        "--checkpoint-every-batches",
+    ),
     ("sign/run-sequences", ["run", "--out", "{new}", *TINY, "--sequences", "0"], "--sequences"),
     ("sign/record-max", ["record", "{run}", "--max-sequences", "-1"], "--max-sequences"),
     ("sign/compare-params", ["compare", "--out", "{new}", "--params", "0"], "--params"),
@@ -149,8 +197,16 @@ TABLE = [
     ("sign/bench-memory", ["bench", "--out", "{new}", "--max-memory", "-5"], "--max-memory"),
     ("sign/stream-block", ["stream", "{run}", "--block", "0"], "--block"),
     ("size/train-dropout", ["train", "--out", "{new}", *TINY, "--dropout", "1.5"], "dropout"),
-    ("size/train-chrono", ["train", "--out", "{new}", *TINY, "--model", "lstm", "--chrono-tmax", "2"], "at least 3"),
-    ("contradiction/train-chrono-rnn", ["train", "--out", "{new}", *TINY, "--chrono-tmax", "50"], "gated cells"),
+    (
+        "size/train-chrono",
+        ["train", "--out", "{new}", *TINY, "--model", "lstm", "--chrono-tmax", "2"],
+        "at least 3",
+    ),
+    (
+        "contradiction/train-chrono-rnn",
+        ["train", "--out", "{new}", *TINY, "--chrono-tmax", "50"],
+        "gated cells",
+    ),
     ("size/train-val-fraction", ["train", "--out", "{new}", *TINY, "--val-fraction", "1"], "val_fraction"),
     ("size/train-match-params", ["train", "--out", "{new}", *TINY, "--match-params", "10"], "no rnn width"),
     ("size/train-task-param", ["train", "--out", "{new}", *TINY, "--task-param", "seq_len=0"], "seq_len"),
@@ -163,37 +219,70 @@ TABLE = [
     ("name/record-quantity", ["record", "{run}", "--quantities", "hidden,bogus"], "bogus"),
     ("name/compare-model", ["compare", "--out", "{new}", "--models", "rnn,cnn"], "cnn"),
     ("name/run-companion", ["run", "--out", "{new}", *TINY, "--companion", "cnn"], "unknown companion"),
-    ("contradiction/run-companion-same", ["run", "--out", "{new}", *TINY, "--model", "gru", "--companion", "gru"],
-     "must differ"),
+    (
+        "contradiction/run-companion-same",
+        ["run", "--out", "{new}", *TINY, "--model", "gru", "--companion", "gru"],
+        "must differ",
+    ),
     ("name/context-gate-init", ["context", "--out", "{new}", "--gate-init", "xavier"], "xavier"),
     ("name/analyze-split", ["analyze", "{run}", "--split", "val"], "--split"),
     ("name/tasks-extra", ["tasks", "--fast"], "unrecognized arguments"),
-    ("contradiction/train-sources", ["train", "--out", "{new}", *TINY, "--dataset", "GunPoint"], "only one of"),
-    ("contradiction/train-resume-out", ["train", "--resume", "{run}", "--out", "{new}"],
-     "argument --out: not allowed with argument --resume"),
+    (
+        "contradiction/train-sources",
+        ["train", "--out", "{new}", *TINY, "--dataset", "GunPoint"],
+        "only one of",
+    ),
+    (
+        "contradiction/train-resume-out",
+        ["train", "--resume", "{run}", "--out", "{new}"],
+        "argument --out: not allowed with argument --resume",
+    ),
     ("contradiction/train-no-out", ["train", *TINY], "one of the arguments --out --resume is required"),
     ("contradiction/run-no-out", ["run", *TINY], "--out"),
-    ("contradiction/context-max-distance", ["context", "--out", "{new}", "--distances", "50",
-                                            "--max-distance", "10"], "10"),
+    (
+        "contradiction/context-max-distance",
+        ["context", "--out", "{new}", "--distances", "50", "--max-distance", "10"],
+        "10",
+    ),
     ("contradiction/train-existing-run", ["train", "--out", "{run}", *TINY], "already holds a run"),
     ("contradiction/train-non-run-dir", ["train", "--out", "{rows}", *TINY, "--overwrite"], "holds no run"),
     ("contradiction/resume-completed", ["train", "--resume", "{run}"], "already completed"),
     # -- malformed data files, every format
     ("data/ts-no-data-line", ["train", "--out", "{new}", *TINY[4:], "--data", "{ts_nodata}"], "X_TRAIN.ts"),
     ("data/ts-dimensions", ["train", "--out", "{new}", *TINY[4:], "--data", "{ts_dims}"], "dimensions"),
-    ("data/ts-undeclared-label", ["train", "--out", "{new}", *TINY[4:], "--data", "{ts_label}"], "not listed"),
+    (
+        "data/ts-undeclared-label",
+        ["train", "--out", "{new}", *TINY[4:], "--data", "{ts_label}"],
+        "not listed",
+    ),
     ("data/tsv-ragged", ["train", "--out", "{new}", *TINY[4:], "--data", "{tsv_ragged}"], "ragged row"),
     ("data/tsv-infinite", ["train", "--out", "{new}", *TINY[4:], "--data", "{tsv_inf}"], "infinite value"),
     ("data/txt-non-numeric", ["train", "--out", "{new}", *TINY[4:], "--data", "{txt_text}"], "non-numeric"),
-    ("data/txt-one-class", ["train", "--out", "{new}", *TINY[4:], "--data", "{txt_oneclass}"], "only one class"),
-    ("data/txt-no-test-file", ["train", "--out", "{new}", *TINY[4:], "--data", "{txt_notest}"], "missing TEST"),
+    (
+        "data/txt-one-class",
+        ["train", "--out", "{new}", *TINY[4:], "--data", "{txt_oneclass}"],
+        "only one class",
+    ),
+    (
+        "data/txt-no-test-file",
+        ["train", "--out", "{new}", *TINY[4:], "--data", "{txt_notest}"],
+        "missing TEST",
+    ),
     ("data/npz-missing-labels", ["train", "--out", "{new}", *TINY[4:], "--data", "{npz_noy}"], "y_test"),
     ("data/npz-pickled-objects", ["train", "--out", "{new}", *TINY[4:], "--data", "{npz_obj}"], "pickled"),
     ("data/npz-infinite", ["train", "--out", "{new}", *TINY[4:], "--data", "{npz_inf}"], "infinite value"),
     ("data/npz-not-a-zip", ["train", "--out", "{new}", *TINY[4:], "--data", "{npz_zip}"], "junk.npz"),
     ("data/npz-label-shape", ["train", "--out", "{new}", *TINY[4:], "--data", "{npz_shape}"], "y_train"),
-    ("data/missing-path", ["train", "--out", "{new}", *TINY[4:], "--data", "{tmp}/nothing.npz"], "nothing.npz"),
-    ("data/two-data-sets", ["train", "--out", "{new}", *TINY[4:], "--data", "{two_sets}"], "several data sets"),
+    (
+        "data/missing-path",
+        ["train", "--out", "{new}", *TINY[4:], "--data", "{tmp}/nothing.npz"],
+        "nothing.npz",
+    ),
+    (
+        "data/two-data-sets",
+        ["train", "--out", "{new}", *TINY[4:], "--data", "{two_sets}"],
+        "several data sets",
+    ),
     ("data/run-pipeline", ["run", "--out", "{new}", *TINY[4:], "--data", "{tsv_ragged}"], "ragged row"),
     # -- corrupted run directories, every command that reads one
     ("rundir/record-flipped-model", ["record", "{flipped}"], "model.safetensors is corrupt"),
@@ -220,7 +309,11 @@ TABLE = [
     ("range/gradients-epsilon-zero", ["gradients", "{run}", "--epsilon", "0"], "epsilon"),
     ("range/gradients-batch", ["gradients", "{run}", "--batch", "0"], "--batch"),
     ("range/gradients-context", ["gradients", "{run}", "--context", "{tmp}/nosweep"], "nosweep"),
-    ("range/context-distance", ["context", "--out", "{new}", "--distances", "0"], "distances must be positive"),
+    (
+        "range/context-distance",
+        ["context", "--out", "{new}", "--distances", "0"],
+        "distances must be positive",
+    ),
     ("range/compare-lengths", ["compare", "--out", "{new}", "--lengths", "5,0"], "lengths must be positive"),
     # -- unwritable or full output locations
     ("output/train-proc", ["train", "--out", "/proc/rnnscope-run", *TINY], "not writable"),
@@ -238,13 +331,17 @@ def _argv(row_argv: list[str], world: dict) -> list[str]:
 
 
 def _snapshot(root: Path) -> dict:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.is_dir())
-            for p in root.rglob("*")}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.is_dir())
+        for p in root.rglob("*")
+    }
 
 
 def _problem_lines(err: str) -> list[str]:
     """stderr without argparse's usage block (its first line starts with 'usage:', the rest is indented)."""
-    return [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("usage:") and not ln.startswith(" ")]
+    return [
+        ln for ln in err.splitlines() if ln.strip() and not ln.startswith("usage:") and not ln.startswith(" ")
+    ]
 
 
 def _check(code, err: str, needle: str, before: dict, after: dict, status: int = 2) -> None:
@@ -253,8 +350,9 @@ def _check(code, err: str, needle: str, before: dict, after: dict, status: int =
     lines = _problem_lines(err)
     assert len(lines) == 1, err
     assert needle in lines[0], lines[0]
-    assert after == before, {k: (before.get(k), after.get(k)) for k in set(before) | set(after)
-                             if before.get(k) != after.get(k)}
+    assert after == before, {
+        k: (before.get(k), after.get(k)) for k in set(before) | set(after) if before.get(k) != after.get(k)
+    }
 
 
 def _enospc(*args, **kwargs):
@@ -277,8 +375,18 @@ def test_the_table_covers_every_command_and_category():
     every = set(build_parser()._subparsers._group_actions[0].choices)
     assert every - commands <= {"datasets"}, every - commands  # `datasets` takes no input at all
     categories = {r[0].split("/")[0] for r in TABLE}
-    assert categories == {"type", "sign", "size", "name", "contradiction", "data", "rundir", "stream", "range",
-                          "output"}
+    assert categories == {
+        "type",
+        "sign",
+        "size",
+        "name",
+        "contradiction",
+        "data",
+        "rundir",
+        "stream",
+        "range",
+        "output",
+    }
     assert len(TABLE) >= 40
 
 
@@ -293,9 +401,17 @@ def test_bad_input_in_real_processes(tmp_path, good_run):
         world = _setup(tmp_path / row_id.replace("/", "_"), good_run)
         worlds[row_id] = (world, _snapshot(world["tmp"]))
         procs[row_id] = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from rnnscope.cli import main; sys.exit(main())",
-             *_argv(rows[row_id][1], world)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-c",
+                "import sys; from rnnscope.cli import main; sys.exit(main())",
+                *_argv(rows[row_id][1], world),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     for row_id, proc in procs.items():
         _, err = proc.communicate(timeout=120)
         world, before = worlds[row_id]
@@ -347,13 +463,16 @@ def test_a_user_input_error_from_a_stage_is_bad_input(monkeypatch, capsys):
 
 
 def test_a_bug_in_a_real_process_keeps_its_traceback_and_exits_1():
-    script = ("import sys, rnnscope.data\n"
-              "def broken(): raise KeyError('internal')\n"
-              "rnnscope.data.list_datasets = broken\n"
-              "from rnnscope.cli import main\n"
-              "sys.exit(main(['datasets']))\n")
-    proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True,
-                          timeout=60)
+    script = (
+        "import sys, rnnscope.data\n"
+        "def broken(): raise KeyError('internal')\n"
+        "rnnscope.data.list_datasets = broken\n"
+        "from rnnscope.cli import main\n"
+        "sys.exit(main(['datasets']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 1
     assert "Traceback (most recent call last)" in proc.stderr and "KeyError: 'internal'" in proc.stderr
     assert "rnnscope datasets: error" not in proc.stderr
@@ -361,14 +480,43 @@ def test_a_bug_in_a_real_process_keeps_its_traceback_and_exits_1():
 
 # ---------------------------------------------------------------- fuzzing
 
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-_token = st.one_of(st.sampled_from(["1", "-1", "0", "0.5", "nan", "inf", "?", "NaN", "1e400", "a", "", " ",
-                                    "@data", "@dimensions", "@classLabel", "true", "@univariate", ":", ","]),
-                   st.text(max_size=6))
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+_token = st.one_of(
+    st.sampled_from(
+        [
+            "1",
+            "-1",
+            "0",
+            "0.5",
+            "nan",
+            "inf",
+            "?",
+            "NaN",
+            "1e400",
+            "a",
+            "",
+            " ",
+            "@data",
+            "@dimensions",
+            "@classLabel",
+            "true",
+            "@univariate",
+            ":",
+            ",",
+        ]
+    ),
+    st.text(max_size=6),
+)
 _line = st.lists(_token, max_size=8).map(lambda ts: ",".join(ts))
 _sep_line = st.tuples(st.lists(_token, max_size=6), st.sampled_from([",", "\t", " ", ":"])).map(
-    lambda t: t[1].join(t[0]))
+    lambda t: t[1].join(t[0])
+)
 _text = st.one_of(st.text(max_size=200), st.lists(st.one_of(_line, _sep_line), max_size=10).map("\n".join))
 
 
@@ -383,8 +531,11 @@ def test_fuzz_text_parsers_raise_only_data_format_errors(text):
 
 
 @FUZZ
-@given(text=st.lists(_sep_line, min_size=1, max_size=8).map(lambda ls: "@classLabel true a b\n@data\n" +
-                                                           "\n".join(ls)))
+@given(
+    text=st.lists(_sep_line, min_size=1, max_size=8).map(
+        lambda ls: "@classLabel true a b\n@data\n" + "\n".join(ls)
+    )
+)
 def test_fuzz_ts_bodies(text):
     try:
         parse_ts(text, "fuzz")
@@ -392,22 +543,35 @@ def test_fuzz_ts_bodies(text):
         assert "\n" not in str(err)
 
 
-_row = st.tuples(st.sampled_from(["1", "2", "a", "1.5", "", "nan"]),
-                 st.lists(st.sampled_from(["0.1", "-2", "nan", "NaN", "?", "", "3e5", "x"]), max_size=5)).map(
-    lambda t: " ".join([t[0], *t[1]]))
+_row = st.tuples(
+    st.sampled_from(["1", "2", "a", "1.5", "", "nan"]),
+    st.lists(st.sampled_from(["0.1", "-2", "nan", "NaN", "?", "", "3e5", "x"]), max_size=5),
+).map(lambda t: " ".join([t[0], *t[1]]))
 
 
 @FUZZ
-@given(train=st.lists(_row, max_size=6).map("\n".join), test=st.lists(_row, max_size=4).map("\n".join),
-       normalize=st.sampled_from(["none", "series", "channel"]), missing=st.sampled_from(["interpolate", "error"]),
-       truncate=st.sampled_from([None, 1, 2]), downsample=st.sampled_from([None, 1, 3]))
-def test_fuzz_parse_then_prepare_raises_only_data_format_errors(train, test, normalize, missing, truncate,
-                                                                 downsample):
+@given(
+    train=st.lists(_row, max_size=6).map("\n".join),
+    test=st.lists(_row, max_size=4).map("\n".join),
+    normalize=st.sampled_from(["none", "series", "channel"]),
+    missing=st.sampled_from(["interpolate", "error"]),
+    truncate=st.sampled_from([None, 1, 2]),
+    downsample=st.sampled_from([None, 1, 3]),
+)
+def test_fuzz_parse_then_prepare_raises_only_data_format_errors(
+    train, test, normalize, missing, truncate, downsample
+):
     from rnnscope.data.prepare import prepare
 
     try:
-        bundle = prepare(parse_txt(train, "TRAIN.txt"), parse_txt(test, "TEST.txt"), normalize=normalize,
-                         missing=missing, truncate=truncate, downsample=downsample)
+        bundle = prepare(
+            parse_txt(train, "TRAIN.txt"),
+            parse_txt(test, "TEST.txt"),
+            normalize=normalize,
+            missing=missing,
+            truncate=truncate,
+            downsample=downsample,
+        )
     except DataFormatError as err:
         assert "\n" not in str(err)
         return
@@ -420,9 +584,19 @@ def _npz_bytes(arrays: dict) -> bytes:
     return buf.getvalue()
 
 
-_arrays = st.sampled_from([np.zeros((3, 4)), np.ones((2, 3, 2)), np.arange(3), np.array(["a", "b", "a"]),
-                           np.array([1.5, 2.0]), np.zeros((0, 4)), np.full((2, 2), np.nan), np.zeros(()),
-                           np.array([True, False])])
+_arrays = st.sampled_from(
+    [
+        np.zeros((3, 4)),
+        np.ones((2, 3, 2)),
+        np.arange(3),
+        np.array(["a", "b", "a"]),
+        np.array([1.5, 2.0]),
+        np.zeros((0, 4)),
+        np.full((2, 2), np.nan),
+        np.zeros(()),
+        np.array([True, False]),
+    ]
+)
 _npz_members = st.dictionaries(st.sampled_from(["X_train", "y_train", "X_test", "y_test", "other"]), _arrays)
 
 
@@ -437,9 +611,34 @@ def test_fuzz_npz_parser_raises_only_data_format_errors(members, cut, junk):
             assert "\n" not in str(err)
 
 
-_value = st.one_of(st.sampled_from(["1", "2", "3", "8", "0.5", "0.01", "0", "-1", "1e9", "nan", "inf", "x", "",
-                                    "1,2", "rnn,gru", "seq_len=4", "drift=-1", "bogus=1", "cpu", "tpu"]),
-                   st.sampled_from(["1", "2", "4", "0.5"]), st.text(max_size=5))
+_value = st.one_of(
+    st.sampled_from(
+        [
+            "1",
+            "2",
+            "3",
+            "8",
+            "0.5",
+            "0.01",
+            "0",
+            "-1",
+            "1e9",
+            "nan",
+            "inf",
+            "x",
+            "",
+            "1,2",
+            "rnn,gru",
+            "seq_len=4",
+            "drift=-1",
+            "bogus=1",
+            "cpu",
+            "tpu",
+        ]
+    ),
+    st.sampled_from(["1", "2", "4", "0.5"]),
+    st.text(max_size=5),
+)
 
 
 def _option(data, action) -> list[str]:

@@ -26,13 +26,15 @@ def _zero_weights(model):
 def test_chrono_timescales_are_uniform_up_to_tmax(kind):
     torch.manual_seed(0)
     tmax, hidden = 200, 2048
-    model = _zero_weights(build_model(ModelConfig(kind=kind, hidden=hidden, layers=2, chrono_tmax=tmax), 3, 4))
+    model = _zero_weights(
+        build_model(ModelConfig(kind=kind, hidden=hidden, layers=2, chrono_tmax=tmax), 3, 4)
+    )
     x = torch.randn(2, 5, 3)
     for layer, gate in enumerate(carry_gates(model, x)):
         _, _, b_ih, b_hh = model.layer_weights(layer)
-        b = b_ih[hidden: 2 * hidden].detach().numpy()
+        b = b_ih[hidden : 2 * hidden].detach().numpy()
         assert np.all(b >= 0.0) and np.all(b <= np.log(tmax - 1) + 1e-6)
-        np.testing.assert_array_equal(b_hh[hidden: 2 * hidden].detach().numpy(), 0.0)
+        np.testing.assert_array_equal(b_hh[hidden : 2 * hidden].detach().numpy(), 0.0)
         if kind == "lstm":  # the input gate opens as much as the forget gate closes: b_i = −b_f
             np.testing.assert_allclose(b_ih[:hidden].detach().numpy(), -b)
         # every step and sequence: the carry gate is σ(b) (weights zeroed), timescale 1 + u
@@ -40,8 +42,9 @@ def test_chrono_timescales_are_uniform_up_to_tmax(kind):
         tau = 1.0 / (1.0 - gate[0, 0].astype(np.float64))
         assert stats.kstest(tau, stats.uniform(loc=2, scale=tmax - 2).cdf).pvalue > 0.01
         # the highway over the 4 steps to the readout is σ(b)^4, unit by unit
-        np.testing.assert_allclose(gate_highway(gate)[:, 0], np.broadcast_to(gate[0, 0] ** 4, (2, hidden)),
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            gate_highway(gate)[:, 0], np.broadcast_to(gate[0, 0] ** 4, (2, hidden)), rtol=1e-5
+        )
 
 
 def test_chrono_keeps_the_gradient_where_bias_one_loses_it():
@@ -52,8 +55,10 @@ def test_chrono_keeps_the_gradient_where_bias_one_loses_it():
     x = torch.randn(8, T, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     y = torch.arange(8) % 4
     kept = {}
-    for name, cfg in {"bias1": ModelConfig(kind="lstm", hidden=32, layers=1),
-                      "chrono": ModelConfig(kind="lstm", hidden=32, layers=1, chrono_tmax=T)}.items():
+    for name, cfg in {
+        "bias1": ModelConfig(kind="lstm", hidden=32, layers=1),
+        "chrono": ModelConfig(kind="lstm", hidden=32, layers=1, chrono_tmax=T),
+    }.items():
         torch.manual_seed(0)
         model = build_model(cfg, 3, 4).double().eval()
         c = step_gradients(model, x, y).norms("grad_c/0")  # (B, T)
@@ -76,11 +81,14 @@ def test_chrono_draws_are_seeded_and_change_nothing_else():
             torch.testing.assert_close(pa, pp, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("bad,message", [
-    (dict(kind="rnn", chrono_tmax=50), "gated cells"),
-    (dict(kind="transformer", chrono_tmax=50), "gated cells"),
-    (dict(kind="lstm", chrono_tmax=2), "at least 3"),
-])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (dict(kind="rnn", chrono_tmax=50), "gated cells"),
+        (dict(kind="transformer", chrono_tmax=50), "gated cells"),
+        (dict(kind="lstm", chrono_tmax=2), "at least 3"),
+    ],
+)
 def test_chrono_config_validation(bad, message):
     with pytest.raises(ValueError, match=message):
         ModelConfig(**bad)
@@ -91,10 +99,38 @@ def test_chrono_run_round_trips_through_the_run_directory(tmp_path):
     from rnnscope.training.api import load_run
 
     out = tmp_path / "run"
-    assert main(["train", "--out", str(out), "--task", "recall", "--task-param", "distance=6", "--model", "lstm",
-                 "--chrono-tmax", "8", "--hidden", "8", "--layers", "1", "--epochs", "1", "--n-train", "32",
-                 "--n-test", "16", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(out),
+                "--task",
+                "recall",
+                "--task-param",
+                "distance=6",
+                "--model",
+                "lstm",
+                "--chrono-tmax",
+                "8",
+                "--hidden",
+                "8",
+                "--layers",
+                "1",
+                "--epochs",
+                "1",
+                "--n-train",
+                "32",
+                "--n-test",
+                "16",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     run = load_run(out)
     assert run.model_cfg.chrono_tmax == 8
     b = run.model.core.bias_ih_l0[8:16].detach().numpy()
-    assert np.all((b > -0.5) & (b < np.log(7) + 0.5))  # near the chrono draws after one epoch of Adam (lr 2e-3)
+    assert np.all(
+        (b > -0.5) & (b < np.log(7) + 0.5)
+    )  # near the chrono draws after one epoch of Adam (lr 2e-3)

@@ -171,9 +171,9 @@ def test_the_library_matches_names_the_same_way():
 
 
 def test_the_name_lists_agree_with_the_registries():
-    from rnnscope.stages.companion import CHOICES
     from rnnscope.config import MODEL_KINDS
     from rnnscope.data.ucr import DATASETS
+    from rnnscope.stages.companion import CHOICES
     from rnnscope.tasks import TASKS
 
     assert names.MODEL_KINDS == MODEL_KINDS

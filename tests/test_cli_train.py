@@ -1,35 +1,50 @@
 import os
 
 import pytest
+
 from conftest import run_cli
 
-TINY = ["--task", "evidence", "--task-param", "seq_len=8", "--n-train", "64", "--n-test", "32", "--hidden", "8",
-        "--epochs", "1", "--quiet"]
-
-
+TINY = [
+    "--task",
+    "evidence",
+    "--task-param",
+    "seq_len=8",
+    "--n-train",
+    "64",
+    "--n-test",
+    "32",
+    "--hidden",
+    "8",
+    "--epochs",
+    "1",
+    "--quiet",
+]
 
 
 def _tree(path):
     return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else None
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--task", "nope"], "choose from"),
-    (["--model", "cnn"], "choose from"),
-    (["--epochs", "0"], "--epochs"),
-    (["--hidden", "-4"], "--hidden"),
-    (["--layers", "0"], "--layers"),
-    (["--lr", "0"], "--lr"),
-    (["--lr", "abc"], "--lr"),
-    (["--batch-size", "0"], "--batch-size"),
-    (["--n-train", "0"], "--n-train"),
-    (["--val-fraction", "1.5"], "val_fraction"),
-    (["--task", "evidence", "--dataset", "GunPoint"], "only one of"),
-    (["--task-param", "bogus=1"], "parameters"),
-    (["--task-param", "seq_len=0"], "seq_len"),
-    (["--device", "tpu"], "device"),
-    (["--match-params", "10"], "no rnn width"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--task", "nope"], "choose from"),
+        (["--model", "cnn"], "choose from"),
+        (["--epochs", "0"], "--epochs"),
+        (["--hidden", "-4"], "--hidden"),
+        (["--layers", "0"], "--layers"),
+        (["--lr", "0"], "--lr"),
+        (["--lr", "abc"], "--lr"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--n-train", "0"], "--n-train"),
+        (["--val-fraction", "1.5"], "val_fraction"),
+        (["--task", "evidence", "--dataset", "GunPoint"], "only one of"),
+        (["--task-param", "bogus=1"], "parameters"),
+        (["--task-param", "seq_len=0"], "seq_len"),
+        (["--device", "tpu"], "device"),
+        (["--match-params", "10"], "no rnn width"),
+    ],
+)
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, argv, needle):
     out = tmp_path / "run"
     code, _, err = run_cli(["train", "--out", str(out), *TINY, *argv], capsys)

@@ -4,31 +4,43 @@ is measured and shown in the report, and that its failure costs neither the main
 import json
 
 import pytest
-from conftest import run_cli
-from test_pipeline import TINY
 
-from rnnscope.stages import pipeline
-from rnnscope.stages.companion import Companion, companion_kind
+from conftest import run_cli
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.io import read_json
 from rnnscope.report import build_report
+from rnnscope.stages import pipeline
+from rnnscope.stages.companion import Companion, companion_kind
 from rnnscope.sweep import InlineExecutor
 from rnnscope.training.api import load_run
+from test_pipeline import TINY
 
 
-@pytest.mark.parametrize("main,requested,expected", [
-    ("rnn", "auto", "lstm"), ("lstm", "auto", None), ("gru", "auto", None), ("transformer", "auto", None),
-    ("rnn", "gru", "gru"), ("transformer", "lstm", "lstm"), ("rnn", "none", None), ("lstm", "none", None),
-])
+@pytest.mark.parametrize(
+    "main,requested,expected",
+    [
+        ("rnn", "auto", "lstm"),
+        ("lstm", "auto", None),
+        ("gru", "auto", None),
+        ("transformer", "auto", None),
+        ("rnn", "gru", "gru"),
+        ("transformer", "lstm", "lstm"),
+        ("rnn", "none", None),
+        ("lstm", "none", None),
+    ],
+)
 def test_companion_kind(main, requested, expected):
     assert companion_kind(main, requested) == expected
 
 
-@pytest.mark.parametrize("main,requested,message", [
-    ("rnn", "cnn", "unknown companion 'cnn'; choose from auto, none, lstm, gru"),
-    ("rnn", "rnn", "unknown companion 'rnn'"),
-    ("lstm", "lstm", "must differ from the main model (lstm)"),
-])
+@pytest.mark.parametrize(
+    "main,requested,message",
+    [
+        ("rnn", "cnn", "unknown companion 'cnn'; choose from auto, none, lstm, gru"),
+        ("rnn", "rnn", "unknown companion 'rnn'"),
+        ("lstm", "lstm", "must differ from the main model (lstm)"),
+    ],
+)
 def test_companion_kind_refuses(main, requested, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         companion_kind(main, requested)
@@ -39,8 +51,9 @@ TRAIN = TrainConfig(epochs=2, seed=3)
 
 
 def _pipeline(out, companion="auto", executor=InlineExecutor, model=ModelConfig(hidden=8)):
-    return pipeline.run_pipeline(DATA, model, TRAIN, out, sequences=48, companion=companion,
-                                 companion_executor=executor)
+    return pipeline.run_pipeline(
+        DATA, model, TRAIN, out, sequences=48, companion=companion, companion_executor=executor
+    )
 
 
 @pytest.fixture
@@ -69,10 +82,15 @@ def test_companion_is_matched_measured_and_reported(tmp_path):
     summary = read_json(out / "companion" / "gradients" / "summary.json")
     assert {r["quantity"] for r in summary["per_layer"]} >= {"grad_h", "grad_c"}
     html = (out / "report.html").read_text()
-    highways = html[html.index('<section id="highways"'):]
+    highways = html[html.index('<section id="highways"') :]
     highways = highways[: highways.index("</section>")]
-    assert 'data-figure="companion_highways"' in highways and 'data-figure="companion_gradient_flow"' in highways
-    assert "The gated companion: an LSTM of 2 layers" in highways and "the gated companion below has a second one" in highways
+    assert (
+        'data-figure="companion_highways"' in highways and 'data-figure="companion_gradient_flow"' in highways
+    )
+    assert (
+        "The gated companion: an LSTM of 2 layers" in highways
+        and "the gated companion below has a second one" in highways
+    )
     # the companion never changes the main run: the same run without one has the same history and weights
     alone = _pipeline(tmp_path / "alone", companion="none")
     assert {s.name: s.status for s in alone.stages}["companion"] == "skipped"
@@ -124,10 +142,13 @@ def test_gated_main_models_get_no_companion(tmp_path, fast):
     assert stage.status == "skipped" and stage.note == "the gru model is its own comparison"
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["--companion", "cnn"], "unknown companion 'cnn'"),
-    (["--model", "lstm", "--companion", "lstm"], "must differ"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--companion", "cnn"], "unknown companion 'cnn'"),
+        (["--model", "lstm", "--companion", "lstm"], "must differ"),
+    ],
+)
 def test_bad_companion_exits_2_and_writes_nothing(tmp_path, capsys, argv, needle):
     out = tmp_path / "run"
     code, _, err = run_cli(["run", "--out", str(out), *TINY, *argv], capsys)

@@ -12,8 +12,24 @@ from rnnscope.sweep.compare import compare_config, gradient_profiles, plan_compa
 from rnnscope.sweep.jobs import job_configs
 from rnnscope.tasks import get_task
 
-COLUMNS = ["model", "seed", "length", "params", "hidden", "layers", "train_acc", "val_acc", "test_acc",
-           "converged_epoch", "epochs_run", "seconds", "status", "task_ceiling", "message", "run"]
+COLUMNS = [
+    "model",
+    "seed",
+    "length",
+    "params",
+    "hidden",
+    "layers",
+    "train_acc",
+    "val_acc",
+    "test_acc",
+    "converged_epoch",
+    "epochs_run",
+    "seconds",
+    "status",
+    "task_ceiling",
+    "message",
+    "run",
+]
 
 
 @pytest.fixture
@@ -23,9 +39,33 @@ def inline(monkeypatch):
 
 
 def tiny_args(out, *extra):
-    return ["compare", "--task", "evidence", "--models", "rnn,gru", "--params", "900", "--seeds", "0",
-            "--lengths", "6,9", "--epochs", "1", "--n-train", "48", "--n-test", "16", "--batch-size", "16",
-            "--workers", "1", "--quiet", "--out", str(out), *extra]
+    return [
+        "compare",
+        "--task",
+        "evidence",
+        "--models",
+        "rnn,gru",
+        "--params",
+        "900",
+        "--seeds",
+        "0",
+        "--lengths",
+        "6,9",
+        "--epochs",
+        "1",
+        "--n-train",
+        "48",
+        "--n-test",
+        "16",
+        "--batch-size",
+        "16",
+        "--workers",
+        "1",
+        "--quiet",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize("task,budget", [("mixture", 5000), ("evidence", 20000), ("recall", 12000)])
@@ -46,7 +86,11 @@ def test_axis_sets_the_task_parameter(tmp_path):
     cfg = compare_config(task="evidence", models=["rnn"], params=3000, seeds=[0, 1], lengths=[20, 40])
     jobs = plan_compare(cfg, tmp_path)
     assert [(j["name"], j["data"]["task_params"]["seq_len"], j["train"]["seed"]) for j in jobs] == [
-        ("rnn-s0-l20", 20, 0), ("rnn-s1-l20", 20, 1), ("rnn-s0-l40", 40, 0), ("rnn-s1-l40", 40, 1)]
+        ("rnn-s0-l20", 20, 0),
+        ("rnn-s1-l20", 20, 1),
+        ("rnn-s0-l40", 40, 0),
+        ("rnn-s1-l40", 40, 1),
+    ]
     cfg = compare_config(task="recall", models=["gru"], params=3000, seeds=[0], distances=[5, 50])
     assert cfg["axis"] == "distance"
     assert [j["data"]["task_params"]["distance"] for j in plan_compare(cfg, tmp_path)] == [5, 50]
@@ -63,7 +107,12 @@ def test_compare_writes_results_and_a_repeat_does_not_retrain(tmp_path, inline, 
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == COLUMNS
-    assert sorted((r["model"], r["length"]) for r in rows) == [("gru", "6"), ("gru", "9"), ("rnn", "6"), ("rnn", "9")]
+    assert sorted((r["model"], r["length"]) for r in rows) == [
+        ("gru", "6"),
+        ("gru", "9"),
+        ("rnn", "6"),
+        ("rnn", "9"),
+    ]
     for r in rows:
         assert r["status"] == "completed" and r["epochs_run"] == "1" and r["seed"] == "0"
         assert abs(int(r["params"]) - 900) <= 90
@@ -97,24 +146,27 @@ def test_gradient_profiles_are_read_from_run_directories(tmp_path):
         grad.mkdir(parents=True)
         lines = ["step,layer,quantity,mean,std"]
         for t in range(10):
-            lines += [f"{t},0,grad_h,99.0,0", f"{t},1,grad_h,{scale * 2.0 ** -t},0.1", f"{t},,grad_x,7,0"]
+            lines += [f"{t},0,grad_h,99.0,0", f"{t},1,grad_h,{scale * 2.0**-t},0.1", f"{t},,grad_x,7,0"]
         (grad / "profile.csv").write_text("\n".join(lines) + "\n")
     profiles, missing = gradient_profiles(jobs, "distance")
     assert sorted(missing) == ["gru-s0-d8", "gru-s1-d8"]
     (p,) = profiles
     assert p["model"] == "rnn" and p["distance"] == 8 and p["runs"] == 2 and p["layer"] == 1
     assert p["quantity"] == "grad_h" and p["step"] == list(range(10))
-    assert p["mean"] == pytest.approx([2.0 ** -t for t in range(10)])
+    assert p["mean"] == pytest.approx([2.0**-t for t in range(10)])
 
 
-@pytest.mark.parametrize("extra,message", [
-    (["--models", "rnn,cnn"], "unknown model 'cnn'"),
-    (["--lengths", "0,5"], "lengths must be positive"),
-    (["--lengths", ""], "--lengths is empty"),
-    (["--params", "3"], "no rnn width reaches 3 parameters"),
-    (["--seeds", "0,x"], "--seeds expects comma-separated integers"),
-    (["--task", "nope"], "unknown task 'nope'"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--models", "rnn,cnn"], "unknown model 'cnn'"),
+        (["--lengths", "0,5"], "lengths must be positive"),
+        (["--lengths", ""], "--lengths is empty"),
+        (["--params", "3"], "no rnn width reaches 3 parameters"),
+        (["--seeds", "0,x"], "--seeds expects comma-separated integers"),
+        (["--task", "nope"], "unknown task 'nope'"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, extra, message):
     out = tmp_path / "never"
     assert main(tiny_args(out, *extra)) == 2

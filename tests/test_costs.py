@@ -26,12 +26,12 @@ T = np.array([64, 256, 1024, 4096, 16384])
 def test_loglog_fit_recovers_known_exponents():
     rng = np.random.default_rng(0)
     for a, b in ((3e-4, 1.0), (2e-8, 2.0), (5.0, 0.0), (1e-3, 1.5)):
-        y = a * T ** b * np.exp(rng.normal(0, 0.01, T.shape))
+        y = a * T**b * np.exp(rng.normal(0, 0.01, T.shape))
         fit = loglog_fit(T, y)
         assert fit.slope == pytest.approx(b, abs=0.02)
-        assert 10 ** fit.intercept == pytest.approx(a, rel=0.1)
+        assert 10**fit.intercept == pytest.approx(a, rel=0.1)
         assert fit.r2 > 0.99 or b == 0.0
-        np.testing.assert_allclose(fit.predict(T), a * T ** b, rtol=0.05)
+        np.testing.assert_allclose(fit.predict(T), a * T**b, rtol=0.05)
 
 
 def test_tail_fit_sees_through_a_constant_overhead():
@@ -66,8 +66,10 @@ def test_crossing_of_linear_and_quadratic_costs():
     short = T[:3]
     c = describe_crossing("inference time", "rnn", "transformer", short, rnn[:3], tf[:3], fa, fb)
     assert c["measured"] == []
-    assert c["text"] == ("inference time: transformer is cheaper than rnn at every measured T (64-1,024); "
-                         "the fitted power laws cross at T ≈ 2,000 (extrapolated)")
+    assert c["text"] == (
+        "inference time: transformer is cheaper than rnn at every measured T (64-1,024); "
+        "the fitted power laws cross at T ≈ 2,000 (extrapolated)"
+    )
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "transformer"])
@@ -89,8 +91,18 @@ def _rows(models, fn, status=None):
     out = []
     for m in models:
         for t in T:
-            row = {"model": m, "length": int(t), "hidden": 8, "params": 100, "batch": 1, "device": "cpu",
-                   "threads": 1, "memory_method": "rss_hwm_reset", "status": "ok", "note": ""}
+            row = {
+                "model": m,
+                "length": int(t),
+                "hidden": 8,
+                "params": 100,
+                "batch": 1,
+                "device": "cpu",
+                "threads": 1,
+                "memory_method": "rss_hwm_reset",
+                "status": "ok",
+                "note": "",
+            }
             for metric in runner.METRICS:
                 row[metric] = fn(m, metric, float(t))
             out.append(row)
@@ -121,7 +133,9 @@ def test_cost_csv_round_trip(tmp_path):
     back = read_cost_csv(tmp_path / "cost.csv")
     assert [r["length"] for r in back] == list(T) and math.isnan(back[-1]["train_step_seconds"])
     assert back[0]["inference_seconds"] == pytest.approx(0.064)
-    assert stopped_points(back) == [{"model": "gru", "length": 16384, "status": "skipped_time", "note": "predicted"}]
+    assert stopped_points(back) == [
+        {"model": "gru", "length": 16384, "status": "skipped_time", "note": "predicted"}
+    ]
 
 
 def test_a_series_stops_cleanly_at_the_time_budget(monkeypatch):
@@ -129,8 +143,13 @@ def test_a_series_stops_cleanly_at_the_time_budget(monkeypatch):
 
     def fake(spec, cfg, length):  # a training step of 1e-5 * T**2 seconds, memory 1 kB * T
         calls.append(length)
-        point = {"seconds": 1e-5 * length ** 2, "peak_bytes": 1000 * length, "params": 99,
-                 "memory_method": "fake", "over_time": False}
+        point = {
+            "seconds": 1e-5 * length**2,
+            "peak_bytes": 1000 * length,
+            "params": 99,
+            "memory_method": "fake",
+            "over_time": False,
+        }
         return {"inference": dict(point, seconds=point["seconds"] / 3), "train": point}
 
     monkeypatch.setattr(runner, "measure_row", fake)
@@ -140,11 +159,17 @@ def test_a_series_stops_cleanly_at_the_time_budget(monkeypatch):
     assert [r["status"] for r in rows] == ["ok", "ok", "ok", "skipped_time"]
     assert "predicted training step 168 s > budget 20 s" in rows[-1]["note"]
     assert math.isnan(rows[-1]["train_step_seconds"]) and rows[-1]["state_bytes"] == state_bytes(
-        ModelConfig(kind="transformer", hidden=8), 4096)
+        ModelConfig(kind="transformer", hidden=8), 4096
+    )
 
     calls.clear()
-    spec = BenchSpec(models=("rnn",), lengths=(64, 256, 1024, 4096, 16384), max_memory_bytes=2_000_000, max_seconds=1e6,
-                     threads=1)
+    spec = BenchSpec(
+        models=("rnn",),
+        lengths=(64, 256, 1024, 4096, 16384),
+        max_memory_bytes=2_000_000,
+        max_seconds=1e6,
+        threads=1,
+    )
     rows = runner.run_series(spec, "rnn", ModelConfig(kind="rnn", hidden=8), None)
     assert calls == [64, 256, 1024]  # 4096 would need ~4.1 MB at 1 kB per step
     assert [r["status"] for r in rows] == ["ok", "ok", "ok", "skipped_memory", "skipped_memory"]
@@ -152,10 +177,18 @@ def test_a_series_stops_cleanly_at_the_time_budget(monkeypatch):
 
 
 def test_a_failed_point_stops_its_series(monkeypatch):
-    monkeypatch.setattr(runner, "measure_row", lambda spec, cfg, length: (
-        {"failure": "out_of_memory", "note": "train: can't allocate memory"} if length >= 256 else
-        {p: {"seconds": 0.01, "peak_bytes": 10, "params": 1, "memory_method": "m", "over_time": False}
-         for p in ("inference", "train")}))
+    monkeypatch.setattr(
+        runner,
+        "measure_row",
+        lambda spec, cfg, length: (
+            {"failure": "out_of_memory", "note": "train: can't allocate memory"}
+            if length >= 256
+            else {
+                p: {"seconds": 0.01, "peak_bytes": 10, "params": 1, "memory_method": "m", "over_time": False}
+                for p in ("inference", "train")
+            }
+        ),
+    )
     spec = BenchSpec(models=("gru",), lengths=(64, 256, 1024), threads=1)
     rows = runner.run_series(spec, "gru", ModelConfig(kind="gru", hidden=8), None)
     assert [r["status"] for r in rows] == ["ok", "out_of_memory", "not_run"]

@@ -26,15 +26,27 @@ def write_ts(path, series, labels, header=None):
     """series: list of (T_i, C) arrays; NaN written as '?'."""
     c = series[0].shape[1]
     lengths = {len(s) for s in series}
-    head = header if header is not None else [
-        "# made by a test", "@problemName Toy", "@timeStamps false",
-        f"@missing {'true' if any(np.isnan(s).any() for s in series) else 'false'}",
-        f"@univariate {'true' if c == 1 else 'false'}", *([f"@dimensions {c}"] if c > 1 else []),
-        f"@equalLength {'true' if len(lengths) == 1 else 'false'}",
-        *([f"@seriesLength {lengths.pop()}"] if len(lengths) == 1 else []),
-        f"@classLabel true {' '.join(sorted(set(labels)))}", "@data"]
-    rows = [":".join(",".join("?" if np.isnan(v) else repr(float(v)) for v in s[:, k]) for k in range(c))
-            + f":{y}" for s, y in zip(series, labels)]
+    head = (
+        header
+        if header is not None
+        else [
+            "# made by a test",
+            "@problemName Toy",
+            "@timeStamps false",
+            f"@missing {'true' if any(np.isnan(s).any() for s in series) else 'false'}",
+            f"@univariate {'true' if c == 1 else 'false'}",
+            *([f"@dimensions {c}"] if c > 1 else []),
+            f"@equalLength {'true' if len(lengths) == 1 else 'false'}",
+            *([f"@seriesLength {lengths.pop()}"] if len(lengths) == 1 else []),
+            f"@classLabel true {' '.join(sorted(set(labels)))}",
+            "@data",
+        ]
+    )
+    rows = [
+        ":".join(",".join("?" if np.isnan(v) else repr(float(v)) for v in s[:, k]) for k in range(c))
+        + f":{y}"
+        for s, y in zip(series, labels)
+    ]
     path.write_text("\n".join(head + rows) + "\n")
 
 
@@ -90,8 +102,10 @@ def toy(rng, n, lengths=(5, 9), c=1, labels=("3", "10", "2")):
 def test_same_data_in_every_format_loads_identically(tmp_path, normalize):
     rng = np.random.default_rng(0)
     train, test = toy(rng, 9), toy(rng, 6)
-    bundles = {fmt: load_directory(write_pair(tmp_path / fmt, fmt, train, test), normalize=normalize)
-               for fmt in ("ts", "tsv", "txt", "npz")}
+    bundles = {
+        fmt: load_directory(write_pair(tmp_path / fmt, fmt, train, test), normalize=normalize)
+        for fmt in ("ts", "tsv", "txt", "npz")
+    }
     ref = bundles["ts"]
     assert ref.class_names == ["2", "3", "10"]  # natural numeric order
     assert ref.train.variable_length and ref.train.seq_len == ref.test.seq_len
@@ -113,7 +127,7 @@ def test_round_trip_values_and_padding(tmp_path):
         for i, (s, y) in enumerate(zip(*train)):
             assert b.train.lengths[i] == len(s) and b.train.y[i] == order[y]
             np.testing.assert_array_equal(b.train.x[i, : len(s)], s.astype(np.float32))
-            assert not b.train.x[i, len(s):].any()  # zero past the length
+            assert not b.train.x[i, len(s) :].any()  # zero past the length
         assert b.train.x.dtype == np.float32 and b.train.y.dtype == np.int64 and b.input_size == 3
 
 
@@ -161,7 +175,7 @@ def test_channel_normalisation_uses_train_statistics_only():
     b = prepare(_raw(train, labels), _raw(test, labels[:5]), normalize="channel")
     steps = np.concatenate(train)
     mean, std = steps.mean(0), steps.std(0)
-    valid = np.concatenate([b.train.x[i, : n] for i, n in enumerate(b.train.lengths)])
+    valid = np.concatenate([b.train.x[i, :n] for i, n in enumerate(b.train.lengths)])
     np.testing.assert_allclose(valid.mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(valid.std(0), 1, atol=1e-5)
     np.testing.assert_allclose(b.test.x[0, :6], (test[0] - mean) / std, rtol=1e-5)
@@ -265,49 +279,160 @@ BAD = [  # (case, {file: content}, load_directory kwargs, file named in the mess
     ("empty .ts", {"D_TRAIN.ts": TS_OK, "D_TEST.ts": TS_HEAD}, {}, "D_TEST.ts", "empty", None),
     ("ragged .tsv", {"D_TRAIN.tsv": GOOD + "1\t3.0\n", "D_TEST.tsv": GOOD}, {}, "D_TRAIN.tsv", "ragged", 3),
     ("ragged .txt", {"D_TRAIN.txt": "1,2,3\n2,3\n", "D_TEST.txt": "1,2,3\n"}, {}, "D_TRAIN.txt", "ragged", 2),
-    ("non-numeric .tsv", {"D_TRAIN.tsv": GOOD, "D_TEST.tsv": "1\t0.5\tabc\t1\n"}, {}, "D_TEST.tsv",
-     "non-numeric", 1),
-    ("non-numeric .ts", {"D_TRAIN.ts": TS_OK.replace("0.25", "x1"), "D_TEST.ts": TS_OK}, {}, "D_TRAIN.ts",
-     "non-numeric", 5),
-    ("no label column .tsv", {"D_TRAIN.tsv": "0.5\t0.25\t1.5\n-1.25\t1.0\t2.0\n", "D_TEST.tsv": GOOD}, {},
-     "D_TRAIN.tsv", "label column", 1),
-    ("no label .ts", {"D_TRAIN.ts": TS_OK + "1.0,2.0,3.0\n", "D_TEST.ts": TS_OK}, {}, "D_TRAIN.ts",
-     "label", 7),
+    (
+        "non-numeric .tsv",
+        {"D_TRAIN.tsv": GOOD, "D_TEST.tsv": "1\t0.5\tabc\t1\n"},
+        {},
+        "D_TEST.tsv",
+        "non-numeric",
+        1,
+    ),
+    (
+        "non-numeric .ts",
+        {"D_TRAIN.ts": TS_OK.replace("0.25", "x1"), "D_TEST.ts": TS_OK},
+        {},
+        "D_TRAIN.ts",
+        "non-numeric",
+        5,
+    ),
+    (
+        "no label column .tsv",
+        {"D_TRAIN.tsv": "0.5\t0.25\t1.5\n-1.25\t1.0\t2.0\n", "D_TEST.tsv": GOOD},
+        {},
+        "D_TRAIN.tsv",
+        "label column",
+        1,
+    ),
+    (
+        "no label .ts",
+        {"D_TRAIN.ts": TS_OK + "1.0,2.0,3.0\n", "D_TEST.ts": TS_OK},
+        {},
+        "D_TRAIN.ts",
+        "label",
+        7,
+    ),
     ("no label .npz", {"d.npz": _npz(y_train=None)}, {}, "d.npz", "missing label array", None),
-    ("one class", {"D_TRAIN.tsv": GOOD.replace("2\t", "1\t"), "D_TEST.tsv": GOOD}, {}, "D_TRAIN.tsv",
-     "one class", None),
-    ("unseen test class", {"D_TRAIN.tsv": GOOD, "D_TEST.tsv": GOOD + "7\t1\t2\t3\n"}, {}, "D_TEST.tsv",
-     "does not occur", 3),
-    ("channels differ .ts", {"D_TRAIN.ts": TS_OK, "D_TEST.ts": "@classLabel true 1 2\n@data\n1,2:3,4:1\n"},
-     {}, "D_TEST.ts", "channel", None),
+    (
+        "one class",
+        {"D_TRAIN.tsv": GOOD.replace("2\t", "1\t"), "D_TEST.tsv": GOOD},
+        {},
+        "D_TRAIN.tsv",
+        "one class",
+        None,
+    ),
+    (
+        "unseen test class",
+        {"D_TRAIN.tsv": GOOD, "D_TEST.tsv": GOOD + "7\t1\t2\t3\n"},
+        {},
+        "D_TEST.tsv",
+        "does not occur",
+        3,
+    ),
+    (
+        "channels differ .ts",
+        {"D_TRAIN.ts": TS_OK, "D_TEST.ts": "@classLabel true 1 2\n@data\n1,2:3,4:1\n"},
+        {},
+        "D_TEST.ts",
+        "channel",
+        None,
+    ),
     ("channels differ .npz", {"d.npz": _npz(X_test=np.zeros((2, 3, 2)))}, {}, "d.npz", "channel", None),
-    ("ts @dimensions", {"D_TRAIN.ts": TS_OK.replace("@univariate true", "@dimensions 2"), "D_TEST.ts": TS_OK},
-     {}, "D_TRAIN.ts", "header says 2", 5),
-    ("ts @univariate", {"D_TRAIN.ts": TS_OK + "1,2:3,4:1\n", "D_TEST.ts": TS_OK}, {}, "D_TRAIN.ts",
-     "header says 1", 7),
-    ("ts @seriesLength", {"D_TRAIN.ts": TS_OK.replace("@data", "@seriesLength 4\n@data"), "D_TEST.ts": TS_OK},
-     {}, "D_TRAIN.ts", "@seriesLength 4", 6),
-    ("ts @equalLength", {"D_TRAIN.ts": TS_OK.replace("@data", "@equalLength true\n@data") + "1,2:2\n",
-                         "D_TEST.ts": TS_OK}, {}, "D_TRAIN.ts", "@equalLength", 8),
-    ("ts @classLabel", {"D_TRAIN.ts": TS_OK + "1,2,3:9\n", "D_TEST.ts": TS_OK}, {}, "D_TRAIN.ts",
-     "not listed in @classLabel", 7),
-    ("ts @missing", {"D_TRAIN.ts": TS_OK.replace("@data", "@missing false\n@data").replace("0.25", "?"),
-                     "D_TEST.ts": TS_OK}, {}, "D_TRAIN.ts", "@missing false", 6),
-    ("ts @timeStamps", {"D_TRAIN.ts": "@timeStamps true\n" + TS_OK, "D_TEST.ts": TS_OK}, {}, "D_TRAIN.ts",
-     "not supported", 1),
+    (
+        "ts @dimensions",
+        {"D_TRAIN.ts": TS_OK.replace("@univariate true", "@dimensions 2"), "D_TEST.ts": TS_OK},
+        {},
+        "D_TRAIN.ts",
+        "header says 2",
+        5,
+    ),
+    (
+        "ts @univariate",
+        {"D_TRAIN.ts": TS_OK + "1,2:3,4:1\n", "D_TEST.ts": TS_OK},
+        {},
+        "D_TRAIN.ts",
+        "header says 1",
+        7,
+    ),
+    (
+        "ts @seriesLength",
+        {"D_TRAIN.ts": TS_OK.replace("@data", "@seriesLength 4\n@data"), "D_TEST.ts": TS_OK},
+        {},
+        "D_TRAIN.ts",
+        "@seriesLength 4",
+        6,
+    ),
+    (
+        "ts @equalLength",
+        {"D_TRAIN.ts": TS_OK.replace("@data", "@equalLength true\n@data") + "1,2:2\n", "D_TEST.ts": TS_OK},
+        {},
+        "D_TRAIN.ts",
+        "@equalLength",
+        8,
+    ),
+    (
+        "ts @classLabel",
+        {"D_TRAIN.ts": TS_OK + "1,2,3:9\n", "D_TEST.ts": TS_OK},
+        {},
+        "D_TRAIN.ts",
+        "not listed in @classLabel",
+        7,
+    ),
+    (
+        "ts @missing",
+        {
+            "D_TRAIN.ts": TS_OK.replace("@data", "@missing false\n@data").replace("0.25", "?"),
+            "D_TEST.ts": TS_OK,
+        },
+        {},
+        "D_TRAIN.ts",
+        "@missing false",
+        6,
+    ),
+    (
+        "ts @timeStamps",
+        {"D_TRAIN.ts": "@timeStamps true\n" + TS_OK, "D_TEST.ts": TS_OK},
+        {},
+        "D_TRAIN.ts",
+        "not supported",
+        1,
+    ),
     ("ts no @data", {"D_TRAIN.ts": "@problemName T\n", "D_TEST.ts": TS_OK}, {}, "D_TRAIN.ts", "@data", None),
-    ("NaN not allowed", {"D_TRAIN.tsv": GOOD + "2\t1\tNaN\t3\n", "D_TEST.tsv": GOOD}, {"missing": "error"},
-     "D_TRAIN.tsv", "missing value at step 2", 3),
+    (
+        "NaN not allowed",
+        {"D_TRAIN.tsv": GOOD + "2\t1\tNaN\t3\n", "D_TEST.tsv": GOOD},
+        {"missing": "error"},
+        "D_TRAIN.tsv",
+        "missing value at step 2",
+        3,
+    ),
     ("inf .tsv", {"D_TRAIN.tsv": GOOD, "D_TEST.tsv": "1\t0.5\t-inf\t1\n"}, {}, "D_TEST.tsv", "infinite", 1),
-    ("inf .npz", {"d.npz": _npz(X_train=np.array([[0, 1, np.inf], [1, 2, 3]]))}, {}, "d.npz",
-     "infinite", None),
-    ("all missing", {"D_TRAIN.tsv": GOOD + "1\tNaN\tNaN\tNaN\n", "D_TEST.tsv": GOOD}, {}, "D_TRAIN.tsv",
-     "no values", 3),
+    (
+        "inf .npz",
+        {"d.npz": _npz(X_train=np.array([[0, 1, np.inf], [1, 2, 3]]))},
+        {},
+        "d.npz",
+        "infinite",
+        None,
+    ),
+    (
+        "all missing",
+        {"D_TRAIN.tsv": GOOD + "1\tNaN\tNaN\tNaN\n", "D_TEST.tsv": GOOD},
+        {},
+        "D_TRAIN.tsv",
+        "no values",
+        3,
+    ),
     ("npz not a zip", {"d.npz": b"hello"}, {}, "d.npz", "not a .npz", None),
     ("npz empty", {"d.npz": b""}, {}, "d.npz", "empty", None),
     ("npz regression y", {"d.npz": _npz(y_train=np.array([0.5, 1.5]))}, {}, "d.npz", "not an integer", None),
-    ("two data sets", {"A_TRAIN.tsv": GOOD, "A_TEST.tsv": GOOD, "B_TRAIN.tsv": GOOD, "B_TEST.tsv": GOOD}, {},
-     "case", "several", None),
+    (
+        "two data sets",
+        {"A_TRAIN.tsv": GOOD, "A_TEST.tsv": GOOD, "B_TRAIN.tsv": GOOD, "B_TEST.tsv": GOOD},
+        {},
+        "case",
+        "several",
+        None,
+    ),
     ("nothing there", {"notes.md": "hi"}, {}, "case", "no <Name>_TRAIN", None),
 ]
 
@@ -329,14 +454,32 @@ def test_bad_input_table(tmp_path, case, files, kwargs, named, phrase, line):
 
 # ---------------------------------------------------------------- fuzzing: DataFormatError or a valid result
 
-_TS_LINES = st.sampled_from(["@problemName F", "@univariate true", "@univariate false", "@dimensions 2",
-                             "@equalLength true", "@seriesLength 3", "@missing false", "@missing true",
-                             "@classLabel true a b", "@classLabel false", "@timeStamps false", "# c", "", "@",
-                             "@data"])
+_TS_LINES = st.sampled_from(
+    [
+        "@problemName F",
+        "@univariate true",
+        "@univariate false",
+        "@dimensions 2",
+        "@equalLength true",
+        "@seriesLength 3",
+        "@missing false",
+        "@missing true",
+        "@classLabel true a b",
+        "@classLabel false",
+        "@timeStamps false",
+        "# c",
+        "",
+        "@",
+        "@data",
+    ]
+)
 _TOKEN = st.one_of(st.floats(-1e3, 1e3).map(repr), st.sampled_from(["?", "nan", "inf", "", "x", " 1 "]))
 _DIM = st.lists(_TOKEN, min_size=1, max_size=4).map(",".join)
-_SERIES_LINE = st.builds(lambda dims, label: ":".join(dims + [label]), st.lists(_DIM, min_size=1, max_size=3),
-                         st.sampled_from(["a", "b", "a", "b", "c", "", "1,2"]))
+_SERIES_LINE = st.builds(
+    lambda dims, label: ":".join(dims + [label]),
+    st.lists(_DIM, min_size=1, max_size=3),
+    st.sampled_from(["a", "b", "a", "b", "c", "", "1,2"]),
+)
 _DATA_LINE = st.one_of(_SERIES_LINE, _SERIES_LINE, st.text(alphabet="0123456789.,:-?eaEbn \t", max_size=30))
 
 
@@ -387,8 +530,10 @@ _ARRAYS = st.one_of(
 
 
 @_FUZZ
-@given(st.dictionaries(st.sampled_from(["X_train", "y_train", "X_test", "y_test", "z"]), _ARRAYS),
-       st.binary(max_size=40))
+@given(
+    st.dictionaries(st.sampled_from(["X_train", "y_train", "X_test", "y_test", "z"]), _ARRAYS),
+    st.binary(max_size=40),
+)
 def test_fuzz_npz(arrays, junk):
     buf = io.BytesIO()
     np.savez(buf, **arrays)

@@ -11,8 +11,9 @@ import pytest
 from rnnscope.data import DataFormatError, list_datasets, load_dataset, load_directory, ucr
 from rnnscope.data.formats import read_split
 
-needs_aeon = pytest.mark.skipif(importlib.util.find_spec("aeon") is None,
-                                reason='the shipped data sets need: pip install "rnnscope[ucr]"')
+needs_aeon = pytest.mark.skipif(
+    importlib.util.find_spec("aeon") is None, reason='the shipped data sets need: pip install "rnnscope[ucr]"'
+)
 
 # name: (n_train, n_test, length min, length max, channels, classes); UCR/UEA archive figures
 # (../shared/reference/published.md).

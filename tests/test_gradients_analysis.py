@@ -21,14 +21,14 @@ from rnnscope.analysis.gradients import (
 
 def test_fit_decay_recovers_a_planted_factor():
     k = np.arange(40)
-    fit = fit_decay(3.0 * 0.8 ** k)
+    fit = fit_decay(3.0 * 0.8**k)
     assert fit.factor == pytest.approx(0.8, abs=1e-12) and fit.r2 == pytest.approx(1.0)
     assert fit.half_life == pytest.approx(math.log(2) / -math.log(0.8)) and fit.n_points == 40
     assert fit.intercept == pytest.approx(math.log(3.0))
     rng = np.random.default_rng(0)
-    noisy = fit_decay(0.9 ** k * np.exp(rng.normal(0, 0.05, 40)))
+    noisy = fit_decay(0.9**k * np.exp(rng.normal(0, 0.05, 40)))
     assert abs(noisy.factor - 0.9) < 0.005 and 0.9 < noisy.r2 < 1.0
-    grow = fit_decay(1.2 ** k)
+    grow = fit_decay(1.2**k)
     assert grow.factor == pytest.approx(1.2) and grow.half_life == math.inf
     flat = fit_decay(np.ones(10))
     assert flat.factor == 1.0 and flat.r2 == 1.0 and flat.half_life == math.inf
@@ -45,7 +45,7 @@ def test_fit_decay_recovers_a_planted_factor():
 def test_gradient_context_definition_a():
     g = 0.5 ** np.arange(20.0)
     ctx = gradient_context(g, 1e-3)  # 0.5^9 = 1.95e-3 >= 1e-3 > 0.5^10
-    assert ctx.context == 9 and not ctx.censored and ctx.normalised[10] == pytest.approx(0.5 ** 10)
+    assert ctx.context == 9 and not ctx.censored and ctx.normalised[10] == pytest.approx(0.5**10)
     assert gradient_context(g * 7, 0.25).context == 2  # normalised by the readout step
     bump = np.array([1.0, 0.5, 1e-4, 0.9, 0.9])  # must stay above: a later recovery does not count
     assert gradient_context(bump, 1e-3).context == 1
@@ -64,15 +64,18 @@ def test_epsilon_outside_the_open_unit_interval_is_refused(eps):
         gradient_context(np.ones(3), eps)
 
 
-@pytest.mark.parametrize("cc,expected", [
-    ([1.0, 0.95, 0.91, 0.5, 0.1], (20, False)),     # 0.91 >= 0.9 * 1.0, 0.5 is not
-    ([0.8, 0.75, 0.72, 0.71, 0.9], (20, False)),    # the threshold 0.72 is inclusive
-    ([0.9, 0.2, 0.9, 0.9, 0.9], (5, False)),        # every distance up to d must pass
-    ([1.0, 1.0, 1.0, 1.0, 0.95], (100, True)),      # all pass: at least the longest (censored)
-    ([0.0, 0.0, 0.0, 0.0, 0.0], (None, False)),     # at chance even at the shortest: undefined
-    ([-0.1, 0.5, 0.5, 0.5, 0.5], (None, False)),
-    ([1.0, math.nan, 0.95, 0.2, 0.1], (20, False)),  # a missing distance is skipped, not failed
-])
+@pytest.mark.parametrize(
+    "cc,expected",
+    [
+        ([1.0, 0.95, 0.91, 0.5, 0.1], (20, False)),  # 0.91 >= 0.9 * 1.0, 0.5 is not
+        ([0.8, 0.75, 0.72, 0.71, 0.9], (20, False)),  # the threshold 0.72 is inclusive
+        ([0.9, 0.2, 0.9, 0.9, 0.9], (5, False)),  # every distance up to d must pass
+        ([1.0, 1.0, 1.0, 1.0, 0.95], (100, True)),  # all pass: at least the longest (censored)
+        ([0.0, 0.0, 0.0, 0.0, 0.0], (None, False)),  # at chance even at the shortest: undefined
+        ([-0.1, 0.5, 0.5, 0.5, 0.5], (None, False)),
+        ([1.0, math.nan, 0.95, 0.2, 0.1], (20, False)),  # a missing distance is skipped, not failed
+    ],
+)
 def test_behavioural_context_on_corrected_curves(cc, expected):
     ctx = context_from_corrected([5, 10, 20, 50, 100], cc)
     assert (ctx.context, ctx.censored) == expected
@@ -90,9 +93,13 @@ def test_behavioural_context_from_accuracies():
     assert ctx.context == 20
     assert behavioural_context([5, 10], [0.5, 0.49], 2).context is None  # at chance
     assert behavioural_context([5, 10], [1.0, 0.95], 2, fraction=0.95).context == 5
-    for bad, match in [(([5, 5], [1, 1], 4), "repeat"), (([0, 5], [1, 1], 4), "positive"),
-                       (([5, 10], [1.0], 4), "shape"), (([5, 10], [1.2, 1], 4), r"\[0, 1\]"),
-                       (([5, 10], [1, 1], 1), "n_classes")]:
+    for bad, match in [
+        (([5, 5], [1, 1], 4), "repeat"),
+        (([0, 5], [1, 1], 4), "positive"),
+        (([5, 10], [1.0], 4), "shape"),
+        (([5, 10], [1.2, 1], 4), r"\[0, 1\]"),
+        (([5, 10], [1, 1], 1), "n_classes"),
+    ]:
         with pytest.raises(ValueError, match=match):
             behavioural_context(*bad)
 
@@ -133,7 +140,7 @@ def test_jacobian_norms_and_products_on_planted_matrices():
     rot = np.array([[0.0, -1.0], [1.0, 0.0]]) * 0.5  # products of a scaled rotation: 0.5^k, no overflow
     long = np.broadcast_to(rot, (1, 2000, 2, 2))
     p = jacobian_product_norms(long)
-    assert p[0, -1] == 1.0 and p[0, -11] == pytest.approx(0.5 ** 10) and p[0, 0] == 0.0  # 0.5^1999 underflows
+    assert p[0, -1] == 1.0 and p[0, -11] == pytest.approx(0.5**10) and p[0, 0] == 0.0  # 0.5^1999 underflows
     nilpotent = np.broadcast_to(np.array([[0.0, 1.0], [0.0, 0.0]]), (1, 4, 2, 2))
     assert jacobian_product_norms(nilpotent)[0].tolist() == [0.0, 0.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="jac must have shape"):

@@ -41,7 +41,9 @@ def test_equals_naive_unroll_on_ragged_batches(kind, layers, method):
         assert v.shape == ref.arrays[name].shape
         assert torch.equal(v.isnan(), ref.arrays[name].isnan())  # NaN exactly past each end
         torch.testing.assert_close(v, ref.arrays[name], atol=1e-10, rtol=0, equal_nan=True)
-    assert bool(fast.arrays["grad_h/0"][1, 3:].isnan().all()) and not bool(fast.arrays["grad_h/0"][1, :3].isnan().any())
+    assert bool(fast.arrays["grad_h/0"][1, 3:].isnan().all()) and not bool(
+        fast.arrays["grad_h/0"][1, :3].isnan().any()
+    )
     torch.testing.assert_close(fast.loss, F.cross_entropy(model(x, lengths), y, reduction="none"))
 
 
@@ -63,11 +65,13 @@ def test_equals_finite_differences(kind):
     names = ["h", "c"] if kind == "lstm" else ["h"]
     for t, layer, b, u in [(0, 0, 0, 1), (4, 1, 2, 3), (2, 0, 1, 0), (8, 1, 4, 2), (6, 0, 2, 2)]:
         for name in names:
+
             def loss(sign, site=(t, layer, name), b=b, u=u):
                 d = torch.zeros(5, 4, dtype=torch.float64)
                 d[b, u] = sign * eps
                 with torch.no_grad():
                     return float(unrolled_loss(model, x, y, lengths, {site: d}).sum())
+
             fd = (loss(1) - loss(-1)) / (2 * eps)
             got = float(g.arrays[f"grad_{name}/{layer}"][b, t, u])
             if t >= lengths[b]:
@@ -79,8 +83,10 @@ def test_equals_finite_differences(kind):
         xp[b, t, c] += eps
         xm[b, t, c] -= eps
         with torch.no_grad():
-            fd = float(F.cross_entropy(model(xp, lengths), y, reduction="sum")
-                       - F.cross_entropy(model(xm, lengths), y, reduction="sum")) / (2 * eps)
+            fd = float(
+                F.cross_entropy(model(xp, lengths), y, reduction="sum")
+                - F.cross_entropy(model(xm, lengths), y, reduction="sum")
+            ) / (2 * eps)
         assert float(g.arrays["grad_x"][b, t, c]) == pytest.approx(fd, abs=1e-8, rel=1e-6)
 
 
@@ -129,12 +135,15 @@ def test_learning_by_step_sums_to_the_weight_gradient(kind):
     traces = layer_traces(model, x)
     for layer in (0, 1):
         d_ih, d_hh = _deltas(traces[layer], g, layer)
-        for delta, act, name, ref in ((d_ih, traces[layer].inp, "w_ih", autograd[2 * layer]),
-                                      (d_hh, traces[layer].prev, "w_hh", autograd[2 * layer + 1])):
+        for delta, act, name, ref in (
+            (d_ih, traces[layer].inp, "w_ih", autograd[2 * layer]),
+            (d_hh, traces[layer].prev, "w_hh", autograd[2 * layer + 1]),
+        ):
             per_step = torch.einsum("tgb,tcb->tgc", delta, act) / 5  # step t's share of the update
             torch.testing.assert_close(per_step.sum(0), ref, atol=1e-10, rtol=0)
-            torch.testing.assert_close(torch.linalg.matrix_norm(per_step), g.learning[f"learn_{name}/{layer}"],
-                                       atol=1e-12, rtol=0)
+            torch.testing.assert_close(
+                torch.linalg.matrix_norm(per_step), g.learning[f"learn_{name}/{layer}"], atol=1e-12, rtol=0
+            )
     assert float(g.learning["learn_w_ih/0"][3:].abs().max()) > 0
 
 

@@ -13,15 +13,24 @@ from rnnscope.cli import main
 from rnnscope.gradients import GradientSnapshots, load_through_training
 from rnnscope.io import dumps
 
-TINY = {"task": "recall", "task_params": {"distance": 10}, "hidden": 8, "layers": 2, "n_train": 120,
-        "n_test": 60, "batch_size": 32, "device": "cpu"}
+TINY = {
+    "task": "recall",
+    "task_params": {"distance": 10},
+    "hidden": 8,
+    "layers": 2,
+    "n_train": 120,
+    "n_test": 60,
+    "batch_size": 32,
+    "device": "cpu",
+}
 
 
 @pytest.fixture(scope="module")
 def lstm_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("grad") / "run"
-    rnnscope.train(out=out, model="lstm", epochs=2, seed=3,
-                   callbacks=[GradientSnapshots(out, every=1, batch=16)], **TINY)
+    rnnscope.train(
+        out=out, model="lstm", epochs=2, seed=3, callbacks=[GradientSnapshots(out, every=1, batch=16)], **TINY
+    )
     return out
 
 
@@ -29,6 +38,7 @@ def test_snapshots_do_not_change_training(tmp_path):
     kw = dict(TINY, model="gru", dropout=0.3, epochs=3, seed=1)  # dropout: training consumes the RNG
     plain = rnnscope.train(**kw)
     snap = rnnscope.train(callbacks=[GradientSnapshots(tmp_path, every=2, batch=8)], **kw)
+
     def strip(history):  # as JSON text, so NaN (epoch 0's batch loss) compares equal to itself
         return dumps([{k: v for k, v in r.items() if k != "seconds"} for r in history])
 
@@ -46,8 +56,16 @@ def test_snapshots_do_not_change_training(tmp_path):
 def report(lstm_run, tmp_path_factory):
     """`rnnscope gradients` run once on the LSTM run, with a planted context sweep for definition (b)."""
     sweep = tmp_path_factory.mktemp("sweep")
-    rows = [("lstm", 0, 5, 1.0), ("lstm", 1, 5, 0.96), ("lstm", 0, 20, 0.95), ("lstm", 1, 20, 0.93),
-            ("lstm", 0, 50, 0.5), ("lstm", 1, 50, ""), ("rnn", 0, 5, 1.0), ("rnn", 0, 20, 0.0)]
+    rows = [
+        ("lstm", 0, 5, 1.0),
+        ("lstm", 1, 5, 0.96),
+        ("lstm", 0, 20, 0.95),
+        ("lstm", 1, 20, 0.93),
+        ("lstm", 0, 50, 0.5),
+        ("lstm", 1, 50, ""),
+        ("rnn", 0, 5, 1.0),
+        ("rnn", 0, 20, 0.0),
+    ]
     with open(sweep / "context.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["model", "seed", "distance", "test_acc", "chance", "chance_corrected", "status"])
@@ -60,16 +78,33 @@ def report(lstm_run, tmp_path_factory):
 def test_gradients_command_writes_profile_summary_and_figures(report):
     code, d = report
     assert code == 0
-    for name in ["profile.csv", "profile_init.csv", "summary.json", "step_gradients.safetensors", "profile.png",
-                 "learning_by_step.png", "highways.png", "through_training.png", "through_training.svg"]:
+    for name in [
+        "profile.csv",
+        "profile_init.csv",
+        "summary.json",
+        "step_gradients.safetensors",
+        "profile.png",
+        "learning_by_step.png",
+        "highways.png",
+        "through_training.png",
+        "through_training.svg",
+    ]:
         assert (d / name).is_file(), name
     with open(d / "profile.csv", newline="") as f:
         reader = csv.DictReader(f)
         assert reader.fieldnames == ["step", "layer", "quantity", "mean", "std"]
         rows = list(reader)
     quantities = {r["quantity"] for r in rows}
-    assert {"grad_h", "grad_c", "grad_x", "learn_w_ih", "learn_w_hh", "highway", "jacobian_norm",
-            "jacobian_product"} <= quantities
+    assert {
+        "grad_h",
+        "grad_c",
+        "grad_x",
+        "learn_w_ih",
+        "learn_w_hh",
+        "highway",
+        "jacobian_norm",
+        "jacobian_product",
+    } <= quantities
     assert len([r for r in rows if r["quantity"] == "grad_h" and r["layer"] == "1"]) == 12  # T = distance + 2
     s = json.loads((d / "summary.json").read_text())
     assert s["kind"] == "lstm" and s["batch"] == 16 and s["epsilon"] == 1e-3
@@ -103,15 +138,23 @@ def test_transformer_run(tmp_path):
     rnnscope.train(out=out, model="transformer", epochs=1, seed=0, **dict(TINY, hidden=8, layers=1))
     assert main(["gradients", str(out), "--batch", "8", "--split", "train"]) == 0
     s = json.loads((out / "gradients" / "summary.json").read_text())
-    assert {(r["layer"], r["quantity"]) for r in s["per_layer"]} == {(0, "grad_stream"), (1, "grad_stream"),
-                                                                   (0, "grad_x")}
+    assert {(r["layer"], r["quantity"]) for r in s["per_layer"]} == {
+        (0, "grad_stream"),
+        (1, "grad_stream"),
+        (0, "grad_x"),
+    }
     assert (out / "gradients" / "profile.png").is_file() and not (out / "gradients" / "highways.png").exists()
 
 
-@pytest.mark.parametrize("args,match", [
-    (["--epsilon", "0"], "epsilon must lie in"), (["--epsilon", "1"], "epsilon must lie in"),
-    (["--epsilon", "-0.5"], "epsilon must lie in"), (["--context", "/nonexistent/sweep"], "no context sweep"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--epsilon", "0"], "epsilon must lie in"),
+        (["--epsilon", "1"], "epsilon must lie in"),
+        (["--epsilon", "-0.5"], "epsilon must lie in"),
+        (["--context", "/nonexistent/sweep"], "no context sweep"),
+    ],
+)
 def test_bad_input_exits_2_and_writes_nothing(lstm_run, tmp_path, capsys, args, match):
     run = tmp_path / "copy"
     shutil.copytree(lstm_run, run, ignore=shutil.ignore_patterns("gradients"))

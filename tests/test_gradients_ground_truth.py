@@ -42,7 +42,7 @@ def test_linear_rnn_profile_is_a_power_of_a(a):
     g = step_gradients(model, x, torch.tensor([0, 1, 2, 0, 1, 2]), lengths)
     by_distance = align_to_end(g.norms("grad_h/0"), lengths.numpy())  # (B, K), k = n - 1 - t
     k = np.arange(t_len)
-    ratio = by_distance / by_distance[:, :1] / a ** k  # exactly 1 where defined
+    ratio = by_distance / by_distance[:, :1] / a**k  # exactly 1 where defined
     valid = k[None, :] < lengths.numpy()[:, None]
     np.testing.assert_allclose(ratio[valid], 1.0, rtol=1e-8, atol=0)
     assert np.all(np.isnan(ratio[~valid]))
@@ -55,7 +55,7 @@ def test_linear_rnn_profile_is_a_power_of_a(a):
     jac = step_jacobians(model, x, lengths)[0]
     np.testing.assert_allclose(jacobian_norms(jac, lengths)[valid], a, rtol=1e-8)
     prod = align_to_end(jacobian_product_norms(jac, lengths), lengths.numpy())
-    np.testing.assert_allclose(prod[valid], (a ** k * np.ones((6, 1)))[valid], rtol=1e-8)
+    np.testing.assert_allclose(prod[valid], (a**k * np.ones((6, 1)))[valid], rtol=1e-8)
 
 
 def test_linear_rnn_effective_context():
@@ -123,7 +123,10 @@ def test_closed_form_jacobians_equal_autograd_of_the_cells(kind):
     model = build_model(ModelConfig(kind=kind, hidden=5, layers=2), 3, 4).double()
     x = torch.randn(3, 6, 3, dtype=torch.float64)
     lengths = torch.tensor([6, 2, 4])
-    explicit, reference = step_jacobians(model, x, lengths), step_jacobians(model, x, lengths, method="jacrev")
+    explicit, reference = (
+        step_jacobians(model, x, lengths),
+        step_jacobians(model, x, lengths, method="jacrev"),
+    )
     size = 10 if kind == "lstm" else 5
     for a, b in zip(explicit, reference):
         assert a.shape == (3, 6, size, size)

@@ -4,11 +4,11 @@ import json
 import shutil
 
 import pytest
-from conftest import run_cli
 
-from rnnscope.stages import pipeline
+from conftest import run_cli
 from rnnscope.cli import main
 from rnnscope.report import build_report
+from rnnscope.stages import pipeline
 
 TINY = [
     "--task",
@@ -25,8 +25,6 @@ TINY = [
     "2",
     "--quiet",
 ]
-
-
 
 
 @pytest.fixture(scope="module")

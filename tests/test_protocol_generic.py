@@ -4,8 +4,8 @@ Jacobians and impulse response computed; on the built-in cells the generic paths
 import numpy as np
 import pytest
 import torch
-from plain_models import Gated, Layered, RequiredOnly, TanhCell, TwoLayerLSTM, unrolled_reference
 
+from plain_models import Gated, Layered, RequiredOnly, TanhCell, TwoLayerLSTM, unrolled_reference
 from rnnscope.config import ModelConfig
 from rnnscope.gradients import carry_gates, step_gradients, step_jacobians
 from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier, build_model
@@ -160,10 +160,22 @@ def test_generic_recording_equals_the_gated_step(kind):
     x, y, lengths = _batch(dtype=torch.float32)
     fast = record(model, x.numpy(), lengths.numpy(), y.numpy())
     plain = record(RequiredOnly(model), x.numpy(), lengths.numpy(), y.numpy())
-    assert set(fast) - set(plain) == ({"gate.f.l0", "gate.i.l0", "gate.g.l0", "gate.o.l0", "gate.i.l1",
-                                       "gate.f.l1", "gate.g.l1", "gate.o.l1"} if kind == "lstm" else
-                                      {f"gate.{g}.l{layer}" for g in "rzn" for layer in (0, 1)}
-                                      if kind == "gru" else set())
+    assert set(fast) - set(plain) == (
+        {
+            "gate.f.l0",
+            "gate.i.l0",
+            "gate.g.l0",
+            "gate.o.l0",
+            "gate.i.l1",
+            "gate.f.l1",
+            "gate.g.l1",
+            "gate.o.l1",
+        }
+        if kind == "lstm"
+        else {f"gate.{g}.l{layer}" for g in "rzn" for layer in (0, 1)}
+        if kind == "gru"
+        else set()
+    )
     _assert_close({k: fast[k] for k in plain}, plain, 1e-6)
 
 
@@ -195,11 +207,13 @@ def test_jacobians_closed_form_equal_jacrev_through_step(kind):
     # the whole stacked state's Jacobian (what fixed points need), cross-layer blocks included
     state = model.step(x[:, 0], model.init_state(3))
     closed = model.step_jacobian(x[:, 1], state)
-    ref = torch.func.vmap(torch.func.jacrev(
-        lambda v, xt: state_vector(model, model.step(xt[None], vector_state(model, v[None])))[0]))(
-        state_vector(model, state), x[:, 1])
+    ref = torch.func.vmap(
+        torch.func.jacrev(
+            lambda v, xt: state_vector(model, model.step(xt[None], vector_state(model, v[None])))[0]
+        )
+    )(state_vector(model, state), x[:, 1])
     torch.testing.assert_close(closed, ref, rtol=1e-10, atol=1e-12)
-    assert float(closed[:, 5 * (2 if kind == "lstm" else 1):, :5].abs().max()) > 0  # layer 1 feels layer 0
+    assert float(closed[:, 5 * (2 if kind == "lstm" else 1) :, :5].abs().max()) > 0  # layer 1 feels layer 0
     with pytest.raises(ValueError, match="no closed-form"):
         step_jacobians(RequiredOnly(model), x, method="explicit")
 

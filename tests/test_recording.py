@@ -63,14 +63,16 @@ def test_recurrent_padded_equals_fused_per_sequence(kind, layers):
     h_final = final[0] if kind == "lstm" else final
     rows = np.arange(B)
     for layer in range(layers):
-        np.testing.assert_allclose(r[f"hidden.l{layer}"][rows, LENGTHS - 1], h_final[layer].numpy(), atol=ATOL,
-                                   rtol=0)
+        np.testing.assert_allclose(
+            r[f"hidden.l{layer}"][rows, LENGTHS - 1], h_final[layer].numpy(), atol=ATOL, rtol=0
+        )
         if kind == "lstm":
-            np.testing.assert_allclose(r[f"cell.l{layer}"][rows, LENGTHS - 1], final[1][layer].numpy(), atol=ATOL,
-                                       rtol=0)
+            np.testing.assert_allclose(
+                r[f"cell.l{layer}"][rows, LENGTHS - 1], final[1][layer].numpy(), atol=ATOL, rtol=0
+            )
     for b, n in enumerate(LENGTHS):
         with torch.no_grad():
-            alone, _ = model.core(xt[b:b + 1, :n])
+            alone, _ = model.core(xt[b : b + 1, :n])
         np.testing.assert_allclose(r[f"hidden.l{layers - 1}"][b, :n], alone[0].numpy(), atol=ATOL, rtol=0)
     np.testing.assert_allclose(r["probs"][rows, LENGTHS - 1], probs, atol=ATOL, rtol=0)
     np.testing.assert_array_equal(r["predictions"], probs.argmax(1))
@@ -134,12 +136,14 @@ def test_transformer_padded_equals_forward_and_kv_cache_steps(layers):
     np.testing.assert_allclose(r[f"residual.l{layers - 1}"][valid], tops[valid], atol=ATOL, rtol=0)
     for b, n in enumerate(LENGTHS):  # padding never leaks into valid positions
         with torch.no_grad():
-            streams, weights = model.encode(xt[b:b + 1, :n], need_weights=True)
+            streams, weights = model.encode(xt[b : b + 1, :n], need_weights=True)
         for layer in range(layers):
-            np.testing.assert_allclose(r[f"residual.l{layer}"][b, :n], streams[layer + 1][0].numpy(), atol=ATOL,
-                                       rtol=0)
-            np.testing.assert_allclose(r[f"attention.l{layer}"][b, :, :n, :n], weights[layer][0].numpy(),
-                                       atol=ATOL, rtol=0)
+            np.testing.assert_allclose(
+                r[f"residual.l{layer}"][b, :n], streams[layer + 1][0].numpy(), atol=ATOL, rtol=0
+            )
+            np.testing.assert_allclose(
+                r[f"attention.l{layer}"][b, :, :n, :n], weights[layer][0].numpy(), atol=ATOL, rtol=0
+            )
     att = r["attention.l0"]  # (B, N, T, T)
     np.testing.assert_allclose(att.sum(-1)[valid[:, None, :].repeat(2, 1)], 1.0, atol=1e-6)
     assert np.isnan(att.transpose(0, 2, 1, 3)[~valid]).all()
@@ -151,8 +155,13 @@ def test_steps_sequences_chunks_and_float16(kind):
     model = _model(kind, 2)
     x, y = _data(5)
     full = record(model, x, LENGTHS, y)
-    part = record(model, x, LENGTHS, y, RecordSpec(sequences=(5, 0, 3, 6), max_sequences=3, steps=(0, 4, 8, 10),
-                                                   chunk_size=2))
+    part = record(
+        model,
+        x,
+        LENGTHS,
+        y,
+        RecordSpec(sequences=(5, 0, 3, 6), max_sequences=3, steps=(0, 4, 8, 10), chunk_size=2),
+    )
     idx, steps = np.array([5, 0, 3]), np.array([0, 4, 8, 10])
     np.testing.assert_array_equal(part["index"], idx)
     np.testing.assert_array_equal(part["lengths"], LENGTHS[idx])

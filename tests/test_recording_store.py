@@ -33,7 +33,9 @@ def test_round_trip_equals_memory(tmp_path, dtype):
     spec = RecordSpec(dtype=dtype, chunk_size=5)
     mem = record(model, x, lengths, y, spec)
     rec = record_to_disk(model, x, tmp_path / "rec", lengths, y, spec, meta={"note": "test"})
-    assert sorted(p.name for p in (tmp_path / "rec" / "chunks").iterdir()) == [f"{i:06d}.safetensors" for i in range(5)]
+    assert sorted(p.name for p in (tmp_path / "rec" / "chunks").iterdir()) == [
+        f"{i:06d}.safetensors" for i in range(5)
+    ]
     again = Recording(tmp_path / "rec").verify()
     assert again.n_sequences == B and again.names == list(mem) and again.source == {"note": "test"}
     assert again.steps.tolist() == list(range(T)) and again.model["kind"] == "lstm"
@@ -61,11 +63,11 @@ def test_chunks_are_readable_with_plain_numpy(tmp_path):
     for chunk in manifest["chunks"]:
         raw = (tmp_path / "rec" / chunk["file"]).read_bytes()
         n = struct.unpack("<Q", raw[:8])[0]
-        header = json.loads(raw[8:8 + n])
+        header = json.loads(raw[8 : 8 + n])
         info = header["hidden.l0"]
         a, b = info["data_offsets"]
         assert info["dtype"] == "F16"
-        parts.append(np.frombuffer(raw[8 + n + a:8 + n + b], dtype="<f2").reshape(info["shape"]))
+        parts.append(np.frombuffer(raw[8 + n + a : 8 + n + b], dtype="<f2").reshape(info["shape"]))
     np.testing.assert_array_equal(np.concatenate(parts), rec.read("hidden.l0"))
 
 
@@ -90,8 +92,9 @@ def test_recording_streams_chunk_by_chunk(tmp_path):
     rec = record_to_disk(model, arr, tmp_path / "rec", lengths, y, RecordSpec(chunk_size=4))
     assert len(arr.reads) == 6 and arr.reads[-1] == [20, 21, 22]
     # batches of 4 and of 23 sequences: equal up to BLAS rounding (issue 12, item 7), never bit for bit
-    np.testing.assert_allclose(rec.read("cell.l1"), record(model, x, lengths, y)["cell.l1"],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        rec.read("cell.l1"), record(model, x, lengths, y)["cell.l1"], rtol=1e-5, atol=1e-6
+    )
     assert not list(tmp_path.glob(".rec.*"))  # the temporary directory became rec/
 
 
@@ -101,8 +104,15 @@ def test_failure_midway_leaves_old_recording_and_no_temporary_files(tmp_path):
     bad = x.copy()
     bad[20, 0, 0] = np.inf  # in the third chunk
     with pytest.raises(ValueError, match=r"sequence 20, step 0"):
-        record_to_disk(model, bad, tmp_path / "rec", lengths, y, RecordSpec(chunk_size=8, dtype="float16"),
-                       overwrite=True)
+        record_to_disk(
+            model,
+            bad,
+            tmp_path / "rec",
+            lengths,
+            y,
+            RecordSpec(chunk_size=8, dtype="float16"),
+            overwrite=True,
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec"]
     assert Recording(tmp_path / "rec").verify().manifest["dtype"] == "float32"
     with pytest.raises(ValueError, match="already exists; pass overwrite=True"):
@@ -123,7 +133,9 @@ def test_missing_truncated_and_mismatched_chunks_are_named(tmp_path):
     (path / "chunks" / "000002.safetensors").unlink()
     rec = Recording(path)
     rec.read("hidden.l0", slice(0, 10))  # chunks 0 and 1 are intact
-    with pytest.raises(RunFileError, match=r"chunk chunks/000002.safetensors \(sequences 10..14\) is missing"):
+    with pytest.raises(
+        RunFileError, match=r"chunk chunks/000002.safetensors \(sequences 10..14\) is missing"
+    ):
         rec.read("hidden.l0")
     with pytest.raises(RunFileError, match="is missing"):
         rec.verify()
@@ -137,8 +149,11 @@ def test_missing_truncated_and_mismatched_chunks_are_named(tmp_path):
     manifest = json.loads((path / "manifest.json").read_text())
     manifest["chunks"][1]["bytes"] = len(data)
     (path / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ValueError, match=r"array hidden.l0 in chunk chunks/000001.safetensors has shape "
-                                         r"\(5, 9, 7\) \(F32\), expected \(5, 9, 6\) \(float32\) per the manifest"):
+    with pytest.raises(
+        ValueError,
+        match=r"array hidden.l0 in chunk chunks/000001.safetensors has shape "
+        r"\(5, 9, 7\) \(F32\), expected \(5, 9, 6\) \(float32\) per the manifest",
+    ):
         Recording(path).read("hidden.l0", slice(4, 8))
     Recording(path).read("hidden.l1", slice(4, 8))  # the other arrays of that chunk are fine
 
@@ -147,13 +162,18 @@ def test_truncated_chunk_and_corrupt_manifest(tmp_path):
     path = _broken(tmp_path)
     f = path / "chunks" / "000000.safetensors"
     f.write_bytes(f.read_bytes()[:100])
-    with pytest.raises(RunFileError, match=r"chunk chunks/000000.safetensors \(sequences 0..4\) has 100 bytes, the "
-                                           r"manifest says \d+ \(truncated or replaced\)"):
+    with pytest.raises(
+        RunFileError,
+        match=r"chunk chunks/000000.safetensors \(sequences 0..4\) has 100 bytes, the "
+        r"manifest says \d+ \(truncated or replaced\)",
+    ):
         Recording(path).read("probs")
     manifest = json.loads((path / "manifest.json").read_text())
     manifest["arrays"]["probs"]["shape"][0] = 99
     (path / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(RunFileError, match=r"is corrupt \(array probs has shape \[99, 9, 3\], expected \(23, ...\)\)"):
+    with pytest.raises(
+        RunFileError, match=r"is corrupt \(array probs has shape \[99, 9, 3\], expected \(23, ...\)\)"
+    ):
         _ = Recording(path).names
     manifest["arrays"]["probs"]["shape"][0] = B
     manifest["chunks"].pop(2)
@@ -184,33 +204,65 @@ def test_writer_refuses_inconsistent_chunks(tmp_path):
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "run"
     torch.manual_seed(0)
-    rnnscope.train(out=out, task="evidence", task_params={"seq_len": 12}, n_train=64, n_test=40, hidden=8,
-                   layers=2, model="gru", epochs=1, seed=0, device="cpu")
+    rnnscope.train(
+        out=out,
+        task="evidence",
+        task_params={"seq_len": 12},
+        n_train=64,
+        n_test=40,
+        hidden=8,
+        layers=2,
+        model="gru",
+        epochs=1,
+        seed=0,
+        device="cpu",
+    )
     return out
 
 
 def test_record_cli_writes_the_recording(run_dir, capsys):
-    assert main(["record", str(run_dir), "--max-sequences", "30", "--dtype", "float16", "--chunk-size", "16"]) == 0
+    assert (
+        main(["record", str(run_dir), "--max-sequences", "30", "--dtype", "float16", "--chunk-size", "16"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "recorded 30 test sequences x 12 steps" in out and "2 chunks" in out
     rec = Recording(run_dir / "recording").verify()
     assert rec.n_sequences == 30 and rec.source["split"] == "test" and rec.manifest["dtype"] == "float16"
     run = rnnscope.load_run(run_dir)
-    mem = record(run.model, run.data.test.x[:30], run.data.test.lengths[:30], run.data.test.y[:30],
-                 RecordSpec(dtype="float16"))
+    mem = record(
+        run.model,
+        run.data.test.x[:30],
+        run.data.test.lengths[:30],
+        run.data.test.y[:30],
+        RecordSpec(dtype="float16"),
+    )
     for name in rec.names:  # chunks of 16 vs one batch of 30: equal to float16 rounding, not bit for bit
-        np.testing.assert_allclose(rec.read(name).astype(np.float32), mem[name].astype(np.float32),
-                                   rtol=2e-3, atol=2e-3)
+        np.testing.assert_allclose(
+            rec.read(name).astype(np.float32), mem[name].astype(np.float32), rtol=2e-3, atol=2e-3
+        )
     assert main(["record", str(run_dir), "--split", "train", "--quantities", "hidden,probs"]) == 0
     rec = Recording(run_dir / "recording")
-    assert rec.n_sequences == len(run.data.train) and rec.names == ["hidden.l0", "hidden.l1", "probs", "lengths", "index"]
+    assert rec.n_sequences == len(run.data.train) and rec.names == [
+        "hidden.l0",
+        "hidden.l1",
+        "probs",
+        "lengths",
+        "index",
+    ]
     assert not list(run_dir.glob(".recording*"))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--quantities", "hidden,attention"], "quantity 'attention' exists only for transformer models; this model is gru"),
-    (["--quantities", "voltage"], "unknown quantity 'voltage'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--quantities", "hidden,attention"],
+            "quantity 'attention' exists only for transformer models; this model is gru",
+        ),
+        (["--quantities", "voltage"], "unknown quantity 'voltage'"),
+    ],
+)
 def test_record_cli_bad_input_is_one_line_and_writes_nothing(run_dir, capsys, argv, message, tmp_path):
     before = sorted(p.name for p in run_dir.iterdir())
     assert main(["record", str(run_dir), *argv]) == 2

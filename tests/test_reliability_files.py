@@ -19,12 +19,21 @@ import rnnscope
 from rnnscope.data import load_directory
 from rnnscope.io import FORMAT_VERSION, RunFileError, load_tensors, read_json, sha256, write_json
 from rnnscope.recording import Recording, RecordSpec, record_run
+from rnnscope.rundir import file_hashes, read_history, read_status, write_status
 from rnnscope.training.callbacks import Callback
 from rnnscope.training.checkpoint import FILES, load_checkpoint, load_latest
-from rnnscope.rundir import file_hashes, read_history, read_status, write_status
 
-SMALL = {"task": "evidence", "task_params": {"seq_len": 10}, "n_train": 96, "n_test": 32, "hidden": 8,
-         "batch_size": 16, "device": "cpu", "seed": 4, "dropout": 0.2}
+SMALL = {
+    "task": "evidence",
+    "task_params": {"seq_len": 10},
+    "n_train": 96,
+    "n_test": 32,
+    "hidden": 8,
+    "batch_size": 16,
+    "device": "cpu",
+    "seed": 4,
+    "dropout": 0.2,
+}
 DAMAGES = ("truncated", "empty", "bitflip", "missing")
 RUN_FILES = ("config.json", "status.json", "history.jsonl", "metrics.json", "model.safetensors")
 
@@ -43,8 +52,11 @@ def runs(tmp_path_factory):
     record_run(root / "finished", max_sequences=12, spec=RecordSpec(chunk_size=4, quantities=("hidden",)))
     with pytest.raises(KeyboardInterrupt):
         rnnscope.train(out=root / "interrupted", epochs=3, callbacks=[_Crash()], **SMALL)
-    return {"finished": root / "finished", "interrupted": root / "interrupted",
-            "weights": {k: v.clone() for k, v in finished.model.state_dict().items()}}
+    return {
+        "finished": root / "finished",
+        "interrupted": root / "interrupted",
+        "weights": {k: v.clone() for k, v in finished.model.state_dict().items()},
+    }
 
 
 def _copy(runs, name, tmp_path) -> Path:
@@ -62,7 +74,7 @@ def _damage(path: Path, how: str, seed: int = 0) -> None:
     elif how == "bitflip":
         rng = random.Random(f"{path.name}{seed}")
         i = rng.randrange(len(data))
-        path.write_bytes(data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1:])
+        path.write_bytes(data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :])
     else:
         path.unlink()
 
@@ -78,8 +90,11 @@ def _rehash_run(run: Path) -> None:
 def _rehash_checkpoint(ckpt: Path) -> None:
     manifest = read_json(ckpt / "MANIFEST.json")
     manifest["files"] = {f: sha256(ckpt / f) for f in FILES}
-    write_json(ckpt / "MANIFEST.json", {k: v for k, v in manifest.items()
-                                        if k not in ("format_version", "content_sha256")}, checksum=True)
+    write_json(
+        ckpt / "MANIFEST.json",
+        {k: v for k, v in manifest.items() if k not in ("format_version", "content_sha256")},
+        checksum=True,
+    )
 
 
 def _one_line_naming(err: Exception, name: str) -> str:
@@ -128,10 +143,17 @@ def _poison_checkpoints(run: Path, name: str, payload: bytes, rehash: bool) -> P
 
 
 PLACES = [(f, r) for f in RUN_FILES for r in (False, True)] + [
-    ("model.safetensors:torch.save", True), ("checkpoint:state.safetensors", True),
-    ("checkpoint:state.json", True), ("checkpoint:MANIFEST.json", False), ("checkpoint:state.safetensors", False),
-    ("recording:chunk", True), ("recording:manifest.json", False),
-    ("npz:object-array", False), ("npz:pickle-file", False), ("npz:pickled-npy", False)]
+    ("model.safetensors:torch.save", True),
+    ("checkpoint:state.safetensors", True),
+    ("checkpoint:state.json", True),
+    ("checkpoint:MANIFEST.json", False),
+    ("checkpoint:state.safetensors", False),
+    ("recording:chunk", True),
+    ("recording:manifest.json", False),
+    ("npz:object-array", False),
+    ("npz:pickle-file", False),
+    ("npz:pickled-npy", False),
+]
 
 
 @pytest.mark.parametrize("place, rehash", PLACES, ids=[f"{p}{'+hash' if r else ''}" for p, r in PLACES])
@@ -203,8 +225,12 @@ def test_damaged_run_file_is_named_with_what_to_do(runs, tmp_path, name, how):
             assert "restore it from a copy of the run" in msg
         return
     assert f"checkpoint epoch-000003 is intact: resume from it with `rnnscope train --resume {run}`" in msg
-    if (name, how) in {("model.safetensors", "bitflip"), ("history.jsonl", "truncated"), ("status.json", "empty"),
-                       ("metrics.json", "missing")}:  # the remedy works, and restores the same bits
+    if (name, how) in {
+        ("model.safetensors", "bitflip"),
+        ("history.jsonl", "truncated"),
+        ("status.json", "empty"),
+        ("metrics.json", "missing"),
+    }:  # the remedy works, and restores the same bits
         rnnscope.resume(run)
         fixed = rnnscope.load_run(run)
         assert all(torch.equal(fixed.model.state_dict()[k], v) for k, v in runs["weights"].items())
@@ -219,7 +245,9 @@ def test_damaged_newest_checkpoint_is_skipped_and_named(runs, tmp_path, name, ho
     ckpt, _, meta, problems = load_latest(run / "checkpoints")
     assert ckpt.name == "epoch-000001" and meta["epoch"] == 1
     assert len(problems) == 1 and problems[0].startswith("checkpoint epoch-000002:") and name in problems[0]
-    with pytest.raises(RunFileError) as info:  # an interrupted run: what to do says which checkpoint is intact
+    with pytest.raises(
+        RunFileError
+    ) as info:  # an interrupted run: what to do says which checkpoint is intact
         rnnscope.load_run(run)
     msg = _one_line_naming(info.value, "epoch-000002")
     assert f"checkpoint epoch-000001 is intact: resume from it with `rnnscope train --resume {run}`" in msg
@@ -232,12 +260,16 @@ def test_resume_skips_a_corrupt_checkpoint_says_so_and_stays_exact(runs, tmp_pat
     _damage(run / "checkpoints" / "epoch-000002" / "state.safetensors", "bitflip")
     assert main(["train", "--resume", str(run), "--quiet"]) == 0
     err = capsys.readouterr().err
-    assert ("checkpoint epoch-000002: state.safetensors does not match its SHA-256 (corrupt); resumed from "
-            "epoch-000001, the newest intact checkpoint") in err
+    assert (
+        "checkpoint epoch-000002: state.safetensors does not match its SHA-256 (corrupt); resumed from "
+        "epoch-000001, the newest intact checkpoint"
+    ) in err
     assert read_status(run)["resumes"][-1]["from"] == "epoch-000001"
     loaded = rnnscope.load_run(run)
     assert all(torch.equal(loaded.model.state_dict()[k], v) for k, v in runs["weights"].items())
-    assert [r["train_loss"] for r in loaded.history] == [r["train_loss"] for r in read_history(runs["finished"])]
+    assert [r["train_loss"] for r in loaded.history] == [
+        r["train_loss"] for r in read_history(runs["finished"])
+    ]
 
 
 def test_no_intact_checkpoint_says_how_to_start_again(runs, tmp_path):
@@ -251,7 +283,9 @@ def test_no_intact_checkpoint_says_how_to_start_again(runs, tmp_path):
     shutil.rmtree(run / "checkpoints")  # the remedy: the run starts again from its config, exactly
     rnnscope.resume(run)
     assert read_status(run)["resumes"][-1]["from"] == "start"
-    assert all(torch.equal(rnnscope.load_run(run).model.state_dict()[k], v) for k, v in runs["weights"].items())
+    assert all(
+        torch.equal(rnnscope.load_run(run).model.state_dict()[k], v) for k, v in runs["weights"].items()
+    )
 
 
 def test_completed_run_with_intact_files_is_not_resumed(runs, tmp_path):
@@ -271,7 +305,14 @@ def test_every_metadata_file_carries_a_format_version(runs):
     run = runs["finished"]
     files = _metadata_files(run)
     names = {p.name for p in files}
-    assert {"config.json", "status.json", "metrics.json", "MANIFEST.json", "state.json", "manifest.json"} <= names
+    assert {
+        "config.json",
+        "status.json",
+        "metrics.json",
+        "MANIFEST.json",
+        "state.json",
+        "manifest.json",
+    } <= names
     for p in files:
         assert json.loads(p.read_text())["format_version"] == FORMAT_VERSION, p
     for line in (run / "history.jsonl").read_text().splitlines():
@@ -293,8 +334,17 @@ def _newer_tensors(path: Path) -> None:
     save_file(load_tensors(path), str(path), metadata={"format_version": str(FORMAT_VERSION + 1)})
 
 
-NEWER = ["config.json", "status.json", "metrics.json", "history.jsonl", "model.safetensors",
-         "checkpoint:state.json", "checkpoint:MANIFEST.json", "checkpoint:state.safetensors", "recording:manifest.json"]
+NEWER = [
+    "config.json",
+    "status.json",
+    "metrics.json",
+    "history.jsonl",
+    "model.safetensors",
+    "checkpoint:state.json",
+    "checkpoint:MANIFEST.json",
+    "checkpoint:state.safetensors",
+    "recording:manifest.json",
+]
 
 
 @pytest.mark.parametrize("place", NEWER)
@@ -328,4 +378,7 @@ def test_a_newer_format_version_is_refused_clearly(runs, tmp_path, place):
     with pytest.raises(RunFileError) as info:
         load()
     msg = _one_line_naming(info.value, target)
-    assert f"format version {FORMAT_VERSION + 1}, newer than this rnnscope reads ({FORMAT_VERSION}); upgrade" in msg
+    assert (
+        f"format version {FORMAT_VERSION + 1}, newer than this rnnscope reads ({FORMAT_VERSION}); upgrade"
+        in msg
+    )

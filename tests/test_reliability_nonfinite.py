@@ -10,15 +10,42 @@ import torch
 import rnnscope
 from rnnscope.cli import main
 from rnnscope.data.dataset import DataBundle, Split
+from rnnscope.rundir import read_history, read_status
 from rnnscope.training import api
 from rnnscope.training.checkpoint import load_latest
 from rnnscope.training.loop import split_validation
-from rnnscope.rundir import read_history, read_status
 
-SMALL = {"task": "evidence", "task_params": {"seq_len": 10}, "n_train": 96, "n_test": 32, "hidden": 8,
-         "batch_size": 16, "device": "cpu", "seed": 6}
-CLI = ["--task", "evidence", "--task-param", "seq_len=10", "--n-train", "96", "--n-test", "32", "--hidden", "8",
-       "--batch-size", "16", "--device", "cpu", "--seed", "6", "--epochs", "3", "--quiet"]
+SMALL = {
+    "task": "evidence",
+    "task_params": {"seq_len": 10},
+    "n_train": 96,
+    "n_test": 32,
+    "hidden": 8,
+    "batch_size": 16,
+    "device": "cpu",
+    "seed": 6,
+}
+CLI = [
+    "--task",
+    "evidence",
+    "--task-param",
+    "seq_len=10",
+    "--n-train",
+    "96",
+    "--n-test",
+    "32",
+    "--hidden",
+    "8",
+    "--batch-size",
+    "16",
+    "--device",
+    "cpu",
+    "--seed",
+    "6",
+    "--epochs",
+    "3",
+    "--quiet",
+]
 
 
 def _epoch1_batches(y: np.ndarray) -> dict[int, int]:
@@ -88,13 +115,23 @@ def test_nan_data_through_the_cli_exits_1_with_the_remedy(nan_data, tmp_path, ca
     assert "clean the data" in err and "run directory:" in out
 
 
-@pytest.mark.parametrize("lr, what, remedy", [
-    ("1e20", "gradient norm", "turn gradient clipping on (--clip 1.0) or lower the learning rate (--lr 1e+19)"),
-    ("1e38", "update (the optimizer step overflowed float32)", "lower the learning rate (--lr 1e+37)"),
-])
+@pytest.mark.parametrize(
+    "lr, what, remedy",
+    [
+        (
+            "1e20",
+            "gradient norm",
+            "turn gradient clipping on (--clip 1.0) or lower the learning rate (--lr 1e+19)",
+        ),
+        ("1e38", "update (the optimizer step overflowed float32)", "lower the learning rate (--lr 1e+37)"),
+    ],
+)
 def test_absurd_learning_rate_fails_with_status_1_and_remedies(tmp_path, capsys, lr, what, remedy):
     out = tmp_path / "run"
-    assert main(["train", "--out", str(out), *CLI, "--lr", lr, "--no-clip", "--checkpoint-every-batches", "2"]) == 1
+    assert (
+        main(["train", "--out", str(out), *CLI, "--lr", lr, "--no-clip", "--checkpoint-every-batches", "2"])
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     status = read_status(out)

@@ -21,16 +21,45 @@ import pytest
 import torch
 
 from rnnscope.io import dumps, load_tensors
+from rnnscope.rundir import RunLock, RunLockedError, read_history, read_status
 from rnnscope.training.callbacks import Callback
 from rnnscope.training.checkpoint import DELAY_ENV, checkpoint_name
-from rnnscope.rundir import RunLock, RunLockedError, read_history, read_status
 
 SEED = 20240611
 EPOCHS = 6
-ARGS = ["--task", "evidence", "--task-param", "seq_len=16", "--task-param", "drift=0.5", "--n-train", "160",
-        "--n-test", "48", "--model", "gru", "--hidden", "16", "--layers", "2", "--dropout", "0.3",
-        "--batch-size", "16", "--lr", "0.003", "--epochs", str(EPOCHS), "--seed", "5", "--device", "cpu",
-        "--checkpoint-every-batches", "3", "--quiet"]
+ARGS = [
+    "--task",
+    "evidence",
+    "--task-param",
+    "seq_len=16",
+    "--task-param",
+    "drift=0.5",
+    "--n-train",
+    "160",
+    "--n-test",
+    "48",
+    "--model",
+    "gru",
+    "--hidden",
+    "16",
+    "--layers",
+    "2",
+    "--dropout",
+    "0.3",
+    "--batch-size",
+    "16",
+    "--lr",
+    "0.003",
+    "--epochs",
+    str(EPOCHS),
+    "--seed",
+    "5",
+    "--device",
+    "cpu",
+    "--checkpoint-every-batches",
+    "3",
+    "--quiet",
+]
 BATCHES = 9  # 160 - 16 validation sequences = 144 -> 9 batches of 16: checkpoints after batches 3 and 6
 TIMEOUT = 60.0
 
@@ -49,7 +78,7 @@ def _child(target, log: Path, env: dict | None = None) -> int:
         os.environ.update(env or {})
         torch.set_num_threads(1)
         code = target() or 0
-    except BaseException as err:  # noqa: BLE001 - report anything, then leave without pytest's cleanup
+    except BaseException as err:
         os.write(2, f"child failed: {err!r}\n".encode())
     finally:
         os._exit(code)
@@ -106,7 +135,11 @@ def _wait_for(cond, pid: int, what: str) -> None:
 
 
 def _newest(run: Path) -> str:
-    names = sorted(p.name for p in (run / "checkpoints").glob("epoch-*")) if (run / "checkpoints").exists() else []
+    names = (
+        sorted(p.name for p in (run / "checkpoints").glob("epoch-*"))
+        if (run / "checkpoints").exists()
+        else []
+    )
     return names[-1] if names else ""
 
 
@@ -129,8 +162,9 @@ def test_kill9_at_random_moments_then_resume_is_bit_identical(tmp_path):
     assert _cli(["train", "--out", str(ref), *ARGS])() == 0  # the uninterrupted reference, in this process
 
     # every checkpoint of the run, in training order; the kills wait for seeded random ones among them
-    order = [checkpoint_name(e, b) for e in range(EPOCHS) for b in (3, 6)] + [checkpoint_name(e) for e in
-                                                                              range(1, EPOCHS)]
+    order = [checkpoint_name(e, b) for e in range(EPOCHS) for b in (3, 6)] + [
+        checkpoint_name(e) for e in range(1, EPOCHS)
+    ]
     order.sort()
     targets = sorted(rng.sample(order[:-2], 3))
     plan = [("random", targets[0]), ("during-write", None), ("random", targets[1]), ("random", targets[2])]
@@ -140,6 +174,7 @@ def test_kill9_at_random_moments_then_resume_is_bit_identical(tmp_path):
         env = {DELAY_ENV: "0.3"} if kind == "during-write" else {}
         pid = _child(_cli(argv), tmp_path / f"seg{i}.log", env)
         if kind == "during-write":  # the first checkpoint this process writes: 3 files x 0.3 s to land in
+
             def tmp(pid=pid):
                 return [p for p in (run / "checkpoints").glob(f".tmp-*-{pid}") if p.is_dir()]
 
@@ -190,6 +225,7 @@ def _hold_lock(run: Path, ready: Path):
         with RunLock(run):
             ready.write_text("locked")
             time.sleep(TIMEOUT)
+
     return target
 
 
@@ -197,7 +233,10 @@ def test_second_writer_refused_and_dead_holder_does_not_block(tmp_path, capsys):
     from rnnscope.cli import main
 
     run = tmp_path / "run"
-    assert _wait_exit(_child(_cli(["train", "--out", str(run), *ARGS, "--epochs", "1"]), tmp_path / "a.log")) == 0
+    assert (
+        _wait_exit(_child(_cli(["train", "--out", str(run), *ARGS, "--epochs", "1"]), tmp_path / "a.log"))
+        == 0
+    )
     os.remove(run / "status.json")  # damaged: a resume would rebuild it, if it could take the lock
     ready = tmp_path / "ready"
     pid = _child(_hold_lock(run, ready), tmp_path / "hold.log")
@@ -234,9 +273,20 @@ def test_resume_inside_an_epoch_is_exact(tmp_path):
     batches in (every 2 batches), and the resume skips those 4 batches of the regenerated order."""
     import rnnscope
 
-    kw = {"task": "evidence", "task_params": {"seq_len": 12}, "n_train": 120, "n_test": 40, "model": "lstm",
-          "hidden": 10, "dropout": 0.25, "batch_size": 16, "epochs": 3, "seed": 9, "device": "cpu",
-          "checkpoint_every_batches": 2}
+    kw = {
+        "task": "evidence",
+        "task_params": {"seq_len": 12},
+        "n_train": 120,
+        "n_test": 40,
+        "model": "lstm",
+        "hidden": 10,
+        "dropout": 0.25,
+        "batch_size": 16,
+        "epochs": 3,
+        "seed": 9,
+        "device": "cpu",
+        "checkpoint_every_batches": 2,
+    }
     ref = rnnscope.train(out=tmp_path / "ref", **kw)
     with pytest.raises(KeyboardInterrupt):
         rnnscope.train(out=tmp_path / "run", callbacks=[_Crash(1, 4)], **kw)

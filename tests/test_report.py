@@ -6,9 +6,9 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import RUN_SECTIONS, run_cli
 
 import rnnscope
+from conftest import RUN_SECTIONS, run_cli
 from rnnscope.io import RunFileError
 from rnnscope.report import build_report, render_report
 from rnnscope.report.explorer import MISSING, pick_sequences, quantize
@@ -43,8 +43,6 @@ def _copy(src, tmp_path, name="run"):
     shutil.copytree(src, dst)
     (dst / "report.html").unlink(missing_ok=True)
     return dst
-
-
 
 
 def _section(html, sid):

@@ -8,11 +8,11 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import RUN_SECTIONS as SECTIONS
 
 import rnnscope
-from rnnscope.stages.pipeline import run_stages
+from conftest import RUN_SECTIONS as SECTIONS
 from rnnscope.report import build_report
+from rnnscope.stages.pipeline import run_stages
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

@@ -36,7 +36,7 @@ def _play(pool, seqs, starts, chunk):
         for i, slot in slot_of.items():
             if pos[i] < len(seqs[i]):
                 n = min(chunk, len(seqs[i]) - pos[i])
-                feed[slot] = seqs[i][pos[i]: pos[i] + n]
+                feed[slot] = seqs[i][pos[i] : pos[i] + n]
                 pos[i] += n
         if feed:
             out = pool.feed_ragged(feed)

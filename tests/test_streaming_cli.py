@@ -14,8 +14,9 @@ from rnnscope.cli import main
 def run_dir(tmp_path_factory):
     torch.manual_seed(0)
     out = tmp_path_factory.mktemp("streamrun") / "run"
-    rnnscope.train(out=out, hidden=8, epochs=1, n_train=64, n_test=32, task="evidence",
-                   task_params={"seq_len": 10})
+    rnnscope.train(
+        out=out, hidden=8, epochs=1, n_train=64, n_test=32, task="evidence", task_params={"seq_len": 10}
+    )
     return out
 
 
@@ -38,7 +39,9 @@ def _stream(monkeypatch, capsys, run_dir, text, *args):
 
 
 def _csv(rows, ids=None):
-    return "\n".join(",".join(([ids[i]] if ids else []) + [f"{v:.6g}" for v in r]) for i, r in enumerate(rows))
+    return "\n".join(
+        ",".join(([ids[i]] if ids else []) + [f"{v:.6g}" for v in r]) for i, r in enumerate(rows)
+    )
 
 
 def _by_stream(rows):
@@ -59,8 +62,9 @@ def test_blank_lines_separate_streams_and_answers_equal_the_full_forward(monkeyp
     for name, x in (("0", a), ("1", b)):
         probs = np.array([[float(v) for v in r[3:]] for r in got[name]])
         assert [int(r[1]) for r in got[name]] == list(range(1, len(x) + 1))
-        np.testing.assert_allclose(probs, _expected(model, np.float32([[float(f"{v:.6g}") for v in r] for r in x])),
-                                   atol=2e-6)
+        np.testing.assert_allclose(
+            probs, _expected(model, np.float32([[float(f"{v:.6g}") for v in r] for r in x])), atol=2e-6
+        )
         assert [r[2] for r in got[name]] == [str(i) for i in probs.argmax(1)]
 
 
@@ -95,8 +99,9 @@ def test_block_size_does_not_change_the_answers(monkeypatch, capsys, run_dir, tm
     assert len(tables[0]) == 41
     for t in tables[1:]:  # same streams, steps, predictions; probabilities up to float rounding
         assert [r[:3] for r in t] == [r[:3] for r in tables[0]]
-        np.testing.assert_allclose(np.float64([r[3:] for r in t[1:]]), np.float64([r[3:] for r in tables[0][1:]]),
-                                   atol=2e-6)
+        np.testing.assert_allclose(
+            np.float64([r[3:] for r in t[1:]]), np.float64([r[3:] for r in tables[0][1:]]), atol=2e-6
+        )
 
 
 def test_bad_rows_are_reported_skipped_and_lose_no_state(monkeypatch, capsys, run_dir):

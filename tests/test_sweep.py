@@ -5,17 +5,22 @@ from concurrent.futures import Future
 
 import pytest
 
+from rnnscope import rundir
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.sweep import InlineExecutor, LocalProcessExecutor, job_name, make_job, run_state, run_sweep
 from rnnscope.sweep.executors import Executor, threads_per_worker
-from rnnscope import rundir
 
 
 def tiny_job(root, name="rnn-s0", kind="rnn", seed=0, epochs=2, distance=3, **data_kw):
     data = DataConfig(task="recall", task_params={"distance": distance, **data_kw}, n_train=48, n_test=16)
-    return make_job(name, root / "runs" / name, data, ModelConfig(kind=kind, hidden=6, layers=1),
-                    TrainConfig(epochs=epochs, batch_size=16, seed=seed, device="cpu"),
-                    tags={"model": kind, "seed": seed, "distance": distance})
+    return make_job(
+        name,
+        root / "runs" / name,
+        data,
+        ModelConfig(kind=kind, hidden=6, layers=1),
+        TrainConfig(epochs=epochs, batch_size=16, seed=seed, device="cpu"),
+        tags={"model": kind, "seed": seed, "distance": distance},
+    )
 
 
 class CountingExecutor:
@@ -58,7 +63,9 @@ def test_second_invocation_skips_finished_runs(tmp_path):
     assert [r["status"] for r in results] == ["completed", "completed"]
     assert len(first.submitted) == 2 and len(seen) == 2
     json.dumps(results)  # results are plain JSON
-    mtimes = {j["name"]: (tmp_path / "runs" / j["name"] / "model.safetensors").stat().st_mtime_ns for j in jobs}
+    mtimes = {
+        j["name"]: (tmp_path / "runs" / j["name"] / "model.safetensors").stat().st_mtime_ns for j in jobs
+    }
 
     again = CountingExecutor()
     results2 = run_sweep(jobs, executor=again)

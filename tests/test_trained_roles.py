@@ -29,16 +29,34 @@ def _one_thread():
 
 def _roles(model, run, tmp_path):
     te = run.data.test
-    rec = record_to_disk(model, te.x, tmp_path / "rec", te.lengths, te.y,
-                         RecordSpec(quantities=("inputs", "hidden", "labels")), overwrite=True)
+    rec = record_to_disk(
+        model,
+        te.x,
+        tmp_path / "rec",
+        te.lengths,
+        te.y,
+        RecordSpec(quantities=("inputs", "hidden", "labels")),
+        overwrite=True,
+    )
     evidence, names = _task_evidence(run.task, te.x, rec.steps)
     report = analyze_recording(rec, evidence=evidence, evidence_names=names)
     return report.summary.role_counts["0"], report
 
 
 def _train(task, kind, task_params, epochs):
-    return rnnscope.train(task=task, task_params=task_params, model=kind, hidden=16, layers=1, n_train=400,
-                          n_test=128, epochs=epochs, lr=1e-2, seed=0, device="cpu")
+    return rnnscope.train(
+        task=task,
+        task_params=task_params,
+        model=kind,
+        hidden=16,
+        layers=1,
+        n_train=400,
+        n_test=128,
+        epochs=epochs,
+        lr=1e-2,
+        seed=0,
+        device="cpu",
+    )
 
 
 def test_evidence_accumulation_makes_integrators(tmp_path):
@@ -53,11 +71,16 @@ def test_evidence_accumulation_makes_integrators(tmp_path):
     before, _ = _roles(untrained, run, tmp_path)
     assert before["integrator"] == 0 and counts["integrator"] >= before["integrator"] + 8
     t = report.table
-    assert np.median(t.tau[t.role == "integrator"]) > 10 and np.median(t.integration[t.role == "integrator"]) > 0.5
+    assert (
+        np.median(t.tau[t.role == "integrator"]) > 10
+        and np.median(t.integration[t.role == "integrator"]) > 0.5
+    )
 
 
 def test_frequency_task_makes_oscillatory_units(tmp_path):
-    run = _train("frequency", "gru", {"noise": 0.5}, epochs=12)  # noise 0.5 (default 1): learnable in 12 epochs
+    run = _train(
+        "frequency", "gru", {"noise": 0.5}, epochs=12
+    )  # noise 0.5 (default 1): learnable in 12 epochs
     assert run.metrics["test_acc"] > 0.6  # chance 1/3; seed 0 reaches 0.78
     counts, report = _roles(run.model, run, tmp_path)
     assert counts["oscillatory"] >= 6  # seed 0: 16 of 16

@@ -9,8 +9,15 @@ from rnnscope.io import load_tensors
 from rnnscope.training.callbacks import Callback
 from rnnscope.training.loop import converged_epoch
 
-SMALL = dict(task="evidence", task_params={"seq_len": 15, "drift": 0.6}, n_train=160, n_test=80, hidden=12,
-             batch_size=32, lr=3e-3)
+SMALL = dict(
+    task="evidence",
+    task_params={"seq_len": 15, "drift": 0.6},
+    n_train=160,
+    n_test=80,
+    hidden=12,
+    batch_size=32,
+    lr=3e-3,
+)
 TIMING = ("seconds",)
 
 
@@ -19,8 +26,11 @@ def _strip(history):
 
 
 def _same(a, b):
-    return all((x == y) or (isinstance(x, float) and math.isnan(x) and math.isnan(y))
-               for ra, rb in zip(a, b) for x, y in zip(ra.values(), rb.values())) and len(a) == len(b)
+    return all(
+        (x == y) or (isinstance(x, float) and math.isnan(x) and math.isnan(y))
+        for ra, rb in zip(a, b)
+        for x, y in zip(ra.values(), rb.values())
+    ) and len(a) == len(b)
 
 
 @pytest.mark.parametrize("model", ["rnn", "lstm", "gru", "transformer"])
@@ -38,7 +48,16 @@ def test_history_records_every_epoch_and_learns():
     run = rnnscope.train(epochs=6, seed=0, device="cpu", **SMALL)
     h = run.history
     assert [r["epoch"] for r in h] == list(range(7))
-    for key in ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "grad_norm", "seconds"):
+    for key in (
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "test_loss",
+        "test_acc",
+        "grad_norm",
+        "seconds",
+    ):
         assert key in h[-1]
     assert math.isnan(h[0]["grad_norm"])  # epoch 0 is the untrained model
     assert h[-1]["train_loss"] < h[0]["train_loss"]
@@ -49,14 +68,29 @@ def test_history_records_every_epoch_and_learns():
 def test_run_directory_round_trip(tmp_path):
     out = tmp_path / "run"
     run = rnnscope.train(out=out, epochs=2, seed=1, device="cpu", **SMALL)
-    for f in ("config.json", "history.jsonl", "metrics.json", "model.safetensors", "status.json",
-              "training_curves.png", "training_curves.svg"):
+    for f in (
+        "config.json",
+        "history.jsonl",
+        "metrics.json",
+        "model.safetensors",
+        "status.json",
+        "training_curves.png",
+        "training_curves.svg",
+    ):
         assert (out / f).exists(), f
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["epoch-000001", "epoch-000002"]
     loaded = rnnscope.load_run(out)
     assert loaded.metrics["params"] == run.metrics["params"]
-    for key in ("train_acc", "val_acc", "test_acc", "converged_epoch", "epochs_run", "params", "train_seconds",
-                "task_ceiling"):
+    for key in (
+        "train_acc",
+        "val_acc",
+        "test_acc",
+        "converged_epoch",
+        "epochs_run",
+        "params",
+        "train_seconds",
+        "task_ceiling",
+    ):
         assert key in loaded.metrics
     assert _same(_strip(loaded.history), _strip(run.history))
     data = loaded.data  # rebuilt from config.json alone
@@ -88,8 +122,15 @@ class _Crash(Callback):
 def test_resume_continues_exactly(tmp_path):
     ref = rnnscope.train(out=tmp_path / "ref", epochs=4, seed=2, device="cpu", dropout=0.2, **SMALL)
     with pytest.raises(KeyboardInterrupt):
-        rnnscope.train(out=tmp_path / "crash", epochs=4, seed=2, device="cpu", dropout=0.2,
-                       callbacks=[_Crash(2)], **SMALL)
+        rnnscope.train(
+            out=tmp_path / "crash",
+            epochs=4,
+            seed=2,
+            device="cpu",
+            dropout=0.2,
+            callbacks=[_Crash(2)],
+            **SMALL,
+        )
     resumed = rnnscope.resume(tmp_path / "crash")
     assert resumed.metrics["epochs_run"] == 4
     assert _same(_strip(resumed.history), _strip(ref.history))
@@ -98,8 +139,14 @@ def test_resume_continues_exactly(tmp_path):
 
 
 def test_nonfinite_loss_stops_with_status(tmp_path):
-    run = rnnscope.train(out=tmp_path / "run", epochs=3, lr=1e20, clip=None, device="cpu",
-                         **{k: v for k, v in SMALL.items() if k != "lr"})
+    run = rnnscope.train(
+        out=tmp_path / "run",
+        epochs=3,
+        lr=1e20,
+        clip=None,
+        device="cpu",
+        **{k: v for k, v in SMALL.items() if k != "lr"},
+    )
     if run.metrics["status"] != "failed_nonfinite":  # an absurd lr must blow up; if not, NaN data will
         pytest.fail(f"expected failed_nonfinite, got {run.metrics['status']}")
     assert "epoch" in run.metrics["stop_reason"] and "batch" in run.metrics["stop_reason"]

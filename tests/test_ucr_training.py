@@ -23,9 +23,16 @@ TINY = ["--epochs", "2", "--hidden", "8", "--quiet"]
 TASK = ["--task", "evidence", "--task-param", "seq_len=8", "--n-train", "64", "--n-test", "32"]
 
 # name: (n_train, n_test); the official UCR/UEA splits (../shared/reference/published.md).
-SIZES = {"GunPoint": (50, 150), "ItalyPowerDemand": (67, 1029), "ArrowHead": (36, 175), "OSULeaf": (200, 242),
-         "ACSF1": (100, 100), "PickupGestureWiimoteZ": (50, 50), "BasicMotions": (40, 40),
-         "JapaneseVowels": (270, 370)}
+SIZES = {
+    "GunPoint": (50, 150),
+    "ItalyPowerDemand": (67, 1029),
+    "ArrowHead": (36, 175),
+    "OSULeaf": (200, 242),
+    "ACSF1": (100, 100),
+    "PickupGestureWiimoteZ": (50, 50),
+    "BasicMotions": (40, 40),
+    "JapaneseVowels": (270, 370),
+}
 
 
 def _cli(argv, capsys) -> str:
@@ -135,8 +142,9 @@ def _toy(rng, n: int) -> tuple[list[np.ndarray], list[str]]:
 
 def _rows(series, labels, sep: str) -> str:
     t = max(len(s) for s in series)
-    return "".join(sep.join([y, *map(repr, s.tolist()), *["NaN"] * (t - len(s))]) + "\n"
-                   for s, y in zip(series, labels))
+    return "".join(
+        sep.join([y, *map(repr, s.tolist()), *["NaN"] * (t - len(s))]) + "\n" for s, y in zip(series, labels)
+    )
 
 
 def _write(folder, fmt: str, train, test) -> None:
@@ -152,9 +160,18 @@ def _write(folder, fmt: str, train, test) -> None:
         return
     for split, (series, labels) in (("TRAIN", train), ("TEST", test)):
         if fmt == "ts":
-            head = ["@problemName Toy", "@timeStamps false", "@missing false", "@univariate true",
-                    "@equalLength false", f"@classLabel true {' '.join(LABELS)}", "@data"]
-            text = "\n".join(head + [",".join(map(repr, s.tolist())) + f":{y}" for s, y in zip(series, labels)])
+            head = [
+                "@problemName Toy",
+                "@timeStamps false",
+                "@missing false",
+                "@univariate true",
+                "@equalLength false",
+                f"@classLabel true {' '.join(LABELS)}",
+                "@data",
+            ]
+            text = "\n".join(
+                head + [",".join(map(repr, s.tolist())) + f":{y}" for s, y in zip(series, labels)]
+            )
         else:
             text = _rows(series, labels, "\t" if fmt == "tsv" else ",")
         (folder / f"Toy_{split}.{fmt}").write_text(text + "\n")
@@ -214,14 +231,19 @@ def test_padding_never_changes_a_prediction(ragged, name, kind):
     assert lengths.min() < lengths.max() == x.shape[1]  # really ragged, and the batch is padded
     model = build_model(ModelConfig(kind=kind, hidden=16, layers=2), x.shape[2], 9).eval()
     with torch.no_grad():
-        alone = torch.cat([model(torch.from_numpy(x[i: i + 1, : lengths[i]])) for i in range(len(x))])  # (B, K)
+        alone = torch.cat(
+            [model(torch.from_numpy(x[i : i + 1, : lengths[i]])) for i in range(len(x))]
+        )  # (B, K)
         batch = model(torch.from_numpy(x), torch.from_numpy(lengths))
         noisy = x.copy()  # whatever lies past a series' end must not matter either
         past_end = np.arange(x.shape[1])[None, :] >= lengths[:, None]  # (B, T)
         noisy[past_end] = np.random.default_rng(1).normal(0, 5, size=noisy[past_end].shape)
         garbage = model(torch.from_numpy(noisy), torch.from_numpy(lengths))
-        stepped = model.readout(model.unroll(torch.from_numpy(noisy), torch.from_numpy(lengths))) \
-            if kind != "transformer" else batch
+        stepped = (
+            model.readout(model.unroll(torch.from_numpy(noisy), torch.from_numpy(lengths)))
+            if kind != "transformer"
+            else batch
+        )
     assert (alone - alone.mean(0)).abs().max() > 1e-3  # logits differ by series: the checks below can fail
     for other in (batch, garbage, stepped):
         torch.testing.assert_close(other, alone, atol=1e-5, rtol=0)

@@ -60,8 +60,9 @@ def snapshot(*modules: nn.Module) -> list:
     out = []
     for m in modules:
         for sub in m.modules():
-            out.append((sub.training, len(sub._forward_hooks), len(sub._forward_pre_hooks),
-                        len(sub._backward_hooks)))
+            out.append(
+                (sub.training, len(sub._forward_hooks), len(sub._forward_pre_hooks), len(sub._backward_hooks))
+            )
         for name, p in m.named_parameters():
             out.append((name, p.detach().clone(), p.requires_grad, p.grad))
     return out
@@ -134,13 +135,14 @@ def test_wrapped_core_equals_the_users_module(name):
     assert np.isnan(top[~valid]).all()
     np.testing.assert_allclose(rec["probs"][rows, last], ref_logits.softmax(-1).detach().numpy(), atol=1e-6)
     for b in range(B):
-        _, final = user_run(core, x[b: b + 1, : int(LENGTHS[b])])
+        _, final = user_run(core, x[b : b + 1, : int(LENGTHS[b])])
         h_n = final[0] if name == "lstm" else final
         for layer in range(core.num_layers):
             np.testing.assert_allclose(rec[f"hidden.l{layer}"][b, last[b]], h_n[layer, 0].detach(), atol=1e-6)
             if name == "lstm":
-                np.testing.assert_allclose(rec[f"cell.l{layer}"][b, last[b]], final[1][layer, 0].detach(),
-                                           atol=1e-6)
+                np.testing.assert_allclose(
+                    rec[f"cell.l{layer}"][b, last[b]], final[1][layer, 0].detach(), atol=1e-6
+                )
     if name != "relu":
         assert {f"gate.{g}.l0" for g in m.gate_names} <= set(rec)
 
@@ -149,9 +151,10 @@ def test_wrapped_core_equals_the_users_module(name):
     hs = cell_reference(core, xr)
     torch.testing.assert_close(torch.stack(hs[-1], 1), out, rtol=0, atol=1e-12)
     flat = [h for seq in hs for h in seq]
-    grads = torch.autograd.grad(F.cross_entropy(head(torch.stack(hs[-1], 1)[rows, last]), y, reduction="sum"),
-                                flat)  # autograd.grad, not backward: no .grad left on the user's parameters
-    want = [torch.stack(grads[i * T: (i + 1) * T], 1) for i in range(len(hs))]
+    grads = torch.autograd.grad(
+        F.cross_entropy(head(torch.stack(hs[-1], 1)[rows, last]), y, reduction="sum"), flat
+    )  # autograd.grad, not backward: no .grad left on the user's parameters
+    want = [torch.stack(grads[i * T : (i + 1) * T], 1) for i in range(len(hs))]
     loss = F.cross_entropy(head(user_run(core, xr)[0][rows, last]), y, reduction="sum")
     (gx,) = torch.autograd.grad(loss, xr)
     for generic, method in ((False, "stepped"), (False, "fused"), (True, "auto")):  # fused: the GPU default
@@ -315,8 +318,13 @@ def test_a_stack_of_custom_cells_with_an_lstm_cell_on_top():
             keep.append(v)
     logits = head(torch.stack(hs1, 1)[rows, last])
     grads = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), [xr, *hs0, *hs1, *cs1])
-    ref = {"grad_x": grads[0], **{k: torch.stack(grads[1 + i * T: 1 + (i + 1) * T], 1)
-                                  for i, k in enumerate(("grad_h/0", "grad_h/1", "grad_c/1"))}}
+    ref = {
+        "grad_x": grads[0],
+        **{
+            k: torch.stack(grads[1 + i * T : 1 + (i + 1) * T], 1)
+            for i, k in enumerate(("grad_h/0", "grad_h/1", "grad_c/1"))
+        },
+    }
     torch.testing.assert_close(m(x, LENGTHS), logits, rtol=0, atol=1e-12)
 
     rec = record(m, x.numpy(), LENGTHS.numpy(), y.numpy())
@@ -354,7 +362,9 @@ def test_jacobians_and_carry_gates_on_the_users_tensors(name):
     if name == "relu":
         with pytest.raises(ValueError, match="no closed-form Jacobian"):
             step_jacobians(m, x, method="explicit")
-        pre = [core(x[:, :t + 1].contiguous())[0][:, -1] for t in range(5)]  # top-layer h_t > 0 <=> relu' = 1
+        pre = [
+            core(x[:, : t + 1].contiguous())[0][:, -1] for t in range(5)
+        ]  # top-layer h_t > 0 <=> relu' = 1
         top = ref[-1]
         for t in range(1, 5):
             want = (pre[t] > 0).double()[:, :, None] * core.weight_hh_l1

@@ -11,9 +11,14 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
-    "DataConfig": "rnnscope.config", "ModelConfig": "rnnscope.config", "TrainConfig": "rnnscope.config",
-    "Run": "rnnscope.training.api", "train": "rnnscope.stages.train", "resume": "rnnscope.stages.train",
-    "load_run": "rnnscope.training.api", "wrap": "rnnscope.models.wrapping",
+    "DataConfig": "rnnscope.config",
+    "ModelConfig": "rnnscope.config",
+    "TrainConfig": "rnnscope.config",
+    "Run": "rnnscope.training.api",
+    "train": "rnnscope.stages.train",
+    "resume": "rnnscope.stages.train",
+    "load_run": "rnnscope.training.api",
+    "wrap": "rnnscope.models.wrapping",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -17,7 +17,9 @@ DEFAULT_TASK = "mixture"
 MODEL_KINDS = names.MODEL_KINDS  # "rnn" | "lstm" | "gru" | "transformer"
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
-ANALYSIS_VALUE_BUDGET = 1 << 24  # ... unless they exceed this many activity values (seq x steps x units) per layer
+ANALYSIS_VALUE_BUDGET = (
+    1 << 24
+)  # ... unless they exceed this many activity values (seq x steps x units) per layer
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,13 @@ class ModelConfig:
     hidden: int = 64  # hidden size per layer (d_model for the transformer)
     layers: int = 2  # number of stacked layers (blocks for the transformer)
     dropout: float = 0.0  # dropout between layers (inside blocks for the transformer)
-    forget_bias: float | None = 1.0  # lstm/gru: initial carry-gate bias (LSTM forget gate, GRU update gate z; Keras'
+    forget_bias: float | None = (
+        1.0  # lstm/gru: initial carry-gate bias (LSTM forget gate, GRU update gate z; Keras'
+    )
     #                           unit_forget_bias for the LSTM); None keeps PyTorch's initialisation
-    chrono_tmax: int | None = None  # lstm/gru: chrono initialisation (Tallec & Ollivier 2018) for dependencies up
+    chrono_tmax: int | None = (
+        None  # lstm/gru: chrono initialisation (Tallec & Ollivier 2018) for dependencies up
+    )
     #                           to this many steps; replaces forget_bias when set (docs/training.md)
     heads: int = 4  # transformer only: attention heads
     ff_mult: int = 2  # transformer only: MLP width as a multiple of d_model

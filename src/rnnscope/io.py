@@ -229,7 +229,7 @@ def load_tensors(path: str | Path, what: str = "tensor file") -> dict:
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - a safe_open, not a dict
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         first = str(err).splitlines()[0] if str(err) else err.__class__.__name__
         raise RunFileError(f"{what} {path} is corrupt or not a safetensors file ({first})") from None

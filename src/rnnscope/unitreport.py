@@ -62,8 +62,14 @@ pca.evr.l<l> (k,), pca.class_means.l<l> (K, T, 3), pca.proj.l<l> (N_PROJECTED, T
 impulse.l<l> (lags, U) when a model was probed; shared: psd.freqs (F,), steps (T,), example_index (N_EXAMPLES,)
 into the analysed sequences, example_lengths, example_labels, proj_labels (N_PROJECTED,), class_ids (K,)"""
 CSV_COLUMNS = UNIT_COLUMNS  # the columns of units.csv
-_SCORE = {"integrator": "integration", "oscillatory": "prominence", "input-selective": "selectivity",
-          "transient": "input_drive", "mixed": "std", "silent": "std"}
+_SCORE = {
+    "integrator": "integration",
+    "oscillatory": "prominence",
+    "input-selective": "selectivity",
+    "transient": "input_drive",
+    "mixed": "std",
+    "silent": "std",
+}
 
 
 @dataclass(frozen=True)
@@ -85,10 +91,16 @@ def activity_name(rec: Recording, layer: int) -> str:
     return f"residual.l{layer}" if rec.model.get("kind") == "transformer" else f"hidden.l{layer}"
 
 
-def analyze_recording(rec: Recording, sequences: np.ndarray | None = None, *, evidence: np.ndarray | None = None,
-                      impulse: dict[int, ImpulseResponse] | None = None,
-                      thresholds: RoleThresholds | None = None, class_names: list[str] | None = None,
-                      evidence_names: list[str] | None = None) -> UnitReport:
+def analyze_recording(
+    rec: Recording,
+    sequences: np.ndarray | None = None,
+    *,
+    evidence: np.ndarray | None = None,
+    impulse: dict[int, ImpulseResponse] | None = None,
+    thresholds: RoleThresholds | None = None,
+    class_names: list[str] | None = None,
+    evidence_names: list[str] | None = None,
+) -> UnitReport:
     """Classify every unit of every recorded layer, PCA per layer, and the arrays the figures need.
 
     sequences: indices into the recording (default the first `default_sequences(...)`). evidence: (S, T, E)
@@ -108,17 +120,27 @@ def analyze_recording(rec: Recording, sequences: np.ndarray | None = None, *, ev
     labels = rec.read("labels", seqs) if "labels" in rec else None
     examples = _example_sequences(labels, len(seqs))
     proj_rows = np.arange(min(N_PROJECTED, len(seqs)))
-    arrays = {"steps": rec.steps, "example_index": seqs[examples],
-              "example_lengths": rec.read("lengths", seqs[examples]),
-              "example_labels": labels[examples] if labels is not None else np.zeros(len(examples), np.int64),
-              "proj_labels": labels[proj_rows] if labels is not None else np.zeros(len(proj_rows), np.int64)}
+    arrays = {
+        "steps": rec.steps,
+        "example_index": seqs[examples],
+        "example_lengths": rec.read("lengths", seqs[examples]),
+        "example_labels": labels[examples] if labels is not None else np.zeros(len(examples), np.int64),
+        "proj_labels": labels[proj_rows] if labels is not None else np.zeros(len(proj_rows), np.int64),
+    }
     tables, memory, summary_layers = [], [], {}
     for layer in rec.layers:
         name = activity_name(rec, layer)
         h = rec.read(name, seqs)
         try:
-            table = classify_units(h, inputs=inputs, labels=labels, evidence=evidence, mask=mask, layer=str(layer),
-                                   thresholds=thresholds)
+            table = classify_units(
+                h,
+                inputs=inputs,
+                labels=labels,
+                evidence=evidence,
+                mask=mask,
+                layer=str(layer),
+                thresholds=thresholds,
+            )
             p = pca(h, mask, n_components=min(N_PCS, h.shape[2]))
             osc = _example_units(table, N_PSD)["oscillatory"]
             freqs, psd = power_spectrum(h[:, :, osc or [0]], mask, nperseg=thresholds.nperseg)
@@ -126,33 +148,65 @@ def analyze_recording(rec: Recording, sequences: np.ndarray | None = None, *, ev
             raise BadArgument(f"{name}: {err}") from None
         z = project(h, p, mask)[:, :, :3]
         z = np.concatenate([z, np.zeros(z.shape[:2] + (3 - z.shape[2],))], axis=2) if z.shape[2] < 3 else z
-        classes, means = class_trajectories(z, labels, mask) if labels is not None and len(np.unique(labels)) > 1 \
+        classes, means = (
+            class_trajectories(z, labels, mask)
+            if labels is not None and len(np.unique(labels)) > 1
             else (np.zeros(1, np.int64), np.nanmean(np.where(mask[:, :, None], z, np.nan), axis=0)[None])
+        )
         tables.append(table)
-        mem = np.full(len(table), np.nan) if impulse is None or layer not in impulse else impulse[layer].memory
+        mem = (
+            np.full(len(table), np.nan) if impulse is None or layer not in impulse else impulse[layer].memory
+        )
         memory.append(mem)
-        arrays.update({f"activity.l{layer}": h[examples].astype(np.float32), f"order.l{layer}": _order(table),
-                       f"psd.l{layer}": psd[:, :len(osc)], f"psd_units.l{layer}": np.asarray(osc, dtype=np.int64),
-                       f"pca.evr.l{layer}": p.explained_variance_ratio,
-                       f"pca.class_means.l{layer}": means, f"pca.proj.l{layer}": z[proj_rows],
-                       "psd.freqs": freqs, "class_ids": np.asarray(classes)})
+        arrays.update(
+            {
+                f"activity.l{layer}": h[examples].astype(np.float32),
+                f"order.l{layer}": _order(table),
+                f"psd.l{layer}": psd[:, : len(osc)],
+                f"psd_units.l{layer}": np.asarray(osc, dtype=np.int64),
+                f"pca.evr.l{layer}": p.explained_variance_ratio,
+                f"pca.class_means.l{layer}": means,
+                f"pca.proj.l{layer}": z[proj_rows],
+                "psd.freqs": freqs,
+                "class_ids": np.asarray(classes),
+            }
+        )
         if impulse is not None and layer in impulse:
             arrays[f"impulse.l{layer}"] = impulse[layer].deviation
         summary_layers[str(layer)] = LayerUnits(
-            name, len(table), table.role_counts(), p.explained_variance_ratio.tolist(), p.participation_ratio,
-            _example_units(table))
+            name,
+            len(table),
+            table.role_counts(),
+            p.explained_variance_ratio.tolist(),
+            p.participation_ratio,
+            _example_units(table),
+        )
     table = UnitTable.concat(tables)
     summary = AnalysisSummary(
-        summary_layers, table.role_counts(), len(seqs), rec.n_sequences, len(rec.steps), rec.model, rec.source,
+        summary_layers,
+        table.role_counts(),
+        len(seqs),
+        rec.n_sequences,
+        len(rec.steps),
+        rec.model,
+        rec.source,
         class_names,
-        evidence_names if evidence is not None else ("running sums of the inputs" if inputs is not None else None),
-        impulse is not None, dataclasses.asdict(thresholds))
+        evidence_names
+        if evidence is not None
+        else ("running sums of the inputs" if inputs is not None else None),
+        impulse is not None,
+        dataclasses.asdict(thresholds),
+    )
     return UnitReport(table, np.concatenate(memory), summary, arrays)
 
 
 def _example_sequences(labels, n: int) -> np.ndarray:
     """The first sequence of each class (up to N_EXAMPLES), topped up with the first sequences."""
-    picks = [] if labels is None else [int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:N_EXAMPLES]
+    picks = (
+        []
+        if labels is None
+        else [int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:N_EXAMPLES]
+    )
     picks += [i for i in range(n) if i not in picks][: max(0, min(N_EXAMPLES, n) - len(picks))]
     return np.asarray(picks, dtype=np.int64)
 
@@ -201,7 +255,7 @@ def model_impulse(model, x: np.ndarray, *, at: int, eps: float = 1e-3) -> dict[i
     out = {}
     width = m.hidden_size
     for layer in range(m.num_layers):
-        dev = resp.deviation[:, layer * width:(layer + 1) * width]
+        dev = resp.deviation[:, layer * width : (layer + 1) * width]
         out[layer] = ImpulseResponse(dev, *memory_length(dev))
     return out
 

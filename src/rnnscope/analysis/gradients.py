@@ -88,7 +88,9 @@ def fit_decay(profile: np.ndarray, distances: np.ndarray | None = None) -> Decay
     slope, intercept = np.polyfit(x, y, 1)
     resid = y - (intercept + slope * x)
     ss_res, ss_tot = float(resid @ resid), float(((y - y.mean()) ** 2).sum())
-    r2 = 1.0 - ss_res / ss_tot if ss_tot > 1e-24 * max(1.0, float(y @ y)) else (1.0 if ss_res < 1e-18 else 0.0)
+    r2 = (
+        1.0 - ss_res / ss_tot if ss_tot > 1e-24 * max(1.0, float(y @ y)) else (1.0 if ss_res < 1e-18 else 0.0)
+    )
     factor = float(np.exp(slope))
     half_life = math.log(2) / -slope if slope < 0 else math.inf
     return DecayFit(factor, float(r2), float(half_life), float(intercept), int(use.sum()))
@@ -169,8 +171,9 @@ def _curve(values, n: int, name: str) -> np.ndarray:
     return v
 
 
-def context_from_corrected(distances, corrected, *, fraction: float = 0.9,
-                           min_solved: float = 0.1) -> BehaviouralContext:
+def context_from_corrected(
+    distances, corrected, *, fraction: float = 0.9, min_solved: float = 0.1
+) -> BehaviouralContext:
     """Effective context (b) from a chance-corrected accuracy curve: distances (D,), corrected (D,) or
     (seeds, D) (NaN-mean over seeds).
 

@@ -30,9 +30,15 @@ def add_training_options(p, defaults: dict) -> None:
     g = p.add_argument_group("training (each run)")
     g.add_argument("--epochs", type=positive_int, default=defaults["epochs"], help="maximum epochs per run")
     g.add_argument("--lr", type=positive_float, default=defaults["lr"], help="Adam learning rate")
-    g.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"],
-                   help="sequences per optimisation step")
-    g.add_argument("--n-train", type=positive_int, default=defaults["n_train"], help="training sequences per run")
+    g.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=defaults["batch_size"],
+        help="sequences per optimisation step",
+    )
+    g.add_argument(
+        "--n-train", type=positive_int, default=defaults["n_train"], help="training sequences per run"
+    )
     g.add_argument("--n-test", type=positive_int, default=defaults["n_test"], help="test sequences per run")
     g.add_argument("--device", default="auto", help="auto | cpu | cuda")
     s = p.add_argument_group("execution")
@@ -44,23 +50,47 @@ def add_parser(sub) -> None:
     from rnnscope.config import DEFAULT_TASK, DataConfig, TrainConfig
 
     d, t = DataConfig(), TrainConfig()
-    p = sub.add_parser("compare", help="compare architectures at matched parameter counts (parallel, resumable)")
+    p = sub.add_parser(
+        "compare", help="compare architectures at matched parameter counts (parallel, resumable)"
+    )
     p.add_argument("--task", type=task_name, default=DEFAULT_TASK, help="built-in task, any case")
-    p.add_argument("--task-param", action="append", default=[], metavar="KEY=VALUE",
-                   help="fix another task parameter (repeatable; VALUE is JSON)")
-    p.add_argument("--models", type=model_names, default="rnn,lstm,gru,transformer",
-                   help="comma-separated architectures, any case")
-    p.add_argument("--params", type=positive_int, default=20000, help="parameter budget per model (matched ±10%%)")
+    p.add_argument(
+        "--task-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fix another task parameter (repeatable; VALUE is JSON)",
+    )
+    p.add_argument(
+        "--models",
+        type=model_names,
+        default="rnn,lstm,gru,transformer",
+        help="comma-separated architectures, any case",
+    )
+    p.add_argument(
+        "--params", type=positive_int, default=20000, help="parameter budget per model (matched ±10%%)"
+    )
     p.add_argument("--layers", type=positive_int, default=2, help="layers (blocks for the transformer)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (data, initialisation, order)")
-    p.add_argument("--lengths",
-                   help="comma-separated sequence lengths (the task's seq_len; default: the task's own)")
-    p.add_argument("--distances", help="comma-separated dependency distances (the recall task's distance; "
-                   "default: none)")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="sweep directory (repeat the command to resume it)")
-    add_training_options(p, {"epochs": t.epochs, "lr": t.lr, "batch_size": t.batch_size, "n_train": d.n_train,
-                             "n_test": d.n_test})
+    p.add_argument(
+        "--lengths", help="comma-separated sequence lengths (the task's seq_len; default: the task's own)"
+    )
+    p.add_argument(
+        "--distances", help="comma-separated dependency distances (the recall task's distance; default: none)"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="sweep directory (repeat the command to resume it)"
+    )
+    add_training_options(
+        p,
+        {
+            "epochs": t.epochs,
+            "lr": t.lr,
+            "batch_size": t.batch_size,
+            "n_train": d.n_train,
+            "n_test": d.n_test,
+        },
+    )
     p.set_defaults(func=cmd_compare)
 
 
@@ -109,8 +139,10 @@ def print_summary(rows: list[dict], axis: str, key: str = "test_acc") -> None:
     params = {(r["model"], r[axis]): r["params"] for r in rows}
     for a in agg:
         n = params.get((a["model"], a[axis]))
-        print(f"{a['model']:<12}{a[axis]:>10}{n if n is not None else '':>9}  "
-              f"{a['mean']:.3f} ± {a['std']:.3f} ({a['n']})")
+        print(
+            f"{a['model']:<12}{a[axis]:>10}{n if n is not None else '':>9}  "
+            f"{a['mean']:.3f} ± {a['std']:.3f} ({a['n']})"
+        )
 
 
 def cmd_compare(args) -> int:
@@ -120,11 +152,21 @@ def cmd_compare(args) -> int:
     from rnnscope.sweep.compare import compare_config, plan_compare
 
     config = compare_config(
-        task=args.task, task_params=parse_task_params(args.task_param),
-        models=parse_list(args.models, "--models", str), params=args.params,
-        seeds=parse_list(args.seeds, "--seeds"), lengths=parse_list(args.lengths, "--lengths"),
-        distances=parse_list(args.distances, "--distances"), layers=args.layers, epochs=args.epochs, lr=args.lr,
-        batch_size=args.batch_size, n_train=args.n_train, n_test=args.n_test, device=args.device)
+        task=args.task,
+        task_params=parse_task_params(args.task_param),
+        models=parse_list(args.models, "--models", str),
+        params=args.params,
+        seeds=parse_list(args.seeds, "--seeds"),
+        lengths=parse_list(args.lengths, "--lengths"),
+        distances=parse_list(args.distances, "--distances"),
+        layers=args.layers,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        n_train=args.n_train,
+        n_test=args.n_test,
+        device=args.device,
+    )
     jobs = plan_compare(config, args.out)
     results = run_sweep_command(args, "compare", config, jobs)
     rows = write_compare(args.out, config, jobs, results)
@@ -134,4 +176,3 @@ def cmd_compare(args) -> int:
         print(f"{done} of {len(results)} runs were already finished (skipped)")
     print(f"results: {SweepPaths(args.out).results_csv}")
     return report_failures(results, "compare")
-

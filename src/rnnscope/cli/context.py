@@ -19,23 +19,33 @@ def add_parser(sub) -> None:
     from rnnscope.sweep.context import DEFAULT_MAX_DISTANCE
 
     p = sub.add_parser("context", help="measure the behavioural effective context on delayed recall")
-    p.add_argument("--models", type=model_names, default="rnn,lstm,gru",
-                   help="comma-separated architectures, any case")
-    p.add_argument("--distances", default="5,10,20,50,100,200", help="comma-separated cue-to-answer distances")
+    p.add_argument(
+        "--models", type=model_names, default="rnn,lstm,gru", help="comma-separated architectures, any case"
+    )
+    p.add_argument(
+        "--distances", default="5,10,20,50,100,200", help="comma-separated cue-to-answer distances"
+    )
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     p.add_argument("--max-distance", type=int, default=DEFAULT_MAX_DISTANCE, help="refuse longer distances")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="sweep directory (repeat the command to resume it)")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="sweep directory (repeat the command to resume it)"
+    )
     m = p.add_argument_group("model and task")
     m.add_argument("--hidden", type=positive_int, default=64, help="hidden size of every model")
     m.add_argument("--layers", type=positive_int, default=1, help="recurrent layers")
-    m.add_argument("--params", type=positive_int,
-                   help="match parameter counts (±10%%) instead of --hidden (default: off)")
+    m.add_argument(
+        "--params",
+        type=positive_int,
+        help="match parameter counts (±10%%) instead of --hidden (default: off)",
+    )
     m.add_argument("--n-classes", type=positive_int, default=4, help="cue symbols (chance = 1 / n)")
     m.add_argument("--n-distractors", type=int, default=4, help="distractor symbols during the delay")
-    m.add_argument("--gate-init", default="chrono",
-                   help="lstm/gru carry gates: chrono (Tallec & Ollivier 2018, for the longest distance; default) "
-                        "| constant (bias +1)")
+    m.add_argument(
+        "--gate-init",
+        default="chrono",
+        help="lstm/gru carry gates: chrono (Tallec & Ollivier 2018, for the longest distance; default) "
+        "| constant (bias +1)",
+    )
     add_training_options(p, DEFAULTS)
     p.set_defaults(func=cmd_context)
 
@@ -46,11 +56,23 @@ def cmd_context(args) -> int:
     from rnnscope.sweep.context import context_config, plan_context
 
     config = context_config(
-        models=parse_list(args.models, "--models", str), distances=parse_list(args.distances, "--distances"),
-        seeds=parse_list(args.seeds, "--seeds"), max_distance=args.max_distance, hidden=args.hidden,
-        layers=args.layers, params=args.params, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-        n_train=args.n_train, n_test=args.n_test, n_classes=args.n_classes, n_distractors=args.n_distractors,
-        gate_init=args.gate_init, device=args.device)
+        models=parse_list(args.models, "--models", str),
+        distances=parse_list(args.distances, "--distances"),
+        seeds=parse_list(args.seeds, "--seeds"),
+        max_distance=args.max_distance,
+        hidden=args.hidden,
+        layers=args.layers,
+        params=args.params,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        n_train=args.n_train,
+        n_test=args.n_test,
+        n_classes=args.n_classes,
+        n_distractors=args.n_distractors,
+        gate_init=args.gate_init,
+        device=args.device,
+    )
     jobs = plan_context(config, args.out)
     results = run_sweep_command(args, "context", config, jobs)
     rows, summary = write_context(args.out, jobs, results)
@@ -59,4 +81,3 @@ def cmd_context(args) -> int:
     paths = SweepPaths(args.out)
     print(f"results: {paths.context_csv}, {paths.context_json}")
     return report_failures(results, "context")
-

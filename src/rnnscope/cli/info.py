@@ -18,8 +18,10 @@ def cmd_tasks(args) -> int:
     for name, cls in TASKS.items():
         task = cls()
         mark = "*" if name == DEFAULT_TASK else " "
-        print(f"{mark} {name:<{width}}  C={task.input_size:<2} K={task.n_classes:<2} T={task.seq_len:<4} "
-              f"{cls.summary}")
+        print(
+            f"{mark} {name:<{width}}  C={task.input_size:<2} K={task.n_classes:<2} T={task.seq_len:<4} "
+            f"{cls.summary}"
+        )
     print("(* default)")
     return 0
 
@@ -30,6 +32,12 @@ def cmd_datasets(args) -> int:
     rows = list_datasets()
     print(f"{'name':<24} {'train':>6} {'test':>6} {'length':>10} {'channels':>8} {'classes':>7}")
     for r in rows:
-        length = str(r["length_min"]) if r["length_min"] == r["length_max"] else f"{r['length_min']}-{r['length_max']}"
-        print(f"{r['name']:<24} {r['n_train']:>6} {r['n_test']:>6} {length:>10} {r['channels']:>8} {r['classes']:>7}")
+        length = (
+            str(r["length_min"])
+            if r["length_min"] == r["length_max"]
+            else f"{r['length_min']}-{r['length_max']}"
+        )
+        print(
+            f"{r['name']:<24} {r['n_train']:>6} {r['n_test']:>6} {length:>10} {r['channels']:>8} {r['classes']:>7}"
+        )
     return 0

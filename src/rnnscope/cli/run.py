@@ -12,8 +12,9 @@ def add_parser(sub) -> None:
     from rnnscope.stages.pipeline import SEQUENCES
 
     p = sub.add_parser("run", help="the whole pipeline: train, record, analyse units, gradients, HTML report")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="run directory to create (the report is DIR/report.html)")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="run directory to create (the report is DIR/report.html)"
+    )
     p.add_argument(
         "--sequences",
         type=positive_int,

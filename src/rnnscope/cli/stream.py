@@ -11,25 +11,39 @@ from rnnscope.cli import EXIT_BAD_INPUT, positive_int, readable_file
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "stream", help="feed CSV rows (one step each) to a trained model; print running predictions",
+        "stream",
+        help="feed CSV rows (one step each) to a trained model; print running predictions",
         description="Reads rows of feature values (CSV) from stdin or --input, one time step per row, and "
-                    "prints, per step: stream, step, prediction, p_<class>... A blank line ends a stream "
-                    "(or give --id-column: rows of many streams may interleave; a row with only the id ends "
-                    "that stream). A malformed row is reported on stderr (one line naming it) and skipped "
-                    "without touching any stream's state; the exit status is then 2.")
+        "prints, per step: stream, step, prediction, p_<class>... A blank line ends a stream "
+        "(or give --id-column: rows of many streams may interleave; a row with only the id ends "
+        "that stream). A malformed row is reported on stderr (one line naming it) and skipped "
+        "without touching any stream's state; the exit status is then 2.",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `rnnscope train`")
     p.add_argument("--input", type=readable_file, metavar="FILE", help="read rows from FILE (default: stdin)")
-    p.add_argument("--id-column", metavar="COL",
-                   help="the column naming each row's stream: a 0-based index, or a name from the header "
-                        "(default: none, blank lines separate streams)")
+    p.add_argument(
+        "--id-column",
+        metavar="COL",
+        help="the column naming each row's stream: a 0-based index, or a name from the header "
+        "(default: none, blank lines separate streams)",
+    )
     p.add_argument("--header", action="store_true", help="the first line names the columns (skipped)")
-    p.add_argument("--block", type=positive_int,
-                   help="rows gathered per model call (default: 1 for stdin — each row answered as it "
-                        "arrives — and 1024 for --input; the answers are the same)")
-    p.add_argument("--stop-on-error", action="store_true",
-                   help="stop at the first malformed row (rows before it are answered) instead of skipping it")
-    p.add_argument("--raw", action="store_true",
-                   help="feed values as given (default: apply the run's channel normalisation, if it had one)")
+    p.add_argument(
+        "--block",
+        type=positive_int,
+        help="rows gathered per model call (default: 1 for stdin — each row answered as it "
+        "arrives — and 1024 for --input; the answers are the same)",
+    )
+    p.add_argument(
+        "--stop-on-error",
+        action="store_true",
+        help="stop at the first malformed row (rows before it are answered) instead of skipping it",
+    )
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="feed values as given (default: apply the run's channel normalisation, if it had one)",
+    )
     p.set_defaults(func=cmd_stream)
 
 
@@ -44,8 +58,11 @@ def input_transform(run, raw: bool):
     if how == "channel" and "channel_mean" in source:
         return channel_transform(source["channel_mean"], source["channel_std"])
     if how == "series":
-        print("rnnscope stream: note: this run was trained on per-series z-normalised data, which a stream "
-              "cannot know in advance; rows are fed as given", file=sys.stderr)
+        print(
+            "rnnscope stream: note: this run was trained on per-series z-normalised data, which a stream "
+            "cannot know in advance; rows are fed as given",
+            file=sys.stderr,
+        )
     return None
 
 
@@ -65,11 +82,17 @@ def _stream(args, run, transform, source) -> int:
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     streamer = CSVStreamer(
-        StreamPool(run.model), run.config["class_names"], writer.writerow,
+        StreamPool(run.model),
+        run.config["class_names"],
+        writer.writerow,
         lambda msg: print(f"rnnscope stream: error: {msg}", file=sys.stderr, flush=True),
-        id_column=args.id_column, header=args.header, transform=transform,
-        block=args.block or (1024 if args.input else 1), stop_on_error=args.stop_on_error,
-        flush=sys.stdout.flush)
+        id_column=args.id_column,
+        header=args.header,
+        transform=transform,
+        block=args.block or (1024 if args.input else 1),
+        stop_on_error=args.stop_on_error,
+        flush=sys.stdout.flush,
+    )
     try:
         stats = streamer.run(source)
     except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly

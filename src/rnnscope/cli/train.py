@@ -25,53 +25,97 @@ def add_train_options(p) -> None:
 
     d, m, t = DataConfig(), ModelConfig(), TrainConfig()
     src = p.add_argument_group("data (give at most one; default: the default task)")
-    src.add_argument("--task", type=task_name,
-                     help=f"built-in task, any case (see `rnnscope tasks`; default {d.task})")
-    src.add_argument("--dataset", type=dataset_name,
-                     help="built-in UCR/UEA data set, any case (see `rnnscope datasets`)")
-    src.add_argument("--data", type=existing_path, metavar="PATH",
-                     help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz")
-    src.add_argument("--task-param", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a task parameter (repeatable; VALUE is JSON, e.g. distance=50)")
-    src.add_argument("--n-train", type=positive_int, default=d.n_train, help="training sequences drawn from a task")
+    src.add_argument(
+        "--task", type=task_name, help=f"built-in task, any case (see `rnnscope tasks`; default {d.task})"
+    )
+    src.add_argument(
+        "--dataset", type=dataset_name, help="built-in UCR/UEA data set, any case (see `rnnscope datasets`)"
+    )
+    src.add_argument(
+        "--data",
+        type=existing_path,
+        metavar="PATH",
+        help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz",
+    )
+    src.add_argument(
+        "--task-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a task parameter (repeatable; VALUE is JSON, e.g. distance=50)",
+    )
+    src.add_argument(
+        "--n-train", type=positive_int, default=d.n_train, help="training sequences drawn from a task"
+    )
     src.add_argument("--n-test", type=positive_int, default=d.n_test, help="test sequences drawn from a task")
-    src.add_argument("--normalize", choices=["none", "series", "channel"], default=d.normalize,
-                     help="z-normalisation of real data (statistics from train only)")
+    src.add_argument(
+        "--normalize",
+        choices=["none", "series", "channel"],
+        default=d.normalize,
+        help="z-normalisation of real data (statistics from train only)",
+    )
     src.add_argument("--truncate", type=positive_int, help="real data: keep the first N steps (default: all)")
-    src.add_argument("--downsample", type=positive_int,
-                     help="real data: keep every k-th step (default: every step)")
+    src.add_argument(
+        "--downsample", type=positive_int, help="real data: keep every k-th step (default: every step)"
+    )
     g = p.add_argument_group("model")
     g.add_argument("--model", type=model_name, default=m.kind, help=" | ".join(MODEL_KINDS) + " (any case)")
     g.add_argument("--layers", type=positive_int, default=m.layers, help="stacked layers")
-    g.add_argument("--hidden", type=positive_int, default=m.hidden, help="hidden size (d_model for the transformer)")
+    g.add_argument(
+        "--hidden", type=positive_int, default=m.hidden, help="hidden size (d_model for the transformer)"
+    )
     g.add_argument("--dropout", type=non_negative_float, default=m.dropout, help="dropout between layers")
     g.add_argument("--heads", type=positive_int, default=m.heads, help="transformer attention heads")
-    g.add_argument("--chrono-tmax", type=positive_int, metavar="T",
-                   help="lstm/gru: chrono gate initialisation for dependencies up to T steps (Tallec & Ollivier "
-                        "2018; default: carry-gate bias +1)")
-    g.add_argument("--match-params", type=positive_int, metavar="N",
-                   help="choose the hidden size that brings the model within ±10%% of N parameters "
-                        "(default: off, --hidden is used)")
+    g.add_argument(
+        "--chrono-tmax",
+        type=positive_int,
+        metavar="T",
+        help="lstm/gru: chrono gate initialisation for dependencies up to T steps (Tallec & Ollivier "
+        "2018; default: carry-gate bias +1)",
+    )
+    g.add_argument(
+        "--match-params",
+        type=positive_int,
+        metavar="N",
+        help="choose the hidden size that brings the model within ±10%% of N parameters "
+        "(default: off, --hidden is used)",
+    )
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=positive_int, default=t.epochs, help="maximum number of epochs")
-    g.add_argument("--batch-size", type=positive_int, default=t.batch_size,
-                   help="sequences per optimisation step")
+    g.add_argument(
+        "--batch-size", type=positive_int, default=t.batch_size, help="sequences per optimisation step"
+    )
     g.add_argument("--lr", type=positive_float, default=t.lr, help="Adam learning rate")
-    g.add_argument("--weight-decay", type=non_negative_float, default=t.weight_decay,
-                   help="Adam (L2) weight decay")
-    g.add_argument("--schedule", choices=["cosine", "constant"], default=t.schedule,
-                   help="learning-rate schedule over the epochs")
+    g.add_argument(
+        "--weight-decay", type=non_negative_float, default=t.weight_decay, help="Adam (L2) weight decay"
+    )
+    g.add_argument(
+        "--schedule",
+        choices=["cosine", "constant"],
+        default=t.schedule,
+        help="learning-rate schedule over the epochs",
+    )
     g.add_argument("--clip", type=positive_float, default=t.clip, help="max gradient norm")
     g.add_argument("--no-clip", action="store_true", help="disable gradient clipping")
     g.add_argument("--patience", type=positive_int, help="early stopping patience in epochs (default off)")
-    g.add_argument("--val-fraction", type=non_negative_float, default=t.val_fraction,
-                   help="share of the training sequences held out for validation, in [0, 1)")
+    g.add_argument(
+        "--val-fraction",
+        type=non_negative_float,
+        default=t.val_fraction,
+        help="share of the training sequences held out for validation, in [0, 1)",
+    )
     g.add_argument("--seed", type=int, default=t.seed, help="seeds data, initialisation and data order")
     g.add_argument("--device", default=t.device, help="auto | cpu | cuda | cuda:N")
-    g.add_argument("--threads", type=positive_int, default=1,
-                   help="torch CPU threads (default 1: the small per-step GEMMs of a recurrence run fastest "
-                        "on one thread; see docs/performance.md)")
-    g.add_argument("--checkpoint-every", type=positive_int, default=1, metavar="K", help="checkpoint every K epochs")
+    g.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="torch CPU threads (default 1: the small per-step GEMMs of a recurrence run fastest "
+        "on one thread; see docs/performance.md)",
+    )
+    g.add_argument(
+        "--checkpoint-every", type=positive_int, default=1, metavar="K", help="checkpoint every K epochs"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -80,11 +124,18 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model and write a run directory")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", metavar="DIR", help="run directory to create (this or --resume is required)")
-    where.add_argument("--resume", metavar="RUN_DIR",
-                       help="continue RUN_DIR from its newest intact checkpoint (this or --out is required)")
+    where.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue RUN_DIR from its newest intact checkpoint (this or --out is required)",
+    )
     add_train_options(p)
-    p.add_argument("--checkpoint-every-batches", type=positive_int, metavar="N",
-                   help="also checkpoint every N batches inside an epoch (long epochs; default: epoch ends only)")
+    p.add_argument(
+        "--checkpoint-every-batches",
+        type=positive_int,
+        metavar="N",
+        help="also checkpoint every N batches inside an epoch (long epochs; default: epoch ends only)",
+    )
     p.set_defaults(func=cmd_train, check=check_train)
 
 
@@ -113,7 +164,9 @@ def configs_from_args(args):
 
     sources = [o for o in ("task", "dataset", "data") if getattr(args, o) is not None]
     if len(sources) > 1:
-        raise CLIError(f"give only one of --task, --dataset, --data (got {', '.join('--' + s for s in sources)})")
+        raise CLIError(
+            f"give only one of --task, --dataset, --data (got {', '.join('--' + s for s in sources)})"
+        )
     task = args.task if args.task is not None or sources else DEFAULT_TASK
     if task is not None:
         from rnnscope.tasks import get_task
@@ -121,15 +174,37 @@ def configs_from_args(args):
         get_task(task, **parse_task_params(args.task_param))  # validates name and parameters early
     elif args.task_param:
         raise CLIError("--task-param applies to built-in tasks only")
-    data_cfg = DataConfig(task=task, task_params=parse_task_params(args.task_param), dataset=args.dataset,
-                          path=args.data, n_train=args.n_train, n_test=args.n_test, normalize=args.normalize,
-                          truncate=args.truncate, downsample=args.downsample)
-    model_cfg = ModelConfig(kind=args.model, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
-                            heads=args.heads, chrono_tmax=args.chrono_tmax)
-    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            weight_decay=args.weight_decay, schedule=args.schedule, clip=None if args.no_clip else args.clip,
-                            patience=args.patience, val_fraction=args.val_fraction, seed=args.seed,
-                            device=args.device)
+    data_cfg = DataConfig(
+        task=task,
+        task_params=parse_task_params(args.task_param),
+        dataset=args.dataset,
+        path=args.data,
+        n_train=args.n_train,
+        n_test=args.n_test,
+        normalize=args.normalize,
+        truncate=args.truncate,
+        downsample=args.downsample,
+    )
+    model_cfg = ModelConfig(
+        kind=args.model,
+        hidden=args.hidden,
+        layers=args.layers,
+        dropout=args.dropout,
+        heads=args.heads,
+        chrono_tmax=args.chrono_tmax,
+    )
+    train_cfg = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        clip=None if args.no_clip else args.clip,
+        patience=args.patience,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        device=args.device,
+    )
     return data_cfg, model_cfg, train_cfg
 
 
@@ -145,7 +220,11 @@ def print_results(run, file=None) -> None:
         ("validation accuracy", f"{m['val_acc']:.3f}", ""),
         ("converged epoch", str(conv), "30-50 (reference)"),
         ("epochs run", str(m["epochs_run"]), ""),
-        ("task ceiling", f"{ceiling:.3f}" if ceiling is not None else "n/a (real data)", "Bayes/oracle accuracy"),
+        (
+            "task ceiling",
+            f"{ceiling:.3f}" if ceiling is not None else "n/a (real data)",
+            "Bayes/oracle accuracy",
+        ),
         ("parameters", f"{m['params']:,}", ""),
         ("training time", f"{m['train_seconds']:.1f} s", ""),
     ]
@@ -174,10 +253,17 @@ def cmd_train(args) -> int:
         if not args.out:
             raise CLIError("--out DIR is required (the run directory to create)")
         data_cfg, model_cfg, train_cfg = configs_from_args(args)
-        run = run_training(data_cfg, model_cfg, train_cfg, args.out, overwrite=args.overwrite,
-                           match_params=args.match_params, callbacks=callbacks,
-                           checkpoint_every=args.checkpoint_every,
-                           checkpoint_every_batches=args.checkpoint_every_batches)
+        run = run_training(
+            data_cfg,
+            model_cfg,
+            train_cfg,
+            args.out,
+            overwrite=args.overwrite,
+            match_params=args.match_params,
+            callbacks=callbacks,
+            checkpoint_every=args.checkpoint_every,
+            checkpoint_every_batches=args.checkpoint_every_batches,
+        )
     return report_run(run)
 
 

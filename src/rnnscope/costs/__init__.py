@@ -8,33 +8,33 @@ writes cost.csv, summary.json and the figures). The fitting functions in `fit` a
 from __future__ import annotations
 
 from rnnscope.costs.fit import (
-                                PowerFit,
-                                describe_crossing,
-                                fitted_crossing,
-                                loglog_fit,
-                                measured_crossing,
-                                measured_crossings,
+    PowerFit,
+    describe_crossing,
+    fitted_crossing,
+    loglog_fit,
+    measured_crossing,
+    measured_crossings,
 )
 from rnnscope.costs.measure import measure_point, state_bytes
 from rnnscope.costs.runner import COLUMNS, METRICS, BenchSpec, plan, run_bench
 from rnnscope.costs.summary import cost_csv_text, read_cost_csv, stopped_points, summarize
 
 __all__ = [
-                                "COLUMNS",
-                                "METRICS",
-                                "BenchSpec",
-                                "PowerFit",
-                                "cost_csv_text",
-                                "describe_crossing",
-                                "fitted_crossing",
-                                "loglog_fit",
-                                "measure_point",
-                                "measured_crossing",
-                                "measured_crossings",
-                                "plan",
-                                "read_cost_csv",
-                                "run_bench",
-                                "state_bytes",
-                                "stopped_points",
-                                "summarize",
+    "COLUMNS",
+    "METRICS",
+    "BenchSpec",
+    "PowerFit",
+    "cost_csv_text",
+    "describe_crossing",
+    "fitted_crossing",
+    "loglog_fit",
+    "measure_point",
+    "measured_crossing",
+    "measured_crossings",
+    "plan",
+    "read_cost_csv",
+    "run_bench",
+    "state_bytes",
+    "stopped_points",
+    "summarize",
 ]

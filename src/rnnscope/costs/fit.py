@@ -33,7 +33,12 @@ class PowerFit:
         return 10.0 ** (self.intercept + self.slope * np.log10(np.asarray(t, dtype=float)))
 
     def to_dict(self) -> dict:
-        return {"slope": self.slope, "intercept": self.intercept, "lengths": list(self.lengths), "r2": self.r2}
+        return {
+            "slope": self.slope,
+            "intercept": self.intercept,
+            "lengths": list(self.lengths),
+            "r2": self.r2,
+        }
 
 
 def _valid(lengths, values) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +69,7 @@ def loglog_fit(lengths, values, tail: int | None = None) -> PowerFit:
     slope, intercept = np.polyfit(lx, ly, 1)
     resid = ly - (intercept + slope * lx)
     total = float(((ly - ly.mean()) ** 2).sum())
-    r2 = 1.0 - float((resid ** 2).sum()) / total if total > 0 else 1.0
+    r2 = 1.0 - float((resid**2).sum()) / total if total > 0 else 1.0
     return PowerFit(float(slope), float(intercept), tuple(int(v) for v in t), r2)
 
 
@@ -109,8 +114,9 @@ def measured_crossing(lengths, ya, yb) -> float | None:
     return found[0] if found else None
 
 
-def describe_crossing(metric: str, a: str, b: str, lengths, ya, yb, fit_a: PowerFit | None,
-                      fit_b: PowerFit | None) -> dict:
+def describe_crossing(
+    metric: str, a: str, b: str, lengths, ya, yb, fit_a: PowerFit | None, fit_b: PowerFit | None
+) -> dict:
     """Where curve a and curve b cross: measured (between measured lengths) and fitted (extrapolated).
 
     Returns {"metric", "a", "b", "measured": [every measured crossing T], "fitted": T or None, "text"}.
@@ -122,8 +128,14 @@ def describe_crossing(metric: str, a: str, b: str, lengths, ya, yb, fit_a: Power
     t, ya_, yb_ = (np.asarray(v, dtype=float) for v in (lengths, ya, yb))
     both = np.isfinite(ya_) & np.isfinite(yb_) & (ya_ > 0) & (yb_ > 0)
     if not both.any():
-        return {"metric": metric, "a": a, "b": b, "measured": measured, "fitted": fitted,
-                "text": f"{metric}: {a} and {b} were never both measured at one T"}
+        return {
+            "metric": metric,
+            "a": a,
+            "b": b,
+            "measured": measured,
+            "fitted": fitted,
+            "text": f"{metric}: {a} and {b} were never both measured at one T",
+        }
     first = int(np.argmin(np.where(both, t, np.inf)))
     cheaper = a if ya_[first] < yb_[first] else b
     other = b if cheaper == a else a

@@ -58,9 +58,18 @@ def state_bytes(cfg: ModelConfig, length: int, itemsize: int = 4) -> int:
     return model.cache_bytes(length, itemsize)
 
 
-def measure_point(cfg: dict, input_size: int, n_classes: int, length: int, batch: int, phase: str,
-                  device: str = "cpu", repeats: int = 3, max_seconds: float = 30.0,
-                  threads: int | None = None) -> dict:
+def measure_point(
+    cfg: dict,
+    input_size: int,
+    n_classes: int,
+    length: int,
+    batch: int,
+    phase: str,
+    device: str = "cpu",
+    repeats: int = 3,
+    max_seconds: float = 30.0,
+    threads: int | None = None,
+) -> dict:
     """Time and peak memory of one phase ("train": forward + loss + backward + Adam step; "inference":
     forward under inference_mode) on random input x (B, T, C).
 
@@ -118,6 +127,11 @@ def measure_point(cfg: dict, input_size: int, n_classes: int, length: int, batch
         times.append(time.perf_counter() - t0)
         spent += times[-1]
     times = times or [first]
-    return {"seconds": min(times), "peak_bytes": max(int(peak), 0), "calls": len(times),
-            "memory_method": method, "params": count_params(model), "over_time": first > max_seconds}
-
+    return {
+        "seconds": min(times),
+        "peak_bytes": max(int(peak), 0),
+        "calls": len(times),
+        "memory_method": method,
+        "params": count_params(model),
+        "over_time": first > max_seconds,
+    }

@@ -25,10 +25,30 @@ from rnnscope.costs.measure import state_bytes
 from rnnscope.errors import BadArgument
 from rnnscope.models import MODEL_KINDS, hidden_for_params
 
-COLUMNS = ["model", "length", "hidden", "params", "batch", "device", "threads", "train_step_seconds",
-           "inference_seconds", "train_peak_bytes", "inference_peak_bytes", "state_bytes", "memory_method",
-           "status", "note"]
-METRICS = ["train_step_seconds", "inference_seconds", "train_peak_bytes", "inference_peak_bytes", "state_bytes"]
+COLUMNS = [
+    "model",
+    "length",
+    "hidden",
+    "params",
+    "batch",
+    "device",
+    "threads",
+    "train_step_seconds",
+    "inference_seconds",
+    "train_peak_bytes",
+    "inference_peak_bytes",
+    "state_bytes",
+    "memory_method",
+    "status",
+    "note",
+]
+METRICS = [
+    "train_step_seconds",
+    "inference_seconds",
+    "train_peak_bytes",
+    "inference_peak_bytes",
+    "state_bytes",
+]
 _SLACK = 512 * 2**20  # data-size headroom of a child over the memory budget (its own setup)
 _SRC = str(Path(__file__).resolve().parents[2])  # so the child imports this very rnnscope
 
@@ -100,15 +120,32 @@ def measure_row(spec: BenchSpec, cfg: ModelConfig, length: int) -> dict:
     Returns {"inference": result, "train": result} (see `measure_point`), or {"failure": status, "note"}
     with status out_of_memory | timeout | failed.
     """
-    job = {"point": {"cfg": asdict(cfg), "input_size": spec.input_size, "n_classes": spec.n_classes,
-                     "length": length, "batch": spec.batch, "device": spec.device, "repeats": spec.repeats,
-                     "max_seconds": spec.max_seconds, "threads": spec.threads},
-           "phases": ["inference", "train"],
-           "limit_bytes": spec.max_memory_bytes + _SLACK if spec.device == "cpu" else None}
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in [_SRC, os.environ.get("PYTHONPATH", "")] if p))
+    job = {
+        "point": {
+            "cfg": asdict(cfg),
+            "input_size": spec.input_size,
+            "n_classes": spec.n_classes,
+            "length": length,
+            "batch": spec.batch,
+            "device": spec.device,
+            "repeats": spec.repeats,
+            "max_seconds": spec.max_seconds,
+            "threads": spec.threads,
+        },
+        "phases": ["inference", "train"],
+        "limit_bytes": spec.max_memory_bytes + _SLACK if spec.device == "cpu" else None,
+    }
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(p for p in [_SRC, os.environ.get("PYTHONPATH", "")] if p)
+    )
     deadline = 2 * (3 * spec.max_seconds + 30)  # first calls may run past max_seconds; a hung one may not
-    proc = subprocess.Popen([sys.executable, "-m", "rnnscope.costs.child", json.dumps(job)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnscope.costs.child", json.dumps(job)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         out, err = proc.communicate(timeout=deadline)
     except subprocess.TimeoutExpired:
@@ -145,9 +182,19 @@ def run_series(spec: BenchSpec, kind: str, cfg: ModelConfig, progress=None) -> l
     """Rows of cost.csv for one model, lengths ascending, stopping at the first budget."""
     rows, stop, times, peaks, threads = [], None, [], [], spec.threads or _threads()
     for length in sorted(spec.lengths):
-        row = {"model": kind, "length": length, "hidden": cfg.hidden, "params": None, "batch": spec.batch,
-               "device": spec.device, "threads": threads,
-               "state_bytes": state_bytes(cfg, length), "memory_method": "", "status": "ok", "note": ""}
+        row = {
+            "model": kind,
+            "length": length,
+            "hidden": cfg.hidden,
+            "params": None,
+            "batch": spec.batch,
+            "device": spec.device,
+            "threads": threads,
+            "state_bytes": state_bytes(cfg, length),
+            "memory_method": "",
+            "status": "ok",
+            "note": "",
+        }
         for m in METRICS[:4]:
             row[m] = math.nan
         if stop is None:
@@ -157,16 +204,20 @@ def run_series(spec: BenchSpec, kind: str, cfg: ModelConfig, progress=None) -> l
                 row["note"] = f"predicted training step {t_pred:.3g} s > budget {spec.max_seconds:g} s"
             elif m_pred is not None and m_pred > spec.max_memory_bytes:
                 row["status"] = "skipped_memory"
-                row["note"] = (f"predicted peak {m_pred / 2**20:.0f} MiB > budget "
-                               f"{spec.max_memory_bytes / 2**20:.0f} MiB")
+                row["note"] = (
+                    f"predicted peak {m_pred / 2**20:.0f} MiB > budget "
+                    f"{spec.max_memory_bytes / 2**20:.0f} MiB"
+                )
             else:
                 _measure_row(spec, cfg, length, row)
             if row["status"] == "ok":
                 times.append((length, row["train_step_seconds"]))
                 peaks.append((length, max(row["train_peak_bytes"], row["inference_peak_bytes"])))
             else:
-                stop = (row["status"] if row["status"].startswith("skipped") else "not_run",
-                        f"series stopped at T={length} ({row['status']})")
+                stop = (
+                    row["status"] if row["status"].startswith("skipped") else "not_run",
+                    f"series stopped at T={length} ({row['status']})",
+                )
         else:
             row["status"], row["note"] = stop
         rows.append(row)
@@ -187,8 +238,10 @@ def _measure_row(spec: BenchSpec, cfg: ModelConfig, length: int, row: dict) -> N
     if "failure" in res:
         row["status"], row["note"] = res["failure"], res["note"]
         return
-    for phase, t_col, m_col in (("inference", "inference_seconds", "inference_peak_bytes"),
-                                ("train", "train_step_seconds", "train_peak_bytes")):
+    for phase, t_col, m_col in (
+        ("inference", "inference_seconds", "inference_peak_bytes"),
+        ("train", "train_step_seconds", "train_peak_bytes"),
+    ):
         r = res[phase]
         row[t_col], row[m_col] = r["seconds"], r["peak_bytes"]
         row["params"], row["memory_method"] = r["params"], r["memory_method"]

@@ -16,9 +16,13 @@ from rnnscope.costs.fit import PowerFit, describe_crossing, loglog_fit
 from rnnscope.costs.runner import COLUMNS, METRICS
 
 TAIL = 3  # slopes are fitted on the three longest measured lengths (the asymptotic regime)
-LABELS = {"train_step_seconds": "training step time", "inference_seconds": "inference time",
-          "train_peak_bytes": "training peak memory", "inference_peak_bytes": "inference peak memory",
-          "state_bytes": "state / KV-cache bytes"}
+LABELS = {
+    "train_step_seconds": "training step time",
+    "inference_seconds": "inference time",
+    "train_peak_bytes": "training peak memory",
+    "inference_peak_bytes": "inference peak memory",
+    "state_bytes": "state / KV-cache bytes",
+}
 
 
 def _series(rows: list[dict], model: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -60,15 +64,18 @@ def summarize(rows: list[dict], tail: int | None = TAIL) -> dict:
     if "transformer" in models:
         pairs = [(m, "transformer") for m in models if m != "transformer"]
     else:
-        pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1:]]
+        pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1 :]]
     out = {"fits": {}, "crossings": [], "lines": []}
     for metric in METRICS:
         fits = fit_metric(rows, metric, tail)
         out["fits"][metric] = {}
         for model, fit in fits.items():
             lo, hi = min(fit.lengths), max(fit.lengths)
-            out["fits"][metric][model] = {**fit.to_dict(), "line_t": [lo, hi],
-                                          "line_y": fit.predict([lo, hi]).tolist()}
+            out["fits"][metric][model] = {
+                **fit.to_dict(),
+                "line_t": [lo, hi],
+                "line_y": fit.predict([lo, hi]).tolist(),
+            }
         for a, b in pairs:
             ta, ya = _series(rows, a, metric)
             tb, yb = _series(rows, b, metric)
@@ -98,8 +105,14 @@ def cost_csv_text(rows: list[dict]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
     for r in rows:
-        w.writerow(["" if (v is None or (isinstance(v, float) and math.isnan(v))) else
-                    (f"{v:.6g}" if isinstance(v, float) else v) for v in (r.get(c) for c in COLUMNS)])
+        w.writerow(
+            [
+                ""
+                if (v is None or (isinstance(v, float) and math.isnan(v)))
+                else (f"{v:.6g}" if isinstance(v, float) else v)
+                for v in (r.get(c) for c in COLUMNS)
+            ]
+        )
     return buf.getvalue()
 
 

@@ -144,8 +144,11 @@ def _ts_check_header(h: dict, path: str) -> None:
     if h.get("classlabel") is False:
         raise fail(path, at("classlabel"), "@classLabel false: no label column, rnnscope needs class labels")
     if h.get("univariate") and h.get("dimensions", 1) != 1:
-        raise fail(path, at("dimensions"),
-                   f"header contradicts itself: @univariate true but @dimensions {h['dimensions']}")
+        raise fail(
+            path,
+            at("dimensions"),
+            f"header contradicts itself: @univariate true but @dimensions {h['dimensions']}",
+        )
 
 
 def parse_ts(text: str, path: str = "<ts>") -> RawSplit:
@@ -207,8 +210,13 @@ def summarize_ts(path: str | Path) -> dict:
             lengths.append(dims[0].count(",") + 1 if dims else 0)
             channels.add(len(dims))
             labels.add(label.strip())
-    return {"n": len(lengths), "length_min": min(lengths, default=0), "length_max": max(lengths, default=0),
-            "channels": sorted(channels), "labels": sorted(labels)}
+    return {
+        "n": len(lengths),
+        "length_min": min(lengths, default=0),
+        "length_max": max(lengths, default=0),
+        "channels": sorted(channels),
+        "labels": sorted(labels),
+    }
 
 
 # ---------------------------------------------------------------- .tsv (UCR 2018) and .txt (UCR 2015)
@@ -321,7 +329,7 @@ def parse_npz(fileobj: io.BufferedIOBase, path: str = "<npz>") -> tuple[RawSplit
         raise fail(path, "", "not a .npz (zip) archive")
     try:
         archive = np.load(fileobj, allow_pickle=False)
-    except Exception as e:  # noqa: BLE001 - a corrupt zip raises many types (BadZipFile, zlib.error, ...)
+    except Exception as e:
         raise fail(path, "", f"cannot read .npz archive ({_reason(e)})") from None
     with archive:
         missing = [k for k in _NPZ_KEYS if k not in archive.files]
@@ -334,10 +342,14 @@ def parse_npz(fileobj: io.BufferedIOBase, path: str = "<npz>") -> tuple[RawSplit
                 arrays[key] = archive[key]
             except ValueError as e:
                 if "pickle" in str(e) or "Object arrays" in str(e):
-                    raise fail(path, key, "holds pickled Python objects; rnnscope never unpickles data "
-                                          "files, save plain numeric/string arrays instead") from None
+                    raise fail(
+                        path,
+                        key,
+                        "holds pickled Python objects; rnnscope never unpickles data "
+                        "files, save plain numeric/string arrays instead",
+                    ) from None
                 raise fail(path, key, f"cannot read array ({_reason(e)})") from None
-            except Exception as e:  # noqa: BLE001 - as above: any failure to read is a format error
+            except Exception as e:
                 raise fail(path, key, f"cannot read array ({_reason(e)})") from None
             if not isinstance(arrays[key], np.ndarray):
                 raise fail(path, key, "member is not a .npy array")

@@ -53,7 +53,7 @@ def map_labels(train: RawSplit, test: RawSplit) -> tuple[np.ndarray, np.ndarray,
     if len(names) < 2:
         raise fail(train.path, "", f"only one class ({names[0]!r}) in the training data; need at least two")
     index = {name: i for i, name in enumerate(names)}
-    train_keys, test_keys = keys[: len(train.labels)], keys[len(train.labels):]
+    train_keys, test_keys = keys[: len(train.labels)], keys[len(train.labels) :]
     for key, where in zip(test_keys, test.where):
         if key not in index:
             raise fail(test.path, where, f"class {key!r} does not occur in the training data ({train.path})")
@@ -78,9 +78,13 @@ def clean_series(x: np.ndarray, missing: str, path: str, where: str) -> tuple[np
         return x, 0
     if missing == "error":
         t, c = np.argwhere(np.isnan(x))[0]
-        raise fail(path, where, f"missing value at step {t + 1}, channel {c + 1}, "
-                                "not allowed with missing='error' (missing='interpolate' fills it)")
-    x = x[observed[0]:].copy()
+        raise fail(
+            path,
+            where,
+            f"missing value at step {t + 1}, channel {c + 1}, "
+            "not allowed with missing='error' (missing='interpolate' fills it)",
+        )
+    x = x[observed[0] :].copy()
     holes = np.isnan(x)
     for c in range(x.shape[1]):
         gap = holes[:, c]
@@ -131,9 +135,16 @@ def _check_step(name: str, value) -> None:
         raise BadArgument(f"{name} must be None or a positive integer, got {value!r}")
 
 
-def prepare(train: RawSplit, test: RawSplit, *, normalize: str = "channel", missing: str = "interpolate",
-            truncate: int | None = None, downsample: int | None = None,
-            source: dict | None = None) -> DataBundle:
+def prepare(
+    train: RawSplit,
+    test: RawSplit,
+    *,
+    normalize: str = "channel",
+    missing: str = "interpolate",
+    truncate: int | None = None,
+    downsample: int | None = None,
+    source: dict | None = None,
+) -> DataBundle:
     """Two RawSplits -> DataBundle with x (N, T, C) float32, y (N,), lengths (N,).
 
     normalize: "none" | "series" | "channel" (train statistics). missing: "interpolate" | "error".
@@ -147,8 +158,11 @@ def prepare(train: RawSplit, test: RawSplit, *, normalize: str = "channel", miss
     _check_step("truncate", truncate)
     _check_step("downsample", downsample)
     if train.n_channels != test.n_channels:
-        raise fail(test.path, "", f"{test.n_channels} channel(s) but the training data ({train.path}) "
-                                  f"has {train.n_channels}")
+        raise fail(
+            test.path,
+            "",
+            f"{test.n_channels} channel(s) but the training data ({train.path}) has {train.n_channels}",
+        )
     y_train, y_test, names = map_labels(train, test)
     prepared, filled = [], {}
     for split_name, raw in (("train", train), ("test", test)):
@@ -165,15 +179,25 @@ def prepare(train: RawSplit, test: RawSplit, *, normalize: str = "channel", miss
     for raw, x in ((train, x_tr), (test, x_te)):  # e.g. 1e308 passes as float64 but not as float32
         if not np.isfinite(x).all():
             i = int(np.flatnonzero(~np.isfinite(x).reshape(len(x), -1).all(axis=1))[0])
-            raise fail(raw.path, raw.where[i], "values too large for float32 (or overflowing the "
-                                               "normalisation); rescale the data")
+            raise fail(
+                raw.path,
+                raw.where[i],
+                "values too large for float32 (or overflowing the normalisation); rescale the data",
+            )
     info = dict(source or {})
-    info.update({
-        "normalize": normalize, "missing": missing, "missing_filled": filled,
-        "truncate": truncate, "downsample": downsample,
-        "label_mapping": {name: i for i, name in enumerate(names)},
-        "lengths": {"train": [int(len_tr.min()), int(len_tr.max())],
-                    "test": [int(len_te.min()), int(len_te.max())]},
-        **stats,
-    })
+    info.update(
+        {
+            "normalize": normalize,
+            "missing": missing,
+            "missing_filled": filled,
+            "truncate": truncate,
+            "downsample": downsample,
+            "label_mapping": {name: i for i, name in enumerate(names)},
+            "lengths": {
+                "train": [int(len_tr.min()), int(len_tr.max())],
+                "test": [int(len_te.min()), int(len_te.max())],
+            },
+            **stats,
+        }
+    )
     return DataBundle(Split(x_tr, y_train, len_tr), Split(x_te, y_test, len_te), len(names), names, info)

@@ -20,8 +20,9 @@ from rnnscope.errors import MissingExtra
 from rnnscope.names import canonical
 
 _AEON_PACKAGE = "aeon"  # a module attribute so tests can pretend aeon is absent
-_INSTALL_HINT = ('pip install "rnnscope[ucr]" '
-                 "(or, without aeon's dependencies: pip install --no-deps aeon==1.6.0)")
+_INSTALL_HINT = (
+    'pip install "rnnscope[ucr]" (or, without aeon\'s dependencies: pip install --no-deps aeon==1.6.0)'
+)
 
 # The classification data sets in the aeon 1.6.0 wheel, with what they are (a plain-dict registry).
 DATASETS = {
@@ -41,8 +42,10 @@ def _data_root() -> Path:
     """aeon's dataset folder, found without importing aeon."""
     spec = importlib.util.find_spec(_AEON_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise MissingExtra("the built-in UCR/UEA data sets come from the aeon wheel, which is not "
-                           f"installed: {_INSTALL_HINT}")
+        raise MissingExtra(
+            "the built-in UCR/UEA data sets come from the aeon wheel, which is not "
+            f"installed: {_INSTALL_HINT}"
+        )
     for location in spec.submodule_search_locations:
         root = Path(location) / "datasets" / "data"
         if root.is_dir():
@@ -66,8 +69,9 @@ def _files(name: str) -> tuple[Path, Path]:
     train, test = folder / f"{name}_TRAIN.ts", folder / f"{name}_TEST.ts"
     for path in (train, test):
         if not path.is_file():
-            raise MissingExtra(f"{path} is missing from the installed aeon {_aeon_version()}; "
-                               f"{_INSTALL_HINT}")
+            raise MissingExtra(
+                f"{path} is missing from the installed aeon {_aeon_version()}; {_INSTALL_HINT}"
+            )
     return train, test
 
 
@@ -79,18 +83,29 @@ def list_datasets() -> list[dict]:
     rows = []
     for name, description in DATASETS.items():
         train, test = (summarize_ts(p) for p in _files(name))
-        rows.append({
-            "name": name, "description": description, "n_train": train["n"], "n_test": test["n"],
-            "length_min": min(train["length_min"], test["length_min"]),
-            "length_max": max(train["length_max"], test["length_max"]),
-            "channels": max(train["channels"] + test["channels"]),
-            "classes": len(set(train["labels"]) | set(test["labels"])),
-        })
+        rows.append(
+            {
+                "name": name,
+                "description": description,
+                "n_train": train["n"],
+                "n_test": test["n"],
+                "length_min": min(train["length_min"], test["length_min"]),
+                "length_max": max(train["length_max"], test["length_max"]),
+                "channels": max(train["channels"] + test["channels"]),
+                "classes": len(set(train["labels"]) | set(test["labels"])),
+            }
+        )
     return rows
 
 
-def load_dataset(name: str, *, normalize: str = "channel", missing: str = "interpolate",
-                 truncate: int | None = None, downsample: int | None = None) -> DataBundle:
+def load_dataset(
+    name: str,
+    *,
+    normalize: str = "channel",
+    missing: str = "interpolate",
+    truncate: int | None = None,
+    downsample: int | None = None,
+) -> DataBundle:
     """A built-in data set with its official train/test split (names: DATASETS, case-insensitive).
 
     normalize: "none" | "series" | "channel"; missing: "interpolate" | "error"; truncate/downsample: see
@@ -99,11 +114,25 @@ def load_dataset(name: str, *, normalize: str = "channel", missing: str = "inter
     """
     name = _resolve(name)
     train_path, test_path = _files(name)
-    source = {"kind": "ucr", "name": name, "format": "ts", "aeon_version": _aeon_version(),
-              "files": {"train": f"aeon:datasets/data/{name}/{train_path.name}",
-                        "test": f"aeon:datasets/data/{name}/{test_path.name}"}}
-    return prepare(read_split(train_path), read_split(test_path), normalize=normalize, missing=missing,
-                   truncate=truncate, downsample=downsample, source=source)
+    source = {
+        "kind": "ucr",
+        "name": name,
+        "format": "ts",
+        "aeon_version": _aeon_version(),
+        "files": {
+            "train": f"aeon:datasets/data/{name}/{train_path.name}",
+            "test": f"aeon:datasets/data/{name}/{test_path.name}",
+        },
+    }
+    return prepare(
+        read_split(train_path),
+        read_split(test_path),
+        normalize=normalize,
+        missing=missing,
+        truncate=truncate,
+        downsample=downsample,
+        source=source,
+    )
 
 
 def _split_name(path: Path) -> tuple[str, str] | None:
@@ -151,8 +180,14 @@ def _find_files(path: Path) -> tuple[Path, Path] | Path:
     raise fail(path, "", "no <Name>_TRAIN/<Name>_TEST files (.ts, .tsv, .txt) and no .npz file")
 
 
-def load_directory(path: str | Path, *, normalize: str = "channel", missing: str = "interpolate",
-                   truncate: int | None = None, downsample: int | None = None) -> DataBundle:
+def load_directory(
+    path: str | Path,
+    *,
+    normalize: str = "channel",
+    missing: str = "interpolate",
+    truncate: int | None = None,
+    downsample: int | None = None,
+) -> DataBundle:
     """The user's own data for `--data PATH`.
 
     PATH: a directory holding <Name>_TRAIN.<ext> and <Name>_TEST.<ext> (ext: ts, tsv, txt), a <Name>_TRAIN
@@ -168,8 +203,19 @@ def load_directory(path: str | Path, *, normalize: str = "channel", missing: str
         source = {"kind": "files", "name": found.stem, "format": "npz", "path": str(found.resolve())}
     else:
         train, test = read_split(found[0]), read_split(found[1])
-        source = {"kind": "files", "name": found[0].stem[: -len("_TRAIN")],
-                  "format": found[0].suffix.lower()[1:], "path": str(Path(path).resolve()),
-                  "files": {"train": str(found[0].resolve()), "test": str(found[1].resolve())}}
-    return prepare(train, test, normalize=normalize, missing=missing, truncate=truncate,
-                   downsample=downsample, source=source)
+        source = {
+            "kind": "files",
+            "name": found[0].stem[: -len("_TRAIN")],
+            "format": found[0].suffix.lower()[1:],
+            "path": str(Path(path).resolve()),
+            "files": {"train": str(found[0].resolve()), "test": str(found[1].resolve())},
+        }
+    return prepare(
+        train,
+        test,
+        normalize=normalize,
+        missing=missing,
+        truncate=truncate,
+        downsample=downsample,
+        source=source,
+    )

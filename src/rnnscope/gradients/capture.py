@@ -45,8 +45,16 @@ from rnnscope.models.protocol import (
 from rnnscope.models.traced_backward import backward, below, input_delta
 
 
-def step_gradients(model, x: Tensor, y: Tensor, lengths: Tensor | None = None, *,
-                   learning: bool = False, method: str = "auto", generic: bool = False) -> StepGradients:
+def step_gradients(
+    model,
+    x: Tensor,
+    y: Tensor,
+    lengths: Tensor | None = None,
+    *,
+    learning: bool = False,
+    method: str = "auto",
+    generic: bool = False,
+) -> StepGradients:
     """Exact total per-step gradients for x (B, T, C), labels y (B,), lengths (B,) or None.
 
     Works for any recurrent protocol model (fast path with `TracedForward`, otherwise autograd through
@@ -64,12 +72,16 @@ def step_gradients(model, x: Tensor, y: Tensor, lengths: Tensor | None = None, *
     if not is_recurrent(model):
         if supports(model, ResidualStreams):
             return _transformer_gradients(model, x, y, lengths)
-        raise TypeError(f"{type(model).__name__} has neither a recurrent state (RecurrentModel) nor residual "
-                        "streams (ResidualStreams); per-step gradients need one (docs/models.md)")
+        raise TypeError(
+            f"{type(model).__name__} has neither a recurrent state (RecurrentModel) nor residual "
+            "streams (ResidualStreams); per-step gradients need one (docs/models.md)"
+        )
     fast = supports(model, TracedForward) and not generic
     if learning and not fast:
-        raise BadArgument("learning=True (per-step weight-update norms) needs a model with a traced forward "
-                         "(the TracedForward capability, docs/models.md)")
+        raise BadArgument(
+            "learning=True (per-step weight-update norms) needs a model with a traced forward "
+            "(the TracedForward capability, docs/models.md)"
+        )
     if not fast:
         return generic_gradients(model, x, y, lengths)
     return _traced_gradients(model, x, y, lengths, learning, method)

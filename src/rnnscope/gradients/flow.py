@@ -52,8 +52,12 @@ def behavioural_context(rows: list[dict], kind: str, source: str) -> dict:
     summary's "behavioural" entry. The curve is the mean over seeds at each distance, missing values
     skipped; chance_corrected is taken from (test_acc - chance) / (1 - chance) where it is missing."""
     cols = set(rows[0]) if rows else set()
-    if not {"model", "distance"} <= cols or not ("chance_corrected" in cols or {"test_acc", "chance"} <= cols):
-        raise BadArgument(f"{source} is not a context sweep (needs columns model, distance, chance_corrected)")
+    if not {"model", "distance"} <= cols or not (
+        "chance_corrected" in cols or {"test_acc", "chance"} <= cols
+    ):
+        raise BadArgument(
+            f"{source} is not a context sweep (needs columns model, distance, chance_corrected)"
+        )
 
     def num(text) -> float:
         try:
@@ -78,9 +82,15 @@ def behavioural_context(rows: list[dict], kind: str, source: str) -> dict:
     distances = sorted(curve)
     means = [np.nanmean(curve[d]) if np.any(np.isfinite(curve[d])) else math.nan for d in distances]
     ctx = context_from_corrected(distances, means)
-    return {"effective_context": ctx.context, "censored": ctx.censored,
-            "reference_distance": ctx.reference_distance, "threshold_chance_corrected": ctx.threshold,
-            "distances": ctx.distances.tolist(), "chance_corrected": ctx.corrected.tolist(), "source": source}
+    return {
+        "effective_context": ctx.context,
+        "censored": ctx.censored,
+        "reference_distance": ctx.reference_distance,
+        "threshold_chance_corrected": ctx.threshold,
+        "distances": ctx.distances.tolist(),
+        "chance_corrected": ctx.corrected.tolist(),
+        "source": source,
+    }
 
 
 def validate(epsilon: float, batch: int, split: str) -> float:
@@ -104,8 +114,15 @@ class GradientFlow:
     summary: GradientSummary
 
 
-def measure_flow(run, *, epsilon: float = 1e-3, batch: int = 64, split: str = "test",
-                 behavioural: dict | None = None, through_epochs: list[int] | None = None) -> GradientFlow:
+def measure_flow(
+    run,
+    *,
+    epsilon: float = 1e-3,
+    batch: int = 64,
+    split: str = "test",
+    behavioural: dict | None = None,
+    through_epochs: list[int] | None = None,
+) -> GradientFlow:
     """Gradient flow of a loaded Run on a seeded probe batch of `split` (trained and initial model).
 
     behavioural: the summary's definition (b) (`behavioural_context`), or None; through_epochs: the
@@ -116,23 +133,32 @@ def measure_flow(run, *, epsilon: float = 1e-3, batch: int = 64, split: str = "t
     x, y, lengths = probe_tensors(sp.x, sp.y, sp.lengths, index)
     trained = analyse(run.model, x, y, lengths)
     init = analyse(initial_model(run), x, y, lengths)
-    return GradientFlow(trained, init, _summary(run, split, index, eps, trained, init, behavioural, through_epochs))
+    return GradientFlow(
+        trained, init, _summary(run, split, index, eps, trained, init, behavioural, through_epochs)
+    )
 
 
 def _summary(run, split, index, eps, trained, init, behavioural, through_epochs) -> GradientSummary:
     return GradientSummary(
-        kind=run.model_cfg.kind, layers=run.model_cfg.layers, split=split, batch=len(index),
-        probe_index=index.tolist(), seq_len=int(trained["grads"].arrays["grad_x"].shape[1]),
-        epsilon=eps, loss=float(trained["grads"].loss.mean()), loss_init=float(init["grads"].loss.mean()),
+        kind=run.model_cfg.kind,
+        layers=run.model_cfg.layers,
+        split=split,
+        batch=len(index),
+        probe_index=index.tolist(),
+        seq_len=int(trained["grads"].arrays["grad_x"].shape[1]),
+        epsilon=eps,
+        loss=float(trained["grads"].loss.mean()),
+        loss_init=float(init["grads"].loss.mean()),
         definitions={
             "loss": "L = sum over the probe sequences of the cross-entropy at each sequence's last step",
             "decay_factor": "exp(slope) of a least-squares line through log(mean over sequences of the gradient "
-                            "norm) against the distance k from each sequence's last step",
+            "norm) against the distance k from each sequence's last step",
             "half_life": "ln 2 / -ln(decay_factor) steps; Infinity when the profile does not decay",
             "effective_context": "(a) largest k with g(j)/g(0) >= epsilon for every j <= k; censored: never fell "
-                                 "below epsilon within the sequences",
+            "below epsilon within the sequences",
             "behavioural": "(b) largest recall distance whose seed-mean chance-corrected accuracy, and that of every "
-                           "shorter tested distance, stays >= 0.9 x that at the shortest distance"},
+            "shorter tested distance, stays >= 0.9 x that at the shortest distance",
+        },
         per_layer=[DecayRow(**r) for r in summarise(trained["by_distance"], eps)],
         per_layer_init=[DecayRow(**r) for r in summarise(init["by_distance"], eps)],
         behavioural=behavioural,

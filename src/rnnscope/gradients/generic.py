@@ -45,8 +45,11 @@ def generic_gradients(model, x: Tensor, y: Tensor, lengths: Tensor) -> StepGradi
         state = model.init_state(b, device, dtype)
         sites, logits = [], None
         for t in range(steps):
-            layers = _layered(model, xin[:, t], state) if layered else \
-                [dict(parts) for parts in model.layer_states(model.step(xin[:, t], state))]
+            layers = (
+                _layered(model, xin[:, t], state)
+                if layered
+                else [dict(parts) for parts in model.layer_states(model.step(xin[:, t], state))]
+            )
             state = model.make_state(layers)
             sites.append(layers)
             ends = last == t

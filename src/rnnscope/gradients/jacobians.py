@@ -45,8 +45,9 @@ def _closed_form(model) -> bool:
 
 
 @torch.no_grad()
-def step_jacobians(model, x: Tensor, lengths: Tensor | None = None, *,
-                   method: str = "auto") -> list[np.ndarray]:
+def step_jacobians(
+    model, x: Tensor, lengths: Tensor | None = None, *, method: str = "auto"
+) -> list[np.ndarray]:
     """Per layer, J[b, t] = ∂s_t/∂s_{t-1} (B, T, S, S) float64 for a recurrent protocol model; NaN past
     each end. method "auto", "explicit" or "jacrev" (module docstring). Memory is B·T·S² float64 per
     layer: use a small probe batch.
@@ -54,7 +55,9 @@ def step_jacobians(model, x: Tensor, lengths: Tensor | None = None, *,
     if method not in METHODS:
         raise BadArgument(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "explicit" and not _closed_form(model):
-        raise BadArgument(f"{type(model).__name__} has no closed-form Jacobian; use method 'jacrev' or 'auto'")
+        raise BadArgument(
+            f"{type(model).__name__} has no closed-form Jacobian; use method 'jacrev' or 'auto'"
+        )
     lengths = check_lengths(x, lengths)
     if method == "jacrev" or not _closed_form(model):
         per_layer = _jacrev_jacobians(model, x)
@@ -87,7 +90,7 @@ def _jacrev_jacobians(model, x: Tensor) -> list[Tensor]:
     with eval_mode(m), torch.enable_grad():
         for t in range(t_len):
             v = state_vector(m, state).detach()
-            j = torch.cat([jac(v[i: i + chunk], xs[i: i + chunk, t]) for i in range(0, b, chunk)])
+            j = torch.cat([jac(v[i : i + chunk], xs[i : i + chunk, t]) for i in range(0, b, chunk)])
             for layer, (lo, hi) in enumerate(itertools.pairwise(bounds)):
                 blocks[layer].append(j[:, lo:hi, lo:hi].double())
             with torch.no_grad():

@@ -90,8 +90,17 @@ def gradient_profiles(grads: StepGradients) -> tuple[dict, dict]:
     return by_step, by_distance
 
 
-QUANTITIES = ("grad_h", "grad_c", "grad_stream", "grad_x", "learn_w_ih", "learn_w_hh", "highway",
-              "jacobian_norm", "jacobian_product")
+QUANTITIES = (
+    "grad_h",
+    "grad_c",
+    "grad_stream",
+    "grad_x",
+    "learn_w_ih",
+    "learn_w_hh",
+    "highway",
+    "jacobian_norm",
+    "jacobian_product",
+)
 
 
 def _key(item):
@@ -108,9 +117,18 @@ def summarise(by_distance: dict, epsilon: float = 1e-3) -> list[dict]:
             continue
         fit = fit_decay(g)
         ctx = gradient_context(g, eps)
-        rows.append({"layer": layer, "quantity": quantity, "decay_factor": fit.factor, "r2": fit.r2,
-                     "half_life": fit.half_life, "fit_points": fit.n_points,
-                     "effective_context": ctx.context, "context_censored": ctx.censored})
+        rows.append(
+            {
+                "layer": layer,
+                "quantity": quantity,
+                "decay_factor": fit.factor,
+                "r2": fit.r2,
+                "half_life": fit.half_life,
+                "fit_points": fit.n_points,
+                "effective_context": ctx.context,
+                "context_censored": ctx.censored,
+            }
+        )
     return rows
 
 
@@ -119,8 +137,15 @@ def profile_rows(by_step: dict) -> list[dict]:
     rows = []
     for (quantity, layer), (mean, std) in sorted(by_step.items(), key=_key):
         for t in range(len(mean)):
-            rows.append({"step": t, "layer": layer, "quantity": quantity, "mean": float(mean[t]),
-                         "std": float(std[t])})
+            rows.append(
+                {
+                    "step": t,
+                    "layer": layer,
+                    "quantity": quantity,
+                    "mean": float(mean[t]),
+                    "std": float(std[t]),
+                }
+            )
     return rows
 
 
@@ -132,8 +157,10 @@ def write_profile_csv(path, by_step: dict) -> None:
         return "" if math.isnan(v) else repr(v)
 
     lines = ["step,layer,quantity,mean,std"]
-    lines += [f"{r['step']},{r['layer']},{r['quantity']},{fmt(r['mean'])},{fmt(r['std'])}"
-              for r in profile_rows(by_step)]
+    lines += [
+        f"{r['step']},{r['layer']},{r['quantity']},{fmt(r['mean'])},{fmt(r['std'])}"
+        for r in profile_rows(by_step)
+    ]
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
 
 
@@ -141,5 +168,8 @@ def probe_tensors(x, y, lengths, index: np.ndarray, device=None):
     """Rows `index` of numpy or torch arrays as tensors (x float32, y and lengths int64)."""
     idx = torch.as_tensor(index, dtype=torch.long)
     x, y, lengths = (torch.as_tensor(a) for a in (x, y, lengths))
-    return (x[idx.to(x.device)].float().to(device), y[idx.to(y.device)].long().to(device),
-            lengths[idx.to(lengths.device)].long().cpu())
+    return (
+        x[idx.to(x.device)].float().to(device),
+        y[idx.to(y.device)].long().to(device),
+        lengths[idx.to(lengths.device)].long().cpu(),
+    )

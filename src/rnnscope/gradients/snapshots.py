@@ -39,8 +39,9 @@ class ThroughTraining:
     meta: dict
 
 
-def save_through_training(directory: Path, epochs: list[int], rows: list[dict], meta: dict,
-                          index: np.ndarray) -> None:
+def save_through_training(
+    directory: Path, epochs: list[int], rows: list[dict], meta: dict, index: np.ndarray
+) -> None:
     from rnnscope.io import save_tensors, write_json
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -63,8 +64,12 @@ def load_through_training(run_dir: str | Path) -> ThroughTraining | None:
     meta = read_json(directory / f"{STEM}.json", "gradient snapshots")
     t = load_tensors(directory / f"{STEM}.safetensors", "gradient snapshots")
     names = meta.get("names", [])
-    return ThroughTraining(t["epochs"].numpy(), {n: t[f"mean/{n}"].numpy() for n in names},
-                           {n: t[f"std/{n}"].numpy() for n in names}, meta)
+    return ThroughTraining(
+        t["epochs"].numpy(),
+        {n: t[f"mean/{n}"].numpy() for n in names},
+        {n: t[f"std/{n}"].numpy() for n in names},
+        meta,
+    )
 
 
 class GradientSnapshots(Callback):
@@ -113,8 +118,9 @@ class GradientSnapshots(Callback):
         model = trainer.model
         devices = [trainer.device] if trainer.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            grads = step_gradients(model, self.x, self.y, self.lengths,
-                                   learning=supports(model, TracedForward))
+            grads = step_gradients(
+                model, self.x, self.y, self.lengths, learning=supports(model, TracedForward)
+            )
         by_step, _ = gradient_profiles(grads)
         row = {f"{q}/{layer}": stats for (q, layer), stats in by_step.items()}
         if self.epochs and self.epochs[-1] == trainer.epoch:
@@ -122,6 +128,12 @@ class GradientSnapshots(Callback):
             self.rows.pop()
         self.epochs.append(trainer.epoch)
         self.rows.append(row)
-        meta = {"kind": model_kind(model), "split": self.split, "batch": len(self.index),
-                "seed": trainer.cfg.seed, "every": self.every, "seq_len": int(self.x.shape[1])}
+        meta = {
+            "kind": model_kind(model),
+            "split": self.split,
+            "batch": len(self.index),
+            "seed": trainer.cfg.seed,
+            "every": self.every,
+            "seq_len": int(self.x.shape[1]),
+        }
         save_through_training(self.run_dir / "gradients", self.epochs, self.rows, meta, self.index)

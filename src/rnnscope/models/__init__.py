@@ -23,11 +23,25 @@ __all__ = [
 def build_model(cfg, input_size: int, n_classes: int) -> nn.Module:
     """A model from a `ModelConfig`."""
     if cfg.kind == "transformer":
-        return CausalTransformerClassifier(input_size, cfg.hidden, cfg.layers, n_classes, heads=cfg.heads,
-                                           ff_mult=cfg.ff_mult, dropout=cfg.dropout)
-    return RecurrentClassifier(cfg.kind, input_size, cfg.hidden, cfg.layers, n_classes, dropout=cfg.dropout,
-                               forget_bias=getattr(cfg, "forget_bias", 1.0),
-                               chrono_tmax=getattr(cfg, "chrono_tmax", None))
+        return CausalTransformerClassifier(
+            input_size,
+            cfg.hidden,
+            cfg.layers,
+            n_classes,
+            heads=cfg.heads,
+            ff_mult=cfg.ff_mult,
+            dropout=cfg.dropout,
+        )
+    return RecurrentClassifier(
+        cfg.kind,
+        input_size,
+        cfg.hidden,
+        cfg.layers,
+        n_classes,
+        dropout=cfg.dropout,
+        forget_bias=getattr(cfg, "forget_bias", 1.0),
+        chrono_tmax=getattr(cfg, "chrono_tmax", None),
+    )
 
 
 def count_params(model: nn.Module) -> int:
@@ -38,8 +52,13 @@ def count_params(model: nn.Module) -> int:
 def _analytic_params(cfg, input_size: int, n_classes: int) -> int:
     h, layers = cfg.hidden, cfg.layers
     if cfg.kind == "transformer":
-        block = 2 * 2 * h + (3 * h * h + 3 * h) + (h * h + h) + (cfg.ff_mult * h * h + cfg.ff_mult * h) * 2 - (
-            cfg.ff_mult * h - h)
+        block = (
+            2 * 2 * h
+            + (3 * h * h + 3 * h)
+            + (h * h + h)
+            + (cfg.ff_mult * h * h + cfg.ff_mult * h) * 2
+            - (cfg.ff_mult * h - h)
+        )
         return input_size * h + h + layers * block + 2 * h + h * n_classes + n_classes
     gates = {"rnn": 1, "gru": 3, "lstm": 4}[cfg.kind]
     first = gates * (h * input_size + h * h + 2 * h)
@@ -76,6 +95,8 @@ def hidden_for_params(cfg, input_size: int, n_classes: int, target: int, toleran
         if best_err <= 0.02:
             break
     if best is None or best_err > tolerance:
-        raise BadArgument(f"no {cfg.kind} width reaches {target} parameters within ±{tolerance:.0%} "
-                         f"(closest: {_analytic_params(best, input_size, n_classes) if best else 'none'})")
+        raise BadArgument(
+            f"no {cfg.kind} width reaches {target} parameters within ±{tolerance:.0%} "
+            f"(closest: {_analytic_params(best, input_size, n_classes) if best else 'none'})"
+        )
     return best

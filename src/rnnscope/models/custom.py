@@ -37,9 +37,15 @@ class CellStack(nn.Module):
     gate_names: tuple[str, ...] = ()
     kind = "custom"
 
-    def __init__(self, cells: list[nn.Module], forms: tuple[str, ...], input_size: int,
-                 layer_sizes: tuple[int, ...], head: Callable[[Tensor], Tensor] | None,
-                 n_classes: int | None):
+    def __init__(
+        self,
+        cells: list[nn.Module],
+        forms: tuple[str, ...],
+        input_size: int,
+        layer_sizes: tuple[int, ...],
+        head: Callable[[Tensor], Tensor] | None,
+        n_classes: int | None,
+    ):
         super().__init__()
         self.cells = nn.ModuleList(cells)  # holds the user's modules themselves (no copy)
         self.forms = forms
@@ -59,8 +65,10 @@ class CellStack(nn.Module):
     def init_state(self, batch: int, device=None, dtype=None) -> State:
         """Zeros: per layer {"h" (, "c")} each (B, H_l)."""
         device, dtype = self._like(device, dtype)
-        return [{name: torch.zeros(batch, size, device=device, dtype=dtype) for name in self.state_names}
-                for size in self.layer_sizes]
+        return [
+            {name: torch.zeros(batch, size, device=device, dtype=dtype) for name in self.state_names}
+            for size in self.layer_sizes
+        ]
 
     def layer_states(self, state: State) -> list[dict[str, Tensor]]:
         return state
@@ -89,8 +97,10 @@ class CellStack(nn.Module):
     def readout(self, state: State) -> Tensor:
         """Class logits (B, K) from the top cell's h; `NoReadout` without a readout."""
         if self.head is None:
-            raise NoReadout("this wrapped cell has no readout (wrap(cell, readout=...) gives it one); "
-                            "class scores, predictions, gradients and streaming need it")
+            raise NoReadout(
+                "this wrapped cell has no readout (wrap(cell, readout=...) gives it one); "
+                "class scores, predictions, gradients and streaming need it"
+            )
         return self.head(state[-1]["h"])
 
     def final_state(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> State:
@@ -100,8 +110,10 @@ class CellStack(nn.Module):
             new = self.step(x[:, t], state)
             if lengths is not None:
                 keep = (t < lengths).to(x.device)[:, None]
-                new = [{k: torch.where(keep, v, old[k]) for k, v in parts.items()}
-                       for parts, old in zip(new, state)]
+                new = [
+                    {k: torch.where(keep, v, old[k]) for k, v in parts.items()}
+                    for parts, old in zip(new, state)
+                ]
             state = new
         return state
 

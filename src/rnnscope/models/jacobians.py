@@ -25,8 +25,10 @@ from rnnscope.models.traced import LayerTrace
 def _blocks(tr: LayerTrace, w: Tensor) -> tuple[Tensor, Tensor]:
     """(q (T, B, G, H), w (G, H, K)) float64 for a weight matrix w (G*H, K)."""
     hsz = tr.out.shape[1]
-    return (tr.q.double().transpose(1, 2).unflatten(-1, (-1, hsz)),
-            w.detach().double().view(-1, hsz, w.shape[1]))
+    return (
+        tr.q.double().transpose(1, 2).unflatten(-1, (-1, hsz)),
+        w.detach().double().view(-1, hsz, w.shape[1]),
+    )
 
 
 def trace_jacobian(tr: LayerTrace) -> Tensor:
@@ -63,7 +65,7 @@ def stacked_jacobian(traces: list[LayerTrace]) -> Tensor:
     rows, off = [], 0
     for layer, (tr, size) in enumerate(zip(traces, sizes)):
         row = tr.out.new_zeros((b, size, d), dtype=torch.float64)
-        row[:, :, off: off + size] = trace_jacobian(tr)[0]
+        row[:, :, off : off + size] = trace_jacobian(tr)[0]
         if layer:
             h_prev = traces[layer - 1].out.shape[1]
             row += input_jacobian(tr)[0] @ rows[-1][:, :h_prev]

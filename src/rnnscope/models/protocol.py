@@ -153,7 +153,9 @@ def state_size(model) -> int:
 
 def state_vector(model, state: State) -> Tensor:
     """The whole state as one (B, D) tensor: per layer, its parts in `state_names` order."""
-    return torch.cat([layer[name] for layer in model.layer_states(state) for name in model.state_names], dim=-1)
+    return torch.cat(
+        [layer[name] for layer in model.layer_states(state) for name in model.state_names], dim=-1
+    )
 
 
 def vector_state(model, v: Tensor) -> State:
@@ -162,7 +164,7 @@ def vector_state(model, v: Tensor) -> State:
     for size in model.layer_sizes:
         parts = {}
         for name in model.state_names:
-            parts[name] = v[..., i: i + size]
+            parts[name] = v[..., i : i + size]
             i += size
         layers.append(parts)
     if i != v.shape[-1]:

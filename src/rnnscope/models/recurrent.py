@@ -32,13 +32,26 @@ class RecurrentClassifier(nn.Module):
     forward(x (B, T, C), lengths (B,) | None) -> logits (B, K).
     """
 
-    def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int, n_classes: int,
-                 dropout: float = 0.0, forget_bias: float | None = 1.0, chrono_tmax: int | None = None):
+    def __init__(
+        self,
+        kind: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        n_classes: int,
+        dropout: float = 0.0,
+        forget_bias: float | None = 1.0,
+        chrono_tmax: int | None = None,
+    ):
         super().__init__()
         if kind not in FUSED:
             raise BadArgument(f"unknown recurrent kind {kind!r}; choose from {', '.join(FUSED)}")
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                            ("num_layers", num_layers), ("n_classes", n_classes)):
+        for name, value in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+            ("n_classes", n_classes),
+        ):
             if value < 1:
                 raise BadArgument(f"{name} must be greater than zero, got {value}")
         self.kind = kind
@@ -49,8 +62,14 @@ class RecurrentClassifier(nn.Module):
         self.layer_sizes = (hidden_size,) * num_layers
         self.state_names = ("h", "c") if kind == "lstm" else ("h",)
         kw = {"nonlinearity": "tanh"} if kind == "rnn" else {}
-        self.core = FUSED[kind](input_size, hidden_size, num_layers, batch_first=True,
-                                dropout=dropout if num_layers > 1 else 0.0, **kw)
+        self.core = FUSED[kind](
+            input_size,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+            **kw,
+        )
         self.head = nn.Linear(hidden_size, n_classes)
         if kind in ("lstm", "gru"):
             if chrono_tmax is not None:
@@ -69,8 +88,8 @@ class RecurrentClassifier(nn.Module):
         with torch.no_grad():
             for layer in range(self.num_layers):
                 _, _, b_ih, b_hh = self.layer_weights(layer)
-                b_ih[H: 2 * H] = bias[layer]
-                b_hh[H: 2 * H] = 0.0
+                b_ih[H : 2 * H] = bias[layer]
+                b_hh[H : 2 * H] = 0.0
                 if input_bias is not None:
                     b_ih[:H] = input_bias[layer]
                     b_hh[:H] = 0.0
@@ -122,8 +141,9 @@ class RecurrentClassifier(nn.Module):
     def init_state(self, batch: int, device=None, dtype=None) -> State:
         """Zero state for a batch (the fused modules' default)."""
         p = self.head.weight
-        h = torch.zeros(self.num_layers, batch, self.hidden_size, device=device or p.device,
-                        dtype=dtype or p.dtype)
+        h = torch.zeros(
+            self.num_layers, batch, self.hidden_size, device=device or p.device, dtype=dtype or p.dtype
+        )
         return (h, torch.zeros_like(h)) if self.kind == "lstm" else h
 
     def layer_states(self, state: State) -> list[dict[str, Tensor]]:
@@ -140,8 +160,12 @@ class RecurrentClassifier(nn.Module):
     def layer_weights(self, layer: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """(w_ih, w_hh, b_ih, b_hh) of one layer, the fused module's own tensors."""
         c = self.core
-        return (getattr(c, f"weight_ih_l{layer}"), getattr(c, f"weight_hh_l{layer}"),
-                getattr(c, f"bias_ih_l{layer}"), getattr(c, f"bias_hh_l{layer}"))
+        return (
+            getattr(c, f"weight_ih_l{layer}"),
+            getattr(c, f"weight_hh_l{layer}"),
+            getattr(c, f"bias_ih_l{layer}"),
+            getattr(c, f"bias_hh_l{layer}"),
+        )
 
     def step(self, x_t: Tensor, state: State) -> State:
         """One time step through every layer: x_t (B, C), state -> new state (no dropout)."""

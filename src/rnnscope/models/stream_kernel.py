@@ -76,8 +76,10 @@ class RecurrentEngine:
         self.c: list[Tensor] | None = [] if self.kind == "lstm" else None
         self._scratch: dict[tuple, Tensor] = {}
         self._bias: dict[int, tuple] = {}
-        self._names = [tuple(f"{w}_l{layer}" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-                       for layer in range(model.num_layers)]
+        self._names = [
+            tuple(f"{w}_l{layer}" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            for layer in range(model.num_layers)
+        ]
         self.grow(capacity)
 
     # ---- storage -------------------------------------------------------------------------------
@@ -124,8 +126,11 @@ class RecurrentEngine:
         if isinstance(rows, slice):
             if rows == slice(0, self.capacity):
                 return _Work(self.h, self.c, own=True)
-            return _Work([b[rows] for b in self.h], [b[rows] for b in self.c] if self.c is not None else None,
-                         own=False)
+            return _Work(
+                [b[rows] for b in self.h],
+                [b[rows] for b in self.c] if self.c is not None else None,
+                own=False,
+            )
         take = lambda bufs: [b.index_select(0, rows) for b in bufs]
         return _Work(take(self.h), take(self.c) if self.c is not None else None, own=True)
 
@@ -160,14 +165,14 @@ class RecurrentEngine:
                 gh = torch.addmm(b_hh, h, w_hh.t(), out=self._buf("gh", layer, m, 3 * H))
                 rz = gi[:, : 2 * H].add_(gh[:, : 2 * H]).sigmoid_()
                 r, z = rz[:, :H], rz[:, H:]
-                n = gi[:, 2 * H:].addcmul_(r, gh[:, 2 * H:]).tanh_()
+                n = gi[:, 2 * H :].addcmul_(r, gh[:, 2 * H :]).tanh_()
                 torch.sub(h, n, out=out).mul_(z).add_(n)  # (1 - z) * n + z * h
             elif self.kind == "lstm":
                 g = torch.addmm(b, inp, w_ih.t(), out=self._buf("g", layer, m, 4 * H))
                 g.addmm_(h, w_hh.t())
                 g[:, : 2 * H].sigmoid_()  # i, f
-                g[:, 3 * H:].sigmoid_()  # o
-                i, f, gg, o = g[:, :H], g[:, H: 2 * H], g[:, 2 * H: 3 * H].tanh_(), g[:, 3 * H:]
+                g[:, 3 * H :].sigmoid_()  # o
+                i, f, gg, o = g[:, :H], g[:, H : 2 * H], g[:, 2 * H : 3 * H].tanh_(), g[:, 3 * H :]
                 c = torch.mul(f, work.cs[layer][:m], out=self._buf("c", layer, m, H)).addcmul_(i, gg)
                 torch.tanh(c, out=out).mul_(o)
                 self._commit(work, work.cs, layer, ("c", layer, m, H), m)
@@ -272,7 +277,7 @@ class RecurrentEngine:
         probs = self.model.head(out).softmax(-1)
         if lengths is not None:
             probs = probs * (torch.arange(n, device=x.device).view(1, -1, 1) < lengths.view(-1, 1, 1))
-        hn_h, hn_c = (hn if work.cs is not None else (hn, None))
+        hn_h, hn_c = hn if work.cs is not None else (hn, None)
         for layer in range(self.model.num_layers):
             work.hs[layer].copy_(hn_h[layer])
             if work.cs is not None:

@@ -186,8 +186,9 @@ def _gru_act(gi: Tensor, gh: Tensor, act: Tensor) -> None:
     h = act.shape[-2] // 3
     rz = act.narrow(-2, 0, 2 * h)
     torch.add(gi.narrow(-2, 0, 2 * h), gh.narrow(-2, 0, 2 * h), out=rz).sigmoid_()
-    torch.addcmul(gi.narrow(-2, 2 * h, h), rz.narrow(-2, 0, h), gh.narrow(-2, 2 * h, h),
-                  out=act.narrow(-2, 2 * h, h)).tanh_()
+    torch.addcmul(
+        gi.narrow(-2, 2 * h, h), rz.narrow(-2, 0, h), gh.narrow(-2, 2 * h, h), out=act.narrow(-2, 2 * h, h)
+    ).tanh_()
 
 
 def _gru_local(act: Tensor, hn: Tensor, prev: Tensor, q: Tensor, s: Tensor) -> None:
@@ -282,9 +283,9 @@ def _gru_stepped(inp, w_ih, w_hh, b_ih, b_hh, h0=None) -> LayerTrace:
         h = prev[t]
         gh = torch.addmm(bias, w_hh, h)
         _gru_act(gi[t], gh, act[t])
-        z, n = act[t, hsz: 2 * hsz], act[t, 2 * hsz:]
+        z, n = act[t, hsz : 2 * hsz], act[t, 2 * hsz :]
         torch.addcmul(n, z, h - n, out=out[t])  # (1 - z) n + z h
-        _gru_local(act[t], gh[2 * hsz:], h, q[t], s[t])
+        _gru_local(act[t], gh[2 * hsz :], h, q[t], s[t])
     return LayerTrace("gru", inp, out, prev, q, act, s=s)
 
 

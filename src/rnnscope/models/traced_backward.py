@@ -72,7 +72,7 @@ def below(tr: LayerTrace, dh: Tensor, delta: Tensor) -> Tensor:
         return batched_mm(w_ih.t(), delta)
     h = dh.shape[1]
     out = batched_mm(w_ih[: 2 * h].t(), delta[:, : 2 * h])
-    return out.add_(batched_mm(w_ih[2 * h:].t(), dh * tr.s))
+    return out.add_(batched_mm(w_ih[2 * h :].t(), dh * tr.s))
 
 
 def input_delta(tr: LayerTrace, dh: Tensor, delta: Tensor) -> Tensor:
@@ -81,5 +81,5 @@ def input_delta(tr: LayerTrace, dh: Tensor, delta: Tensor) -> Tensor:
         return delta
     d = delta.clone()
     h = dh.shape[1]
-    torch.mul(dh, tr.s, out=d[:, 2 * h:])
+    torch.mul(dh, tr.s, out=d[:, 2 * h :])
     return d

@@ -80,11 +80,25 @@ class CausalTransformerClassifier(nn.Module):
     kind = "transformer"
     gate_names: tuple[str, ...] = ()
 
-    def __init__(self, input_size: int, d_model: int, num_layers: int, n_classes: int, heads: int = 4,
-                 ff_mult: int = 2, dropout: float = 0.0):
+    def __init__(
+        self,
+        input_size: int,
+        d_model: int,
+        num_layers: int,
+        n_classes: int,
+        heads: int = 4,
+        ff_mult: int = 2,
+        dropout: float = 0.0,
+    ):
         super().__init__()
-        for name, value in (("input_size", input_size), ("d_model", d_model), ("num_layers", num_layers),
-                            ("n_classes", n_classes), ("heads", heads), ("ff_mult", ff_mult)):
+        for name, value in (
+            ("input_size", input_size),
+            ("d_model", d_model),
+            ("num_layers", num_layers),
+            ("n_classes", n_classes),
+            ("heads", heads),
+            ("ff_mult", ff_mult),
+        ):
             if value < 1:
                 raise BadArgument(f"{name} must be greater than zero, got {value}")
         if d_model % heads:
@@ -123,8 +137,12 @@ class CausalTransformerClassifier(nn.Module):
         p = self.head.weight
         device, dtype = device or p.device, dtype or p.dtype
         empty = torch.zeros(batch, self.heads, 0, self.hidden_size // self.heads, device=device, dtype=dtype)
-        return {"k": [empty] * self.num_layers, "v": [empty] * self.num_layers, "t": 0,
-                "h": torch.zeros(batch, self.hidden_size, device=device, dtype=dtype)}
+        return {
+            "k": [empty] * self.num_layers,
+            "v": [empty] * self.num_layers,
+            "t": 0,
+            "h": torch.zeros(batch, self.hidden_size, device=device, dtype=dtype),
+        }
 
     def step(self, x_t: Tensor, state: dict) -> dict:
         """One position with the KV cache: x_t (B, C), state -> new state (the old one is not changed)."""
@@ -133,7 +151,9 @@ class CausalTransformerClassifier(nn.Module):
     def step_with_streams(self, x_t: Tensor, state: dict) -> tuple[dict, list[Tensor]]:
         """One position, also returning the residual stream after each block: list over blocks of (B, D)."""
         t = state["t"]
-        z = (self.embed(x_t) + sinusoidal_positions(t, t + 1, self.hidden_size, x_t.device, x_t.dtype))[:, None]
+        z = (self.embed(x_t) + sinusoidal_positions(t, t + 1, self.hidden_size, x_t.device, x_t.dtype))[
+            :, None
+        ]
         ks, vs, outs = [], [], []
         for block, k, v in zip(self.blocks, state["k"], state["v"]):
             z, k, v = block.step(z, k, v)

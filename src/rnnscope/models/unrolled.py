@@ -18,8 +18,14 @@ from torch import Tensor
 from rnnscope.models.cells import CELLS
 
 
-def unrolled_loss(model, x: Tensor, y: Tensor, lengths: Tensor | None = None, perturb: dict | None = None,
-                  keep: list | None = None) -> Tensor:
+def unrolled_loss(
+    model,
+    x: Tensor,
+    y: Tensor,
+    lengths: Tensor | None = None,
+    perturb: dict | None = None,
+    keep: list | None = None,
+) -> Tensor:
     """Per-sequence loss (B,) of a `RecurrentClassifier`, stepping its cells one by one.
 
     perturb: {(t, layer, "h" | "c"): (B, H)} added to that state right after step t is computed (for

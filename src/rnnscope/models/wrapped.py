@@ -80,16 +80,19 @@ class WrappedRecurrent(nn.Module):
     def logits(self, h: Tensor) -> Tensor:
         """The readout of a top-layer h (B, H) -> (B, K); `NoReadout` without one."""
         if self.head is None:
-            raise NoReadout("this wrapped model has no readout (wrap(core, readout=...) gives it one); "
-                            "class scores, predictions, gradients and streaming need it")
+            raise NoReadout(
+                "this wrapped model has no readout (wrap(core, readout=...) gives it one); "
+                "class scores, predictions, gradients and streaming need it"
+            )
         return self.head(h)
 
     # ---- the protocol ---------------------------------------------------------------------------------
     def init_state(self, batch: int, device=None, dtype=None) -> State:
         """Zero state (the fused module's default): h (L, B, H), or (h, c) for the LSTM."""
         w = self.core.weight_hh_l0
-        h = torch.zeros(self.num_layers, batch, self.hidden_size, device=device or w.device,
-                        dtype=dtype or w.dtype)
+        h = torch.zeros(
+            self.num_layers, batch, self.hidden_size, device=device or w.device, dtype=dtype or w.dtype
+        )
         return (h, torch.zeros_like(h)) if self.kind == "lstm" else h
 
     def layer_states(self, state: State) -> list[dict[str, Tensor]]:
@@ -141,16 +144,18 @@ class WrappedRecurrent(nn.Module):
         """State after each sequence's last valid step, through the user's module: x (B, T, C)."""
         return self.fused(x, state, lengths, enforce_sorted=False)[1]
 
-    def fused(self, x: Tensor, state: State | None, lengths: Tensor | None = None,
-              enforce_sorted: bool = False) -> tuple[Tensor, State]:
+    def fused(
+        self, x: Tensor, state: State | None, lengths: Tensor | None = None, enforce_sorted: bool = False
+    ) -> tuple[Tensor, State]:
         """The user's module over x (B, T, C) from `state` (zeros if None) -> (per-step top h (B, T, H),
         zero past each sequence's end; final state). Packed when lengths (B,) is ragged."""
         bf = self.core.batch_first
         ragged = lengths is not None and bool((lengths < x.shape[1]).any())
         inp = x if bf else x.transpose(0, 1)
         if ragged:
-            inp = pack_padded_sequence(inp, lengths.detach().cpu(), batch_first=bf,
-                                       enforce_sorted=enforce_sorted)
+            inp = pack_padded_sequence(
+                inp, lengths.detach().cpu(), batch_first=bf, enforce_sorted=enforce_sorted
+            )
         out, state = self.core(inp, state)
         if ragged:
             out = pad_packed_sequence(out, batch_first=bf, total_length=x.shape[1])[0]

@@ -24,12 +24,15 @@ from rnnscope.models.protocol import eval_mode
 from rnnscope.models.wrapped import KERNEL_KINDS, KIND_OF_MODE, WrappedKernels, WrappedRecurrent
 
 Readout = Callable[[Tensor], Tensor]  # top-layer h (B, H) -> logits (B, K)
-EXPECTED = ("an nn.RNN, nn.LSTM or nn.GRU, or a cell (an nn.Module stepping (x_t, h) -> h or "
-            "(x_t, (h, c)) -> (h, c)), or a list of cells")
+EXPECTED = (
+    "an nn.RNN, nn.LSTM or nn.GRU, or a cell (an nn.Module stepping (x_t, h) -> h or "
+    "(x_t, (h, c)) -> (h, c)), or a list of cells"
+)
 
 
-def wrap(core, readout=None, *, input_size: int | None = None,
-         hidden_size: int | Sequence[int] | None = None) -> WrappedRecurrent | CellStack:
+def wrap(
+    core, readout=None, *, input_size: int | None = None, hidden_size: int | Sequence[int] | None = None
+) -> WrappedRecurrent | CellStack:
     """A protocol model over the user's module(s), sharing their tensors.
 
     core: an `nn.RNN` (tanh or relu), `nn.LSTM` or `nn.GRU` (any layers, bias or not, `batch_first`
@@ -42,8 +45,10 @@ def wrap(core, readout=None, *, input_size: int | None = None,
     if isinstance(core, nn.RNNBase):
         _check_core(core)
         if input_size is not None or hidden_size is not None:
-            raise BadArgument(f"input_size= / hidden_size= are for cells; the {type(core).__name__} carries "
-                              f"its own sizes ({core.input_size}, {core.hidden_size})")
+            raise BadArgument(
+                f"input_size= / hidden_size= are for cells; the {type(core).__name__} carries "
+                f"its own sizes ({core.input_size}, {core.hidden_size})"
+            )
         head, k = resolve_readout(readout, core.hidden_size, core.weight_hh_l0)
         cls = WrappedKernels if KIND_OF_MODE[core.mode] in KERNEL_KINDS else WrappedRecurrent
         return cls(core, head, k)
@@ -64,11 +69,15 @@ def _check_core(core: nn.RNNBase) -> None:
     if core.mode not in KIND_OF_MODE:
         raise TypeError(f"wrap needs {EXPECTED}; got {type(core).__name__} (mode {core.mode})")
     if core.bidirectional:
-        raise BadArgument("wrap cannot take a bidirectional module: its backward direction reads the "
-                          "future, so it has no causal step (wrap the forward direction alone)")
+        raise BadArgument(
+            "wrap cannot take a bidirectional module: its backward direction reads the "
+            "future, so it has no causal step (wrap the forward direction alone)"
+        )
     if getattr(core, "proj_size", 0):
-        raise BadArgument(f"wrap cannot take an LSTM with proj_size={core.proj_size}: its h and c differ in "
-                          "size, which the state layout (docs/models.md) does not describe")
+        raise BadArgument(
+            f"wrap cannot take an LSTM with proj_size={core.proj_size}: its h and c differ in "
+            "size, which the state layout (docs/models.md) does not describe"
+        )
 
 
 def resolve_readout(readout, hidden: int, like: Tensor) -> tuple[Readout | None, int | None]:
@@ -78,22 +87,27 @@ def resolve_readout(readout, hidden: int, like: Tensor) -> tuple[Readout | None,
         return None, None
     if isinstance(readout, nn.Linear):
         if readout.in_features != hidden:
-            raise BadArgument(f"the readout nn.Linear reads {readout.in_features} features but the top "
-                              f"layer's hidden size is {hidden}")
+            raise BadArgument(
+                f"the readout nn.Linear reads {readout.in_features} features but the top "
+                f"layer's hidden size is {hidden}"
+            )
         return readout, readout.out_features
     if not callable(readout):
-        raise TypeError(f"readout must be an nn.Linear, a callable (B, H) -> (B, K) or None; got "
-                        f"{type(readout).__name__}")
+        raise TypeError(
+            f"readout must be an nn.Linear, a callable (B, H) -> (B, K) or None; got {type(readout).__name__}"
+        )
     with torch.no_grad(), eval_mode(readout):
         try:
             out = readout(like.new_zeros(1, hidden))
         except (RuntimeError, ValueError, TypeError) as e:
-            raise BadArgument(f"the readout cannot read a hidden state of size {hidden} (B, {hidden}): "
-                              f"{e}") from e
+            raise BadArgument(
+                f"the readout cannot read a hidden state of size {hidden} (B, {hidden}): {e}"
+            ) from e
     if not isinstance(out, Tensor) or out.ndim != 2 or out.shape[0] != 1:
         got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-        raise BadArgument(f"the readout must map (B, {hidden}) to logits (B, K); on (1, {hidden}) it gave "
-                          f"{got}")
+        raise BadArgument(
+            f"the readout must map (B, {hidden}) to logits (B, K); on (1, {hidden}) it gave {got}"
+        )
     return readout, int(out.shape[1])
 
 
@@ -123,8 +137,9 @@ def _size(cell: nn.Module, name: str, given, layer: int) -> int:
         raise BadArgument(f"cell {layer} ({type(cell).__name__}) has {name} {own}, but {what} is {given}")
     size = own if own is not None else given
     if size is None:
-        raise BadArgument(f"cell {layer} ({type(cell).__name__}) has no {name} attribute: pass wrap(..., "
-                          f"{name}=...)")
+        raise BadArgument(
+            f"cell {layer} ({type(cell).__name__}) has no {name} attribute: pass wrap(..., {name}=...)"
+        )
     if size < 1:
         raise BadArgument(f"{name} of cell {layer} must be positive, got {size}")
     return int(size)
@@ -139,23 +154,28 @@ def _param_like(cells: list[nn.Module]) -> Tensor:
 
 
 def _cell_form(cell: nn.Module, c: int, h: int, like: Tensor) -> str:
-    """"h" or "hc": which step the cell takes, found by one call on zeros (B = 2, no grad, eval mode)."""
+    """ "h" or "hc": which step the cell takes, found by one call on zeros (B = 2, no grad, eval mode)."""
     x, z = like.new_zeros(2, c), like.new_zeros(2, h)
     with torch.no_grad(), eval_mode(cell):
         first = _try(cell, x, z)
         if isinstance(first, Tensor) and first.shape == z.shape:
             return "h"
         second = _try(cell, x, (z, z))
-    if isinstance(second, tuple) and len(second) == 2 and all(
-            isinstance(v, Tensor) and v.shape == z.shape for v in second):
+    if (
+        isinstance(second, tuple)
+        and len(second) == 2
+        and all(isinstance(v, Tensor) and v.shape == z.shape for v in second)
+    ):
         return "hc"
     err = next((r for r in (first, second) if isinstance(r, Exception)), None)
-    raise TypeError(f"{type(cell).__name__} is not a cell of input size {c} and hidden size {h}: wrap needs "
-                    f"{EXPECTED}" + (f" ({type(err).__name__}: {err})" if err is not None else ""))
+    raise TypeError(
+        f"{type(cell).__name__} is not a cell of input size {c} and hidden size {h}: wrap needs "
+        f"{EXPECTED}" + (f" ({type(err).__name__}: {err})" if err is not None else "")
+    )
 
 
 def _try(cell, x, state):
     try:
         return cell(x, state)
-    except Exception as e:  # noqa: BLE001 (the wrong form raises whatever the user's code raises)
+    except Exception as e:
         return e

@@ -20,8 +20,9 @@ def _value(v) -> float:
         return math.nan
 
 
-def plot_cost_curves(rows: list[dict], fits: dict, metrics: list[str], titles: list[str] | None = None,
-                     axes=None):
+def plot_cost_curves(
+    rows: list[dict], fits: dict, metrics: list[str], titles: list[str] | None = None, axes=None
+):
     """One panel per metric: measured points (markers), fitted power law (dashed, slope in the legend).
 
     rows: cost.csv rows (model, length, status, metric columns). fits: {metric: {model: {"slope",
@@ -35,7 +36,9 @@ def plot_cost_curves(rows: list[dict], fits: dict, metrics: list[str], titles: l
     for ax, metric, title in zip(axes, metrics, titles or metrics):
         lengths_all = []
         for model in models:
-            pts = sorted((r["length"], _value(r.get(metric)), r["status"]) for r in rows if r["model"] == model)
+            pts = sorted(
+                (r["length"], _value(r.get(metric)), r["status"]) for r in rows if r["model"] == model
+            )
             ok = [(t, y) for t, y, _ in pts if math.isfinite(y) and y > 0]
             color = COLORS.get(model)
             fit = fits.get(metric, {}).get(model)
@@ -48,10 +51,22 @@ def plot_cost_curves(rows: list[dict], fits: dict, metrics: list[str], titles: l
             stopped = next(((t, s) for t, _, s in pts if s != "ok"), None)
             if stopped and ok:
                 ax.plot([ok[-1][0]], [ok[-1][1]], "x", color=color, ms=9, mew=2)
-                ax.annotate(f"stopped at T={stopped[0]}: {stopped[1]}", (ok[-1][0], ok[-1][1]),
-                            xytext=(-6, 6), textcoords="offset points", fontsize=7, color=color, ha="right")
-        ax.set(xscale="log", yscale="log", xlabel="sequence length T", title=title,
-               ylabel="seconds" if metric.endswith("seconds") else "bytes")
+                ax.annotate(
+                    f"stopped at T={stopped[0]}: {stopped[1]}",
+                    (ok[-1][0], ok[-1][1]),
+                    xytext=(-6, 6),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color=color,
+                    ha="right",
+                )
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="sequence length T",
+            title=title,
+            ylabel="seconds" if metric.endswith("seconds") else "bytes",
+        )
         ax.grid(alpha=0.3, which="both")
         if models and any(ax.get_lines()):
             ax.legend(fontsize=7, loc="upper left")

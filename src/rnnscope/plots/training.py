@@ -9,8 +9,13 @@ from rnnscope.plots import new_figure
 REFERENCE = {"train_acc": 0.95, "test_acc": 0.93, "epochs": (30, 50)}  # the seed's reference result
 
 
-def plot_training_curves(history: list[dict], converged_epoch: int | None = None, ceiling: float | None = None,
-                         reference: dict | None = REFERENCE, axes=None):
+def plot_training_curves(
+    history: list[dict],
+    converged_epoch: int | None = None,
+    ceiling: float | None = None,
+    reference: dict | None = REFERENCE,
+    axes=None,
+):
     """Two panels: accuracy (with ceiling, reference band, convergence marker) and loss, per epoch."""
     if axes is None:
         fig, ax = new_figure(10, 3.8, ncols=2)
@@ -31,16 +36,34 @@ def plot_training_curves(history: list[dict], converged_epoch: int | None = None
     if reference:
         lo, hi = reference["epochs"]
         ax_acc.axvspan(lo, hi, color="0.9", zorder=0, label=f"reference convergence {lo}-{hi}")
-        ax_acc.axhline(reference["test_acc"], color=colors["test"], ls="--", lw=0.8, alpha=0.6,
-                       label=f"reference test {reference['test_acc']:.2f}")
-        ax_acc.axhline(reference["train_acc"], color=colors["train"], ls="--", lw=0.8, alpha=0.6,
-                       label=f"reference train {reference['train_acc']:.2f}")
+        ax_acc.axhline(
+            reference["test_acc"],
+            color=colors["test"],
+            ls="--",
+            lw=0.8,
+            alpha=0.6,
+            label=f"reference test {reference['test_acc']:.2f}",
+        )
+        ax_acc.axhline(
+            reference["train_acc"],
+            color=colors["train"],
+            ls="--",
+            lw=0.8,
+            alpha=0.6,
+            label=f"reference train {reference['train_acc']:.2f}",
+        )
     if converged_epoch is not None:
         for a in (ax_acc, ax_loss):
             a.axvline(converged_epoch, color="g", lw=1.2, alpha=0.8)
-        ax_acc.annotate(f"converged: epoch {converged_epoch}", (converged_epoch, 0.02),
-                        xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points",
-                        color="g", fontsize=8)
+        ax_acc.annotate(
+            f"converged: epoch {converged_epoch}",
+            (converged_epoch, 0.02),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            color="g",
+            fontsize=8,
+        )
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss", yscale="log")
     ax_acc.legend(fontsize=7, loc="center right")

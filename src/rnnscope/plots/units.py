@@ -11,8 +11,14 @@ import numpy as np
 
 from rnnscope.plots import new_figure
 
-ROLE_COLORS = {"input-selective": "#1f77b4", "transient": "#17becf", "integrator": "#d62728",
-               "oscillatory": "#2ca02c", "mixed": "#9467bd", "silent": "#7f7f7f"}
+ROLE_COLORS = {
+    "input-selective": "#1f77b4",
+    "transient": "#17becf",
+    "integrator": "#d62728",
+    "oscillatory": "#2ca02c",
+    "mixed": "#9467bd",
+    "silent": "#7f7f7f",
+}
 ROLE_ORDER = tuple(ROLE_COLORS)  # the order of rnnscope.analysis.ROLES
 
 
@@ -23,8 +29,15 @@ def _ax(ax, width=5.0, height=3.5):
     return ax.figure, ax
 
 
-def plot_unit_traces(activity: np.ndarray, units: list[int], role: str, *, steps: np.ndarray | None = None,
-                     title: str | None = None, ax=None):
+def plot_unit_traces(
+    activity: np.ndarray,
+    units: list[int],
+    role: str,
+    *,
+    steps: np.ndarray | None = None,
+    title: str | None = None,
+    ax=None,
+):
     """Traces of `units` over time on example sequences: activity (E, T, U); sequence 0 solid, the
     others faint (NaN past each sequence's end is simply not drawn)."""
     fig, ax = _ax(ax)
@@ -32,8 +45,14 @@ def plot_unit_traces(activity: np.ndarray, units: list[int], role: str, *, steps
     colors = [ROLE_COLORS.get(role, "k"), "k", "#ff7f0e", "#8c564b"]
     for j, u in enumerate(units):
         for e in range(activity.shape[0]):
-            ax.plot(steps, activity[e, :, u], color=colors[j % len(colors)], lw=1.3 if e == 0 else 0.8,
-                    alpha=1.0 if e == 0 else 0.3, label=f"unit {u}" if e == 0 else None)
+            ax.plot(
+                steps,
+                activity[e, :, u],
+                color=colors[j % len(colors)],
+                lw=1.3 if e == 0 else 0.8,
+                alpha=1.0 if e == 0 else 0.3,
+                label=f"unit {u}" if e == 0 else None,
+            )
     if not units:
         ax.text(0.5, 0.5, f"no {role} units", ha="center", va="center", transform=ax.transAxes, color="0.4")
     else:
@@ -43,31 +62,59 @@ def plot_unit_traces(activity: np.ndarray, units: list[int], role: str, *, steps
     return fig
 
 
-def plot_unit_heatmap(activity: np.ndarray, order: np.ndarray, roles: np.ndarray, *,
-                      steps: np.ndarray | None = None, title: str = "units x time", ax=None):
+def plot_unit_heatmap(
+    activity: np.ndarray,
+    order: np.ndarray,
+    roles: np.ndarray,
+    *,
+    steps: np.ndarray | None = None,
+    title: str = "units x time",
+    ax=None,
+):
     """activity (T, U) of one sequence as a units x time image, rows in `order` (by role, then tau);
     roles (U,) label the blocks of rows on the right."""
     fig, ax = _ax(ax, 6, 4.5)
     steps = np.arange(activity.shape[0]) if steps is None else steps
     img = np.asarray(activity, dtype=np.float64)[:, order].T  # (U, T)
     lim = np.nanmax(np.abs(img)) if np.isfinite(img).any() else 1.0
-    im = ax.imshow(img, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest",
-                   extent=(steps[0] - 0.5, steps[-1] + 0.5, len(order) - 0.5, -0.5))
+    im = ax.imshow(
+        img,
+        aspect="auto",
+        cmap="RdBu_r",
+        vmin=-lim,
+        vmax=lim,
+        interpolation="nearest",
+        extent=(steps[0] - 0.5, steps[-1] + 0.5, len(order) - 0.5, -0.5),
+    )
     sorted_roles = np.asarray(roles)[order]
     start = 0
     for i in range(1, len(order) + 1):
         if i == len(order) or sorted_roles[i] != sorted_roles[start]:
             ax.axhline(i - 0.5, color="k", lw=0.6)
-            ax.text(1.01, (start + i - 1) / 2, f"{sorted_roles[start]} ({i - start})", transform=ax.get_yaxis_transform(),
-                    va="center", fontsize=7, color=ROLE_COLORS.get(str(sorted_roles[start]), "k"))
+            ax.text(
+                1.01,
+                (start + i - 1) / 2,
+                f"{sorted_roles[start]} ({i - start})",
+                transform=ax.get_yaxis_transform(),
+                va="center",
+                fontsize=7,
+                color=ROLE_COLORS.get(str(sorted_roles[start]), "k"),
+            )
             start = i
     fig.colorbar(im, ax=ax, location="left", shrink=0.8, label="activity")
     ax.set(title=title, xlabel="step", ylabel="unit (sorted by role, then tau)")
     return fig
 
 
-def plot_pca_trajectories(class_means: np.ndarray, class_names: list[str], *, explained: np.ndarray | None = None,
-                          single: np.ndarray | None = None, title: str = "PCA trajectories", ax=None):
+def plot_pca_trajectories(
+    class_means: np.ndarray,
+    class_names: list[str],
+    *,
+    explained: np.ndarray | None = None,
+    single: np.ndarray | None = None,
+    title: str = "PCA trajectories",
+    ax=None,
+):
     """Class-mean trajectories (K, T, k>=2) in the plane of PC1 and PC2, a dot at the first step and a
     square at the last; single (E, T, k>=2): optional single-sequence trajectories drawn faintly."""
     fig, ax = _ax(ax, 5, 4.5)
@@ -89,8 +136,9 @@ def plot_pca_trajectories(class_means: np.ndarray, class_names: list[str], *, ex
     return fig
 
 
-def plot_unit_psd(freqs: np.ndarray, psd: np.ndarray, units: list[int], *, title: str = "PSD of oscillatory units",
-                  ax=None):
+def plot_unit_psd(
+    freqs: np.ndarray, psd: np.ndarray, units: list[int], *, title: str = "PSD of oscillatory units", ax=None
+):
     """Power spectra psd (F, n) of the units named in `units` (one column each), log power."""
     fig, ax = _ax(ax)
     for j, u in enumerate(units):
@@ -98,14 +146,22 @@ def plot_unit_psd(freqs: np.ndarray, psd: np.ndarray, units: list[int], *, title
     if units:
         ax.legend(fontsize=7, loc="best", ncols=2)
     else:
-        ax.text(0.5, 0.5, "no oscillatory units", ha="center", va="center", transform=ax.transAxes, color="0.4")
+        ax.text(
+            0.5, 0.5, "no oscillatory units", ha="center", va="center", transform=ax.transAxes, color="0.4"
+        )
     ax.set(title=title, xlabel="frequency (cycles / step)", ylabel="power")
     ax.grid(alpha=0.3)
     return fig
 
 
-def plot_tau_histogram(taus: dict[str, np.ndarray], *, tau_long: float | None = None, max_lag: float | None = None,
-                       title: str = "unit timescales", ax=None):
+def plot_tau_histogram(
+    taus: dict[str, np.ndarray],
+    *,
+    tau_long: float | None = None,
+    max_lag: float | None = None,
+    title: str = "unit timescales",
+    ax=None,
+):
     """Histogram of tau (steps, log axis) per layer; taus longer than measurable (inf) and NaN counted in
     the legend; tau_long: the integrator threshold, drawn as a line."""
     fig, ax = _ax(ax)
@@ -127,8 +183,9 @@ def plot_tau_histogram(taus: dict[str, np.ndarray], *, tau_long: float | None = 
     return fig
 
 
-def unit_figures(summary, arrays: dict[str, np.ndarray], roles: dict[str, np.ndarray],
-                 taus: dict[str, np.ndarray]) -> dict:
+def unit_figures(
+    summary, arrays: dict[str, np.ndarray], roles: dict[str, np.ndarray], taus: dict[str, np.ndarray]
+) -> dict:
     """The five figures of `rnnscope analyze`, one panel (row) per layer -> {key: Figure} with keys
     examples, heatmap, pca, psd, tau (file stems: rnnscope.rundir.AnalysisPaths.FIGURES).
 
@@ -147,28 +204,49 @@ def unit_figures(summary, arrays: dict[str, np.ndarray], roles: dict[str, np.nda
     for i, layer in enumerate(layers):
         for j, role in enumerate(present):
             units = summary.layers[layer].examples[role]
-            plot_unit_traces(arrays[f"activity.l{layer}"], units, role, steps=steps, title=f"layer {layer}: {role}",
-                             ax=axes[i, j])
+            plot_unit_traces(
+                arrays[f"activity.l{layer}"],
+                units,
+                role,
+                steps=steps,
+                title=f"layer {layer}: {role}",
+                ax=axes[i, j],
+            )
     figs["examples"] = fig
 
     fig, axes = new_figure(7.5, 4.5 * n, nrows=n)
     for i, layer in enumerate(layers):
-        plot_unit_heatmap(arrays[f"activity.l{layer}"][0], arrays[f"order.l{layer}"], roles[layer], steps=steps,
-                          title=f"layer {layer}: units x time (example sequence)", ax=axes[i, 0])
+        plot_unit_heatmap(
+            arrays[f"activity.l{layer}"][0],
+            arrays[f"order.l{layer}"],
+            roles[layer],
+            steps=steps,
+            title=f"layer {layer}: units x time (example sequence)",
+            ax=axes[i, 0],
+        )
     figs["heatmap"] = fig
 
     fig, axes = new_figure(4.8 * n, 4.3, ncols=n)
     for i, layer in enumerate(layers):
-        plot_pca_trajectories(arrays[f"pca.class_means.l{layer}"], class_names, explained=arrays[f"pca.evr.l{layer}"],
-                              single=arrays[f"pca.proj.l{layer}"],
-                              title=f"layer {layer}: PR {summary.layers[layer].participation_ratio:.1f}",
-                              ax=axes[0, i])
+        plot_pca_trajectories(
+            arrays[f"pca.class_means.l{layer}"],
+            class_names,
+            explained=arrays[f"pca.evr.l{layer}"],
+            single=arrays[f"pca.proj.l{layer}"],
+            title=f"layer {layer}: PR {summary.layers[layer].participation_ratio:.1f}",
+            ax=axes[0, i],
+        )
     figs["pca"] = fig
 
     fig, axes = new_figure(4.8 * n, 3.6, ncols=n)
     for i, layer in enumerate(layers):
-        plot_unit_psd(arrays["psd.freqs"], arrays[f"psd.l{layer}"], arrays[f"psd_units.l{layer}"].tolist(),
-                      title=f"layer {layer}: oscillatory units", ax=axes[0, i])
+        plot_unit_psd(
+            arrays["psd.freqs"],
+            arrays[f"psd.l{layer}"],
+            arrays[f"psd_units.l{layer}"].tolist(),
+            title=f"layer {layer}: oscillatory units",
+            ax=axes[0, i],
+        )
     figs["psd"] = fig
 
     max_lag = summary.thresholds.get("max_lag") or len(steps) // 2

@@ -26,8 +26,9 @@ def model_impulse(model, x: np.ndarray, *, at: int, eps: float = 1e-3) -> dict[i
     device, dtype = model_device(m)
     recurrent = is_recurrent(m)
     if not (recurrent or supports(m, ResidualStreams)):
-        raise TypeError(f"{type(model).__name__} has neither a recurrent state nor residual streams "
-                        "(docs/models.md)")
+        raise TypeError(
+            f"{type(model).__name__} has neither a recurrent state nor residual streams (docs/models.md)"
+        )
     sizes: list[int] = []  # units per layer, read off the first step
 
     def step(x_t, state):
@@ -44,7 +45,7 @@ def model_impulse(model, x: np.ndarray, *, at: int, eps: float = 1e-3) -> dict[i
     resp = impulse_response(step, x, m.init_state(x.shape[0], device, dtype), at=at, eps=eps)
     out, start = {}, 0
     for layer, size in enumerate(sizes):
-        dev = resp.deviation[:, start: start + size]
+        dev = resp.deviation[:, start : start + size]
         out[layer] = ImpulseResponse(dev, *memory_length(dev))
         start += size
     return out

@@ -94,7 +94,7 @@ def record_chunks(model, x, lengths=None, labels=None, spec: RecordSpec | None =
     plan = plan_for(model, x, lengths, labels, spec)
     _, _, lengths, labels = check_data(x, lengths, labels)
     for start in range(0, len(plan.index), plan.chunk_size):
-        idx = plan.index[start:start + plan.chunk_size]
+        idx = plan.index[start : start + plan.chunk_size]
         xb = x[torch.as_tensor(idx)] if torch.is_tensor(x) else np.asarray(x[idx])
         # no_grad and eval mode hold only while a chunk is computed, never across the yield
         with torch.no_grad(), eval_mode(model):
@@ -201,8 +201,10 @@ def _finish(out: dict, logits_last, xb, lb, idx, labels, plan: Plan) -> dict[str
         if name in out:
             v = out[name]  # a tensor of our own (allocated or gathered above), so it may be filled in place
             if padded:
-                v.masked_fill_(invalid[:, None, :, None] if name.startswith("attention.") else invalid[:, :, None],
-                               float("nan"))
+                v.masked_fill_(
+                    invalid[:, None, :, None] if name.startswith("attention.") else invalid[:, :, None],
+                    float("nan"),
+                )
             arrays[name] = v.to(dtype).cpu().numpy()
     if "labels" in plan.quantities:
         arrays["labels"] = np.asarray(labels[idx], dtype=np.int64)
@@ -221,8 +223,16 @@ def record(model, x, lengths=None, labels=None, spec: RecordSpec | None = None) 
     return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
-def record_to_disk(model, x, path: str | Path, lengths=None, labels=None, spec: RecordSpec | None = None,
-                   meta: dict | None = None, overwrite: bool = False) -> Recording:
+def record_to_disk(
+    model,
+    x,
+    path: str | Path,
+    lengths=None,
+    labels=None,
+    spec: RecordSpec | None = None,
+    meta: dict | None = None,
+    overwrite: bool = False,
+) -> Recording:
     """Record to a directory (docs/recording.md), one chunk at a time; never holds the whole recording.
 
     The directory is built under a temporary name next to `path` and renamed into place when complete,
@@ -231,14 +241,27 @@ def record_to_disk(model, x, path: str | Path, lengths=None, labels=None, spec: 
     """
     spec = RecordSpec() if spec is None else spec
     plan = plan_for(model, x, lengths, labels, spec)  # validate before creating anything
-    info = {"kind": model_kind(model), "layers": model.num_layers,
-            "hidden": getattr(model, "hidden_size", None) or max(model.layer_sizes),
-            "n_classes": model.n_classes, "gates": list(plan.gate_names)}
+    info = {
+        "kind": model_kind(model),
+        "layers": model.num_layers,
+        "hidden": getattr(model, "hidden_size", None) or max(model.layer_sizes),
+        "n_classes": model.n_classes,
+        "gates": list(plan.gate_names),
+    }
     if hasattr(model, "heads"):
         info["heads"] = model.heads
     with RecordingWriter(path, overwrite=overwrite) as writer:
         for chunk in record_chunks(model, x, lengths, labels, spec):
             writer.write(chunk)
-        return writer.commit({"model": info, "layers": list(plan.layers), "quantities": list(plan.quantities),
-                              "seq_len": int(x.shape[1]), "steps": plan.steps.tolist(), "dtype": plan.dtype,
-                              "chunk_size": plan.chunk_size, "source": dict(meta or {})})
+        return writer.commit(
+            {
+                "model": info,
+                "layers": list(plan.layers),
+                "quantities": list(plan.quantities),
+                "seq_len": int(x.shape[1]),
+                "steps": plan.steps.tolist(),
+                "dtype": plan.dtype,
+                "chunk_size": plan.chunk_size,
+                "source": dict(meta or {}),
+            }
+        )

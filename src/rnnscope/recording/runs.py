@@ -22,8 +22,15 @@ def recording_dir(run_dir: str | Path) -> Path:
     return RunPaths(run_dir).recording
 
 
-def record_run(run_dir: str | Path, *, split: str = "test", max_sequences: int | None = None,
-               spec: RecordSpec | None = None, run=None, out: str | Path | None = None) -> Recording:
+def record_run(
+    run_dir: str | Path,
+    *,
+    split: str = "test",
+    max_sequences: int | None = None,
+    spec: RecordSpec | None = None,
+    run=None,
+    out: str | Path | None = None,
+) -> Recording:
     """Record `split` of a run's data through its model into RUN_DIR/recording/ (replacing an old one).
 
     max_sequences: record only the first N sequences of the split (overrides spec.max_sequences).
@@ -43,9 +50,13 @@ def record_run(run_dir: str | Path, *, split: str = "test", max_sequences: int |
         spec = dataclasses.replace(spec, max_sequences=max_sequences)
     data = getattr(run.data, split)
     plan_for(run.model, data.x, data.lengths, data.y, spec)  # everything is validated before writing
-    meta = {"split": split, "model_sha256": model_hash(run_dir), "task": run.data_cfg.task,
-            "class_names": list(run.data.class_names), "spec": {"max_sequences": spec.max_sequences,
-                                                                 "sequences": spec.sequences}}
+    meta = {
+        "split": split,
+        "model_sha256": model_hash(run_dir),
+        "task": run.data_cfg.task,
+        "class_names": list(run.data.class_names),
+        "spec": {"max_sequences": spec.max_sequences, "sequences": spec.sequences},
+    }
     out = recording_dir(run_dir) if out is None else Path(out)
     return record_to_disk(run.model, data.x, out, data.lengths, data.y, spec, meta, overwrite=True)
 
@@ -57,7 +68,9 @@ def model_hash(run_dir: str | Path) -> str:
     return sha256(path)
 
 
-def matching_recording(run_dir: str | Path, split: str, names: list[str], n_sequences: int) -> Recording | None:
+def matching_recording(
+    run_dir: str | Path, split: str, names: list[str], n_sequences: int
+) -> Recording | None:
     """RUN_DIR/recording if it was made from the current model and `split`, holds every array in `names`
     and every step, and holds the first n_sequences sequences of the split; else None (record again).
 

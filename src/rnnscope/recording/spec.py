@@ -43,8 +43,12 @@ _KINDS = {
 }
 _ALL_KINDS = ("rnn", "lstm", "gru", "transformer")
 _NEEDS = {  # what a model without the built-in kinds needs for each quantity (in error messages)
-    "hidden": "a recurrent state", "cell": "a state part 'c'", "gates": "step_with_gates and gate names",
-    "residual": "residual streams", "attention": "residual streams", "probs": "a readout",
+    "hidden": "a recurrent state",
+    "cell": "a state part 'c'",
+    "gates": "step_with_gates and gate names",
+    "residual": "residual streams",
+    "attention": "residual streams",
+    "probs": "a readout",
     "predictions": "a readout",
 }
 
@@ -64,8 +68,10 @@ def available_quantities(model) -> tuple[str, ...]:
     elif supports(model, ResidualStreams):
         have |= {"residual", "attention"}
     else:
-        raise TypeError(f"{type(model).__name__} is neither a recurrent protocol model nor has residual "
-                        "streams (docs/models.md)")
+        raise TypeError(
+            f"{type(model).__name__} is neither a recurrent protocol model nor has residual "
+            "streams (docs/models.md)"
+        )
     if has_readout(model):
         have |= {"probs", "predictions"}
     return tuple(q for q in QUANTITIES if q in have)
@@ -79,7 +85,7 @@ def _int_tuple(value, name: str) -> tuple[int, ...] | None:
     out = []
     for v in value:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise BadArgument(f"{name} must hold integers, got {v!r}")  # noqa: TRY004 (bad input: one CLI line)
+            raise BadArgument(f"{name} must hold integers, got {v!r}")
         out.append(int(v))
     return tuple(out)
 
@@ -131,7 +137,9 @@ class RecordSpec:
             if len(set(seqs)) != len(seqs):
                 raise BadArgument("sequences must not repeat")
         object.__setattr__(self, "sequences", seqs)
-        if self.max_sequences is not None and not (isinstance(self.max_sequences, int) and self.max_sequences >= 1):
+        if self.max_sequences is not None and not (
+            isinstance(self.max_sequences, int) and self.max_sequences >= 1
+        ):
             raise BadArgument(f"max_sequences must be a positive integer or None, got {self.max_sequences!r}")
         steps = _int_tuple(self.steps, "steps")
         if steps is not None:
@@ -159,14 +167,20 @@ class RecordSpec:
             for q in quantities:
                 if q not in have:
                     kinds = _KINDS.get(q, _ALL_KINDS)
-                    alt = {"hidden": " (record 'residual' for the transformer)",
-                           "residual": " (record 'hidden' for recurrent models)"}.get(q, "")
-                    raise BadArgument(f"quantity {q!r} exists only for {'/'.join(kinds)} models; this model is "
-                                     f"{getattr(model, 'kind', type(model).__name__)}{alt}: it needs "
-                                     f"{_NEEDS.get(q, 'a model')}")
+                    alt = {
+                        "hidden": " (record 'residual' for the transformer)",
+                        "residual": " (record 'hidden' for recurrent models)",
+                    }.get(q, "")
+                    raise BadArgument(
+                        f"quantity {q!r} exists only for {'/'.join(kinds)} models; this model is "
+                        f"{getattr(model, 'kind', type(model).__name__)}{alt}: it needs "
+                        f"{_NEEDS.get(q, 'a model')}"
+                    )
         layers = tuple(range(n_layers)) if self.layers is None else self.layers
         if layers[-1] >= n_layers:
-            raise BadArgument(f"layers must be < {n_layers} (the model has {n_layers} layers), got {layers[-1]}")
+            raise BadArgument(
+                f"layers must be < {n_layers} (the model has {n_layers} layers), got {layers[-1]}"
+            )
         if n_sequences < 1:
             raise BadArgument("the data holds no sequences -- nothing will be recorded")
         if self.sequences is None:
@@ -174,14 +188,23 @@ class RecordSpec:
         else:
             index = np.asarray(self.sequences, dtype=np.int64)
             if index.max() >= n_sequences:
-                raise BadArgument(f"sequences must be < {n_sequences} (the data's size), got {int(index.max())}")
+                raise BadArgument(
+                    f"sequences must be < {n_sequences} (the data's size), got {int(index.max())}"
+                )
         if self.max_sequences is not None:
             index = index[: self.max_sequences]
         steps = np.arange(seq_len) if self.steps is None else np.asarray(self.steps, dtype=np.int64)
         if steps[-1] >= seq_len:
             raise BadArgument(f"steps must be < {seq_len} (the sequence length), got {int(steps[-1])}")
-        return Plan(quantities, layers, index.astype(np.int64), steps.astype(np.int64), self.dtype,
-                    self.chunk_size, tuple(getattr(model, "gate_names", ())))
+        return Plan(
+            quantities,
+            layers,
+            index.astype(np.int64),
+            steps.astype(np.int64),
+            self.dtype,
+            self.chunk_size,
+            tuple(getattr(model, "gate_names", ())),
+        )
 
 
 @dataclass(frozen=True)

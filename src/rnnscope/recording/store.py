@@ -81,12 +81,16 @@ class RecordingWriter:
             raise RuntimeError("RecordingWriter.write outside its `with` block")
         sizes = {a.shape[0] for a in arrays.values()}
         if len(sizes) != 1 or 0 in sizes:
-            raise ValueError(f"every array of a chunk needs the same non-zero number of sequences, got {sizes}")
+            raise ValueError(
+                f"every array of a chunk needs the same non-zero number of sequences, got {sizes}"
+            )
         layout = {k: (str(v.dtype), tuple(v.shape[1:])) for k, v in arrays.items()}
         if not self.arrays:
             self.arrays = layout
         elif layout != self.arrays:
-            raise ValueError(f"chunk {len(self.chunks)} does not match the first chunk's arrays, shapes or dtypes")
+            raise ValueError(
+                f"chunk {len(self.chunks)} does not match the first chunk's arrays, shapes or dtypes"
+            )
         b = sizes.pop()
         name = f"chunks/{len(self.chunks):06d}.safetensors"
         data = save_numpy({k: np.ascontiguousarray(v) for k, v in arrays.items()})
@@ -101,8 +105,10 @@ class RecordingWriter:
         if not self.chunks:
             raise ValueError("nothing was recorded (no chunk was written)")
         arrays = {k: {"shape": [self.n, *tail], "dtype": dt} for k, (dt, tail) in self.arrays.items()}
-        write_json(self.tmp / MANIFEST, {"kind": KIND, **meta, "n_sequences": self.n, "arrays": arrays,
-                                         "chunks": self.chunks})
+        write_json(
+            self.tmp / MANIFEST,
+            {"kind": KIND, **meta, "n_sequences": self.n, "arrays": arrays, "chunks": self.chunks},
+        )
         if self.path.exists() and not self.overwrite:
             raise BadArgument(f"{self.path} appeared while recording; not replacing it")
         replace_directory(self.tmp, self.path)
@@ -138,8 +144,11 @@ class Recording:
                 if a["dtype"] not in _ST_DTYPES.values():
                     raise ValueError(f"array {name} has unknown dtype {a['dtype']!r}")
             edges = [0] + [c["stop"] for c in chunks]
-            if [c["start"] for c in chunks] != edges[:-1] or edges[-1] != n or any(
-                    c["stop"] <= c["start"] for c in chunks):
+            if (
+                [c["start"] for c in chunks] != edges[:-1]
+                or edges[-1] != n
+                or any(c["stop"] <= c["start"] for c in chunks)
+            ):
                 raise ValueError(f"chunks do not cover sequences 0..{n - 1} in order")
             for key in ("lengths", "index"):
                 if key not in arrays:
@@ -201,7 +210,7 @@ class Recording:
                 continue
             lo, hi = int(idx[pos].min()), int(idx[pos].max()) + 1
             with self._open(i) as f:
-                part = self._slice(f, i, name)[lo - start:hi - start]
+                part = self._slice(f, i, name)[lo - start : hi - start]
             out[pos] = part[idx[pos] - lo]
         return out
 
@@ -257,11 +266,15 @@ class Recording:
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            raise RunFileError(f"recording {self.path}: chunk {chunk['file']} ({span}) is missing; "
-                               "record again (rnnscope record RUN_DIR)") from None
+            raise RunFileError(
+                f"recording {self.path}: chunk {chunk['file']} ({span}) is missing; "
+                "record again (rnnscope record RUN_DIR)"
+            ) from None
         if size != chunk["bytes"]:
-            raise RunFileError(f"recording {self.path}: chunk {chunk['file']} ({span}) has {size} bytes, the "
-                               f"manifest says {chunk['bytes']} (truncated or replaced)")
+            raise RunFileError(
+                f"recording {self.path}: chunk {chunk['file']} ({span}) has {size} bytes, the "
+                f"manifest says {chunk['bytes']} (truncated or replaced)"
+            )
         try:
             return safe_open(str(path), framework="np")
         except (SafetensorError, OSError) as err:
@@ -270,12 +283,14 @@ class Recording:
     def _slice(self, f, i: int, name: str):
         chunk = self.manifest["chunks"][i]
         spec = self.manifest["arrays"][name]
-        if name not in f.keys():  # noqa: SIM118 (a safetensors handle has keys(), no __contains__)
+        if name not in f.keys():
             raise RunFileError(f"recording {self.path}: chunk {chunk['file']} has no array {name}")
         s = f.get_slice(name)
         expected = [chunk["stop"] - chunk["start"], *spec["shape"][1:]]
         if list(s.get_shape()) != expected or _ST_DTYPES.get(s.get_dtype()) != spec["dtype"]:
-            raise RunFileError(f"recording {self.path}: array {name} in chunk {chunk['file']} has shape "
-                               f"{tuple(s.get_shape())} ({s.get_dtype()}), expected {tuple(expected)} "
-                               f"({spec['dtype']}) per the manifest")
+            raise RunFileError(
+                f"recording {self.path}: array {name} in chunk {chunk['file']} has shape "
+                f"{tuple(s.get_shape())} ({s.get_dtype()}), expected {tuple(expected)} "
+                f"({spec['dtype']}) per the manifest"
+            )
         return s

@@ -103,7 +103,7 @@ class Companion(Callback):
             else:
                 self._executor = self.executor_factory()
             self._future = self._executor.submit(job)
-        except Exception as err:  # noqa: BLE001 - reported by finish() as the companion stage's failure
+        except Exception as err:
             self._error = f"{err.__class__.__name__}: {' '.join(str(err).split())}"
             self.cancel()
 

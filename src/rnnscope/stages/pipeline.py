@@ -131,7 +131,7 @@ def run_stages(
                 result = StageResult(name, "done", 0.0, work(out, sequences))
             except _Skip as why:
                 result = StageResult(name, "skipped", 0.0, str(why))
-            except Exception as err:  # noqa: BLE001 - a later stage's failure must not cost the report
+            except Exception as err:
                 result = _failed(name, err)
         end(clock.stamp(result))
         _write_log(out, stages, sequences)
@@ -248,6 +248,6 @@ def _companion_stage(mate, requested: str, kind: str, skip: str | None) -> Stage
         return StageResult("companion", "skipped", 0.0, skip)
     try:
         result = StageResult("companion", "done", 0.0, mate.finish())
-    except Exception as err:  # noqa: BLE001 - the companion's failure must not cost the report
+    except Exception as err:
         result = _failed("companion", err)
     return clock.stamp(result)

@@ -42,8 +42,20 @@ class CSVStreamer:
     bad-row message; flush: called after each block is written.
     """
 
-    def __init__(self, pool, class_names: list[str], write, report, *, id_column=None, header: bool = False,
-                 transform=None, block: int = 1, stop_on_error: bool = False, flush=None):
+    def __init__(
+        self,
+        pool,
+        class_names: list[str],
+        write,
+        report,
+        *,
+        id_column=None,
+        header: bool = False,
+        transform=None,
+        block: int = 1,
+        stop_on_error: bool = False,
+        flush=None,
+    ):
         if block < 1:
             raise BadArgument(f"block must be positive, got {block}")
         self.pool, self.class_names = pool, [str(c) for c in class_names]
@@ -56,7 +68,9 @@ class CSVStreamer:
         self._pending: list[tuple[str, np.ndarray]] = []
         self._next_name = 0  # blank-line mode: the number of the current stream
         self._seen_rows = False  # blank-line mode: the current stream has had a (good or bad) row
-        self._id_index: int | None = None if id_column is None else (int(id_column) if _is_int(id_column) else None)
+        self._id_index: int | None = (
+            None if id_column is None else (int(id_column) if _is_int(id_column) else None)
+        )
 
     def header_row(self) -> list[str]:
         return ["stream", "step", "prediction"] + [f"p_{c}" for c in self.class_names]
@@ -98,8 +112,10 @@ class CSVStreamer:
         names = [c.strip() for c in next(csv.reader([text]))]
         if self.id_column is not None and self._id_index is None:
             if self.id_column not in names:
-                raise BadArgument(f"line {number}: the header has no column {self.id_column!r} "
-                                  f"(columns: {', '.join(names)})")
+                raise BadArgument(
+                    f"line {number}: the header has no column {self.id_column!r} "
+                    f"(columns: {', '.join(names)})"
+                )
             self._id_index = names.index(self.id_column)
 
     def _take(self, text: str, number: int) -> bool:
@@ -111,7 +127,9 @@ class CSVStreamer:
             where = f"line {number} (stream {str(self._next_name)!r})"
         if self._id_index is not None:
             if self._id_index >= len(fields):
-                return self._bad(f"{where}: no id column {self._id_index} (the row has {len(fields)} columns)")
+                return self._bad(
+                    f"{where}: no id column {self._id_index} (the row has {len(fields)} columns)"
+                )
             name = fields.pop(self._id_index)
             where = f"line {number} (stream {name!r})"
             if not any(fields):  # only the id: the stream ends
@@ -125,8 +143,10 @@ class CSVStreamer:
             values = np.array([float(f) for f in fields], dtype=np.float32)
         except ValueError:
             col = next(i for i, f in enumerate(fields) if not _is_float(f))
-            return self._bad(f"{where}: column {self._csv_column(col)} ({fields[col]!r}) is not a number"
-                             + (" (use --header if the first line names the columns)" if number == 1 else ""))
+            return self._bad(
+                f"{where}: column {self._csv_column(col)} ({fields[col]!r}) is not a number"
+                + (" (use --header if the first line names the columns)" if number == 1 else "")
+            )
         if not np.isfinite(values).all():
             col = int(np.flatnonzero(~np.isfinite(values))[0])
             return self._bad(f"{where}: column {self._csv_column(col)} ({fields[col]!r}) is not finite")

@@ -88,11 +88,18 @@ class KVCacheEngine:
 
 
 def _stack(caches: list[dict]) -> dict:
-    return {"k": [torch.cat(ks) for ks in zip(*(c["k"] for c in caches))],
-            "v": [torch.cat(vs) for vs in zip(*(c["v"] for c in caches))],
-            "t": caches[0]["t"], "h": torch.cat([c["h"] for c in caches])}
+    return {
+        "k": [torch.cat(ks) for ks in zip(*(c["k"] for c in caches))],
+        "v": [torch.cat(vs) for vs in zip(*(c["v"] for c in caches))],
+        "t": caches[0]["t"],
+        "h": torch.cat([c["h"] for c in caches]),
+    }
 
 
 def _pick(state: dict, j: int) -> dict:
-    return {"k": [k[j: j + 1] for k in state["k"]], "v": [v[j: j + 1] for v in state["v"]], "t": state["t"],
-            "h": state["h"][j: j + 1]}
+    return {
+        "k": [k[j : j + 1] for k in state["k"]],
+        "v": [v[j : j + 1] for v in state["v"]],
+        "t": state["t"],
+        "h": state["h"][j : j + 1],
+    }

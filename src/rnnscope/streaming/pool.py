@@ -180,10 +180,12 @@ class StreamPool:
             raise BadArgument("every stream in feed_ragged needs at least one step")
         for s, v in zip(slots, xs):
             if v.ndim != 2 or v.shape[1] != self.input_size:
-                raise BadArgument(f"slot {s}: expected rows of shape (n, {self.input_size}), got {tuple(v.shape)}")
+                raise BadArgument(
+                    f"slot {s}: expected rows of shape (n, {self.input_size}), got {tuple(v.shape)}"
+                )
         if len(set(lengths)) == 1 and lengths[0] == 1:
             probs = self.feed(slots, torch.cat(xs))
-            return {s: probs[i: i + 1] for i, s in enumerate(slots)}
+            return {s: probs[i : i + 1] for i, s in enumerate(slots)}
         rows, index = self._rows(slots)  # a slice only when the sorted order is ascending slot order
         x = torch.nn.utils.rnn.pad_sequence(xs, batch_first=True).to(self._device, self._dtype)
         probs = self.engine.chunk(rows, x, torch.tensor(lengths))
@@ -193,8 +195,10 @@ class StreamPool:
     def _as_input(self, x, s: int) -> Tensor:
         x = torch.as_tensor(x, device=self._device, dtype=self._dtype)
         if x.ndim not in (2, 3) or x.shape[0] != s or x.shape[-1] != self.input_size:
-            raise BadArgument(f"expected x of shape ({s}, {self.input_size}) or ({s}, n, {self.input_size}), "
-                             f"got {tuple(x.shape)}")
+            raise BadArgument(
+                f"expected x of shape ({s}, {self.input_size}) or ({s}, n, {self.input_size}), "
+                f"got {tuple(x.shape)}"
+            )
         if x.ndim == 3 and x.shape[1] < 1:
             raise BadArgument("a chunk needs at least one step")
         return x
@@ -202,4 +206,3 @@ class StreamPool:
 
 def _count(rows: Rows) -> int:
     return rows.stop - rows.start if isinstance(rows, slice) else int(rows.shape[0])
-

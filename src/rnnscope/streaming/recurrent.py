@@ -31,10 +31,13 @@ class SteppedEngine:
         self.capacity = 0
         self._dev, self._dtype = model_device(model)
         with plain_mode():
-            self._init = [{n: v.detach() for n, v in parts.items()}
-                          for parts in model.layer_states(model.init_state(1, self._dev, self._dtype))]
-        self.bufs: list[dict[str, Tensor]] = [{n: v.new_zeros((0, v.shape[-1])) for n, v in parts.items()}
-                                              for parts in self._init]
+            self._init = [
+                {n: v.detach() for n, v in parts.items()}
+                for parts in model.layer_states(model.init_state(1, self._dev, self._dtype))
+            ]
+        self.bufs: list[dict[str, Tensor]] = [
+            {n: v.new_zeros((0, v.shape[-1])) for n, v in parts.items()} for parts in self._init
+        ]
         self.grow(capacity)
 
     def grow(self, capacity: int) -> None:
@@ -59,8 +62,9 @@ class SteppedEngine:
     def state(self, rows: Rows):
         """The state of `rows` in the model's own layout (copies)."""
         with plain_mode():
-            return self.model.make_state([{n: buf[rows].clone() for n, buf in parts.items()}
-                                          for parts in self.bufs])
+            return self.model.make_state(
+                [{n: buf[rows].clone() for n, buf in parts.items()} for parts in self.bufs]
+            )
 
     def state_bytes(self, slot: int = 0) -> int:
         """Bytes of state one stream carries (fixed: it does not grow with the stream)."""

@@ -20,13 +20,13 @@ from rnnscope.sweep.runner import run_sweep
 from rnnscope.sweep.worker import run_job
 
 __all__ = [
-           "Executor",
-           "InlineExecutor",
-           "LocalProcessExecutor",
-           "job_name",
-           "make_executor",
-           "make_job",
-           "run_job",
-           "run_state",
-           "run_sweep",
+    "Executor",
+    "InlineExecutor",
+    "LocalProcessExecutor",
+    "job_name",
+    "make_executor",
+    "make_job",
+    "run_job",
+    "run_state",
+    "run_sweep",
 ]

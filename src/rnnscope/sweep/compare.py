@@ -17,8 +17,21 @@ from rnnscope.rundir import RunPaths, SweepPaths, read_csv
 from rnnscope.sweep.jobs import job_name, make_job
 
 AXES = {"length": "seq_len", "distance": "distance"}  # sweep axis -> the task parameter it sets
-COLUMNS_AFTER_AXIS = ["params", "hidden", "layers", "train_acc", "val_acc", "test_acc", "converged_epoch",
-                      "epochs_run", "seconds", "status", "task_ceiling", "message", "run"]
+COLUMNS_AFTER_AXIS = [
+    "params",
+    "hidden",
+    "layers",
+    "train_acc",
+    "val_acc",
+    "test_acc",
+    "converged_epoch",
+    "epochs_run",
+    "seconds",
+    "status",
+    "task_ceiling",
+    "message",
+    "run",
+]
 
 
 def columns(axis: str) -> list[str]:
@@ -81,17 +94,44 @@ def resolve_axis(task: str, task_params: dict, lengths: list[int] | None, distan
     return axis, list(values)
 
 
-def compare_config(*, task: str, models: list[str], params: int, seeds: list[int], lengths=None, distances=None,
-                   layers: int = 2, epochs: int = 30, lr: float = 1e-3, batch_size: int = 32, n_train: int = 1500,
-                   n_test: int = 1000, task_params: dict | None = None, device: str = "auto") -> dict:
+def compare_config(
+    *,
+    task: str,
+    models: list[str],
+    params: int,
+    seeds: list[int],
+    lengths=None,
+    distances=None,
+    layers: int = 2,
+    epochs: int = 30,
+    lr: float = 1e-3,
+    batch_size: int = 32,
+    n_train: int = 1500,
+    n_test: int = 1000,
+    task_params: dict | None = None,
+    device: str = "auto",
+) -> dict:
     """The command's configuration as JSON (what sweep.json records), validated."""
     task_params = dict(task_params or {})
     axis, values = resolve_axis(task, task_params, lengths, distances)
     if params < 1:
         raise BadArgument(f"the parameter budget must be positive, got {params}")
-    return {"task": task, "task_params": task_params, "models": check_names(models), "params": int(params),
-            "seeds": check_seeds(seeds), "axis": axis, "values": values, "layers": layers, "epochs": epochs,
-            "lr": lr, "batch_size": batch_size, "n_train": n_train, "n_test": n_test, "device": device}
+    return {
+        "task": task,
+        "task_params": task_params,
+        "models": check_names(models),
+        "params": int(params),
+        "seeds": check_seeds(seeds),
+        "axis": axis,
+        "values": values,
+        "layers": layers,
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "n_train": n_train,
+        "n_test": n_test,
+        "device": device,
+    }
 
 
 def plan_compare(config: dict, out: str | Path) -> list[dict]:
@@ -111,17 +151,33 @@ def plan_compare(config: dict, out: str | Path) -> list[dict]:
             task = get_task(config["task"], **task_params)
         except UserInputError as err:
             raise BadArgument(f"{config['axis']} {value}: {err}") from None
-        data_cfg = DataConfig(task=config["task"], task_params=task_params, n_train=config["n_train"],
-                              n_test=config["n_test"])
+        data_cfg = DataConfig(
+            task=config["task"], task_params=task_params, n_train=config["n_train"], n_test=config["n_test"]
+        )
         for model in config["models"]:
             base = ModelConfig(kind=model, layers=config["layers"])
             model_cfg = hidden_for_params(base, task.input_size, task.n_classes, config["params"])
             for seed in config["seeds"]:
-                train_cfg = TrainConfig(epochs=config["epochs"], lr=config["lr"], batch_size=config["batch_size"],
-                                        seed=seed, device=config["device"])
+                train_cfg = TrainConfig(
+                    epochs=config["epochs"],
+                    lr=config["lr"],
+                    batch_size=config["batch_size"],
+                    seed=seed,
+                    device=config["device"],
+                )
                 tags = {"model": model, "seed": seed, config["axis"]: value}
                 name = job_name(tags)
-                jobs.append(make_job(name, sweep_dir.run(name).root, data_cfg, model_cfg, train_cfg, tags, seq_len=task.seq_len))
+                jobs.append(
+                    make_job(
+                        name,
+                        sweep_dir.run(name).root,
+                        data_cfg,
+                        model_cfg,
+                        train_cfg,
+                        tags,
+                        seq_len=task.seq_len,
+                    )
+                )
     return jobs
 
 
@@ -136,13 +192,23 @@ def result_row(job: dict, result: dict, sweep_dir: str | Path | None = None) -> 
         except ValueError:
             pass
     row = dict(job["tags"])
-    row.update({
-        "params": m.get("params", _params(job)), "hidden": job["model"]["hidden"], "layers": job["model"]["layers"],
-        "train_acc": m.get("train_acc", nan), "val_acc": m.get("val_acc", nan), "test_acc": m.get("test_acc", nan),
-        "converged_epoch": m.get("converged_epoch"), "epochs_run": m.get("epochs_run"),
-        "seconds": m.get("train_seconds", nan), "status": result["status"], "task_ceiling": m.get("task_ceiling"),
-        "message": result.get("message"), "run": str(run),
-    })
+    row.update(
+        {
+            "params": m.get("params", _params(job)),
+            "hidden": job["model"]["hidden"],
+            "layers": job["model"]["layers"],
+            "train_acc": m.get("train_acc", nan),
+            "val_acc": m.get("val_acc", nan),
+            "test_acc": m.get("test_acc", nan),
+            "converged_epoch": m.get("converged_epoch"),
+            "epochs_run": m.get("epochs_run"),
+            "seconds": m.get("train_seconds", nan),
+            "status": result["status"],
+            "task_ceiling": m.get("task_ceiling"),
+            "message": result.get("message"),
+            "run": str(run),
+        }
+    )
     return row
 
 
@@ -191,13 +257,23 @@ def gradient_profiles(jobs: list[dict], axis: str) -> tuple[list[dict], list[str
     for model, series in by_model.items():
         steps = sorted(set.intersection(*(set(s["mean"]) for s in series)))
         mean = [sum(s["mean"][t] for s in series) / len(series) for t in steps]
-        profiles.append({"model": model, axis: top, "quantity": series[0]["quantity"], "layer": series[0]["layer"],
-                         "step": steps, "mean": mean, "runs": len(series)})
+        profiles.append(
+            {
+                "model": model,
+                axis: top,
+                "quantity": series[0]["quantity"],
+                "layer": series[0]["layer"],
+                "step": steps,
+                "mean": mean,
+                "runs": len(series),
+            }
+        )
     return profiles, missing
 
 
 def _top_series(rows: list[dict]) -> dict | None:
     """The hidden-state gradient of the top layer from profile.csv rows (step, layer, quantity, mean, std)."""
+
     def num(v):
         try:
             return float(v)

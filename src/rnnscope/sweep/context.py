@@ -26,8 +26,25 @@ TASK = "recall"
 THRESHOLD = 0.9  # a distance is solved while its chance-corrected accuracy keeps this share of the shortest's
 DEFAULT_MAX_DISTANCE = 1000
 GATE_INITS = ("chrono", "constant")  # lstm/gru carry gates: chrono (T_max = longest sweep sequence) | bias +1
-COLUMNS = ["model", "seed", "distance", "test_acc", "chance", "chance_corrected", "train_acc", "val_acc", "hidden",
-           "layers", "params", "converged_epoch", "epochs_run", "seconds", "status", "message", "run"]
+COLUMNS = [
+    "model",
+    "seed",
+    "distance",
+    "test_acc",
+    "chance",
+    "chance_corrected",
+    "train_acc",
+    "val_acc",
+    "hidden",
+    "layers",
+    "params",
+    "converged_epoch",
+    "epochs_run",
+    "seconds",
+    "status",
+    "message",
+    "run",
+]
 
 
 def check_distances(distances: list[int], max_distance: int = DEFAULT_MAX_DISTANCE) -> list[int]:
@@ -52,11 +69,25 @@ def check_distances(distances: list[int], max_distance: int = DEFAULT_MAX_DISTAN
     return sorted(distances)
 
 
-def context_config(*, models: list[str], distances: list[int], seeds: list[int],
-                   max_distance: int = DEFAULT_MAX_DISTANCE, hidden: int = 64, layers: int = 1,
-                   params: int | None = None, epochs: int = 30, lr: float = 3e-3, batch_size: int = 32,
-                   n_train: int = 1000, n_test: int = 500, n_classes: int = 4, n_distractors: int = 4,
-                   gate_init: str = "chrono", device: str = "auto") -> dict:
+def context_config(
+    *,
+    models: list[str],
+    distances: list[int],
+    seeds: list[int],
+    max_distance: int = DEFAULT_MAX_DISTANCE,
+    hidden: int = 64,
+    layers: int = 1,
+    params: int | None = None,
+    epochs: int = 30,
+    lr: float = 3e-3,
+    batch_size: int = 32,
+    n_train: int = 1000,
+    n_test: int = 500,
+    n_classes: int = 4,
+    n_distractors: int = 4,
+    gate_init: str = "chrono",
+    device: str = "auto",
+) -> dict:
     """The command's configuration as JSON (what sweep.json records), validated."""
     from rnnscope.tasks import get_task
 
@@ -66,10 +97,24 @@ def context_config(*, models: list[str], distances: list[int], seeds: list[int],
         raise BadArgument(f"the parameter budget must be positive, got {params}")
     if gate_init not in GATE_INITS:
         raise BadArgument(f"unknown gate initialisation {gate_init!r}; choose from {', '.join(GATE_INITS)}")
-    return {"models": check_names(models), "distances": distances, "seeds": check_seeds(seeds),
-            "max_distance": max_distance, "hidden": hidden, "layers": layers, "params": params, "epochs": epochs,
-            "lr": lr, "batch_size": batch_size, "n_train": n_train, "n_test": n_test, "n_classes": n_classes,
-            "n_distractors": n_distractors, "gate_init": gate_init, "device": device}
+    return {
+        "models": check_names(models),
+        "distances": distances,
+        "seeds": check_seeds(seeds),
+        "max_distance": max_distance,
+        "hidden": hidden,
+        "layers": layers,
+        "params": params,
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "n_train": n_train,
+        "n_test": n_test,
+        "n_classes": n_classes,
+        "n_distractors": n_distractors,
+        "gate_init": gate_init,
+        "device": device,
+    }
 
 
 def plan_context(config: dict, out: str | Path) -> list[dict]:
@@ -84,21 +129,45 @@ def plan_context(config: dict, out: str | Path) -> list[dict]:
     chrono = max(config["distances"]) + 2 if config.get("gate_init", "constant") == "chrono" else None
     jobs = []
     for distance in config["distances"]:
-        task_params = {"n_classes": config["n_classes"], "n_distractors": config["n_distractors"],
-                       "distance": distance}
+        task_params = {
+            "n_classes": config["n_classes"],
+            "n_distractors": config["n_distractors"],
+            "distance": distance,
+        }
         task = get_task(TASK, **task_params)
-        data_cfg = DataConfig(task=TASK, task_params=task_params, n_train=config["n_train"], n_test=config["n_test"])
+        data_cfg = DataConfig(
+            task=TASK, task_params=task_params, n_train=config["n_train"], n_test=config["n_test"]
+        )
         for model in config["models"]:
-            model_cfg = ModelConfig(kind=model, hidden=config["hidden"], layers=config["layers"],
-                                    chrono_tmax=chrono if model in GATED_KINDS else None)
+            model_cfg = ModelConfig(
+                kind=model,
+                hidden=config["hidden"],
+                layers=config["layers"],
+                chrono_tmax=chrono if model in GATED_KINDS else None,
+            )
             if config["params"] is not None:
                 model_cfg = hidden_for_params(model_cfg, task.input_size, task.n_classes, config["params"])
             for seed in config["seeds"]:
-                train_cfg = TrainConfig(epochs=config["epochs"], lr=config["lr"], batch_size=config["batch_size"],
-                                        seed=seed, device=config["device"])
+                train_cfg = TrainConfig(
+                    epochs=config["epochs"],
+                    lr=config["lr"],
+                    batch_size=config["batch_size"],
+                    seed=seed,
+                    device=config["device"],
+                )
                 tags = {"model": model, "seed": seed, "distance": distance}
                 name = job_name(tags)
-                jobs.append(make_job(name, sweep_dir.run(name).root, data_cfg, model_cfg, train_cfg, tags, seq_len=task.seq_len))
+                jobs.append(
+                    make_job(
+                        name,
+                        sweep_dir.run(name).root,
+                        data_cfg,
+                        model_cfg,
+                        train_cfg,
+                        tags,
+                        seq_len=task.seq_len,
+                    )
+                )
     return jobs
 
 
@@ -143,7 +212,9 @@ def summarize(rows: list[dict], threshold: float = THRESHOLD) -> dict:
 
     distances = sorted({r["distance"] for r in rows})
     models = list(dict.fromkeys(r["model"] for r in rows))
-    mean_cc = {(a["model"], a["distance"]): a["mean"] for a in aggregate(rows, "distance", "chance_corrected")}
+    mean_cc = {
+        (a["model"], a["distance"]): a["mean"] for a in aggregate(rows, "distance", "chance_corrected")
+    }
     mean_acc = {(a["model"], a["distance"]): a["mean"] for a in aggregate(rows, "distance", "test_acc")}
     out = {}
     for model in models:
@@ -151,18 +222,36 @@ def summarize(rows: list[dict], threshold: float = THRESHOLD) -> dict:
         eff, censored = effective_context(distances, curve, threshold)
         per_seed = {}
         for seed in dict.fromkeys(r["seed"] for r in rows if r["model"] == model):
-            pts = {r["distance"]: r["chance_corrected"] for r in rows if r["model"] == model and r["seed"] == seed}
-            per_seed[str(seed)] = effective_context(distances, [pts.get(d, math.nan) for d in distances], threshold)[0]
+            pts = {
+                r["distance"]: r["chance_corrected"]
+                for r in rows
+                if r["model"] == model and r["seed"] == seed
+            }
+            per_seed[str(seed)] = effective_context(
+                distances, [pts.get(d, math.nan) for d in distances], threshold
+            )[0]
         median = median_context(list(per_seed.values()))
-        out[model] = {"effective_context": eff, "censored": censored, "short_distance": distances[0],
-                      "short_chance_corrected": curve[0], "threshold_chance_corrected": threshold * curve[0],
-                      "per_seed": per_seed, "median_seed_context": median,
-                      "median_seed_censored": median is not None and median == distances[-1],
-                      "mean_test_acc": {str(d): mean_acc.get((model, d), math.nan) for d in distances},
-                      "mean_chance_corrected": {str(d): c for d, c in zip(distances, curve)}}
+        out[model] = {
+            "effective_context": eff,
+            "censored": censored,
+            "short_distance": distances[0],
+            "short_chance_corrected": curve[0],
+            "threshold_chance_corrected": threshold * curve[0],
+            "per_seed": per_seed,
+            "median_seed_context": median,
+            "median_seed_censored": median is not None and median == distances[-1],
+            "mean_test_acc": {str(d): mean_acc.get((model, d), math.nan) for d in distances},
+            "mean_chance_corrected": {str(d): c for d, c in zip(distances, curve)},
+        }
     chance = rows[0]["chance"] if rows else math.nan
-    return {"task": TASK, "definition": "largest distance d such that every tested distance <= d keeps a seed-mean "
-            "chance-corrected test accuracy >= threshold x that at the shortest distance; null when the shortest "
-            "distance is not above chance; censored = every tested distance passed (the context is at least d); "
-            "median_seed_context = lower median over seeds of the same definition on each seed's own curve",
-            "threshold": threshold, "chance": chance, "distances": distances, "models": out}
+    return {
+        "task": TASK,
+        "definition": "largest distance d such that every tested distance <= d keeps a seed-mean "
+        "chance-corrected test accuracy >= threshold x that at the shortest distance; null when the shortest "
+        "distance is not above chance; censored = every tested distance passed (the context is at least d); "
+        "median_seed_context = lower median over seeds of the same definition on each seed's own curve",
+        "threshold": threshold,
+        "chance": chance,
+        "distances": distances,
+        "models": out,
+    }

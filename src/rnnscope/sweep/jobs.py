@@ -35,12 +35,27 @@ def job_name(tags: dict, order: tuple[str, ...] | None = None) -> str:
     return "-".join(parts)
 
 
-def make_job(name: str, out: str | Path, data: DataConfig, model: ModelConfig, train: TrainConfig,
-             tags: dict | None = None, checkpoint_every: int = 1, seq_len: int | None = None) -> dict:
+def make_job(
+    name: str,
+    out: str | Path,
+    data: DataConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    tags: dict | None = None,
+    checkpoint_every: int = 1,
+    seq_len: int | None = None,
+) -> dict:
     """A job dict from validated configs (the configs' own checks have already run). With `seq_len`,
     the job's cost hint is sequences × steps × epochs × hidden."""
-    job = {"name": name, "out": str(Path(out).absolute()), "data": to_dict(data), "model": to_dict(model),
-           "train": to_dict(train), "checkpoint_every": int(checkpoint_every), "tags": dict(tags or {})}
+    job = {
+        "name": name,
+        "out": str(Path(out).absolute()),
+        "data": to_dict(data),
+        "model": to_dict(model),
+        "train": to_dict(train),
+        "checkpoint_every": int(checkpoint_every),
+        "tags": dict(tags or {}),
+    }
     if seq_len is not None:
         job["cost"] = float(data.n_train + data.n_test) * seq_len * train.epochs * model.hidden
     json.dumps(job)  # a job must be JSON: fail here, not in a worker

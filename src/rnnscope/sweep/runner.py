@@ -35,13 +35,24 @@ def skipped_result(job: dict) -> dict | None:
     if metrics is None:
         return None
     status = metrics.get("status", "completed")
-    return {"name": job["name"], "out": job["out"], "tags": job.get("tags", {}), "action": "skipped",
-            "status": status, "message": metrics.get("stop_reason") if status != "completed" else None,
-            "metrics": metrics, "seconds": 0.0}
+    return {
+        "name": job["name"],
+        "out": job["out"],
+        "tags": job.get("tags", {}),
+        "action": "skipped",
+        "status": status,
+        "message": metrics.get("stop_reason") if status != "completed" else None,
+        "metrics": metrics,
+        "seconds": 0.0,
+    }
 
 
-def run_sweep(jobs: list[dict], executor: Executor | None = None, on_result: Callable[[dict], None] | None = None,
-              workers: int | None = None) -> list[dict]:
+def run_sweep(
+    jobs: list[dict],
+    executor: Executor | None = None,
+    on_result: Callable[[dict], None] | None = None,
+    workers: int | None = None,
+) -> list[dict]:
     """Run every job to a finished state; returns one result per job, in the order of `jobs`.
 
     executor: any `Executor` (default: LocalProcessExecutor with min(workers, jobs to run) processes,
@@ -65,12 +76,14 @@ def run_sweep(jobs: list[dict], executor: Executor | None = None, on_result: Cal
         executor = LocalProcessExecutor(min(workers or default_workers(), len(todo)))
     try:
         # longest first (a job's optional "cost" hint), so the slowest runs do not start last
-        futures = {executor.submit(job): job for job in sorted(todo, key=lambda j: -float(j.get("cost") or 0))}
+        futures = {
+            executor.submit(job): job for job in sorted(todo, key=lambda j: -float(j.get("cost") or 0))
+        }
         for future in as_completed(futures):
             job = futures[future]
             try:
                 result = future.result()
-            except Exception as err:  # noqa: BLE001 - e.g. BrokenProcessPool when a worker was killed
+            except Exception as err:
                 result = failed_result(job, f"worker failed: {err.__class__.__name__}: {one_line(err)}")
             results[job["name"]] = result
             notify(result)

@@ -31,8 +31,16 @@ def one_line(err: BaseException) -> str:
 
 
 def failed_result(job: dict, message: str, action: str | None = None, seconds: float = 0.0) -> dict:
-    return {"name": job.get("name"), "out": job.get("out"), "tags": job.get("tags", {}), "action": action,
-            "status": "failed", "message": message, "metrics": None, "seconds": seconds}
+    return {
+        "name": job.get("name"),
+        "out": job.get("out"),
+        "tags": job.get("tags", {}),
+        "action": action,
+        "status": "failed",
+        "message": message,
+        "metrics": None,
+        "seconds": seconds,
+    }
 
 
 def _train(job: dict, restart: bool):
@@ -40,8 +48,14 @@ def _train(job: dict, restart: bool):
     from rnnscope.training.api import run_training
 
     data_cfg, model_cfg, train_cfg = job_configs(job)
-    return run_training(data_cfg, model_cfg, train_cfg, job["out"], overwrite=restart,
-                        checkpoint_every=job.get("checkpoint_every", 1))
+    return run_training(
+        data_cfg,
+        model_cfg,
+        train_cfg,
+        job["out"],
+        overwrite=restart,
+        checkpoint_every=job.get("checkpoint_every", 1),
+    )
 
 
 def _act(job: dict) -> tuple[str, dict]:
@@ -57,8 +71,9 @@ def _act(job: dict) -> tuple[str, dict]:
             return "skipped", metrics
         state = "unfinished"
     if state == "foreign":
-        raise ValueError(f"{job['out']} holds a different run than this job; remove it or use another output "
-                         "directory")
+        raise ValueError(
+            f"{job['out']} holds a different run than this job; remove it or use another output directory"
+        )
     if state == "unfinished":
         try:
             return "resumed", resume(job["out"]).metrics
@@ -72,9 +87,19 @@ def run_job(job: dict) -> dict:
     t0 = time.perf_counter()
     try:
         action, metrics = _act(job)
-    except Exception as err:  # noqa: BLE001 - isolation: one bad job must not stop the sweep
-        return failed_result(job, f"{err.__class__.__name__}: {one_line(err)}", seconds=time.perf_counter() - t0)
+    except Exception as err:
+        return failed_result(
+            job, f"{err.__class__.__name__}: {one_line(err)}", seconds=time.perf_counter() - t0
+        )
     status = metrics.get("status", "completed")
     message = metrics.get("stop_reason") if status != "completed" else None
-    return {"name": job["name"], "out": str(Path(job["out"])), "tags": job.get("tags", {}), "action": action,
-            "status": status, "message": message, "metrics": metrics, "seconds": time.perf_counter() - t0}
+    return {
+        "name": job["name"],
+        "out": str(Path(job["out"])),
+        "tags": job.get("tags", {}),
+        "action": action,
+        "status": status,
+        "message": message,
+        "metrics": metrics,
+        "seconds": time.perf_counter() - t0,
+    }

@@ -76,8 +76,10 @@ class Task(ABC):
             xtr, ytr = self.sample(n_train, np.random.default_rng([seed, _TRAIN]))
             xte, yte = self.sample(n_test, np.random.default_rng([seed, _TEST]))
         if not (np.isfinite(xtr).all() and np.isfinite(xte).all()):
-            raise BadArgument(f"task {self.name!r} with these parameters produces non-finite inputs "
-                              "(a value too large for float32?)")
+            raise BadArgument(
+                f"task {self.name!r} with these parameters produces non-finite inputs "
+                "(a value too large for float32?)"
+            )
         return DataBundle(
             train=Split.full_length(xtr, ytr),
             test=Split.full_length(xte, yte),

@@ -52,8 +52,9 @@ class Mixture(Task):
         if not 0 <= self.p_low < self.p_high <= 1:
             raise BadArgument(f"need 0 <= p_low < p_high <= 1, got p_low={self.p_low}, p_high={self.p_high}")
         if len(self.freqs) != 2 or not all(0 < f < 0.5 for f in self.freqs) or self.freqs[0] == self.freqs[1]:
-            raise BadArgument(f"freqs must be two different frequencies in (0, 0.5) cycles/step, "
-                              f"got {self.freqs}")
+            raise BadArgument(
+                f"freqs must be two different frequencies in (0, 0.5) cycles/step, got {self.freqs}"
+            )
         if self.amplitude <= 0 or self.noise < 0:
             raise BadArgument("amplitude must be positive and noise non-negative")
         object.__setattr__(self, "freqs", tuple(float(f) for f in self.freqs))

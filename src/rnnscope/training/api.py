@@ -93,19 +93,35 @@ def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dic
     h = trainer.history
     last = h[-1]
     return {
-        "train_acc": last["train_acc"], "val_acc": last["val_acc"], "test_acc": last["test_acc"],
-        "train_loss": last["train_loss"], "test_loss": last["test_loss"],
+        "train_acc": last["train_acc"],
+        "val_acc": last["val_acc"],
+        "test_acc": last["test_acc"],
+        "train_loss": last["train_loss"],
+        "test_loss": last["test_loss"],
         "best_val_acc": max((r["val_acc"] for r in h), default=float("nan")),
-        "converged_epoch": converged_epoch(h), "epochs_run": trainer.epoch, "params": params,
-        "train_seconds": sum(r["seconds"] for r in h), "task_ceiling": ceiling, "status": trainer.status,
+        "converged_epoch": converged_epoch(h),
+        "epochs_run": trainer.epoch,
+        "params": params,
+        "train_seconds": sum(r["seconds"] for r in h),
+        "task_ceiling": ceiling,
+        "status": trainer.status,
         "stop_reason": trainer.stop_reason,
     }
 
 
-def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig, out: str | Path | None,
-                 *, overwrite: bool = False, match_params: int | None = None, callbacks=(),
-                 checkpoint_every: int = 1, checkpoint_every_batches: int | None = None,
-                 on_finished: Finisher | None = None) -> Run:
+def run_training(
+    data_cfg: DataConfig,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    out: str | Path | None,
+    *,
+    overwrite: bool = False,
+    match_params: int | None = None,
+    callbacks=(),
+    checkpoint_every: int = 1,
+    checkpoint_every_batches: int | None = None,
+    on_finished: Finisher | None = None,
+) -> Run:
     """Validate, load data, build the model, train, and (when `out`) write the run directory.
 
     on_finished(out, history, metrics): called once the run's files are written and before status.json
@@ -113,8 +129,10 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
     checkpoint_every: checkpoint every K epochs; checkpoint_every_batches: also every N batches inside an
     epoch (for long epochs; None: only at epoch ends). See docs/reliability.md.
     """
-    for name, value in (("checkpoint_every", checkpoint_every),
-                        ("checkpoint_every_batches", checkpoint_every_batches)):
+    for name, value in (
+        ("checkpoint_every", checkpoint_every),
+        ("checkpoint_every_batches", checkpoint_every_batches),
+    ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise BadArgument(f"{name} must be a positive integer, got {value!r}")
     if data_cfg.path is not None:  # config.json must rebuild the data from any working directory
@@ -128,22 +146,40 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
     ceiling = task.ceiling() if task is not None else None
     trainer = Trainer(model, data, train_cfg, list(callbacks))  # validates device and the val split
     config = {
-        "data": to_dict(data_cfg), "model": to_dict(model_cfg), "train": to_dict(train_cfg),
-        "input_size": data.input_size, "n_classes": data.n_classes, "class_names": data.class_names,
-        "data_source": data.source, "params": count_params(model), "task_ceiling": ceiling,
-        "checkpoint_every": checkpoint_every, "checkpoint_every_batches": checkpoint_every_batches,
+        "data": to_dict(data_cfg),
+        "model": to_dict(model_cfg),
+        "train": to_dict(train_cfg),
+        "input_size": data.input_size,
+        "n_classes": data.n_classes,
+        "class_names": data.class_names,
+        "data_source": data.source,
+        "params": count_params(model),
+        "task_ceiling": ceiling,
+        "checkpoint_every": checkpoint_every,
+        "checkpoint_every_batches": checkpoint_every_batches,
         "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if out is None:
         trainer.fit()
-        return Run(None, data_cfg, model_cfg, train_cfg, trainer.model, trainer.history,
-                   compute_metrics(trainer, config["params"], ceiling), config, data)
+        return Run(
+            None,
+            data_cfg,
+            model_cfg,
+            train_cfg,
+            trainer.model,
+            trainer.history,
+            compute_metrics(trainer, config["params"], ceiling),
+            config,
+            data,
+        )
     created = not out.exists()
     with rundir.RunLock(out):
         if rundir.is_run(out):
             if not overwrite:  # a run finished between prepare_output and taking the lock
-                raise BadArgument(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
+                raise BadArgument(
+                    f"{out} already holds a run; pass --overwrite to replace it or choose another --out"
+                )
             rundir.clear_run(out)
         try:
             rundir.write_config(out, config)
@@ -152,40 +188,70 @@ def run_training(data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainC
             if created:
                 shutil.rmtree(out, ignore_errors=True)
             raise
-        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, on_finished=on_finished)
+        return _fit_and_finish(
+            trainer, out, config, data_cfg, model_cfg, train_cfg, data, on_finished=on_finished
+        )
 
 
-def _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes=(),
-                    on_finished: Finisher | None = None) -> Run:
+def _fit_and_finish(
+    trainer,
+    out,
+    config,
+    data_cfg,
+    model_cfg,
+    train_cfg,
+    data,
+    resumes=(),
+    on_finished: Finisher | None = None,
+) -> Run:
     """Train with the run directory's callbacks, then write model, history, metrics and, last,
     status.json with the SHA-256 of the files (the commit point of a finished run). The training-curves
     figure is drawn by the train stage (rnnscope.stages.train), not here."""
     paths = RunPaths(out)
     trainer.callbacks.insert(0, HistoryWriter(out))
-    trainer.callbacks.append(Checkpointer(paths.checkpoints, config.get("checkpoint_every", 1),
-                                          every_batches=config.get("checkpoint_every_batches")))
+    trainer.callbacks.append(
+        Checkpointer(
+            paths.checkpoints,
+            config.get("checkpoint_every", 1),
+            every_batches=config.get("checkpoint_every_batches"),
+        )
+    )
     trainer.fit()
     last_good = intact_checkpoint(paths.checkpoints)
     if trainer.status == "failed_nonfinite":
-        trainer.stop_reason += (f"; the last good checkpoint, {last_good}, is intact" if last_good
-                                else "; no checkpoint was written before it")
+        trainer.stop_reason += (
+            f"; the last good checkpoint, {last_good}, is intact"
+            if last_good
+            else "; no checkpoint was written before it"
+        )
     metrics = compute_metrics(trainer, config["params"], config["task_ceiling"])
     rundir.save_model(out, trainer.model.state_dict())
     rundir.write_history(out, trainer.history)
     rundir.write_metrics(out, metrics)
     if on_finished is not None:
         on_finished(out, trainer.history, metrics)
-    rundir.write_status(out, trainer.status, trainer.stop_reason, failure=trainer.failure,
-                        resumes=list(resumes), last_checkpoint=last_good, files=rundir.file_hashes(out))
+    rundir.write_status(
+        out,
+        trainer.status,
+        trainer.stop_reason,
+        failure=trainer.failure,
+        resumes=list(resumes),
+        last_checkpoint=last_good,
+        files=rundir.file_hashes(out),
+    )
     notes = [n for r in resumes[-1:] for n in r.get("notes", [])]
-    return Run(out, data_cfg, model_cfg, train_cfg, trainer.model, trainer.history, metrics, config, data,
-               notes)
+    return Run(
+        out, data_cfg, model_cfg, train_cfg, trainer.model, trainer.history, metrics, config, data, notes
+    )
 
 
 def _configs(config: dict, path: Path) -> tuple[DataConfig, ModelConfig, TrainConfig]:
     try:
-        return (from_dict(DataConfig, config["data"]), from_dict(ModelConfig, config["model"]),
-                from_dict(TrainConfig, config["train"]))
+        return (
+            from_dict(DataConfig, config["data"]),
+            from_dict(ModelConfig, config["model"]),
+            from_dict(TrainConfig, config["train"]),
+        )
     except (KeyError, TypeError, ValueError) as err:
         raise RunFileError(f"config {RunPaths(path).config} is corrupt ({err})") from None
 
@@ -208,22 +274,28 @@ def _check_resumable(out: Path, previous: dict) -> None:
             return  # a file of the finished run is damaged: the resume rebuilds it from the last checkpoint
         raise BadArgument(f"{out} has already completed; nothing to resume")
     if previous.get("status") == "failed_nonfinite":
-        raise BadArgument(f"{out} stopped on a non-finite loss and a resume would repeat it exactly "
-                         f"({previous.get('reason')}); start a new run with those changes")
+        raise BadArgument(
+            f"{out} stopped on a non-finite loss and a resume would repeat it exactly "
+            f"({previous.get('reason')}); start a new run with those changes"
+        )
     rundir.verify_config(out, previous)
 
 
 def _no_intact_checkpoint(out: Path, err: RunFileError) -> RunFileError:
-    return RunFileError(f"{err}; delete {RunPaths(out).checkpoints} to train this run again from its config with "
-                        f"`rnnscope train --resume {out}`")
+    return RunFileError(
+        f"{err}; delete {RunPaths(out).checkpoints} to train this run again from its config with "
+        f"`rnnscope train --resume {out}`"
+    )
 
 
 def _restore_latest(trainer, out: Path, restore_rng: bool) -> dict:
     """Restore the newest intact checkpoint into `trainer` (none at all: start from epoch 0) -> a note."""
     root = RunPaths(out).checkpoints
     if not any(root.glob("epoch-*")):
-        return {"from": "start",
-                "notes": ["no checkpoint had been written: training starts again from epoch 0"]}
+        return {
+            "from": "start",
+            "notes": ["no checkpoint had been written: training starts again from epoch 0"],
+        }
     try:
         ckpt, tensors, meta, problems = load_latest(root)
     except RunFileError as err:
@@ -237,8 +309,13 @@ def _restore_latest(trainer, out: Path, restore_rng: bool) -> dict:
     return {"from": ckpt.name, "epoch": trainer.epoch, "position_in_epoch": trainer.position, "notes": notes}
 
 
-def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str | None = None,
-           on_finished: Finisher | None = None) -> Run:
+def resume(
+    out: str | Path,
+    callbacks=(),
+    restore_rng: bool = True,
+    device: str | None = None,
+    on_finished: Finisher | None = None,
+) -> Run:
     """Continue a run from its newest intact checkpoint (exact on CPU: same weights and history).
 
     A corrupt newer checkpoint is skipped (and named in the returned Run's `notes` and in status.json's
@@ -269,11 +346,16 @@ def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str 
         torch.manual_seed(train_cfg.seed)
         model = build_model(model_cfg, data.input_size, data.n_classes)
         trainer = Trainer(model, data, train_cfg, list(callbacks))
-        note = {**_restore_latest(trainer, out, restore_rng), "restore_rng": restore_rng,
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        note = {
+            **_restore_latest(trainer, out, restore_rng),
+            "restore_rng": restore_rng,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         resumes = [*previous.get("resumes", []), note]
         rundir.write_status(out, "running", f"resumed from {note['from']}", resumes=resumes)
-        return _fit_and_finish(trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes, on_finished)
+        return _fit_and_finish(
+            trainer, out, config, data_cfg, model_cfg, train_cfg, data, resumes, on_finished
+        )
 
 
 def load_run(path: str | Path, device: str = "cpu") -> Run:
@@ -283,17 +365,22 @@ def load_run(path: str | Path, device: str = "cpu") -> Run:
     if not path.is_dir():
         raise RunFileError(f"{path} is not a directory")
     if not paths.config.exists():
-        raise RunFileError(f"{path} is not a run directory (no {paths.config.name}); create one with "
-                           "`rnnscope train`")
+        raise RunFileError(
+            f"{path} is not a run directory (no {paths.config.name}); create one with `rnnscope train`"
+        )
     config = read_config(path)
     data_cfg, model_cfg, train_cfg = _configs(config, path)
     if not paths.model.exists():
-        raise RunFileError(f"{path} has no {paths.model.name} (training did not finish or the file was lost); "
-                           f"{rebuild_hint(path)}")
+        raise RunFileError(
+            f"{path} has no {paths.model.name} (training did not finish or the file was lost); "
+            f"{rebuild_hint(path)}"
+        )
     status = verify_run(path)  # status.json and the SHA-256 of every file it lists
     if status["status"] == "running":
-        raise RunFileError(f"{path} is still training or was stopped (status running), so its {paths.model.name} "
-                           f"is not final; {rebuild_hint(path)}")
+        raise RunFileError(
+            f"{path} is still training or was stopped (status running), so its {paths.model.name} "
+            f"is not final; {rebuild_hint(path)}"
+        )
     try:
         model = build_model(model_cfg, config["input_size"], config["n_classes"])
     except (KeyError, TypeError, ValueError) as err:

@@ -28,13 +28,24 @@ class ProgressBar(Callback):
     def on_train_begin(self, trainer) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=trainer.cfg.epochs, initial=trainer.epoch, desc=self.desc, unit="epoch",
-                        position=self.position, leave=self.leave, dynamic_ncols=True)
+        self.bar = tqdm(
+            total=trainer.cfg.epochs,
+            initial=trainer.epoch,
+            desc=self.desc,
+            unit="epoch",
+            position=self.position,
+            leave=self.leave,
+            dynamic_ncols=True,
+        )
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         if self.bar is not None and record["epoch"] > 0:
-            self.bar.set_postfix(loss=f"{record['train_loss']:.3f}", train=f"{record['train_acc']:.3f}",
-                                 val=f"{record['val_acc']:.3f}", test=f"{record['test_acc']:.3f}")
+            self.bar.set_postfix(
+                loss=f"{record['train_loss']:.3f}",
+                train=f"{record['train_acc']:.3f}",
+                val=f"{record['val_acc']:.3f}",
+                test=f"{record['test_acc']:.3f}",
+            )
             self.bar.update(1)
 
     def on_train_end(self, trainer) -> None:

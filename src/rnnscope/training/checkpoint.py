@@ -76,12 +76,18 @@ def trainer_state(trainer) -> tuple[dict[str, torch.Tensor], dict]:
             tensors[f"rng/cuda/{i}"] = s
     np_state = np.random.get_state()
     meta = {
-        "epoch": trainer.epoch, "position_in_epoch": trainer.position, "partial_sums": list(trainer.partial),
-        "status": trainer.status, "stop_reason": trainer.stop_reason, "history": trainer.history,
+        "epoch": trainer.epoch,
+        "position_in_epoch": trainer.position,
+        "partial_sums": list(trainer.partial),
+        "status": trainer.status,
+        "stop_reason": trainer.stop_reason,
+        "history": trainer.history,
         "optimizer": opt_json,
         "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
-        "rng": {"numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
-                "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]]},
+        "rng": {
+            "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+            "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+        },
     }
     return tensors, meta
 
@@ -89,7 +95,7 @@ def trainer_state(trainer) -> tuple[dict[str, torch.Tensor], dict]:
 def restore_trainer(trainer, tensors: dict[str, torch.Tensor], meta: dict, restore_rng: bool = True) -> None:
     """Put a trainer back in the state `trainer_state` captured. restore_rng=False exists for the
     negative control of the resume test (it must then produce different weights)."""
-    model_sd = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
+    model_sd = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
     trainer.model.load_state_dict(model_sd)
     opt_state: dict = {}
     for pid, st in meta["optimizer"]["state"].items():
@@ -133,8 +139,15 @@ def save_checkpoint(trainer, ckpt_root: str | Path, keep: int = 2) -> Path:
     _test_delay()
     write_json(tmp / "state.json", meta)
     _test_delay()
-    write_json(tmp / "MANIFEST.json", {"epoch": trainer.epoch, "position_in_epoch": trainer.position,
-                                       "files": {f: sha256(tmp / f) for f in FILES}}, checksum=True)
+    write_json(
+        tmp / "MANIFEST.json",
+        {
+            "epoch": trainer.epoch,
+            "position_in_epoch": trainer.position,
+            "files": {f: sha256(tmp / f) for f in FILES},
+        },
+        checksum=True,
+    )
     _test_delay()
     _fsync_dir(tmp)
     if final.exists():  # only a checkpoint that failed verification can be in the way
@@ -218,16 +231,20 @@ class Checkpointer(Callback):
     the end of training. Put it after every callback that changes the trainer (early stopping), so that a
     checkpoint holds their decisions."""
 
-    def __init__(self, ckpt_root: str | Path, every: int = 1, keep: int = 2,
-                 every_batches: int | None = None):
+    def __init__(
+        self, ckpt_root: str | Path, every: int = 1, keep: int = 2, every_batches: int | None = None
+    ):
         self.root, self.every, self.keep, self.every_batches = Path(ckpt_root), every, keep, every_batches
 
     def on_train_begin(self, trainer) -> None:
         remove_partial(self.root)
 
     def on_batch_end(self, trainer, batch: int, loss: float) -> None:
-        if (self.every_batches and trainer.position % self.every_batches == 0
-                and trainer.position < trainer.batches_per_epoch):  # the epoch's end has its own checkpoint
+        if (
+            self.every_batches
+            and trainer.position % self.every_batches == 0
+            and trainer.position < trainer.batches_per_epoch
+        ):  # the epoch's end has its own checkpoint
             save_checkpoint(trainer, self.root, self.keep)
 
     def on_epoch_end(self, trainer, record: dict) -> None:

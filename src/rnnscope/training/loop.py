@@ -20,8 +20,19 @@ from rnnscope.data.dataset import DataBundle, Split
 from rnnscope.errors import BadArgument
 from rnnscope.training.callbacks import Callback, EarlyStopping
 
-RECORD_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-               "batch_loss", "grad_norm", "lr", "seconds")
+RECORD_KEYS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "test_loss",
+    "test_acc",
+    "batch_loss",
+    "grad_norm",
+    "lr",
+    "seconds",
+)
 
 
 class NonFiniteError(RuntimeError):
@@ -79,8 +90,11 @@ class Trainer:
         if len(val):
             self.splits["val"] = _Tensors(val, self.device)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=cfg.epochs)
-                          if cfg.schedule == "cosine" else None)
+        self.scheduler = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=cfg.epochs)
+            if cfg.schedule == "cosine"
+            else None
+        )
         self.order = torch.Generator().manual_seed(cfg.seed)  # data order, independent of the global RNG
         self.callbacks = list(callbacks)
         if cfg.patience is not None:
@@ -150,7 +164,7 @@ class Trainer:
         for b, start in enumerate(range(0, tr.n, self.cfg.batch_size)):
             if b < first:
                 continue
-            x, y, lengths = tr.batch(perm[start: start + self.cfg.batch_size])
+            x, y, lengths = tr.batch(perm[start : start + self.cfg.batch_size])
             loss = F.cross_entropy(self.model(x, lengths), y)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -176,29 +190,47 @@ class Trainer:
 
     def _fail(self, what: str, batch: int, loss: float, grad_norm: float, x: torch.Tensor) -> None:
         """Record where training broke (status.json's `failure`) and raise NonFiniteError with remedies."""
-        self.failure = {"epoch": self.epoch + 1, "batch": batch, "what": what, "loss": loss,
-                        "grad_norm": grad_norm, "nonfinite_inputs": not bool(torch.isfinite(x).all())}
+        self.failure = {
+            "epoch": self.epoch + 1,
+            "batch": batch,
+            "what": what,
+            "loss": loss,
+            "grad_norm": grad_norm,
+            "nonfinite_inputs": not bool(torch.isfinite(x).all()),
+        }
         raise NonFiniteError(self._nonfinite_message())
 
     def _nonfinite_message(self) -> str:
         """One line: where it happened, what was non-finite, and the remedies that fit."""
         f = self.failure
         what = "update (the optimizer step overflowed float32)" if f["what"] == "update" else f["what"]
-        where = (f"non-finite {what} at epoch {f['epoch']}, batch {f['batch']} "
-                 f"(of {self.batches_per_epoch}, counted from 0): training stopped")
+        where = (
+            f"non-finite {what} at epoch {f['epoch']}, batch {f['batch']} "
+            f"(of {self.batches_per_epoch}, counted from 0): training stopped"
+        )
         if f["nonfinite_inputs"]:
             return f"{where}; the batch's inputs hold NaN or inf values: clean the data (or fill them in)"
         lower = f"lower the learning rate (--lr {self.cfg.lr / 10:g})"
         if f["what"] == "update":
             return f"{where}; {lower}"
-        clip = ("turn gradient clipping on (--clip 1.0)" if self.cfg.clip is None
-                else f"clip gradients harder (--clip {self.cfg.clip / 10:g})")
+        clip = (
+            "turn gradient clipping on (--clip 1.0)"
+            if self.cfg.clip is None
+            else f"clip gradients harder (--clip {self.cfg.clip / 10:g})"
+        )
         return f"{where}; {clip} or {lower}"
 
-    def _end_epoch(self, evals: dict, batch_loss: float, grad_norm: float, seconds: float,
-                   lr: float | None = None) -> dict:
-        record = {"epoch": self.epoch, **evals, "batch_loss": batch_loss, "grad_norm": grad_norm,
-                  "lr": self.optimizer.param_groups[0]["lr"] if lr is None else lr, "seconds": seconds}
+    def _end_epoch(
+        self, evals: dict, batch_loss: float, grad_norm: float, seconds: float, lr: float | None = None
+    ) -> dict:
+        record = {
+            "epoch": self.epoch,
+            **evals,
+            "batch_loss": batch_loss,
+            "grad_norm": grad_norm,
+            "lr": self.optimizer.param_groups[0]["lr"] if lr is None else lr,
+            "seconds": seconds,
+        }
         self.history.append(record)
         for cb in self.callbacks:
             cb.on_epoch_end(self, record)

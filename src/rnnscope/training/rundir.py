@@ -26,8 +26,21 @@ from rnnscope.rundir import (
 )
 from rnnscope.training.callbacks import Callback
 
-__all__ = ["CONFIG_HINT", "HistoryWriter", "RunLock", "RunLockedError", "file_hashes", "is_run", "read_history",
-           "read_status", "rebuild_hint", "verify_config", "verify_run", "write_history", "write_status"]
+__all__ = [
+    "CONFIG_HINT",
+    "HistoryWriter",
+    "RunLock",
+    "RunLockedError",
+    "file_hashes",
+    "is_run",
+    "read_history",
+    "read_status",
+    "rebuild_hint",
+    "verify_config",
+    "verify_run",
+    "write_history",
+    "write_status",
+]
 
 
 def rebuild_hint(out: Path) -> str:
