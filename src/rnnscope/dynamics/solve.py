@@ -1,0 +1,112 @@
+"""Batched root finding for G(x) = F(x) - x = 0 with per-point stopping (docs/fixedpoints.md).
+
+Two phases, both batched over every still-active point and independent per point:
+
+1. warm start: `warm_iters` Adam steps on q(x) = 0.5 ||G(x)||^2 (one forward and one backward pass each,
+   no Jacobian), which moves starts far from any root towards a basin cheaply;
+2. Levenberg-Marquardt on G with the full Jacobian A = J - I: solve (AᵀA + μ I) δ = -Aᵀ G by Cholesky,
+   accept the step when q falls, and adapt μ per point (Nielsen's rule: μ shrinks towards a Newton step
+   on success, grows towards a short gradient step on failure). Quadratic convergence near a regular
+   root; still descends where A is singular (saddle-node ghosts, line attractors).
+
+A point stops when q <= tol_q (then `polish` plain LM steps take it to machine precision), when its step
+stalls (a local minimum of q that is not a root: a slow point candidate), or at `max_iters`.
+
+Key: N = points, D = state size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from rnnscope.dynamics.system import StepMap
+
+
+@dataclass
+class Solution:
+    """x (N, D) final points, q (N,) their 0.5 ||F(x) - x||², iterations (N,) LM iterations each used,
+    converged (N,) bool q <= tol_q."""
+
+    x: Tensor
+    q: Tensor
+    iterations: Tensor
+    converged: Tensor
+
+
+def speed(fmap: StepMap, x: Tensor) -> Tensor:
+    """q(x) = 0.5 ||F(x) - x||² per point: x (N, D) -> (N,)."""
+    return 0.5 * (fmap.step(x) - x).square().sum(-1)
+
+
+def warm_start(fmap: StepMap, x: Tensor, iters: int, lr: float) -> Tensor:
+    """`iters` per-point Adam steps on q (betas 0.9, 0.999): x (N, D) -> (N, D)."""
+    if iters <= 0:
+        return x
+    x = x.clone().requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=lr)
+    for _ in range(iters):
+        opt.zero_grad(set_to_none=True)
+        g = fmap.step_grad(x) - x
+        (0.5 * g.square().sum()).backward()  # the sum of independent per-point q: per-point gradients
+        opt.step()
+    return x.detach()
+
+
+def _lm_step(fmap: StepMap, x: Tensor, g: Tensor, mu: Tensor) -> tuple[Tensor, Tensor]:
+    """δ (N, D) from (AᵀA + μ I) δ = -Aᵀ g and the predicted decrease of q (N,)."""
+    a = fmap.jacobian(x)
+    a.diagonal(dim1=-2, dim2=-1).sub_(1.0)  # A = J - I
+    at = a.transpose(-1, -2)
+    ata = at @ a
+    rhs = -(at @ g[..., None])
+    ata.diagonal(dim1=-2, dim2=-1).add_(mu[:, None])
+    chol, info = torch.linalg.cholesky_ex(ata)
+    delta = torch.cholesky_solve(rhs, chol)[..., 0]
+    bad = info != 0
+    if bool(bad.any()):  # not positive definite in floating point: fall back to a gradient step
+        delta[bad] = rhs[bad, :, 0] / mu[bad, None]
+    predicted = 0.5 * (delta * (mu[:, None] * delta + rhs[..., 0])).sum(-1)  # q - model q after δ
+    return delta, predicted
+
+
+def levenberg_marquardt(fmap: StepMap, x: Tensor, *, tol_q: float, max_iters: int, polish: int = 3,
+                        stall: float = 1e-14) -> Solution:
+    """Batched LM with per-point stopping: x (N, D) -> Solution."""
+    n = x.shape[0]
+    x = x.clone()
+    g = fmap.step(x) - x
+    q = 0.5 * g.square().sum(-1)
+    iterations = torch.zeros(n, dtype=torch.int64, device=x.device)
+    mu = torch.full((n,), 1e-3, dtype=x.dtype, device=x.device)
+    nu = torch.full_like(mu, 2.0)
+    extra = torch.full((n,), polish, dtype=torch.int64, device=x.device)  # polish steps left once converged
+    active = (q > 0) & ((q > tol_q) | (extra > 0))
+    for _ in range(max_iters + polish):
+        idx = active.nonzero()[:, 0]
+        if idx.numel() == 0:
+            break
+        xi, gi, qi, mi = x[idx], g[idx], q[idx], mu[idx]
+        delta, predicted = _lm_step(fmap, xi, gi, mi)
+        xn = xi + delta
+        gn = fmap.step(xn) - xn
+        qn = 0.5 * gn.square().sum(-1)
+        ok = torch.isfinite(qn) & (qn < qi)
+        rho = (qi - qn) / predicted.clamp_min(torch.finfo(x.dtype).tiny)
+        factor = torch.clamp(1 - (2 * rho - 1) ** 3, min=1 / 3)
+        mu[idx] = torch.where(ok, mi * factor, mi * nu[idx])
+        nu[idx] = torch.where(ok, torch.full_like(mi, 2.0), nu[idx] * 2)
+        x[idx] = torch.where(ok[:, None], xn, xi)
+        g[idx] = torch.where(ok[:, None], gn, gi)
+        q[idx] = torch.where(ok, qn, qi)
+        iterations[idx] += 1
+        done = q[idx] <= tol_q
+        extra[idx] -= done.long()
+        small = delta.norm(dim=-1) <= stall * (1 + xi.norm(dim=-1))
+        stuck = ~ok & (mu[idx] > 1e12)  # no descent left: a local minimum of q (or its floating floor)
+        keep = ~((done & (extra[idx] <= 0)) | small | stuck | (q[idx] == 0))
+        keep &= ~(~done & (iterations[idx] >= max_iters))
+        active[idx] = keep
+    return Solution(x, q, iterations, q <= tol_q)
