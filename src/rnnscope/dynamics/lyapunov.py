@@ -60,6 +60,14 @@ class LyapunovSpectrum:
         return cls(arrays["exponents"], arrays["running"], arrays["steps"], meta)
 
 
+def _initial_frame(b: int, d: int, k: int, seed: int) -> torch.Tensor:
+    """Random orthonormal tangent vectors (B, D, k); the first k columns of the k = D frame, so the
+    leading-k and full spectra start alike."""
+    cols = [torch.randn(k, d, generator=torch.Generator().manual_seed(seed * 1_000_003 + i),
+                        dtype=torch.float64).T for i in range(b)]
+    return torch.linalg.qr(torch.stack(cols))[0]
+
+
 def lyapunov_spectrum(model, x, lengths=None, *, k: int | None = None, full_max: int = FULL_MAX,
                       burn_in: int = 0, initial=None, seed: int = 0) -> LyapunovSpectrum:
     """Lyapunov spectrum along the trajectories of data x (B, T, C) (steps past `lengths` (B,) ignored).
@@ -85,8 +93,7 @@ def lyapunov_spectrum(model, x, lengths=None, *, k: int | None = None, full_max:
         v = fmap.tensor(np.asarray(initial, dtype=np.float64))
         if v.shape != (b, d):
             raise BadArgument(f"initial states must have shape ({b}, {d}), got {tuple(v.shape)}")
-    gen = torch.Generator().manual_seed(seed)
-    q = torch.linalg.qr(torch.randn(b, d, k, generator=gen, dtype=torch.float64))[0].to(fmap.device, fmap.dtype)
+    q = _initial_frame(b, d, k, seed).to(fmap.device, fmap.dtype)
     u = fmap.tensor(xs)
     total = torch.zeros(k, dtype=torch.float64)
     n = 0
