@@ -34,14 +34,15 @@ LEADING = 16  # exponents computed beyond FULL_MAX by default
 class LyapunovSpectrum:
     """Lyapunov exponents (per step, natural log) estimated along trajectories."""
 
-    exponents: np.ndarray  # (k,) float64, descending
+    exponents: np.ndarray  # (k,) float64, in QR column order: descending once the estimate has converged
     running: np.ndarray  # (T, k) float64, the estimate using steps up to t (NaN before the first one)
     steps: np.ndarray  # (T,) int64, sequence-steps pooled into running[t]
     meta: dict = field(default_factory=dict)  # D, k, full, method, burn_in, sequences
 
     @property
     def largest(self) -> float:
-        return float(self.exponents[0])
+        """The largest exponent (> 0: chaos, nearby trajectories diverge)."""
+        return float(np.max(self.exponents))
 
     def convergence(self, window: int = 10) -> float:
         """max |running[-1] - running[-window]| over exponents: how much the estimate still moves."""
@@ -63,9 +64,8 @@ class LyapunovSpectrum:
 def _initial_frame(b: int, d: int, k: int, seed: int) -> torch.Tensor:
     """Random orthonormal tangent vectors (B, D, k); the first k columns of the k = D frame, so the
     leading-k and full spectra start alike."""
-    cols = [torch.randn(k, d, generator=torch.Generator().manual_seed(seed * 1_000_003 + i),
-                        dtype=torch.float64).T for i in range(b)]
-    return torch.linalg.qr(torch.stack(cols))[0]
+    cols = np.stack([np.random.default_rng([seed, i]).standard_normal((k, d)).T for i in range(b)])
+    return torch.linalg.qr(torch.from_numpy(cols))[0]
 
 
 def lyapunov_spectrum(model, x, lengths=None, *, k: int | None = None, full_max: int = FULL_MAX,
@@ -116,7 +116,6 @@ def lyapunov_spectrum(model, x, lengths=None, *, k: int | None = None, full_max:
         if n:
             running[s] = (total / n).numpy()
         steps[s] = n
-    order = np.argsort(-running[-1]) if n else np.arange(k)
     meta = {"state_size": d, "k": int(k), "full": bool(k == d), "method": "jacobian" if full else "jvp",
             "burn_in": int(burn_in), "sequences": int(b), "dtype": str(fmap.dtype).replace("torch.", "")}
-    return LyapunovSpectrum(running[-1][order], running[:, order], steps, meta)
+    return LyapunovSpectrum(running[-1].copy(), running, steps, meta)
