@@ -25,6 +25,7 @@ from rnnscope.dynamics.system import StepMap, require_recurrent
 from rnnscope.dynamics.unique import inliers, near_any, unique_points
 from rnnscope.errors import BadArgument
 
+MERGE = 1e-3  # active points within MERGE * tol_unique of each other are merged during the search
 MARGINAL = 0.01  # a fixed point with a mode |λ| >= 1 - MARGINAL (τ >= ~100 steps) joins the slow set
 
 
@@ -117,7 +118,7 @@ def fixed_points(model, inputs="zero", starts=1024, *, states=None, data_x=None,
     x0 = resolve_starts(fmap, starts, states, data_x, lengths, noise_std, seed)
 
     x = warm_start(fmap, fmap.tensor(x0), warm_iters, warm_lr)
-    sol = levenberg_marquardt(fmap, x, tol_q=tol_q, max_iters=max_iters)
+    sol = levenberg_marquardt(fmap, x, tol_q=tol_q, max_iters=max_iters, merge_tol=MERGE * tol_unique)
     xs, qs = sol.x.cpu().numpy().astype(np.float64), sol.q.cpu().numpy().astype(np.float64)
     finite = np.isfinite(qs) & np.isfinite(xs).all(axis=1)
     is_fixed = finite & (qs <= tol_q)

@@ -9,8 +9,9 @@ Two phases, both batched over every still-active point and independent per point
    on success, grows towards a short gradient step on failure). Quadratic convergence near a regular
    root; still descends where A is singular (saddle-node ghosts, line attractors).
 
-A point stops when q <= tol_q (then `polish` plain LM steps take it to machine precision), when its step
-stalls (a local minimum of q that is not a root: a slow point candidate), or at `max_iters`.
+A point stops when q <= tol_q (then `polish` more LM steps take it to machine precision), when it stalls
+(its step vanishes, or q has not halved in PROGRESS_WINDOW iterations: linear convergence to a local
+minimum of q that is not a root, i.e. a slow point candidate), or at `max_iters`.
 
 Key: N = points, D = state size.
 """
@@ -23,6 +24,8 @@ import torch
 from torch import Tensor
 
 from rnnscope.dynamics.system import StepMap
+
+PROGRESS_WINDOW = 10  # a point whose q has not halved in this many iterations has stalled
 
 
 @dataclass
@@ -72,16 +75,38 @@ def _lm_step(fmap: StepMap, x: Tensor, g: Tensor, mu: Tensor) -> tuple[Tensor, T
     return delta, predicted
 
 
+def merge_duplicates(x: Tensor, active: Tensor, leader: Tensor, tol: float) -> None:
+    """Stop active points that share a grid cell of side `tol` with a lower-indexed active point (they are
+    on their way to the same root); `leader` records whom each follows. In place."""
+    idx = active.nonzero()[:, 0]
+    if idx.numel() < 2:
+        return
+    keys = torch.round(x[idx] / tol).to(torch.int64)
+    _, inverse = torch.unique(keys, dim=0, return_inverse=True)
+    first = torch.full((int(inverse.max()) + 1,), idx.numel(), dtype=torch.int64, device=x.device)
+    first = first.scatter_reduce(0, inverse, torch.arange(idx.numel(), device=x.device), "amin")
+    lead = idx[first[inverse]]
+    dup = lead != idx
+    leader[idx[dup]] = lead[dup]
+    active[idx[dup]] = False
+
+
 def levenberg_marquardt(fmap: StepMap, x: Tensor, *, tol_q: float, max_iters: int, polish: int = 3,
-                        stall: float = 1e-14) -> Solution:
-    """Batched LM with per-point stopping: x (N, D) -> Solution."""
+                        stall: float = 1e-14, merge_tol: float | None = None) -> Solution:
+    """Batched LM with per-point stopping: x (N, D) -> Solution.
+
+    merge_tol: active points closer than this (same grid cell) are merged, the follower taking its leader's
+    result at the end: starts that fall into one root's basin stop costing work once they coincide.
+    """
     n = x.shape[0]
+    leader = torch.arange(n, device=x.device)
     x = x.clone()
     g = fmap.step(x) - x
     q = 0.5 * g.square().sum(-1)
     iterations = torch.zeros(n, dtype=torch.int64, device=x.device)
     mu = torch.full((n,), 1e-3, dtype=x.dtype, device=x.device)
     nu = torch.full_like(mu, 2.0)
+    q_mark = q.clone()
     extra = torch.full((n,), polish, dtype=torch.int64, device=x.device)  # polish steps left once converged
     active = (q > 0) & ((q > tol_q) | (extra > 0))
     for _ in range(max_iters + polish):
@@ -106,7 +131,15 @@ def levenberg_marquardt(fmap: StepMap, x: Tensor, *, tol_q: float, max_iters: in
         extra[idx] -= done.long()
         small = delta.norm(dim=-1) <= stall * (1 + xi.norm(dim=-1))
         stuck = ~ok & (mu[idx] > 1e12)  # no descent left: a local minimum of q (or its floating floor)
+        check = iterations[idx] % PROGRESS_WINDOW == 0  # q must halve every PROGRESS_WINDOW iterations
+        stuck |= check & ~done & (q[idx] > 0.5 * q_mark[idx])
+        q_mark[idx] = torch.where(check, q[idx], q_mark[idx])
         keep = ~((done & (extra[idx] <= 0)) | small | stuck | (q[idx] == 0))
         keep &= ~(~done & (iterations[idx] >= max_iters))
         active[idx] = keep
-    return Solution(x, q, iterations, q <= tol_q)
+        if merge_tol:
+            merge_duplicates(x, active, leader, merge_tol)
+    while bool((leader[leader] != leader).any()):  # a leader that later followed another
+        leader = leader[leader]
+    x, q = x[leader], q[leader]
+    return Solution(x, q, iterations[leader], q <= tol_q)

@@ -1,7 +1,7 @@
 """Uniqueness and outlier exclusion for points found from many starts (FixedPointFinder's rules).
 
-Unique: points are visited in order of increasing q; a point within `tol` (Euclidean distance) of an
-already kept point is a duplicate of it and adds to its count. Outliers: a point farther from the
+Unique: the point with the lowest q is kept, every point within `tol` (Euclidean distance) of it is a
+duplicate and adds to its count; repeat with the rest. Outliers: a point farther from the
 starts' centroid than `scale` times the starts' mean distance to that centroid is dropped (a run-away
 solution far outside the region the network visits).
 
@@ -14,20 +14,21 @@ import numpy as np
 
 
 def unique_points(x: np.ndarray, q: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """x (N, D), q (N,) -> (indices of the kept points in increasing q, (K,); starts merged into each, (K,))."""
-    kept: list[int] = []
-    counts: list[int] = []
-    centres = np.empty((0, x.shape[1]))
-    for i in np.argsort(q, kind="stable"):
-        if len(kept):
-            dist = np.linalg.norm(centres - x[i], axis=1)
-            j = int(np.argmin(dist))
-            if dist[j] <= tol:
-                counts[j] += 1
-                continue
-        kept.append(int(i))
-        counts.append(1)
-        centres = np.vstack([centres, x[i]])
+    """x (N, D), q (N,) -> (indices of the kept points in increasing q, (K,); starts merged into each, (K,)).
+
+    The lowest-q point not yet assigned is kept and takes every unassigned point within `tol` of it;
+    repeat (K rounds of O(N D) each).
+    """
+    order = np.argsort(q, kind="stable")
+    x = x[order]
+    free = np.ones(len(x), dtype=bool)
+    kept, counts = [], []
+    while free.any():
+        i = int(np.argmax(free))
+        near = free & (np.linalg.norm(x - x[i], axis=1) <= tol)
+        kept.append(int(order[i]))
+        counts.append(int(near.sum()))
+        free &= ~near
     return np.asarray(kept, dtype=np.int64), np.asarray(counts, dtype=np.int64)
 
 
