@@ -10,8 +10,9 @@ Two phases, both batched over every still-active point and independent per point
    root; still descends where A is singular (saddle-node ghosts, line attractors).
 
 A point stops when q <= tol_q (then `polish` more LM steps take it to machine precision), when it stalls
-(its step vanishes, or q has not halved in PROGRESS_WINDOW iterations: linear convergence to a local
-minimum of q that is not a root, i.e. a slow point candidate), or at `max_iters`.
+(its step vanishes, or q has not fallen tenfold in PROGRESS_WINDOW iterations: slow convergence towards
+a local minimum of q that is not a root or along a near-continuous set of near-roots, i.e. a slow point
+candidate), or at `max_iters`.
 
 Key: N = points, D = state size.
 """
@@ -25,7 +26,8 @@ from torch import Tensor
 
 from rnnscope.dynamics.system import StepMap
 
-PROGRESS_WINDOW = 10  # a point whose q has not halved in this many iterations has stalled
+PROGRESS_WINDOW = 10  # a point whose q has not fallen by PROGRESS_FACTOR in this many iterations
+PROGRESS_FACTOR = 0.1  # ... has stalled: LM near a regular root gains far more than that
 
 
 @dataclass
@@ -131,8 +133,8 @@ def levenberg_marquardt(fmap: StepMap, x: Tensor, *, tol_q: float, max_iters: in
         extra[idx] -= done.long()
         small = delta.norm(dim=-1) <= stall * (1 + xi.norm(dim=-1))
         stuck = ~ok & (mu[idx] > 1e12)  # no descent left: a local minimum of q (or its floating floor)
-        check = iterations[idx] % PROGRESS_WINDOW == 0  # q must halve every PROGRESS_WINDOW iterations
-        stuck |= check & ~done & (q[idx] > 0.5 * q_mark[idx])
+        check = iterations[idx] % PROGRESS_WINDOW == 0
+        stuck |= check & ~done & (q[idx] > PROGRESS_FACTOR * q_mark[idx])
         q_mark[idx] = torch.where(check, q[idx], q_mark[idx])
         keep = ~((done & (extra[idx] <= 0)) | small | stuck | (q[idx] == 0))
         keep &= ~(~done & (iterations[idx] >= max_iters))
