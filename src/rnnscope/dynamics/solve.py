@@ -28,6 +28,7 @@ from rnnscope.dynamics.system import StepMap
 
 PROGRESS_WINDOW = 10  # a point whose q has not fallen by PROGRESS_FACTOR in this many iterations
 PROGRESS_FACTOR = 0.1  # ... has stalled: LM near a regular root gains far more than that
+CACHE_ENTRIES = 1 << 25  # AᵀA of every point is kept between iterations up to this size (float64: 256 MB)
 
 
 @dataclass
@@ -60,21 +61,24 @@ def warm_start(fmap: StepMap, x: Tensor, iters: int, lr: float) -> Tensor:
     return x.detach()
 
 
-def _lm_step(fmap: StepMap, x: Tensor, g: Tensor, mu: Tensor) -> tuple[Tensor, Tensor]:
-    """δ (N, D) from (AᵀA + μ I) δ = -Aᵀ g and the predicted decrease of q (N,)."""
+def normal_equations(fmap: StepMap, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
+    """AᵀA (N, D, D) and Aᵀg (N, D) with A = J - I, the Jacobian of G(x) = F(x) - x at x (N, D)."""
     a = fmap.jacobian(x)
-    a.diagonal(dim1=-2, dim2=-1).sub_(1.0)  # A = J - I
+    a.diagonal(dim1=-2, dim2=-1).sub_(1.0)
     at = a.transpose(-1, -2)
-    ata = at @ a
-    rhs = -(at @ g[..., None])
-    ata.diagonal(dim1=-2, dim2=-1).add_(mu[:, None])
-    chol, info = torch.linalg.cholesky_ex(ata)
-    delta = torch.cholesky_solve(rhs, chol)[..., 0]
+    return at @ a, (at @ g[..., None])[..., 0]
+
+
+def lm_step(ata: Tensor, atg: Tensor, mu: Tensor) -> tuple[Tensor, Tensor]:
+    """δ (N, D) from (AᵀA + μ I) δ = -Aᵀg, and the decrease of q the linear model predicts (N,)."""
+    m = ata.clone()
+    m.diagonal(dim1=-2, dim2=-1).add_(mu[:, None])
+    chol, info = torch.linalg.cholesky_ex(m)
+    delta = -torch.cholesky_solve(atg[..., None], chol)[..., 0]
     bad = info != 0
-    if bool(bad.any()):  # not positive definite in floating point: fall back to a gradient step
-        delta[bad] = rhs[bad, :, 0] / mu[bad, None]
-    predicted = 0.5 * (delta * (mu[:, None] * delta + rhs[..., 0])).sum(-1)  # q - model q after δ
-    return delta, predicted
+    if bool(bad.any()):  # not positive definite in floating point: a short gradient step instead
+        delta[bad] = -atg[bad] / mu[bad, None]
+    return delta, 0.5 * (delta * (mu[:, None] * delta - atg)).sum(-1)
 
 
 def merge_duplicates(x: Tensor, active: Tensor, leader: Tensor, tol: float) -> None:
@@ -111,12 +115,25 @@ def levenberg_marquardt(fmap: StepMap, x: Tensor, *, tol_q: float, max_iters: in
     q_mark = q.clone()
     extra = torch.full((n,), polish, dtype=torch.int64, device=x.device)  # polish steps left once converged
     active = (q > 0) & ((q > tol_q) | (extra > 0))
+    # AᵀA and Aᵀg per point, reused after a rejected step (x unchanged, only μ grows)
+    d = x.shape[1]
+    cached = n * d * d <= CACHE_ENTRIES
+    ata_all = x.new_zeros((n, d, d) if cached else (0, d, d))
+    atg_all = x.new_zeros((n, d) if cached else (0, d))
+    fresh = torch.zeros(n, dtype=torch.bool, device=x.device)
     for _ in range(max_iters + polish):
         idx = active.nonzero()[:, 0]
         if idx.numel() == 0:
             break
         xi, gi, qi, mi = x[idx], g[idx], q[idx], mu[idx]
-        delta, predicted = _lm_step(fmap, xi, gi, mi)
+        if cached:
+            stale = idx[~fresh[idx]]
+            if stale.numel():
+                ata_all[stale], atg_all[stale] = normal_equations(fmap, x[stale], g[stale])
+            ata, atg = ata_all[idx], atg_all[idx]
+        else:
+            ata, atg = normal_equations(fmap, xi, gi)
+        delta, predicted = lm_step(ata, atg, mi)
         xn = xi + delta
         gn = fmap.step(xn) - xn
         qn = 0.5 * gn.square().sum(-1)
@@ -126,6 +143,7 @@ def levenberg_marquardt(fmap: StepMap, x: Tensor, *, tol_q: float, max_iters: in
         mu[idx] = torch.where(ok, mi * factor, mi * nu[idx])
         nu[idx] = torch.where(ok, torch.full_like(mi, 2.0), nu[idx] * 2)
         x[idx] = torch.where(ok[:, None], xn, xi)
+        fresh[idx] = ~ok
         g[idx] = torch.where(ok[:, None], gn, gi)
         q[idx] = torch.where(ok, qn, qi)
         iterations[idx] += 1
