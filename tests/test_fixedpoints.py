@@ -19,7 +19,7 @@ from rnnscope.dynamics import (
     state_trajectories,
 )
 from rnnscope.errors import BadArgument
-from rnnscope.io import RunFileError
+from rnnscope.io import RunFileError, read_json, write_json
 from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier
 from rnnscope.models.protocol import state_vector, vector_state
 
@@ -203,6 +203,10 @@ def test_save_load_round_trip(tmp_path):
         assert a.dtype == b.dtype and a.shape == b.shape, name
         np.testing.assert_array_equal(a, b)
     assert back.meta == fp.meta and back.summary()["counts"] == fp.counts()
+    write_json(tmp_path / "summary.json", fp.summary())  # JSON-ready, inf periods included
+    summary = read_json(tmp_path / "summary.json")
+    assert summary["counts"] == {"fixed": 3, "stable": 2, "unstable": 1, "slow": 0}
+    assert summary["points"][0]["periods"] == [math.inf] and summary["tol_q"] == 1e-12
     (tmp_path / "bad.safetensors").write_bytes(b"not a file")
     with pytest.raises(RunFileError, match="corrupt"):
         FixedPoints.load(tmp_path / "bad.safetensors")

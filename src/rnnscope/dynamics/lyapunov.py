@@ -56,7 +56,7 @@ class LyapunovSpectrum:
                     self.meta)
 
     @classmethod
-    def load(cls, path: str | Path) -> "LyapunovSpectrum":
+    def load(cls, path: str | Path) -> LyapunovSpectrum:
         arrays, meta = load_arrays(path, KIND)
         return cls(arrays["exponents"], arrays["running"], arrays["steps"], meta)
 

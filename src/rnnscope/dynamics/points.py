@@ -9,7 +9,6 @@ channels, M = modes whose loadings are kept.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -54,18 +53,16 @@ class FixedPoints:
 
     def summary(self, n_modes: int = 3) -> dict:
         """A JSON-ready summary: counts, per point its q, kind, unstable modes, slowest time constants and
-        periods of its `n_modes` leading modes, and the metadata."""
-        def num(v):
-            return float(v) if math.isfinite(v) else ("Infinity" if v > 0 else "-Infinity")
-
+        periods of its `n_modes` leading modes, and the metadata (inf stays a float: `io.write_json` writes
+        it as "Infinity")."""
         rows = []
         for i in range(len(self)):
             rows.append({
                 "q": float(self.q[i]), "slow": bool(self.slow[i]), "stable": bool(self.stable[i]),
                 "n_unstable": int(self.n_unstable[i]), "count": int(self.count[i]),
                 "max_abs_eigenvalue": float(np.abs(self.eigenvalues[i, 0])) if self.x.shape[1] else 0.0,
-                "time_constants": [num(v) for v in self.time_constants[i, :n_modes]],
-                "periods": [num(v) for v in self.periods[i, :n_modes]],
+                "time_constants": [float(v) for v in self.time_constants[i, :n_modes]],
+                "periods": [float(v) for v in self.periods[i, :n_modes]],
             })
         return {"counts": self.counts(), "points": rows, **self.meta}
 
@@ -75,7 +72,7 @@ class FixedPoints:
         save_arrays(path, KIND, arrays, self.meta)
 
     @classmethod
-    def load(cls, path: str | Path) -> "FixedPoints":
+    def load(cls, path: str | Path) -> FixedPoints:
         """Read what `save` wrote (RunFileError when the file is missing, corrupt or another container)."""
         arrays, meta = load_arrays(path, KIND)
         names = [f.name for f in fields(cls) if f.name != "meta"]

@@ -52,7 +52,7 @@ def _double_copy(model):
     if isinstance(twin, nn.Module):
         twin.double().eval().requires_grad_(False)
         return twin
-    for name, value in list(vars(twin).items()):
+    for name, value in list(getattr(twin, "__dict__", {}).items()):
         if isinstance(value, Tensor) and value.is_floating_point():
             setattr(twin, name, value.detach().double())
         elif isinstance(value, nn.Module):
