@@ -18,6 +18,7 @@ from rnnscope.dynamics import (
     slow_set_dimension,
     state_trajectories,
 )
+from rnnscope.dynamics.solve import merge_duplicates
 from rnnscope.errors import BadArgument
 from rnnscope.io import RunFileError, read_json, write_json
 from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier
@@ -149,6 +150,15 @@ def test_points_of_stacked_builtin_models_satisfy_f_of_x_equal_x(kind):
     assert float((fx - x).abs().max()) < 1e-9
 
 
+def test_coinciding_active_points_are_merged_into_the_first():
+    x = torch.tensor([[0.5, 0.5], [0.5 + 1e-9, 0.5], [1.0, 1.0], [0.5, 0.5], [1.0, 1.0 - 1e-10]],
+                     dtype=torch.float64)
+    active = torch.tensor([True, True, True, False, True])
+    leader = torch.arange(5)
+    merge_duplicates(x, active, leader, 1e-6)
+    assert leader.tolist() == [0, 0, 2, 3, 2] and active.tolist() == [True, False, True, False, False]
+
+
 def test_generic_jacobian_matches_finite_differences():
     model = RecurrentClassifier("lstm", 2, 3, 2, 2)
     fmap = StepMap(model, [0.3, -0.2])
@@ -173,6 +183,44 @@ def test_the_model_is_never_changed():
     for k, v in model.state_dict().items():
         assert v.dtype == torch.float32 and torch.equal(v, before[k]), k
     assert all(p.grad is None for p in model.parameters())
+
+
+class Float32Cell(torch.nn.Module):
+    """A protocol model that only steps in float32 (its step casts): used as it is, never changed."""
+
+    gate_names, state_names, num_layers, n_classes, input_size, layer_sizes = (), ("h",), 1, None, 1, (3,)
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 3)
+
+    def init_state(self, batch, device=None, dtype=None):
+        return torch.zeros(batch, 3)
+
+    def step(self, x_t, state):
+        return torch.tanh(self.lin(state.float()))
+
+    def readout(self, state):
+        raise TypeError("no readout")
+
+    def layer_states(self, state):
+        return [{"h": state}]
+
+    def make_state(self, layers):
+        return layers[0]["h"]
+
+
+def test_a_model_that_cannot_step_in_float64_is_used_as_it_is_and_not_changed():
+    cell = Float32Cell()
+    before = {k: v.clone() for k, v in cell.state_dict().items()}
+    fp = fixed_points(cell, "zero", np.random.default_rng(0).standard_normal((8, 3)), tol_q=1e-10)
+    assert fp.meta["dtype"] == "float32" and fp.counts() == {"fixed": 1, "stable": 1, "unstable": 0, "slow": 0}
+    with torch.no_grad():
+        x = torch.as_tensor(fp.x, dtype=torch.float32)
+        assert float((cell.step(None, x) - x).abs().max()) < 1e-5
+    assert all(p.grad is None and p.requires_grad for p in cell.parameters())
+    for k, v in cell.state_dict().items():
+        assert v.dtype == torch.float32 and torch.equal(v, before[k])
 
 
 def test_starts_from_data_are_seeded_and_inputs_from_data():

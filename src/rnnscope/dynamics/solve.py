@@ -42,11 +42,6 @@ class Solution:
     converged: Tensor
 
 
-def speed(fmap: StepMap, x: Tensor) -> Tensor:
-    """q(x) = 0.5 ||F(x) - x||² per point: x (N, D) -> (N,)."""
-    return 0.5 * (fmap.step(x) - x).square().sum(-1)
-
-
 def warm_start(fmap: StepMap, x: Tensor, iters: int, lr: float) -> Tensor:
     """`iters` per-point Adam steps on q (betas 0.9, 0.999): x (N, D) -> (N, D)."""
     if iters <= 0:
@@ -54,9 +49,10 @@ def warm_start(fmap: StepMap, x: Tensor, iters: int, lr: float) -> Tensor:
     x = x.clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr)
     for _ in range(iters):
-        opt.zero_grad(set_to_none=True)
         g = fmap.step_grad(x) - x
-        (0.5 * g.square().sum()).backward()  # the sum of independent per-point q: per-point gradients
+        # the sum of independent per-point q gives per-point gradients; autograd.grad (not backward) leaves
+        # the model's parameters' .grad alone when the model itself is used (no float64 copy)
+        (x.grad,) = torch.autograd.grad(0.5 * g.square().sum(), x)
         opt.step()
     return x.detach()
 
@@ -83,17 +79,21 @@ def lm_step(ata: Tensor, atg: Tensor, mu: Tensor) -> tuple[Tensor, Tensor]:
 
 def merge_duplicates(x: Tensor, active: Tensor, leader: Tensor, tol: float) -> None:
     """Stop active points that share a grid cell of side `tol` with a lower-indexed active point (they are
-    on their way to the same root); `leader` records whom each follows. In place."""
+    on their way to the same root); `leader` records whom each follows. In place.
+
+    Cells are found by hashing the integer cell coordinates to one int64 (a 1-D `unique`, far cheaper
+    than a row-wise one) and confirmed coordinate by coordinate, so a hash collision never merges."""
     idx = active.nonzero()[:, 0]
     if idx.numel() < 2:
         return
-    keys = torch.round(x[idx] / tol).to(torch.int64)
-    _, inverse = torch.unique(keys, dim=0, return_inverse=True)
+    cells = torch.round(x[idx] / tol).to(torch.int64)  # (M, D)
+    weights = torch.arange(1, cells.shape[1] + 1, device=x.device, dtype=torch.int64) * 0x9E3779B1
+    _, inverse = torch.unique((cells * weights).sum(1), return_inverse=True)
     first = torch.full((int(inverse.max()) + 1,), idx.numel(), dtype=torch.int64, device=x.device)
     first = first.scatter_reduce(0, inverse, torch.arange(idx.numel(), device=x.device), "amin")
-    lead = idx[first[inverse]]
-    dup = lead != idx
-    leader[idx[dup]] = lead[dup]
+    pos = first[inverse]
+    dup = (pos != torch.arange(idx.numel(), device=x.device)) & (cells == cells[pos]).all(1)
+    leader[idx[dup]] = idx[pos[dup]]
     active[idx[dup]] = False
 
 
