@@ -26,7 +26,7 @@ from rnnscope.dynamics.unique import inliers, near_any, unique_points
 from rnnscope.errors import BadArgument
 
 MERGE = 1e-3  # active points within MERGE * tol_unique of each other are merged during the search
-MARGINAL = 0.01  # a fixed point with a mode |λ| >= 1 - MARGINAL (τ >= ~100 steps) joins the slow set
+MARGINAL = 0.01  # a fixed point with a mode within MARGINAL of |λ| = 1 (|τ| >= ~100 steps) joins the slow set
 
 
 def _positive(name: str, value, allow_none: bool = False) -> None:
@@ -143,7 +143,7 @@ def fixed_points(model, inputs="zero", starts=1024, *, states=None, data_x=None,
     lin = linearise(jac)
     mag = np.abs(lin.eigenvalues)
     n_unstable = (mag > 1.0).sum(axis=1).astype(np.int64)
-    slow_set = px[slow | (mag[:, 0] >= 1 - MARGINAL)]  # slow points and marginal fixed points
+    slow_set = px[slow | (np.abs(mag - 1) <= MARGINAL).any(axis=1)]  # slow points, marginal fixed points
     dim, explained = slow_set_dimension(slow_set, min_spread=tol_unique)
     meta = {
         "input_mode": input_mode, "tol_q": tol_q, "slow_tol": slow_tol, "tol_unique": tol_unique,
