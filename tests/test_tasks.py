@@ -161,7 +161,8 @@ def test_registry():
     assert all(cls.name == key for key, cls in TASKS.items())
     assert get_task("recall", distance=50).seq_len == 52
     assert get_task("frequency", periods=[4, 9]).periods == (4.0, 9.0)
-    with pytest.raises(ValueError, match="unknown task 'nope'; choose from evidence, frequency, .*recall"):
+    unknown = "unknown task 'nope'; choose from evidence, flipflop, frequency, .*recall"
+    with pytest.raises(ValueError, match=unknown):
         get_task("nope")
     with pytest.raises(ValueError, match="does not take those parameters"):
         get_task("evidence", drfit=0.3)

@@ -4,6 +4,7 @@ from rnnscope.errors import BadArgument
 from rnnscope.names import canonical
 from rnnscope.tasks.base import Task
 from rnnscope.tasks.evidence import Evidence
+from rnnscope.tasks.flipflop import FlipFlop
 from rnnscope.tasks.frequency import Frequency
 from rnnscope.tasks.mixture import Mixture
 from rnnscope.tasks.motif import Motif
@@ -15,6 +16,7 @@ TASKS: dict[str, type[Task]] = {
     "motif": Motif,
     "frequency": Frequency,
     "recall": DelayedRecall,
+    "flipflop": FlipFlop,
 }
 
 

@@ -1,0 +1,51 @@
+"""Uniqueness and outlier exclusion for points found from many starts (FixedPointFinder's rules).
+
+Unique: the point with the lowest q is kept, every point within `tol` (Euclidean distance) of it is a
+duplicate and adds to its count; repeat with the rest. Outliers: a point farther from the
+starts' centroid than `scale` times the starts' mean distance to that centroid is dropped (a run-away
+solution far outside the region the network visits).
+
+Key: N = points, D = state size, S = starts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unique_points(x: np.ndarray, q: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """x (N, D), q (N,) -> (indices of the kept points in increasing q, (K,); starts merged into each, (K,)).
+
+    The lowest-q point not yet assigned is kept and takes every unassigned point within `tol` of it;
+    repeat (K rounds of O(N D) each).
+    """
+    order = np.argsort(q, kind="stable")
+    x = x[order]
+    free = np.ones(len(x), dtype=bool)
+    kept, counts = [], []
+    while free.any():
+        i = int(np.argmax(free))
+        near = free & (np.linalg.norm(x - x[i], axis=1) <= tol)
+        kept.append(int(order[i]))
+        counts.append(int(near.sum()))
+        free &= ~near
+    return np.asarray(kept, dtype=np.int64), np.asarray(counts, dtype=np.int64)
+
+
+def near_any(x: np.ndarray, others: np.ndarray, tol: float) -> np.ndarray:
+    """(N,) bool: whether each point of x (N, D) lies within `tol` of any of `others` (K, D)."""
+    if len(others) == 0 or len(x) == 0:
+        return np.zeros(len(x), dtype=bool)
+    dist = np.linalg.norm(x[:, None, :] - others[None, :, :], axis=-1)
+    return (dist <= tol).any(axis=1)
+
+
+def inliers(x: np.ndarray, starts: np.ndarray, scale: float | None) -> np.ndarray:
+    """(N,) bool: points of x (N, D) within `scale` x the starts' (S, D) mean distance to their centroid."""
+    if scale is None or len(x) == 0:
+        return np.ones(len(x), dtype=bool)
+    centroid = starts.mean(axis=0)
+    mean_dist = np.linalg.norm(starts - centroid, axis=1).mean()
+    if mean_dist == 0:  # every start at one place: nothing to scale by
+        return np.ones(len(x), dtype=bool)
+    return np.linalg.norm(x - centroid, axis=1) <= scale * mean_dist
