@@ -33,8 +33,17 @@ from rnnscope.dynamics import fixed_points, recorded_states, sample_starts, stat
 from rnnscope.models.protocol import state_vector, vector_state
 
 
-def baseline(model, starts: np.ndarray, u: np.ndarray, *, max_iters: int = 5000, tol_q: float = 1e-12,
-             tol_dq: float = 1e-20, tol_unique: float = 1e-3, outlier_scale: float = 10.0) -> dict:
+def baseline(
+    model,
+    starts: np.ndarray,
+    u: np.ndarray,
+    *,
+    max_iters: int = 5000,
+    tol_q: float = 1e-12,
+    tol_dq: float = 1e-20,
+    tol_unique: float = 1e-3,
+    outlier_scale: float = 10.0,
+) -> dict:
     """FixedPointFinder's joint Adam optimisation and post-processing, in the model's float32."""
     n = len(starts)
     x = torch.nn.Parameter(torch.as_tensor(starts, dtype=torch.float32))
@@ -85,16 +94,27 @@ def baseline(model, starts: np.ndarray, u: np.ndarray, *, max_iters: int = 5000,
         for p, flag in zip(params, flags):
             p.requires_grad_(flag)
     stable = np.abs(eig).max(axis=1) < 1
-    return {"points": len(xs), "stable": int(stable.sum()), "max_q": float(qs.max()), "iters": iters,
-            "under_tol": int((qs <= tol_q).sum())}
+    return {
+        "points": len(xs),
+        "stable": int(stable.sum()),
+        "max_q": float(qs.max()),
+        "iters": iters,
+        "under_tol": int((qs <= tol_q).sum()),
+    }
 
 
 def ours(model, starts, u) -> dict:
     fp = fixed_points(model, u, starts, tol_q=1e-12, tol_unique=1e-3, outlier_scale=10.0)
     c = fp.counts()
-    return {"points": len(fp), "stable": c["stable"], "max_q": float(fp.q.max()) if len(fp) else 0.0,
-            "iters": fp.meta["lm_iterations_max"], "under_tol": c["fixed"], "slow": c["slow"],
-            "jacobian": fp.meta["jacobian"]}
+    return {
+        "points": len(fp),
+        "stable": c["stable"],
+        "max_q": float(fp.q.max()) if len(fp) else 0.0,
+        "iters": fp.meta["lm_iterations_max"],
+        "under_tol": c["fixed"],
+        "slow": c["slow"],
+        "jacobian": fp.meta["jacobian"],
+    }
 
 
 def timed(fn, repeats: int):
@@ -109,26 +129,48 @@ def timed(fn, repeats: int):
 
 def case(name: str, kind: str, hidden: int, layers: int, epochs: int, n_starts: int, repeats: int) -> None:
     t0 = time.perf_counter()
-    run = rnnscope.train(task="flipflop", task_params={"n_bits": 3}, n_train=1000, n_test=200, model=kind,
-                         hidden=hidden, layers=layers, epochs=epochs, lr=1e-2, seed=0, device="cpu")
+    run = rnnscope.train(
+        task="flipflop",
+        task_params={"n_bits": 3},
+        n_train=1000,
+        n_test=200,
+        model=kind,
+        hidden=hidden,
+        layers=layers,
+        epochs=epochs,
+        lr=1e-2,
+        seed=0,
+        device="cpu",
+    )
     model = run.model.eval()
     states = recorded_states(state_trajectories(model, run.data.test.x))
     starts = sample_starts(states, n_starts, noise_std=0.5, seed=0)
     u = np.zeros(model.input_size)
-    print(f"\n== {name}: {kind}, {layers} layer(s) x {hidden} units, D = {starts.shape[1]}, {n_starts} starts, "
-          f"zero input; trained {epochs} epochs, test accuracy {run.metrics['test_acc']:.3f} "
-          f"({time.perf_counter() - t0:.1f} s)")
+    print(
+        f"\n== {name}: {kind}, {layers} layer(s) x {hidden} units, D = {starts.shape[1]}, {n_starts} starts, "
+        f"zero input; trained {epochs} epochs, test accuracy {run.metrics['test_acc']:.3f} "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
     ours(model, starts[:8], u)  # warm-up (imports, first torch.func call)
     w_ours, c_ours, r_ours = timed(lambda: ours(model, starts, u), repeats)
     w_base, c_base, r_base = timed(lambda: baseline(model, starts, u), 1)
-    print(f"{'':28s}{'CPU s':>8s}{'wall s':>8s}{'unique':>8s}{'stable':>8s}{'q<=1e-12':>10s}{'slow':>6s}"
-          f"{'max q':>10s}{'iters':>7s}")
-    for label, c, w, r in (("FixedPointFinder algorithm", c_base, w_base, r_base),
-                           ("rnnscope", c_ours, w_ours, r_ours)):
-        print(f"{label:28s}{c:8.3f}{w:8.3f}{r['points']:8d}{r['stable']:8d}{r['under_tol']:10d}"
-              f"{r.get('slow', 0):6d}{r['max_q']:10.1e}{r['iters']:7d}")
-    print(f"ratio FixedPointFinder / rnnscope: CPU {c_base / c_ours:.1f}x, wall {w_base / w_ours:.1f}x   "
-          f"(rnnscope Jacobians: {r_ours['jacobian']}; iters: Adam steps vs the most LM steps of any point)")
+    print(
+        f"{'':28s}{'CPU s':>8s}{'wall s':>8s}{'unique':>8s}{'stable':>8s}{'q<=1e-12':>10s}{'slow':>6s}"
+        f"{'max q':>10s}{'iters':>7s}"
+    )
+    for label, c, w, r in (
+        ("FixedPointFinder algorithm", c_base, w_base, r_base),
+        ("rnnscope", c_ours, w_ours, r_ours),
+    ):
+        print(
+            f"{label:28s}{c:8.3f}{w:8.3f}{r['points']:8d}{r['stable']:8d}{r['under_tol']:10d}"
+            f"{r.get('slow', 0):6d}{r['max_q']:10.1e}{r['iters']:7d}"
+        )
+    print(
+        f"ratio FixedPointFinder / rnnscope: CPU {c_base / c_ours:.1f}x, wall {w_base / w_ours:.1f}x   "
+        f"(rnnscope Jacobians: {r_ours['jacobian']}; iters: Adam steps vs the most LM steps of any point)"
+    )
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -137,8 +179,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small scaling cases")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"# torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs, "
-          f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"# torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs, "
+        f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
     case("3-bit flip-flop (FixedPointFinder's example)", "rnn", 16, 1, 20, 1024, args.repeats)
     n = 16 if args.quick else 64
     case("scaling: GRU", "gru", 256, 1, 3, n, 1)

@@ -37,7 +37,9 @@ class MapCell:
         self.w = torch.as_tensor(np.asarray(w, dtype=np.float64))
         d = len(self.w)
         self.b = torch.zeros(d, dtype=torch.float64) if b is None else torch.as_tensor(np.asarray(b, float))
-        self.u = torch.zeros(d, 1, dtype=torch.float64) if u is None else torch.as_tensor(np.asarray(u, float))
+        self.u = (
+            torch.zeros(d, 1, dtype=torch.float64) if u is None else torch.as_tensor(np.asarray(u, float))
+        )
         self.act = act
         self.input_size = self.u.shape[1]
         self.layer_sizes = (d,)
@@ -112,8 +114,11 @@ def test_rotation_block_is_an_oscillatory_mode_with_its_period():
 
 
 def test_line_attractor_is_reported_as_one_dimensional():
-    fp = fixed_points(MapCell(np.diag([1.0, 0.5, 0.3]), act="linear"), "zero",
-                      np.random.default_rng(1).standard_normal((40, 3)))
+    fp = fixed_points(
+        MapCell(np.diag([1.0, 0.5, 0.3]), act="linear"),
+        "zero",
+        np.random.default_rng(1).standard_normal((40, 3)),
+    )
     assert len(fp) > 10 and not fp.slow.any() and fp.stable.all()
     np.testing.assert_allclose(fp.x[:, 1:], 0.0, atol=1e-9)  # every point on the line
     assert fp.meta["slow_set_dimension"] == 1
@@ -137,8 +142,13 @@ def test_points_without_a_root_nearby_are_slow_points_kept_apart():
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
 def test_points_of_stacked_builtin_models_satisfy_f_of_x_equal_x(kind):
     model = RecurrentClassifier(kind, 3, 6, 2, 4)
-    fp = fixed_points(model, np.array([0.2, -0.1, 0.3]), 64, data_x=np.random.default_rng(0).standard_normal(
-        (8, 10, 3)), noise_std=0.2)
+    fp = fixed_points(
+        model,
+        np.array([0.2, -0.1, 0.3]),
+        64,
+        data_x=np.random.default_rng(0).standard_normal((8, 10, 3)),
+        noise_std=0.2,
+    )
     d = 2 * 6 * (2 if kind == "lstm" else 1)
     assert len(fp) >= 1 and fp.x.shape == (len(fp), d) and fp.meta["state_size"] == d
     assert fp.counts()["fixed"] >= 1 and (fp.q[fp.fixed] <= 1e-12).all()
@@ -151,8 +161,9 @@ def test_points_of_stacked_builtin_models_satisfy_f_of_x_equal_x(kind):
 
 
 def test_coinciding_active_points_are_merged_into_the_first():
-    x = torch.tensor([[0.5, 0.5], [0.5 + 1e-9, 0.5], [1.0, 1.0], [0.5, 0.5], [1.0, 1.0 - 1e-10]],
-                     dtype=torch.float64)
+    x = torch.tensor(
+        [[0.5, 0.5], [0.5 + 1e-9, 0.5], [1.0, 1.0], [0.5, 0.5], [1.0, 1.0 - 1e-10]], dtype=torch.float64
+    )
     active = torch.tensor([True, True, True, False, True])
     leader = torch.arange(5)
     merge_duplicates(x, active, leader, 1e-6)
@@ -214,7 +225,12 @@ def test_a_model_that_cannot_step_in_float64_is_used_as_it_is_and_not_changed():
     cell = Float32Cell()
     before = {k: v.clone() for k, v in cell.state_dict().items()}
     fp = fixed_points(cell, "zero", np.random.default_rng(0).standard_normal((8, 3)), tol_q=1e-10)
-    assert fp.meta["dtype"] == "float32" and fp.counts() == {"fixed": 1, "stable": 1, "unstable": 0, "slow": 0}
+    assert fp.meta["dtype"] == "float32" and fp.counts() == {
+        "fixed": 1,
+        "stable": 1,
+        "unstable": 0,
+        "slow": 0,
+    }
     with torch.no_grad():
         x = torch.as_tensor(fp.x, dtype=torch.float32)
         assert float((cell.step(None, x) - x).abs().max()) < 1e-5
@@ -245,8 +261,19 @@ def test_save_load_round_trip(tmp_path):
     fp = fixed_points(MapCell([[2.0]]), "zero", np.linspace(-2, 2, 9)[:, None])
     fp.save(tmp_path / "points.safetensors")
     back = FixedPoints.load(tmp_path / "points.safetensors")
-    for name in ("x", "q", "slow", "stable", "n_unstable", "eigenvalues", "time_constants", "periods",
-                 "loadings", "count", "inputs"):
+    for name in (
+        "x",
+        "q",
+        "slow",
+        "stable",
+        "n_unstable",
+        "eigenvalues",
+        "time_constants",
+        "periods",
+        "loadings",
+        "count",
+        "inputs",
+    ):
         a, b = getattr(fp, name), getattr(back, name)
         assert a.dtype == b.dtype and a.shape == b.shape, name
         np.testing.assert_array_equal(a, b)
@@ -260,15 +287,27 @@ def test_save_load_round_trip(tmp_path):
         FixedPoints.load(tmp_path / "bad.safetensors")
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"starts": 0}, "starts must be"), ({"starts": -3}, "starts must be"), ({"starts": True}, "starts must be"),
-    ({"tol_q": 0.0}, "tol_q must be"), ({"tol_q": -1e-9}, "tol_q must be"), ({"tol_q": float("nan")}, "tol_q"),
-    ({"slow_tol": float("inf")}, "slow_tol must be"), ({"tol_unique": 0}, "tol_unique must be"),
-    ({"inputs": "median"}, "unknown input mode 'median'"), ({"inputs": "class-mean"}, "fixed_points_by_class"),
-    ({"inputs": "mean"}, "needs the data"), ({"inputs": [1.0, 2.0]}, "3 finite numbers"),
-    ({"starts": np.zeros((4, 7))}, r"\(N, 5\)"), ({"starts": 5}, "needs recorded states"),
-    ({"max_iters": 0}, "max_iters"), ({"noise_std": -1.0}, "noise_std"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"starts": 0}, "starts must be"),
+        ({"starts": -3}, "starts must be"),
+        ({"starts": True}, "starts must be"),
+        ({"tol_q": 0.0}, "tol_q must be"),
+        ({"tol_q": -1e-9}, "tol_q must be"),
+        ({"tol_q": float("nan")}, "tol_q"),
+        ({"slow_tol": float("inf")}, "slow_tol must be"),
+        ({"tol_unique": 0}, "tol_unique must be"),
+        ({"inputs": "median"}, "unknown input mode 'median'"),
+        ({"inputs": "class-mean"}, "fixed_points_by_class"),
+        ({"inputs": "mean"}, "needs the data"),
+        ({"inputs": [1.0, 2.0]}, "3 finite numbers"),
+        ({"starts": np.zeros((4, 7))}, r"\(N, 5\)"),
+        ({"starts": 5}, "needs recorded states"),
+        ({"max_iters": 0}, "max_iters"),
+        ({"noise_std": -1.0}, "noise_std"),
+    ],
+)
 def test_bad_arguments_are_refused_with_a_clear_message(kwargs, match):
     model = RecurrentClassifier("rnn", 3, 5, 1, 2)
     kwargs = {"inputs": "zero", "starts": np.zeros((4, 5)), **kwargs}
@@ -283,8 +322,19 @@ def test_a_transformer_has_no_recurrent_state():
 
 @pytest.mark.slow
 def test_trained_three_bit_flipflop_has_eight_stable_points_at_the_corners():
-    run = rnnscope.train(task="flipflop", task_params={"n_bits": 3}, n_train=1000, n_test=200, model="rnn",
-                         hidden=16, layers=1, epochs=20, lr=1e-2, seed=0, device="cpu")
+    run = rnnscope.train(
+        task="flipflop",
+        task_params={"n_bits": 3},
+        n_train=1000,
+        n_test=200,
+        model="rnn",
+        hidden=16,
+        layers=1,
+        epochs=20,
+        lr=1e-2,
+        seed=0,
+        device="cpu",
+    )
     assert run.metrics["test_acc"] > 0.99
     fp = fixed_points(run.model, "zero", 1024, data_x=run.data.test.x, noise_std=0.5)
     stable = fp.fixed & fp.stable

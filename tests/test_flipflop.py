@@ -15,7 +15,14 @@ def test_worked_example_from_the_docstring():
     x[0, [0, 1], 2] = [-1, 1]
     assert task.oracle(x).tolist() == [5] and task.class_names[5] == "+-+"
     lat = task.latents(x)
-    assert lat["bit_0"][0].tolist() == [1, 1, 1, -1, -1, 1] and lat["bit_2"][0].tolist() == [-1, 1, 1, 1, 1, 1]
+    assert lat["bit_0"][0].tolist() == [1, 1, 1, -1, -1, 1] and lat["bit_2"][0].tolist() == [
+        -1,
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]
 
 
 def test_sampling_every_channel_set_at_step_zero_then_sparse_pulses():
@@ -40,7 +47,18 @@ def test_exact_ceiling_registry_and_parameters():
 
 
 def test_a_small_tanh_rnn_learns_it():
-    run = rnnscope.train(task="flipflop", task_params={"n_bits": 2, "seq_len": 12}, n_train=400, n_test=100,
-                         model="rnn", hidden=12, layers=1, epochs=12, lr=1e-2, seed=0, device="cpu")
+    run = rnnscope.train(
+        task="flipflop",
+        task_params={"n_bits": 2, "seq_len": 12},
+        n_train=400,
+        n_test=100,
+        model="rnn",
+        hidden=12,
+        layers=1,
+        epochs=12,
+        lr=1e-2,
+        seed=0,
+        device="cpu",
+    )
     assert run.metrics["task_ceiling"] == 1.0
     assert run.metrics["test_acc"] > 0.8  # chance 0.25

@@ -15,8 +15,9 @@ def test_linear_normal_map_has_the_log_moduli_of_its_eigenvalues():
     rng = np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
     w = q @ np.diag([0.9, -0.7, 0.5, 0.3, 1.2]) @ q.T  # symmetric: normal
-    ly = lyapunov_spectrum(MapCell(w, act="linear"), np.zeros((2, 120, 1)), initial=rng.standard_normal((2, 5)),
-                           burn_in=60)
+    ly = lyapunov_spectrum(
+        MapCell(w, act="linear"), np.zeros((2, 120, 1)), initial=rng.standard_normal((2, 5)), burn_in=60
+    )
     np.testing.assert_allclose(ly.exponents, np.log([1.2, 0.9, 0.7, 0.5, 0.3]), atol=1e-8)
     assert ly.meta["full"] and ly.running.shape == (120, 5) and ly.steps[-1] == 2 * 60
     assert np.isnan(ly.running[:59]).all() and ly.convergence() < 1e-8
@@ -26,7 +27,9 @@ def test_rotation_block_gives_two_equal_exponents():
     w = np.zeros((3, 3))
     w[:2, :2] = rotation(0.7, 0.8)
     w[2, 2] = 0.4
-    ly = lyapunov_spectrum(MapCell(w, act="linear"), np.zeros((1, 40, 1)), initial=np.ones((1, 3)), burn_in=20)
+    ly = lyapunov_spectrum(
+        MapCell(w, act="linear"), np.zeros((1, 40, 1)), initial=np.ones((1, 3)), burn_in=20
+    )
     np.testing.assert_allclose(ly.exponents, [math.log(0.8)] * 2 + [math.log(0.4)], atol=1e-8)
 
 
@@ -35,7 +38,9 @@ def test_random_tanh_network_is_chaotic_at_gain_two_only(gain, sign):
     rng = np.random.default_rng(0)
     d = 64
     w = gain * rng.standard_normal((d, d)) / math.sqrt(d)
-    ly = lyapunov_spectrum(MapCell(w), np.zeros((3, 150, 1)), initial=rng.standard_normal((3, d)), burn_in=30, k=4)
+    ly = lyapunov_spectrum(
+        MapCell(w), np.zeros((3, 150, 1)), initial=rng.standard_normal((3, d)), burn_in=30, k=4
+    )
     assert np.sign(ly.largest) == sign and abs(ly.largest) > 0.05
     assert ly.convergence(window=20) < 0.05  # the running estimate has settled
 
@@ -64,8 +69,15 @@ def test_ragged_sequences_pool_only_valid_steps(tmp_path):
     assert back.meta == ly.meta
 
 
-@pytest.mark.parametrize("kwargs, match", [({"k": 0}, "k .exponents."), ({"k": 9}, r"\[1, 8\]"),
-                                           ({"burn_in": 10}, "burn_in"), ({"initial": np.zeros((2, 3))}, "initial")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"k": 0}, "k .exponents."),
+        ({"k": 9}, r"\[1, 8\]"),
+        ({"burn_in": 10}, "burn_in"),
+        ({"initial": np.zeros((2, 3))}, "initial"),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs, match):
     model = RecurrentClassifier("rnn", 2, 4, 2, 2)
     with pytest.raises(BadArgument, match=match):

@@ -11,6 +11,18 @@ from rnnscope.dynamics.lyapunov import LyapunovSpectrum, lyapunov_spectrum
 from rnnscope.dynamics.points import FixedPoints
 from rnnscope.dynamics.system import StepMap
 
-__all__ = ["FixedPoints", "Linearisation", "LyapunovSpectrum", "StepMap", "fixed_points",
-           "fixed_points_by_class", "input_from_data", "linearise", "lyapunov_spectrum", "recorded_states",
-           "sample_starts", "slow_set_dimension", "state_trajectories"]
+__all__ = [
+    "FixedPoints",
+    "Linearisation",
+    "LyapunovSpectrum",
+    "StepMap",
+    "fixed_points",
+    "fixed_points_by_class",
+    "input_from_data",
+    "linearise",
+    "lyapunov_spectrum",
+    "recorded_states",
+    "sample_starts",
+    "slow_set_dimension",
+    "state_trajectories",
+]

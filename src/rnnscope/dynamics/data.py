@@ -82,8 +82,10 @@ def input_from_data(x, lengths=None, labels=None, mode: str = "mean") -> np.ndar
     every valid step; "class-mean" -> (K, C) each class's mean input (NaN rows for absent classes)."""
     x = as_inputs(x)
     if mode not in INPUT_MODES:
-        raise BadArgument(f"unknown input mode {mode!r}; choose from {', '.join(INPUT_MODES)} "
-                          "or give a constant input array")
+        raise BadArgument(
+            f"unknown input mode {mode!r}; choose from {', '.join(INPUT_MODES)} "
+            "or give a constant input array"
+        )
     if mode == "zero":
         return np.zeros(x.shape[2])
     valid = valid_steps(x, lengths)
@@ -101,4 +103,3 @@ def input_from_data(x, lengths=None, labels=None, mode: str = "mean") -> np.ndar
         if rows.any():
             out[c] = x[rows][valid[rows]].mean(axis=0)
     return out
-

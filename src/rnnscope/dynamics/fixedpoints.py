@@ -32,8 +32,12 @@ MARGINAL = 0.01  # a fixed point with a mode within MARGINAL of |λ| = 1 (|τ| >
 def _positive(name: str, value, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value) \
-            or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise BadArgument(f"{name} must be a finite number greater than zero, got {value!r}")
 
 
@@ -46,20 +50,26 @@ def resolve_input(model, inputs, data_x=None, lengths=None) -> tuple[np.ndarray,
     """The constant input (C,) and a name for it: "zero", "mean" (needs data_x) or a given array."""
     if isinstance(inputs, str):
         if inputs == "class-mean":
-            raise BadArgument("input mode 'class-mean' gives one input per class: use "
-                              "fixed_points_by_class (or input_from_data(..., mode='class-mean'))")
+            raise BadArgument(
+                "input mode 'class-mean' gives one input per class: use "
+                "fixed_points_by_class (or input_from_data(..., mode='class-mean'))"
+            )
         if inputs == "zero":
             return np.zeros(model.input_size), "zero"
         if inputs == "mean":
             if data_x is None:
                 raise BadArgument("input mode 'mean' needs the data: pass data_x (B, T, C)")
             return input_from_data(data_x, lengths, mode="mean"), "mean"
-        raise BadArgument(f"unknown input mode {inputs!r}; choose from zero, mean, class-mean "
-                          "or give a constant input array")
+        raise BadArgument(
+            f"unknown input mode {inputs!r}; choose from zero, mean, class-mean "
+            "or give a constant input array"
+        )
     u = np.asarray(inputs, dtype=np.float64)
     if u.shape != (model.input_size,) or not np.isfinite(u).all():
-        raise BadArgument(f"a constant input must be {model.input_size} finite numbers (the model's input "
-                          f"size), got shape {u.shape}")
+        raise BadArgument(
+            f"a constant input must be {model.input_size} finite numbers (the model's input "
+            f"size), got shape {u.shape}"
+        )
     return u, "constant"
 
 
@@ -69,8 +79,9 @@ def resolve_starts(fmap: StepMap, starts, states, data_x, lengths, noise_std, se
         _count("starts", starts, 1)
         if states is None:
             if data_x is None:
-                raise BadArgument("a count of starts needs recorded states (states=) or data (data_x=) "
-                                  "to sample them from")
+                raise BadArgument(
+                    "a count of starts needs recorded states (states=) or data (data_x=) to sample them from"
+                )
             states = recorded_states(state_trajectories(fmap.source, data_x, lengths))
         states = np.asarray(states, dtype=np.float64)
         if states.ndim != 2 or states.shape[1] != fmap.D:
@@ -78,17 +89,34 @@ def resolve_starts(fmap: StepMap, starts, states, data_x, lengths, noise_std, se
         return sample_starts(states, int(starts), noise_std, seed)
     x0 = np.asarray(starts, dtype=np.float64)
     if x0.ndim != 2 or x0.shape[1] != fmap.D or len(x0) == 0:
-        raise BadArgument(f"starts must be a positive count or an (N, {fmap.D}) array of states with N >= 1, "
-                          f"got shape {x0.shape}")
+        raise BadArgument(
+            f"starts must be a positive count or an (N, {fmap.D}) array of states with N >= 1, "
+            f"got shape {x0.shape}"
+        )
     if not np.isfinite(x0).all():
         raise BadArgument("starts must be finite")
     return x0
 
 
-def fixed_points(model, inputs="zero", starts=1024, *, states=None, data_x=None, lengths=None,
-                 noise_std: float = 0.5, tol_q: float = 1e-12, slow_tol: float = 1e-4,
-                 tol_unique: float = 1e-3, outlier_scale: float | None = 10.0, max_iters: int = 100,
-                 warm_iters: int = 20, warm_lr: float = 0.05, n_modes: int = 3, seed: int = 0) -> FixedPoints:
+def fixed_points(
+    model,
+    inputs="zero",
+    starts=1024,
+    *,
+    states=None,
+    data_x=None,
+    lengths=None,
+    noise_std: float = 0.5,
+    tol_q: float = 1e-12,
+    slow_tol: float = 1e-4,
+    tol_unique: float = 1e-3,
+    outlier_scale: float | None = 10.0,
+    max_iters: int = 100,
+    warm_iters: int = 20,
+    warm_lr: float = 0.05,
+    n_modes: int = 3,
+    seed: int = 0,
+) -> FixedPoints:
     """Fixed and slow points of `model` under a constant input, with their linearisation.
 
     inputs: "zero", "mean" (the mean input of data_x (B, T, C) over valid steps) or a constant (C,).
@@ -102,8 +130,12 @@ def fixed_points(model, inputs="zero", starts=1024, *, states=None, data_x=None,
     """
     t0 = time.perf_counter()
     require_recurrent(model)
-    for name, value in (("tol_q", tol_q), ("slow_tol", slow_tol), ("tol_unique", tol_unique),
-                        ("warm_lr", warm_lr)):
+    for name, value in (
+        ("tol_q", tol_q),
+        ("slow_tol", slow_tol),
+        ("tol_unique", tol_unique),
+        ("warm_lr", warm_lr),
+    ):
         _positive(name, value)
     _positive("outlier_scale", outlier_scale, allow_none=True)
     if not (isinstance(noise_std, (int, float)) and math.isfinite(noise_std) and noise_std >= 0):
@@ -138,33 +170,60 @@ def fixed_points(model, inputs="zero", starts=1024, *, states=None, data_x=None,
     slow = np.concatenate([np.zeros(len(fi), bool), np.ones(len(si), bool)])
     count = np.concatenate([fcount, scount]).astype(np.int64)
 
-    jac = fmap.jacobian(fmap.tensor(px)).cpu().numpy().astype(np.float64) if len(px) else \
-        np.zeros((0, fmap.D, fmap.D))
+    jac = (
+        fmap.jacobian(fmap.tensor(px)).cpu().numpy().astype(np.float64)
+        if len(px)
+        else np.zeros((0, fmap.D, fmap.D))
+    )
     lin = linearise(jac)
     mag = np.abs(lin.eigenvalues)
     n_unstable = (mag > 1.0).sum(axis=1).astype(np.int64)
     slow_set = px[slow | (np.abs(mag - 1) <= MARGINAL).any(axis=1)]  # slow points, marginal fixed points
     dim, explained = slow_set_dimension(slow_set, min_spread=tol_unique)
     meta = {
-        "input_mode": input_mode, "tol_q": tol_q, "slow_tol": slow_tol, "tol_unique": tol_unique,
-        "outlier_scale": outlier_scale, "max_iters": max_iters, "warm_iters": warm_iters, "warm_lr": warm_lr,
-        "noise_std": noise_std, "seed": seed, "n_starts": len(x0),
+        "input_mode": input_mode,
+        "tol_q": tol_q,
+        "slow_tol": slow_tol,
+        "tol_unique": tol_unique,
+        "outlier_scale": outlier_scale,
+        "max_iters": max_iters,
+        "warm_iters": warm_iters,
+        "warm_lr": warm_lr,
+        "noise_std": noise_std,
+        "seed": seed,
+        "n_starts": len(x0),
         "n_converged": int((finite & (qs <= tol_q)).sum()),
         "n_slow_candidates": int((finite & (qs > tol_q) & (qs <= slow_tol)).sum()),
-        "n_unconverged": int((~finite | (qs > slow_tol)).sum()), "n_outliers": n_outliers,
-        "max_q": float(pq.max()) if len(pq) else 0.0, "lm_iterations_max": int(sol.iterations.max()),
+        "n_unconverged": int((~finite | (qs > slow_tol)).sum()),
+        "n_outliers": n_outliers,
+        "max_q": float(pq.max()) if len(pq) else 0.0,
+        "lm_iterations_max": int(sol.iterations.max()),
         "lm_iterations_mean": float(sol.iterations.double().mean()),
         "dtype": str(fmap.dtype).replace("torch.", ""),
         "jacobian": "closed-form" if fmap.closed_form else "torch.func.jacrev",
-        "state_size": fmap.D, "layer_sizes": list(model.layer_sizes), "state_names": list(model.state_names),
-        "slow_set_size": len(slow_set), "slow_set_dimension": dim,
-        "slow_set_explained_variance": [float(v) for v in explained[:5]], "marginal": MARGINAL,
+        "state_size": fmap.D,
+        "layer_sizes": list(model.layer_sizes),
+        "state_names": list(model.state_names),
+        "slow_set_size": len(slow_set),
+        "slow_set_dimension": dim,
+        "slow_set_explained_variance": [float(v) for v in explained[:5]],
+        "marginal": MARGINAL,
         "seconds": time.perf_counter() - t0,
     }
-    return FixedPoints(x=px, q=pq, slow=slow, stable=n_unstable == 0, n_unstable=n_unstable,
-                       eigenvalues=lin.eigenvalues, time_constants=time_constants(lin.eigenvalues),
-                       periods=periods(lin.eigenvalues), loadings=mode_loadings(lin.eigenvectors, n_modes),
-                       count=count, inputs=u, meta=meta)
+    return FixedPoints(
+        x=px,
+        q=pq,
+        slow=slow,
+        stable=n_unstable == 0,
+        n_unstable=n_unstable,
+        eigenvalues=lin.eigenvalues,
+        time_constants=time_constants(lin.eigenvalues),
+        periods=periods(lin.eigenvalues),
+        loadings=mode_loadings(lin.eigenvectors, n_modes),
+        count=count,
+        inputs=u,
+        meta=meta,
+    )
 
 
 def fixed_points_by_class(model, x, lengths, labels, starts=1024, **kwargs) -> dict[int, FixedPoints]:
@@ -174,5 +233,8 @@ def fixed_points_by_class(model, x, lengths, labels, starts=1024, **kwargs) -> d
     means = input_from_data(x, lengths, labels, mode="class-mean")
     if isinstance(starts, (bool, int, np.integer)) and kwargs.get("states") is None:
         kwargs["states"] = recorded_states(state_trajectories(model, x, lengths))
-    return {k: fixed_points(model, means[k], starts, **kwargs) for k in range(len(means))
-            if np.isfinite(means[k]).all()}
+    return {
+        k: fixed_points(model, means[k], starts, **kwargs)
+        for k in range(len(means))
+        if np.isfinite(means[k]).all()
+    }

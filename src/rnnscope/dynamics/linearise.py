@@ -75,8 +75,9 @@ def mode_loadings(eigenvectors: np.ndarray, n_modes: int) -> np.ndarray:
     return np.swapaxes(v / np.where(norm == 0, 1.0, norm), 1, 2)
 
 
-def slow_set_dimension(points: np.ndarray, var_threshold: float = 0.95,
-                       min_spread: float = 1e-3) -> tuple[int, np.ndarray]:
+def slow_set_dimension(
+    points: np.ndarray, var_threshold: float = 0.95, min_spread: float = 1e-3
+) -> tuple[int, np.ndarray]:
     """The dimension of a set of slow / marginal points (M, D) and its explained-variance ratios (r,).
 
     The number of principal components needed to explain `var_threshold` of the points' variance; 0 when

@@ -52,8 +52,9 @@ class LyapunovSpectrum:
         return float(np.abs(r[-1] - r[-min(window, len(r))]).max())
 
     def save(self, path: str | Path) -> None:
-        save_arrays(path, KIND, {f.name: getattr(self, f.name) for f in fields(self) if f.name != "meta"},
-                    self.meta)
+        save_arrays(
+            path, KIND, {f.name: getattr(self, f.name) for f in fields(self) if f.name != "meta"}, self.meta
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> LyapunovSpectrum:
@@ -68,8 +69,17 @@ def _initial_frame(b: int, d: int, k: int, seed: int) -> torch.Tensor:
     return torch.linalg.qr(torch.from_numpy(cols))[0]
 
 
-def lyapunov_spectrum(model, x, lengths=None, *, k: int | None = None, full_max: int = FULL_MAX,
-                      burn_in: int = 0, initial=None, seed: int = 0) -> LyapunovSpectrum:
+def lyapunov_spectrum(
+    model,
+    x,
+    lengths=None,
+    *,
+    k: int | None = None,
+    full_max: int = FULL_MAX,
+    burn_in: int = 0,
+    initial=None,
+    seed: int = 0,
+) -> LyapunovSpectrum:
     """Lyapunov spectrum along the trajectories of data x (B, T, C) (steps past `lengths` (B,) ignored).
 
     k: exponents to compute (default D when D <= full_max, else LEADING). burn_in: steps skipped before
@@ -116,6 +126,13 @@ def lyapunov_spectrum(model, x, lengths=None, *, k: int | None = None, full_max:
         if n:
             running[s] = (total / n).numpy()
         steps[s] = n
-    meta = {"state_size": d, "k": int(k), "full": bool(k == d), "method": "jacobian" if full else "jvp",
-            "burn_in": int(burn_in), "sequences": int(b), "dtype": str(fmap.dtype).replace("torch.", "")}
+    meta = {
+        "state_size": d,
+        "k": int(k),
+        "full": bool(k == d),
+        "method": "jacobian" if full else "jvp",
+        "burn_in": int(burn_in),
+        "sequences": int(b),
+        "dtype": str(fmap.dtype).replace("torch.", ""),
+    }
     return LyapunovSpectrum(running[-1].copy(), running, steps, meta)

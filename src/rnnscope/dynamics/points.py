@@ -48,8 +48,12 @@ class FixedPoints:
     def counts(self) -> dict:
         """How many points of each kind."""
         fixed = self.fixed
-        return {"fixed": int(fixed.sum()), "stable": int((fixed & self.stable).sum()),
-                "unstable": int((fixed & ~self.stable).sum()), "slow": int(self.slow.sum())}
+        return {
+            "fixed": int(fixed.sum()),
+            "stable": int((fixed & self.stable).sum()),
+            "unstable": int((fixed & ~self.stable).sum()),
+            "slow": int(self.slow.sum()),
+        }
 
     def summary(self, n_modes: int = 3) -> dict:
         """A JSON-ready summary: counts, per point its q, kind, unstable modes, slowest time constants and
@@ -57,13 +61,18 @@ class FixedPoints:
         it as "Infinity")."""
         rows = []
         for i in range(len(self)):
-            rows.append({
-                "q": float(self.q[i]), "slow": bool(self.slow[i]), "stable": bool(self.stable[i]),
-                "n_unstable": int(self.n_unstable[i]), "count": int(self.count[i]),
-                "max_abs_eigenvalue": float(np.abs(self.eigenvalues[i, 0])) if self.x.shape[1] else 0.0,
-                "time_constants": [float(v) for v in self.time_constants[i, :n_modes]],
-                "periods": [float(v) for v in self.periods[i, :n_modes]],
-            })
+            rows.append(
+                {
+                    "q": float(self.q[i]),
+                    "slow": bool(self.slow[i]),
+                    "stable": bool(self.stable[i]),
+                    "n_unstable": int(self.n_unstable[i]),
+                    "count": int(self.count[i]),
+                    "max_abs_eigenvalue": float(np.abs(self.eigenvalues[i, 0])) if self.x.shape[1] else 0.0,
+                    "time_constants": [float(v) for v in self.time_constants[i, :n_modes]],
+                    "periods": [float(v) for v in self.periods[i, :n_modes]],
+                }
+            )
         return {"counts": self.counts(), "points": rows, **self.meta}
 
     def save(self, path: str | Path) -> None:

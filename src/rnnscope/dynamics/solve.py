@@ -97,8 +97,16 @@ def merge_duplicates(x: Tensor, active: Tensor, leader: Tensor, tol: float) -> N
     active[idx[dup]] = False
 
 
-def levenberg_marquardt(fmap: StepMap, x: Tensor, *, tol_q: float, max_iters: int, polish: int = 3,
-                        stall: float = 1e-14, merge_tol: float | None = None) -> Solution:
+def levenberg_marquardt(
+    fmap: StepMap,
+    x: Tensor,
+    *,
+    tol_q: float,
+    max_iters: int,
+    polish: int = 3,
+    stall: float = 1e-14,
+    merge_tol: float | None = None,
+) -> Solution:
     """Batched LM with per-point stopping: x (N, D) -> Solution.
 
     merge_tol: active points closer than this (same grid cell) are merged, the follower taking its leader's

@@ -37,8 +37,9 @@ def load_arrays(path: str | Path, kind: str) -> tuple[dict[str, np.ndarray], dic
     with safe_open(str(path), framework="pt") as f:
         header = f.metadata() or {}
     if header.get("kind") != kind:
-        raise RunFileError(f"{kind} file {path} holds {header.get('kind') or 'no rnnscope container'}, "
-                           f"not {kind}")
+        raise RunFileError(
+            f"{kind} file {path} holds {header.get('kind') or 'no rnnscope container'}, not {kind}"
+        )
     try:
         meta = loads(header["meta"])
     except (KeyError, json.JSONDecodeError):

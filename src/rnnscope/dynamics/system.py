@@ -39,8 +39,10 @@ def require_recurrent(model) -> None:
     """Refuse a model without a fixed-size recurrent state (the Transformer) with one clear line."""
     if not is_recurrent(model):
         name = type(model).__name__
-        raise BadArgument(f"{name} has no recurrent state (it is not a recurrent protocol model), so it has "
-                          "no fixed points, linearisation or Lyapunov spectrum; use an rnn, gru or lstm")
+        raise BadArgument(
+            f"{name} has no recurrent state (it is not a recurrent protocol model), so it has "
+            "no fixed points, linearisation or Lyapunov spectrum; use an rnn, gru or lstm"
+        )
 
 
 def _double_copy(model):
@@ -95,8 +97,10 @@ class StepMap:
         """The constant input u (C,) the map holds fixed."""
         u = torch.as_tensor(np.asarray(u, dtype=np.float64), dtype=self.dtype, device=self.device)
         if u.shape != (self.C,):
-            raise BadArgument(f"the constant input must have shape ({self.C},) (the model's input size), "
-                              f"got {tuple(u.shape)}")
+            raise BadArgument(
+                f"the constant input must have shape ({self.C},) (the model's input size), "
+                f"got {tuple(u.shape)}"
+            )
         self.u = u
 
     def tensor(self, x) -> Tensor:
@@ -125,7 +129,7 @@ class StepMap:
         step = max(1, CHUNK_ENTRIES // (d * d))
         out = []
         for i in range(0, n, step):
-            xs, us = x[i: i + step], u[i: i + step]
+            xs, us = x[i : i + step], u[i : i + step]
             if self.closed_form:
                 with torch.no_grad():
                     out.append(self.model.step_jacobian(us, vector_state(self.model, xs)).to(self.dtype))
@@ -138,8 +142,9 @@ class StepMap:
         u = self.u.expand(x.shape[0], self.C) if u is None else u
 
         def one(xi, ui, vi):  # (D,), (C,), (D, K)
-            tangent = torch.func.vmap(lambda t: torch.func.jvp(lambda s: self._f1(s, ui), (xi,), (t,))[1],
-                                      in_dims=1, out_dims=1)(vi)
+            tangent = torch.func.vmap(
+                lambda t: torch.func.jvp(lambda s: self._f1(s, ui), (xi,), (t,))[1], in_dims=1, out_dims=1
+            )(vi)
             return self._f1(xi, ui), tangent
 
         fx, jv = torch.func.vmap(one)(x, u, v)

@@ -62,7 +62,9 @@ class FlipFlop(Task):
 
     @property
     def class_names(self) -> list[str]:
-        return ["".join("+" if (k >> i) & 1 else "-" for i in range(self.n_bits)) for k in range(self.n_classes)]
+        return [
+            "".join("+" if (k >> i) & 1 else "-" for i in range(self.n_bits)) for k in range(self.n_classes)
+        ]
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         shape = (n, self.seq_len, self.n_bits)
