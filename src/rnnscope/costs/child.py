@@ -6,6 +6,7 @@ points) and an out-of-memory failure local to that point.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import resource
@@ -18,8 +19,6 @@ def _trim() -> None:
     """Give freed heap memory back to the OS, so the next phase's resident-set baseline is honest."""
     gc.collect()
     try:
-        import ctypes
-
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass

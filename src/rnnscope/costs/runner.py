@@ -20,6 +20,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
+
 from rnnscope.config import ModelConfig
 from rnnscope.costs.measure import state_bytes
 from rnnscope.errors import BadArgument
@@ -227,7 +229,6 @@ def run_series(spec: BenchSpec, kind: str, cfg: ModelConfig, progress=None) -> l
 
 
 def _threads() -> int:
-    import torch
 
     return torch.get_num_threads()
 

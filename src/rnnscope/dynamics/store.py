@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 
 from rnnscope.io import FORMAT_VERSION, RunFileError, dumps, load_tensors, loads, save_tensors
 
@@ -31,7 +32,6 @@ def save_arrays(path: str | Path, kind: str, arrays: dict[str, np.ndarray], meta
 
 def load_arrays(path: str | Path, kind: str) -> tuple[dict[str, np.ndarray], dict]:
     """The arrays and metadata `save_arrays` wrote; RunFileError when the file is not a `kind` container."""
-    from safetensors import safe_open
 
     tensors = load_tensors(path, what=f"{kind} file")
     with safe_open(str(path), framework="pt") as f:

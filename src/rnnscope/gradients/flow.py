@@ -18,7 +18,9 @@ import torch
 from rnnscope.analysis.gradients import check_epsilon, context_from_corrected
 from rnnscope.errors import BadArgument
 from rnnscope.gradients.profile import analyse, probe_indices, probe_tensors, summarise
+from rnnscope.models import build_model
 from rnnscope.rundir import DecayRow, GradientSummary
+from rnnscope.training.loop import split_validation
 
 SPLITS = ("train", "val", "test")
 
@@ -29,7 +31,6 @@ def probe_split(run, split: str):
         raise BadArgument(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     if split == "test":
         return run.data.test
-    from rnnscope.training.loop import split_validation
 
     train, val = split_validation(run.data.train, run.train_cfg.val_fraction, run.train_cfg.seed)
     if split == "val" and len(val) == 0:
@@ -39,7 +40,6 @@ def probe_split(run, split: str):
 
 def initial_model(run) -> torch.nn.Module:
     """The run's model at initialisation (its seed, then build_model, as training did); global RNG untouched."""
-    from rnnscope.models import build_model
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(run.train_cfg.seed)

@@ -27,6 +27,7 @@ from rnnscope.analysis.gradients import (
 from rnnscope.errors import BadArgument
 from rnnscope.gradients.capture import StepGradients, step_gradients
 from rnnscope.gradients.jacobians import carry_gates, step_jacobians
+from rnnscope.io import atomic_write_bytes
 from rnnscope.models.protocol import TracedForward, is_recurrent, supports
 
 JACOBIAN_BATCH = 8  # at most this many probe sequences get full Jacobians (B·T·S² float64 per layer) ...
@@ -151,7 +152,6 @@ def profile_rows(by_step: dict) -> list[dict]:
 
 def write_profile_csv(path, by_step: dict) -> None:
     """profile.csv with columns exactly step, layer, quantity, mean, std (empty where NaN), atomically."""
-    from rnnscope.io import atomic_write_bytes
 
     def fmt(v: float) -> str:
         return "" if math.isnan(v) else repr(v)

@@ -23,6 +23,7 @@ import torch
 from rnnscope.errors import BadArgument
 from rnnscope.gradients.capture import step_gradients
 from rnnscope.gradients.profile import gradient_profiles, probe_indices
+from rnnscope.io import load_tensors, read_json, save_tensors, write_json
 from rnnscope.models.protocol import TracedForward, model_kind, supports
 from rnnscope.training.callbacks import Callback
 
@@ -42,7 +43,6 @@ class ThroughTraining:
 def save_through_training(
     directory: Path, epochs: list[int], rows: list[dict], meta: dict, index: np.ndarray
 ) -> None:
-    from rnnscope.io import save_tensors, write_json
 
     directory.mkdir(parents=True, exist_ok=True)
     names = list(rows[0]) if rows else []
@@ -56,7 +56,6 @@ def save_through_training(
 
 def load_through_training(run_dir: str | Path) -> ThroughTraining | None:
     """The snapshots of a run, or None when it has none."""
-    from rnnscope.io import load_tensors, read_json
 
     directory = Path(run_dir) / "gradients"
     if not (directory / f"{STEM}.json").exists():

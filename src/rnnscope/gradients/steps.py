@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from torch import Tensor
 
 from rnnscope.errors import BadArgument
+from rnnscope.io import FORMAT_VERSION, load_tensors, save_tensors
 from rnnscope.models.protocol import eval_mode
 
 __all__ = ["StepGradients", "check_lengths", "eval_mode", "sort_names"]
@@ -50,15 +52,11 @@ class StepGradients:
         return {**self.arrays, **self.learning, "lengths": self.lengths, "loss": self.loss}
 
     def save(self, path: str | Path) -> None:
-        from rnnscope.io import FORMAT_VERSION, save_tensors
 
         save_tensors(path, self.to_tensors(), {"format_version": str(FORMAT_VERSION), "kind": self.kind})
 
     @classmethod
     def load(cls, path: str | Path) -> StepGradients:
-        from safetensors import safe_open
-
-        from rnnscope.io import load_tensors
 
         t = load_tensors(path, "step gradients")
         with safe_open(str(path), "pt") as f:

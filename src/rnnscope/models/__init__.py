@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from torch import nn
 
 from rnnscope.config import MODEL_KINDS
@@ -71,7 +73,6 @@ def hidden_for_params(cfg, input_size: int, n_classes: int, target: int, toleran
 
     Raises ValueError if no width brings the count within ±tolerance of target.
     """
-    import dataclasses
 
     if target < 1:
         raise BadArgument(f"the parameter budget must be positive, got {target}")

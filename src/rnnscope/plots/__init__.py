@@ -3,9 +3,12 @@ the matplotlib Figure; they use `matplotlib.figure.Figure` directly (no pyplot, 
 
 from __future__ import annotations
 
+import io as _io
 from pathlib import Path
 
 from matplotlib.figure import Figure
+
+from rnnscope.io import atomic_write_bytes
 
 
 def new_figure(width: float = 7.0, height: float = 4.0, ncols: int = 1, nrows: int = 1):
@@ -17,9 +20,6 @@ def new_figure(width: float = 7.0, height: float = 4.0, ncols: int = 1, nrows: i
 
 def save_figure(fig: Figure, stem: str | Path, formats=("png", "svg"), dpi: int = 120) -> list[Path]:
     """Save `fig` as stem.png and stem.svg (atomically); returns the paths."""
-    import io as _io
-
-    from rnnscope.io import atomic_write_bytes
 
     paths = []
     for fmt in formats:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from matplotlib.ticker import NullFormatter, ScalarFormatter
+
 from rnnscope.plots import new_figure
 
 COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c", "transformer": "#9467bd"}
@@ -63,8 +65,6 @@ def plot_accuracy_vs(
     if chance is not None and math.isfinite(chance):
         ax.axhline(chance, color="0.4", ls="--", lw=1, label=f"chance {chance:.2f}")
     if log_x:
-        from matplotlib.ticker import NullFormatter, ScalarFormatter
-
         ax.set_xscale("log")
         ax.set_xticks(sorted({a[axis] for a in agg}))
         ax.xaxis.set_major_formatter(ScalarFormatter())

@@ -6,6 +6,7 @@ recording that still matches the model from a stale one.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from rnnscope.errors import BadArgument
@@ -14,6 +15,7 @@ from rnnscope.recording.recorder import plan_for, record_to_disk
 from rnnscope.recording.spec import RecordSpec
 from rnnscope.recording.store import Recording
 from rnnscope.rundir import RunPaths
+from rnnscope.training.api import load_run
 
 SPLITS = ("train", "test")
 
@@ -37,7 +39,6 @@ def record_run(
     run: an already loaded Run for run_dir (saves loading it twice).
     out: write the recording there instead of RUN_DIR/recording (e.g. a temporary directory).
     """
-    from rnnscope.training.api import load_run
 
     if split not in SPLITS:
         raise BadArgument(f"split must be train or test, got {split!r}")
@@ -45,8 +46,6 @@ def record_run(
     run = load_run(run_dir) if run is None else run
     spec = RecordSpec() if spec is None else spec
     if max_sequences is not None:
-        import dataclasses
-
         spec = dataclasses.replace(spec, max_sequences=max_sequences)
     data = getattr(run.data, split)
     plan_for(run.model, data.x, data.lengths, data.y, spec)  # everything is validated before writing

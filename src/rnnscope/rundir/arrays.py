@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load_file
+from safetensors.numpy import save as save_numpy
 
-from rnnscope.io import RunFileError, atomic_write_bytes, read_json
+from rnnscope.io import RunFileError, atomic_write_bytes, load_tensors, read_json
+from rnnscope.recording.store import Recording
 from rnnscope.rundir.layout import Figure, GradientPaths, RunPaths
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -20,7 +24,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """A numpy safetensors file (floats as float32, integers as int64), format_version 1, atomically."""
-    from safetensors.numpy import save as save_numpy
 
     arrays = {
         k: np.ascontiguousarray(v, dtype=np.float32 if np.asarray(v).dtype.kind == "f" else np.int64)
@@ -31,8 +34,6 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def read_arrays(path: Path, what: str = "analysis arrays") -> dict[str, np.ndarray]:
     """{name: array} of a numpy safetensors file; RunFileError when missing or corrupt."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
 
     if not Path(path).exists():
         raise RunFileError(f"{what} {path} are missing")
@@ -55,7 +56,6 @@ class Snapshots:
 
 def read_snapshots(paths: GradientPaths) -> Snapshots | None:
     """RUN_DIR/gradients/through_training.*, or None when the run took no snapshots."""
-    from rnnscope.io import load_tensors
 
     if not paths.snapshots_meta.exists():
         return None
@@ -84,7 +84,6 @@ def open_recording(paths: RunPaths):
     only numpy and safetensors."""
     if not paths.recording_manifest.exists():
         return None
-    from rnnscope.recording.store import Recording
 
     rec = Recording(paths.recording)
     rec.manifest  # noqa: B018  (validates now: a corrupt manifest fails here, not later)

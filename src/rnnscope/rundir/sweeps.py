@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rnnscope.errors import BadArgument
@@ -143,7 +143,6 @@ class ContextSummary:
     models: dict[str, ModelContext]
 
     def to_json(self) -> dict:
-        from dataclasses import asdict
 
         return {
             "task": self.task,

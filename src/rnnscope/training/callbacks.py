@@ -7,6 +7,8 @@ library code paths other than the CLI's own progress callback.
 
 from __future__ import annotations
 
+from tqdm.auto import tqdm
+
 
 class Callback:
     def on_train_begin(self, trainer) -> None: ...
@@ -26,7 +28,6 @@ class ProgressBar(Callback):
         self.bar = None
 
     def on_train_begin(self, trainer) -> None:
-        from tqdm.auto import tqdm
 
         self.bar = tqdm(
             total=trainer.cfg.epochs,

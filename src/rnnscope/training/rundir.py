@@ -25,6 +25,7 @@ from rnnscope.rundir import (
     write_status,
 )
 from rnnscope.training.callbacks import Callback
+from rnnscope.training.checkpoint import latest_checkpoint
 
 __all__ = [
     "CONFIG_HINT",
@@ -46,7 +47,6 @@ __all__ = [
 def rebuild_hint(out: Path) -> str:
     """What to do about a run directory's missing or corrupt files, from the state of its checkpoints:
     e.g. "checkpoint epoch-000012: state.json is missing; epoch-000011 is intact: resume from it with ..."."""
-    from rnnscope.training.checkpoint import latest_checkpoint
 
     try:
         ckpt, problems = latest_checkpoint(RunPaths(out).checkpoints)
