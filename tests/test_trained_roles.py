@@ -13,7 +13,7 @@ import rnnscope
 from rnnscope.config import ModelConfig
 from rnnscope.models import build_model
 from rnnscope.recording import RecordSpec, record_to_disk
-from rnnscope.unitreport import _task_evidence, analyze_recording
+from rnnscope.unitreport import analyze_recording, task_evidence
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def _roles(model, run, tmp_path):
         RecordSpec(quantities=("inputs", "hidden", "labels")),
         overwrite=True,
     )
-    evidence, names = _task_evidence(run.task, te.x, rec.steps)
+    evidence, names = task_evidence(run.task, te.x, rec.steps)
     report = analyze_recording(rec, evidence=evidence, evidence_names=names)
     return report.summary.role_counts["0"], report
 

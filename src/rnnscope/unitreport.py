@@ -23,12 +23,10 @@ T = recorded steps, U = units, K = classes, E = evidence signals, F = frequency 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from rnnscope.analysis import (
     ROLES,
@@ -37,8 +35,6 @@ from rnnscope.analysis import (
     UnitTable,
     class_trajectories,
     classify_units,
-    impulse_response,
-    memory_length,
     pca,
     power_spectrum,
     project,
@@ -234,49 +230,7 @@ def default_sequences(n_sequences: int, n_steps: int, n_units: int) -> int:
 
 
 # ---- probing a model -------------------------------------------------------------------------
-def model_impulse(model, x: np.ndarray, *, at: int, eps: float = 1e-3) -> dict[int, ImpulseResponse]:
-    """Impulse response of every layer's units to a nudge of x (B, T, C) at step `at`, in float64 on a
-    copy of the model (the caller's model is not touched). Returns {layer: ImpulseResponse}."""
-    m = copy.deepcopy(model).double().eval()
-    b = x.shape[0]
-    lstm, transformer = m.kind == "lstm", m.kind == "transformer"
-
-    def step(x_t, state):
-        with torch.no_grad():
-            xt = torch.as_tensor(x_t, dtype=torch.float64)
-            if transformer:
-                return _transformer_step(m, xt, state)
-            new = m.step(xt, state)
-            h = new[0] if lstm else new  # (L, B, H)
-            return new, h.permute(1, 0, 2).reshape(b, -1).numpy()
-
-    state0 = m.init_state(b, dtype=torch.float64)
-    resp = impulse_response(step, x, state0, at=at, eps=eps)
-    out = {}
-    width = m.hidden_size
-    for layer in range(m.num_layers):
-        dev = resp.deviation[:, layer * width : (layer + 1) * width]
-        out[layer] = ImpulseResponse(dev, *memory_length(dev))
-    return out
-
-
-def _transformer_step(m, x_t, state):
-    """The KV-cache step of CausalTransformerClassifier, also returning every block's output (B, L*D)."""
-    from rnnscope.models.transformer import sinusoidal_positions
-
-    t = state["t"]
-    z = (m.embed(x_t) + sinusoidal_positions(t, t + 1, m.hidden_size, x_t.device, x_t.dtype))[:, None]
-    ks, vs, outs = [], [], []
-    for block, k, v in zip(m.blocks, state["k"], state["v"]):
-        z, k, v = block.step(z, k, v)
-        ks.append(k)
-        vs.append(v)
-        outs.append(z[:, 0])
-    return {"k": ks, "v": vs, "t": t + 1, "h": z[:, 0]}, torch.cat(outs, dim=1).numpy()
-
-
-# ---- the task's evidence ----------------------------------------------------------------------
-def _task_evidence(task, x: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray | None, list[str] | None]:
+def task_evidence(task, x: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray | None, list[str] | None]:
     """The task's cumulative-evidence latents (names starting with "evidence") as (S, T, E), or None."""
     if task is None:
         return None, None

@@ -17,16 +17,16 @@ import numpy as np
 from rnnscope.analysis import RoleThresholds
 from rnnscope.errors import BadArgument
 from rnnscope.plots import save_figure
+from rnnscope.recording.impulse import model_impulse
 from rnnscope.recording.runs import matching_recording, record_run
 from rnnscope.recording.store import replace_directory
 from rnnscope.rundir import AnalysisPaths, RunPaths, write_analysis_summary, write_arrays, write_units_csv
 from rnnscope.training.api import load_run
 from rnnscope.unitreport import (
     UnitReport,
-    _task_evidence,
     analyze_recording,
     default_sequences,
-    model_impulse,
+    task_evidence,
 )
 
 
@@ -67,7 +67,7 @@ def analyze_run(
         rec.verify()
         seqs = np.arange(n)
         index = rec.read("index", seqs)
-        evidence, ev_names = _task_evidence(run.task, data.x[index], rec.steps)
+        evidence, ev_names = task_evidence(run.task, data.x[index], rec.steps)
         lengths = data.lengths[index[:impulse_sequences]]
         t_min = int(lengths.min())
         impulse = None
