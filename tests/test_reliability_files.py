@@ -18,8 +18,9 @@ from safetensors.torch import save_file
 import rnnscope
 from rnnscope.data import load_directory
 from rnnscope.io import FORMAT_VERSION, RunFileError, load_tensors, read_json, sha256, write_json
-from rnnscope.recording import Recording, RecordSpec, record_run
+from rnnscope.recording import Recording, RecordSpec
 from rnnscope.rundir import file_hashes, read_history, read_status, write_status
+from rnnscope.stages.record import record_run
 from rnnscope.training.callbacks import Callback
 from rnnscope.training.checkpoint import FILES, load_checkpoint, load_latest
 

@@ -16,9 +16,6 @@ _LAZY = {
     "record": "rnnscope.recording.recorder",
     "record_chunks": "rnnscope.recording.recorder",
     "record_to_disk": "rnnscope.recording.recorder",
-    "matching_recording": "rnnscope.recording.runs",
-    "record_run": "rnnscope.recording.runs",
-    "recording_dir": "rnnscope.recording.runs",
     "ALWAYS": "rnnscope.recording.spec",
     "DTYPES": "rnnscope.recording.spec",
     "QUANTITIES": "rnnscope.recording.spec",
@@ -37,12 +34,9 @@ __all__ = [
     "Recording",
     "RecordingWriter",
     "eval_mode",
-    "matching_recording",
     "record",
     "record_chunks",
-    "record_run",
     "record_to_disk",
-    "recording_dir",
 ]
 
 

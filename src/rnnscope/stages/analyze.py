@@ -18,7 +18,7 @@ from rnnscope.analysis import RoleThresholds
 from rnnscope.errors import BadArgument
 from rnnscope.plots import save_figure
 from rnnscope.recording.impulse import model_impulse
-from rnnscope.recording.runs import matching_recording, record_run
+from rnnscope.stages.record import matching_recording, record_run
 from rnnscope.recording.store import replace_directory
 from rnnscope.rundir import AnalysisPaths, RunPaths, write_analysis_summary, write_arrays, write_units_csv
 from rnnscope.training.api import load_run
