@@ -212,7 +212,7 @@ def check_version(obj: dict, path, what: str) -> None:
 
 def save_tensors(path: str | Path, tensors: dict, metadata: dict | None = None) -> None:
     """safetensors file, written atomically. tensors: name -> torch.Tensor; metadata: str -> str."""
-    from safetensors.torch import save  # torch is imported on first use only
+    from safetensors.torch import save  # noqa: PLC0415 (torch is imported on first use only)
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     atomic_write_bytes(path, save(tensors, metadata=metadata))
@@ -221,7 +221,7 @@ def save_tensors(path: str | Path, tensors: dict, metadata: dict | None = None) 
 def load_tensors(path: str | Path, what: str = "tensor file") -> dict:
     """Load a safetensors file (never executes code); RunFileError when missing, corrupt, or from a newer
     format (a `format_version` in its metadata above FORMAT_VERSION)."""
-    from safetensors import SafetensorError, safe_open  # torch is imported on first use only
+    from safetensors import SafetensorError, safe_open  # noqa: PLC0415 (torch on first use only)
 
     path = Path(path)
     if not path.exists():
