@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnnscope.cli import CLIError, positive_float, readable_file
+from rnnscope.cli import CLIError, name_list, positive_float, readable_file
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -48,10 +48,16 @@ def add_parser(sub) -> None:
         help="seconds around the alignment time (default: 0 to the shortest trial's duration)",
     )
     nwb.add_argument("--label-column", metavar="COLUMN", help="trials column holding each trial's label")
+    nwb.add_argument(
+        "--events",
+        type=name_list,
+        metavar="COL,COL",
+        help="trials columns of event times (s), each an input channel: 1 in the bin of the event",
+    )
     p.set_defaults(func=cmd_activity, check=check_activity)
 
 
-NWB_OPTIONS = ("bin_ms", "align", "window", "label_column")
+NWB_OPTIONS = ("bin_ms", "align", "window", "label_column", "events")
 
 
 def check_activity(args) -> None:

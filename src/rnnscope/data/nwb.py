@@ -6,7 +6,9 @@ For trial s with alignment time a_s (the trials column `align`, default start_ti
 [a_s + start + k * bin, a_s + start + (k + 1) * bin) for k = 0 .. T - 1 with T = floor((stop - start) / bin);
 activity[s, k, u] is unit u's spike count in that bin (spikes per bin; divide by the bin width for a rate).
 The window defaults to (0, the shortest trial's duration) after its start. Labels come from the trials
-column `label_column` (names or numbers), if given. Needs the `nwb` extra (pynwb), read-only; an NWB file
+column `label_column` (names or numbers), if given; `events` names trials columns of event times (s, on
+the file's clock, e.g. a stimulus onset): each becomes an input channel (S, T) that is 1 in the bin holding
+the event, so the transient role (a short memory of the inputs) can be measured. Needs the `nwb` extra (pynwb), read-only; an NWB file
 holds no code. Bad input (no trials table, no Units table, an unknown column, a window that holds no bin)
 raises BadFile in one line naming the file; a missing pynwb raises MissingExtra.
 
@@ -41,6 +43,7 @@ def read_nwb(
     align: str | None = None,
     window: tuple[float, float] | None = None,
     label_column: str | None = None,
+    events: list[str] | tuple[str, ...] | None = None,
 ) -> ActivityData:
     """ActivityData (S, T, U) of spike counts from an NWB file (see the module docstring)."""
     path = Path(path)
@@ -64,7 +67,8 @@ def read_nwb(
         if units is None or len(units) == 0:
             raise BadFile(f"NWB file {path} has no Units table with spike times")
         columns = list(trials.colnames)
-        for what, col in (("--align", align), ("--label-column", label_column)):
+        named = [("--align", align), ("--label-column", label_column)]
+        for what, col in named + [("--events", e) for e in events or ()]:
             if col is not None and col not in columns:
                 raise BadFile(
                     f"NWB file {path}: the trials table has no column {col!r} ({what}); it has {columns}"
@@ -73,6 +77,7 @@ def read_nwb(
         stop = np.asarray(trials["stop_time"].data[:], dtype=np.float64)
         at = np.asarray(trials[align].data[:], dtype=np.float64)
         labels = np.asarray(trials[label_column].data[:]) if label_column is not None else None
+        event_times = [np.asarray(trials[e].data[:], dtype=np.float64) for e in events or ()]
         spikes = [np.asarray(units["spike_times"][u], dtype=np.float64) for u in range(len(units))]
     finally:
         io.close()
@@ -90,8 +95,15 @@ def read_nwb(
             counts[s, :, u] = np.histogram(times, bins=edges)[0]
     if isinstance(labels, np.ndarray) and labels.dtype.kind == "O":
         labels = np.asarray([str(v) for v in labels])
+    inputs = None
+    if event_times:
+        inputs = np.zeros((len(start), n_bins, len(event_times)), dtype=np.float32)
+        for e, when in enumerate(event_times):
+            k = np.floor((when - at - w0) / width)
+            ok = np.isfinite(k) & (k >= 0) & (k < n_bins)
+            inputs[np.flatnonzero(ok), k[ok].astype(np.int64), e] = 1.0
     try:
-        data = activity_arrays(counts, labels=labels)
+        data = activity_arrays(counts, labels=labels, inputs=inputs)
     except BadArgument as err:
         raise BadFile(f"NWB file {path}: {err}") from None
     data.source = {
@@ -100,6 +112,7 @@ def read_nwb(
         "align": align,
         "window": [w0, w1],
         "label_column": label_column,
+        "events": list(events or []),
         "units": len(spikes),
         "trials": len(start),
     }

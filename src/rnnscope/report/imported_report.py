@@ -31,6 +31,11 @@ NO_HISTORY = (
     "Trained elsewhere: rnnscope has no training history for this model, so there are no training curves "
     "(the accuracies above were measured at import)."
 )
+NO_SNAPSHOTS = "Trained elsewhere: there are no snapshots of the gradient profile during training."
+CUSTOM_GRADIENTS = (
+    "Gradient flow needs the custom cell's code, which no command loads from a file: in Python, "
+    "rnnscope.gradients.step_gradients(rnnscope.load_run(DIR, model=your_module).model, x, y, lengths)."
+)
 NEEDS_MODEL = (
     "Training curves, gradient flow and the impulse probe need a model; this directory holds recorded "
     "activity only."
@@ -131,11 +136,15 @@ def directory_sections(root: Path, kind: str) -> list[Section]:
         roles_section(r, finder),
         pca_section(r, finder),
     ]
-    tail = (
-        gradient_sections(r, finder)
-        if kind == "imported"
-        else [Section("model", "Training and gradient flow").add(note(NEEDS_MODEL))]
-    )
+    if kind == "imported" and not r.summary.model.get("rebuild"):
+        tail = [Section("gradients", "Gradient flow").add(note(CUSTOM_GRADIENTS))]
+    elif kind == "imported":
+        tail = [
+            Section(s.id, s.title).add(note(NO_SNAPSHOTS)) if s.id == "gradient-evolution" else s
+            for s in gradient_sections(r, finder)
+        ]
+    else:
+        tail = [Section("model", "Training and gradient flow").add(note(NEEDS_MODEL))]
     return head + units + tail
 
 
