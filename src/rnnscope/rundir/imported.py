@@ -122,7 +122,12 @@ class ImportSummary:
             f"imported {self.model_text()} ({self.provenance_text()})",
             f"data: {self.data_text()}; {self.sizes_text()}",
             f"accuracy measured now: {self.accuracy_text()}",
-            f"imported run: {out} (next: rnnscope analyze {out}; rnnscope report {out})",
+            f"imported run: {out} "
+            + (
+                f"(next: rnnscope analyze {out}; rnnscope report {out})"
+                if self.model.get("rebuild")
+                else f"(recorded and analysed now; rnnscope report {out})"
+            ),
         ]
 
 
