@@ -8,9 +8,10 @@ activity[s, k, u] is unit u's spike count in that bin (spikes per bin; divide by
 The window defaults to (0, the shortest trial's duration) after its start. Labels come from the trials
 column `label_column` (names or numbers), if given; `events` names trials columns of event times (s, on
 the file's clock, e.g. a stimulus onset): each becomes an input channel (S, T) that is 1 in the bin holding
-the event, so the transient role (a short memory of the inputs) can be measured. Needs the `nwb` extra (pynwb), read-only; an NWB file
-holds no code. Bad input (no trials table, no Units table, an unknown column, a window that holds no bin)
-raises BadFile in one line naming the file; a missing pynwb raises MissingExtra.
+the event, so the transient role (a short memory of the inputs) can be measured. Needs the `nwb` extra
+(pynwb), read-only; an NWB file holds no code. Bad input (no trials table, no Units table, an unknown
+column, a window that holds no bin) raises BadFile in one line naming the file; a missing pynwb raises
+MissingExtra.
 
 Key: S = trials, T = bins, U = units.
 """

@@ -14,6 +14,7 @@ and moved into place whole (`publish`), so bad input leaves nothing behind.
 
 from __future__ import annotations
 
+import errno
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -264,7 +265,7 @@ def staging_dir(out: str | Path, prefix: str) -> Path:
     except OSError as err:
         if made:
             shutil.rmtree(parent, ignore_errors=True)
-        if err.errno in (30, 13):  # read-only file system, permission denied
+        if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise BadArgument(f"output path {out} is not writable ({err.strerror or err})") from None
         raise
 
