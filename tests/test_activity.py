@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -268,3 +269,11 @@ def test_nwb_options_need_an_nwb_file(tmp_path, capsys):
     np.save(path, np.zeros((10, 2)))
     code, _, err = run_cli(["activity", str(path), "--out", str(tmp_path / "o"), "--bin-ms", "5"], capsys)
     assert code == 2 and "apply to NWB files only" in err
+
+
+def test_nwb_without_pynwb_says_what_to_install(nwb_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynwb", None)  # importing it now raises ImportError
+    code, _, err = run_cli(["activity", str(nwb_file), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1 and 'pip install "rnnscope[nwb]"' in err
+    _one_line(err)
+    assert not (tmp_path / "out").exists()

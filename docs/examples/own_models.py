@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pynwb
 import torch
 from torch import nn
 
@@ -116,14 +117,12 @@ def custom_example(work: Path) -> None:
 
 def nwb_example(work: Path) -> None:
     print("== 4. a recording in NWB")
-    import pynwb
-
     rng = np.random.default_rng(0)
     trials, dur = 64, 2.0
     f = pynwb.NWBFile(
         session_description="planted rates",
         identifier="example",
-        session_start_time=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        session_start_time=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
     )
     f.add_trial_column(name="cond", description="class")
     f.add_trial_column(name="stim_time", description="stimulus onset (s)")
