@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +64,13 @@ def trained(tmp_path_factory):
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(root / "net.safetensors"))
     own = {s: _own_accuracy(net, getattr(data, s)) for s in ("train", "test")}
     return {"net": net, "data": data, "root": root, "own": own}
+
+
+@pytest.fixture
+def state():
+    """The state dict of an untrained Net (enough where only key names and shapes matter)."""
+    torch.manual_seed(0)
+    return dict(Net().state_dict())
 
 
 def _import_args(weights: Path, out: Path, *extra: str) -> list[str]:
@@ -156,12 +162,11 @@ class _Payload:
         return (open, (self.marker, "w"))
 
 
-def test_a_pt_holding_an_object_is_refused_and_never_run(trained, tmp_path, capsys):
+def test_a_pt_holding_an_object_is_refused_and_never_run(state, tmp_path, capsys):
     marker = tmp_path / "marker"
     control = pickle.dumps(_Payload(tmp_path / "control"))
     pickle.loads(control)  # the control: unpickling this payload does create its marker
     assert (tmp_path / "control").exists()
-    state = dict(trained["net"].state_dict())
     state["rnn.weight_ih_l0"] = _Payload(marker)
     weights = tmp_path / "evil.pt"
     torch.save(state, weights)
@@ -189,8 +194,7 @@ def _bad(tmp_path, name, state) -> Path:
         ("no readout", "no readout head.weight"),
     ],
 )
-def test_weights_that_do_not_fit_are_one_line_and_nothing_written(trained, tmp_path, capsys, case, words):
-    state = dict(trained["net"].state_dict())
+def test_weights_that_do_not_fit_are_one_line_and_nothing_written(state, tmp_path, capsys, case, words):
     argv = []
     if case == "no prefix":
         argv = ["--prefix", ""]
@@ -290,10 +294,13 @@ def test_a_custom_cell_is_recorded_and_analysed_at_import_and_reattached(tmp_pat
     assert "code, which no command loads from a file" in paths.report.read_text()
 
 
-def test_a_damaged_imported_model_is_named(imported, tmp_path):
-    copy = tmp_path / "copy"
-    shutil.copytree(imported, copy)
-    data = RunPaths(copy).model.read_bytes()
-    RunPaths(copy).model.write_bytes(data[:-8] + bytes(8))
+def test_a_damaged_imported_model_is_named(tmp_path):
+    torch.manual_seed(0)
+    x = np.random.default_rng(0).standard_normal((8, 6, 3)).astype(np.float32)
+    y = np.arange(8) % 3
+    out = tmp_path / "run"
+    rnnscope.import_model(nn.GRU(3, 4), (x, y, x, y), out, readout=nn.Linear(4, 3))
+    data = RunPaths(out).model.read_bytes()
+    RunPaths(out).model.write_bytes(data[:-8] + bytes(8))
     with pytest.raises(BadRunDirectory, match="model.safetensors is corrupt"):
-        rnnscope.load_run(copy)
+        rnnscope.load_run(out)
