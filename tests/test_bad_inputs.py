@@ -323,6 +323,36 @@ TABLE = [
     ("output/compare-proc", ["compare", "--out", "/proc/rnnscope-cmp", "--models", "rnn"], "rnnscope-cmp"),
     ("output/context-proc", ["context", "--out", "/proc/rnnscope-ctx", "--models", "rnn"], "rnnscope-ctx"),
     ("output/bench-proc", ["bench", "--out", "/proc/rnnscope-bench", "--models", "rnn"], "rnnscope-bench"),
+    # -- import and activity (tests/test_import_model.py and tests/test_activity.py hold the rest)
+    (
+        "name/import-kind",
+        ["import", "{file}", "--kind", "transformer", "--task", "evidence", "--out", "{new}"],
+        "--kind",
+    ),
+    (
+        "contradiction/import-two-sources",
+        [
+            "import",
+            "{file}",
+            "--kind",
+            "lstm",
+            "--task",
+            "evidence",
+            "--dataset",
+            "GunPoint",
+            "--out",
+            "{new}",
+        ],
+        "exactly one of",
+    ),
+    (
+        "data/import-not-weights",
+        ["import", "{file}", "--kind", "lstm", "--task", "mixture", "--out", "{new}"],
+        "unknown format",
+    ),
+    ("data/activity-no-activity", ["activity", "{npz_inf}", "--out", "{new}"], "has no array 'activity'"),
+    ("data/activity-not-a-zip", ["activity", "{npz_zip}", "--out", "{new}"], "junk.npz"),
+    ("sign/activity-dt", ["activity", "{npz_inf}", "--out", "{new}", "--dt", "-1"], "--dt"),
 ]
 
 

@@ -211,6 +211,8 @@ def test_the_command_list_names_every_command_module():
         "bench",
         "stream",
         "report",
+        "import",
+        "activity",
     ]
 
 

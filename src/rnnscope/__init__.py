@@ -19,6 +19,8 @@ _LAZY = {
     "resume": "rnnscope.stages.train",
     "load_run": "rnnscope.training.api",
     "wrap": "rnnscope.models.wrapping",
+    "import_model": "rnnscope.stages.imported",
+    "analyze_activity": "rnnscope.stages.activity",
 }
 
 __all__ = ["__version__", *_LAZY]

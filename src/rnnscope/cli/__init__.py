@@ -125,6 +125,8 @@ COMMANDS = (
     "bench",
     "stream",
     "report",
+    "importing",
+    "activity",
 )
 
 

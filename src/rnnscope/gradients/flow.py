@@ -41,6 +41,8 @@ def probe_split(run, split: str):
 def initial_model(run) -> torch.nn.Module:
     """The run's model at initialisation (its seed, then build_model, as training did); global RNG untouched."""
 
+    if getattr(run, "initial", None) is not None:  # an imported run: its own architecture, freshly made
+        return run.initial().eval()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(run.train_cfg.seed)
         model = build_model(run.model_cfg, run.config["input_size"], run.config["n_classes"])

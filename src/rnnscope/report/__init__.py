@@ -19,6 +19,7 @@ from pathlib import Path
 from rnnscope.io import atomic_write_bytes
 from rnnscope.report.compare_report import comparison_sections
 from rnnscope.report.html import esc, page
+from rnnscope.report.imported_report import directory_sections, directory_title
 from rnnscope.report.run_report import run_sections, title_of
 from rnnscope.report.sources import kind_of
 from rnnscope.rundir import RunPaths
@@ -33,9 +34,13 @@ def render_report(path: str | Path) -> str:
     from rnnscope import __version__
 
     root = Path(path)
-    if kind_of(root) == "run":
+    kind = kind_of(root)
+    if kind == "run":
         sections = run_sections(root)
         title, subtitle = title_of(root)
+    elif kind in ("imported", "activity"):
+        sections = directory_sections(root, kind)
+        title, subtitle = directory_title(root, kind)
     else:
         sections = comparison_sections(root)
         title, subtitle = f"rnnscope comparison: {root.name}", f"comparison outputs in {root}"

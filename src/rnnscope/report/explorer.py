@@ -95,10 +95,12 @@ def explorer_data(rec, units: Table | None, max_sequences: int = MAX_SEQUENCES) 
 
     Returns None when the recording holds no per-unit states or no inputs."""
     states = _state_arrays(rec)
-    if not states or "inputs" not in rec:
+    activity = rec.model.get("kind") == "activity"  # recorded activity: inputs optional, own scale
+    if not states or ("inputs" not in rec and not activity):
         return None
     n = rec.n_sequences
-    width = sum(rec.shape(name)[-1] for _, name in states) + rec.shape("inputs")[-1]
+    n_channels = rec.shape("inputs")[-1] if "inputs" in rec else 0
+    width = sum(rec.shape(name)[-1] for _, name in states) + n_channels
     per_sequence = len(rec.steps) * width
     limit = max(2, min(max_sequences, MAX_VALUES // max(per_sequence, 1)))
     labels = rec.read("labels") if "labels" in rec else None
@@ -126,7 +128,7 @@ def explorer_data(rec, units: Table | None, max_sequences: int = MAX_SEQUENCES) 
     for layer, name in states:
         arr = rec.read(name, idx, dtype=np.float32)
         entry = quantize(arr)
-        if name.startswith("hidden"):
+        if name.startswith("hidden") and not activity:
             entry["lo"], entry["hi"] = -1.05, 1.05  # tanh-bounded: one scale for every unit
         entry.update(
             name=f"layer {layer}",
@@ -143,7 +145,6 @@ def explorer_data(rec, units: Table | None, max_sequences: int = MAX_SEQUENCES) 
         layers.append(entry)
     present = {u["role"] for L in layers for u in L["units"]}
     order = [r for r in ROLE_ORDER if r in present] + sorted(present - set(ROLE_ORDER))
-    n_channels = rec.shape("inputs")[-1]
     probs = None
     if "probs" in rec:
         probs = quantize(rec.read("probs", idx, dtype=np.float32))
@@ -155,7 +156,11 @@ def explorer_data(rec, units: Table | None, max_sequences: int = MAX_SEQUENCES) 
         "channels": [f"channel {c}" for c in range(n_channels)],
         "classes": classes or ([f"class {k}" for k in range(rec.shape("probs")[-1])] if probs else []),
         "roles": order,
-        "inputs": quantize(rec.read("inputs", idx, dtype=np.float32)),
+        "inputs": quantize(
+            rec.read("inputs", idx, dtype=np.float32)
+            if "inputs" in rec
+            else np.zeros((len(idx), len(rec.steps), 0), np.float32)
+        ),
         "probs": probs,
         "layers": layers,
     }

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnscope.io import RunFileError
-from rnnscope.rundir import RunPaths, SweepPaths, Table, read_table
+from rnnscope.rundir import RunPaths, SweepPaths, Table, dir_kind, read_table
 
 __all__ = ["Table", "kind_of", "layer_index", "read_table"]
 
 
 def kind_of(path: Path) -> str:
-    """ "run" or "comparison"; RunFileError (one line) for anything else."""
+    """ "run", "imported", "activity" or "comparison"; RunFileError (one line) for anything else."""
     if not path.exists():
         raise RunFileError(f"{path} does not exist")
     if not path.is_dir():
@@ -25,12 +25,16 @@ def kind_of(path: Path) -> str:
     run = RunPaths(path)
     if run.config.exists():
         return "run"
+    if dir_kind(path) in ("imported", "activity"):
+        return dir_kind(path)
     sweep = SweepPaths(path)
     if sweep.is_comparison():
         return "comparison"
     raise RunFileError(
         f"{path} is neither a run directory (no {run.config.name}; create one with `rnnscope run` or "
-        f"`rnnscope train`) nor a comparison output (no {', '.join(sweep.COMPARISON_FILES)})"
+        f"`rnnscope train`), an imported run (no {run.imported.name}; `rnnscope import`), an activity "
+        f"directory (no {run.activity.name}; `rnnscope activity`) nor a comparison output (no "
+        f"{', '.join(sweep.COMPARISON_FILES)})"
     )
 
 

@@ -11,6 +11,7 @@ Readers validate what they read: a missing, corrupt or wrongly shaped file raise
     arrays.py     analysis arrays, gradient snapshots, the recording, PNG figures
     summaries.py  AnalysisSummary, GradientSummary, CompanionSummary, PipelineLog (+ their sentences)
     sweeps.py     sweep.json, ContextSummary, BenchSummary (+ their sentences)
+    imported.py   imported runs and activity directories: ImportSummary, ActivitySummary, dir_kind
 
 This package imports only rnnscope.io, rnnscope.errors and (to open a recording) rnnscope.recording.store.
 """
@@ -23,6 +24,14 @@ from rnnscope.rundir.arrays import (
     read_png,
     read_snapshots,
     write_arrays,
+)
+from rnnscope.rundir.imported import (
+    ActivitySummary,
+    ImportSummary,
+    dir_kind,
+    read_activity_summary,
+    read_data_arrays,
+    read_import_summary,
 )
 from rnnscope.rundir.layout import AnalysisPaths, Figure, GradientPaths, RunPaths, SweepPaths
 from rnnscope.rundir.run import (
@@ -90,6 +99,12 @@ from rnnscope.rundir.tables import (
 )
 
 __all__ = [
+    "ActivitySummary",
+    "ImportSummary",
+    "dir_kind",
+    "read_activity_summary",
+    "read_data_arrays",
+    "read_import_summary",
     "CONFIG_HINT",
     "QUANTITY",
     "STATUSES",

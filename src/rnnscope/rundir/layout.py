@@ -16,6 +16,11 @@
                                      through_training.safetensors|json, four figures (GradientPaths)
     RUN_DIR/companion/               the gated companion: an ordinary run directory (RunPaths)
 
+    IMPORTED_DIR/imported.json       a model trained elsewhere (ImportSummary: provenance, data, accuracies)
+    IMPORTED_DIR/model.safetensors   its weights; IMPORTED_DIR/data.safetensors: its data, given as arrays
+                                     (then recording/, analysis/, gradients/, report.html as in a run)
+    ACTIVITY_DIR/activity.json       recorded activity (ActivitySummary); recording/, analysis/, report.html
+
     SWEEP_DIR/sweep.json, SWEEP_DIR/runs/NAME/                         compare and context
     SWEEP_DIR/results.csv, accuracy_vs_<axis>, training_curves, gradient_profiles (.png|svg)   compare
     SWEEP_DIR/context.csv, context.json, context.png|svg                                         context
@@ -199,6 +204,21 @@ class RunPaths:
     @property
     def gradients(self) -> GradientPaths:
         return GradientPaths(self.root / "gradients")
+
+    @property
+    def imported(self) -> Path:
+        """imported.json: the marker and summary of an imported run (rnnscope.rundir.imported)."""
+        return self.root / "imported.json"
+
+    @property
+    def imported_data(self) -> Path:
+        """data.safetensors: an imported run's data, when they were given as arrays."""
+        return self.root / "data.safetensors"
+
+    @property
+    def activity(self) -> Path:
+        """activity.json: the marker and summary of a directory of recorded activity."""
+        return self.root / "activity.json"
 
     @property
     def companion(self) -> RunPaths:

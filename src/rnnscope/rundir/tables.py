@@ -121,19 +121,20 @@ def read_csv(path: str | Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def write_units_csv(path: str | Path, columns: dict[str, list]) -> None:
-    """units.csv: one row per unit, UNIT_COLUMNS in order; floats with 7 significant digits.
+def write_units_csv(path: str | Path, columns: dict[str, list], extra: tuple[str, ...] = ()) -> None:
+    """units.csv: one row per unit, UNIT_COLUMNS in order (then `extra`); floats with 7 significant digits.
 
-    columns: {column: values (U_all,)} for every name in UNIT_COLUMNS."""
+    columns: {column: values (U_all,)} for every name in UNIT_COLUMNS (and extra)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(UNIT_COLUMNS)
+    names = (*UNIT_COLUMNS, *extra)
+    w.writerow(names)
     n = len(columns[UNIT_COLUMNS[0]])
     for i in range(n):
         w.writerow(
             [
                 f"{columns[c][i]:.7g}" if isinstance(columns[c][i], float) else columns[c][i]
-                for c in UNIT_COLUMNS
+                for c in names
             ]
         )
     atomic_write_bytes(path, buf.getvalue().encode())

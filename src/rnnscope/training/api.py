@@ -34,6 +34,7 @@ from rnnscope.training.checkpoint import (
     load_latest,
     restore_trainer,
 )
+from rnnscope.training.imported import load_imported
 from rnnscope.training.loop import Trainer, converged_epoch
 from rnnscope.training.rundir import HistoryWriter, rebuild_hint, verify_run
 
@@ -72,6 +73,7 @@ class Run:
     config: dict = field(default_factory=dict)
     _data: DataBundle | None = None
     notes: list[str] = field(default_factory=list)  # what a resume had to skip (corrupt checkpoints)
+    initial: Callable[[], torch.nn.Module] | None = None  # imported runs: the architecture freshly made
 
     @cached_property
     def data(self) -> DataBundle:
@@ -358,12 +360,19 @@ def resume(
         )
 
 
-def load_run(path: str | Path, device: str = "cpu") -> Run:
-    """Rebuild a run's model (with its final weights) and configs from its directory."""
+def load_run(path: str | Path, device: str = "cpu", model=None) -> Run:
+    """Rebuild a run's model (with its final weights) and configs from its directory.
+
+    An imported directory (`rnnscope.import_model`, `rnnscope import`) loads too (training/imported.py);
+    model: for an imported custom cell, the caller's module, which gets the stored weights (in a copy)."""
     path = Path(path)
     paths = RunPaths(path)
     if not path.is_dir():
         raise RunFileError(f"{path} is not a directory")
+    if rundir.dir_kind(path) == "imported":
+        return Run(**load_imported(path, device, model))
+    if model is not None:
+        raise BadArgument(f"model= is for imported custom models; {path} is a run trained by rnnscope")
     if not paths.config.exists():
         raise RunFileError(
             f"{path} is not a run directory (no {paths.config.name}); create one with `rnnscope train`"
