@@ -11,6 +11,7 @@ Readers validate what they read: a missing, corrupt or wrongly shaped file raise
     arrays.py     analysis arrays, gradient snapshots, the recording, PNG figures
     summaries.py  AnalysisSummary, GradientSummary, CompanionSummary, PipelineLog (+ their sentences)
     sweeps.py     sweep.json, ContextSummary, BenchSummary (+ their sentences)
+    transfer.py   a run directory as {path: bytes}: what a remote sweep job sends back
 
 This package imports only rnnscope.io, rnnscope.errors and (to open a recording) rnnscope.recording.store.
 """
@@ -77,6 +78,7 @@ from rnnscope.rundir.sweeps import (
     write_context_summary,
     write_sweep_file,
 )
+from rnnscope.rundir.transfer import read_run_files, write_run_files
 from rnnscope.rundir.tables import (
     UNIT_COLUMNS,
     Table,
@@ -90,6 +92,8 @@ from rnnscope.rundir.tables import (
 )
 
 __all__ = [
+    "read_run_files",
+    "write_run_files",
     "CONFIG_HINT",
     "QUANTITY",
     "STATUSES",
