@@ -22,6 +22,7 @@ COLUMNS = [
     "train_acc",
     "val_acc",
     "test_acc",
+    "at_chance",
     "converged_epoch",
     "epochs_run",
     "seconds",

@@ -69,8 +69,10 @@ from rnnscope.rundir.sweeps import (
     ContextSummary,
     ModelContext,
     SweepFile,
+    chance_lines,
     check_sweep_dir,
     context_text,
+    flagged_at_chance,
     read_bench_summary,
     read_context_summary,
     read_sweep_file,
@@ -92,6 +94,8 @@ from rnnscope.rundir.tables import (
 )
 
 __all__ = [
+    "chance_lines",
+    "flagged_at_chance",
     "read_run_files",
     "write_run_files",
     "CONFIG_HINT",
