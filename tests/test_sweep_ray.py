@@ -8,26 +8,25 @@ import os
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only; must precede `import ray`
 
-import csv  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import csv
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
 
-import pytest  # noqa: E402
-import ray  # noqa: E402
-import torch  # noqa: E402
-from ray._private import ray_constants  # noqa: E402
+import pytest
+import ray
+import torch
+from ray._private import ray_constants
 
-from rnnscope.cli import main  # noqa: E402
-from rnnscope.io import load_tensors  # noqa: E402
-from rnnscope.rundir import RunPaths, read_history, read_sweep_file  # noqa: E402
-from rnnscope.sweep import InlineExecutor, run_sweep, runner  # noqa: E402
-from rnnscope.sweep.compare import plan_compare  # noqa: E402
-from rnnscope.sweep.ray_executor import SCRATCH_ENV, RayExecutor, scratch_dir  # noqa: E402
-from rnnscope.training.checkpoint import DELAY_ENV  # noqa: E402
-
+from rnnscope.cli import main
+from rnnscope.io import load_tensors
+from rnnscope.rundir import RunPaths, read_history, read_sweep_file
+from rnnscope.sweep import InlineExecutor, run_sweep, runner
+from rnnscope.sweep.compare import plan_compare
+from rnnscope.sweep.ray_executor import SCRATCH_ENV, RayExecutor, scratch_dir
+from rnnscope.training.checkpoint import DELAY_ENV
 
 
 def cli_args(out, *extra):
@@ -103,7 +102,7 @@ def assert_same_run(a: Path, b: Path) -> None:
     wa, wb = load_tensors(RunPaths(a).model), load_tensors(RunPaths(b).model)
     assert wa.keys() == wb.keys()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
-    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]  # noqa: E731
+    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]
     assert strip(read_history(a)) == strip(read_history(b))
 
 

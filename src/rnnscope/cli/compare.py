@@ -204,7 +204,8 @@ def print_summary(rows: list[dict], axis: str, key: str = "test_acc") -> None:
         stuck = flagged.count((a["model"], a[axis]))
         print(
             f"{a['model']:<12}{a[axis]:>10}{n if n is not None else '':>9}  "
-            f"{a['mean']:.3f} ± {a['std']:.3f} ({a['n']})" + (f"  at chance: {stuck} of {a['n']}" if stuck else "")
+            f"{a['mean']:.3f} ± {a['std']:.3f} ({a['n']})"
+            + (f"  at chance: {stuck} of {a['n']}" if stuck else "")
         )
     for line in chance_lines(rows):
         print(line)

@@ -80,7 +80,6 @@ from rnnscope.rundir.sweeps import (
     write_context_summary,
     write_sweep_file,
 )
-from rnnscope.rundir.transfer import read_run_files, write_run_files
 from rnnscope.rundir.tables import (
     UNIT_COLUMNS,
     Table,
@@ -92,6 +91,7 @@ from rnnscope.rundir.tables import (
     write_csv,
     write_units_csv,
 )
+from rnnscope.rundir.transfer import read_run_files, write_run_files
 
 __all__ = [
     "chance_lines",

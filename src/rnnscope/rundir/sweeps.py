@@ -289,4 +289,3 @@ def chance_lines(rows: list[dict]) -> list[str]:
         f"(within 3 standard errors of 1 / classes): {names}. Their accuracies are not a comparison of "
         "the architectures; train longer (--epochs), with more data (--n-train) or another --lr."
     ]
-
