@@ -11,7 +11,7 @@ The same jobs of a `rnnscope compare` sweep, timed end to end as a user runs the
 Before timing, the serial runs' config.json are checked to describe exactly the sweep's jobs. All ratios
 come from one run of this script; on a machine shared with other work they carry its noise (say so).
 
-    python benchmarks/sweep.py [--epochs 3] [--n-train 600] [--seeds 0,1] [--skip-ray]
+    python benchmarks/sweep.py [--epochs 3] [--n-train 600] [--seeds 0,1] [--repeats 1] [--skip-ray]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,7 @@ def main() -> None:
     ap.add_argument("--n-test", type=int, default=200)
     ap.add_argument("--params", type=int, default=6000)
     ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--repeats", type=int, default=1, help="interleaved repeats; medians are compared")
     args = ap.parse_args()
     cfg = {
         "task": "evidence",
@@ -83,23 +85,37 @@ def main() -> None:
     try:
         t = TrainConfig()  # the compare command's defaults for what this script does not set
         jobs = plan_compare(compare_config(**cfg, lr=t.lr, batch_size=t.batch_size), tmp / "w1")
-        times = {"serial": 0.0}
-        for job in jobs:
-            times["serial"] += timed(train_argv(job, tmp / "serial" / job["name"]))
-        times["workers=1"] = timed([*compare, "--workers", "1", "--out", str(tmp / "w1")])
-        for job in jobs:  # the same runs: the sweep's config.json == the serial run's
-            serial = read_config(tmp / "serial" / job["name"])
-            assert same_configs(job, serial) and same_configs(job, read_config(job["out"])), job["name"]
-        times["workers=2"] = timed([*compare, "--workers", "2", "--out", str(tmp / "w2")])
-        if not args.skip_ray:
-            times["ray"] = timed([*compare, "--executor", "ray", "--out", str(tmp / "ray")], RAY_ENV)
-            start = "import ray; ray.init(include_dashboard=False, log_to_driver=False); ray.shutdown()"
-            times["ray start-up"] = timed([sys.executable, "-c", start], RAY_ENV)
+        runs: dict[str, list[float]] = {}
+        for r in range(args.repeats):  # interleaved, so a change in the machine's load hits every variant
+            d = tmp / f"r{r}"
+            serial = 0.0
+            for job in jobs:
+                serial += timed(train_argv(job, d / "serial" / job["name"]))
+            runs.setdefault("serial", []).append(serial)
+            runs.setdefault("workers=1", []).append(
+                timed([*compare, "--workers", "1", "--out", str(d / "w1")])
+            )
+            for job in jobs:  # the same runs: the sweep's config.json == the serial run's
+                run = Path(str(job["out"]).replace(str(tmp / "w1"), str(d / "w1")))
+                serial_cfg, sweep_cfg = read_config(d / "serial" / job["name"]), read_config(run)
+                assert same_configs(job, serial_cfg) and same_configs(job, sweep_cfg), job["name"]
+            runs.setdefault("workers=2", []).append(
+                timed([*compare, "--workers", "2", "--out", str(d / "w2")])
+            )
+            if not args.skip_ray:
+                runs.setdefault("ray", []).append(
+                    timed([*compare, "--executor", "ray", "--out", str(d / "ray")], RAY_ENV)
+                )
+                start = "import ray; ray.init(include_dashboard=False, log_to_driver=False); ray.shutdown()"
+                runs.setdefault("ray start-up", []).append(timed([sys.executable, "-c", start], RAY_ENV))
+        times = {name: statistics.median(v) for name, v in runs.items()}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"]
     print(
         f"{len(jobs)} jobs ({args.models} x seeds {args.seeds}, T={args.length}, {args.epochs} epochs, "
-        f"{args.n_train} sequences), {os.cpu_count()} cores"
+        f"{args.n_train} sequences), {os.cpu_count()} cores, "
+        f"load average {' '.join(load)} at the end (other work shares the cores), median of {args.repeats}"
     )
     for name, seconds in times.items():
         print(f"  {name:<13} {seconds:7.1f} s")
