@@ -181,3 +181,12 @@ def test_sweep_interrupted_at_the_driver_skips_what_finished(cluster, reference,
     assert failed["status"] == "failed" and "hidden must be positive, got 0" in failed["message"]
     for job in jobs:
         assert_same_run(Path(job["out"]), reference / "runs" / job["name"])
+
+
+def test_a_directory_holding_another_run_is_refused_on_the_driver(cluster, reference):
+    rnn, gru = jobs_in(reference, reference)  # gru's job pointed at rnn's finished run directory
+    foreign = {**gru, "out": rnn["out"]}
+    with RayExecutor() as ex:
+        [result] = run_sweep([foreign], ex)
+    assert result["status"] == "failed" and f"{rnn['out']} holds a different run" in result["message"]
+    assert_same_run(Path(rnn["out"]), reference / "runs" / rnn["name"])  # untouched

@@ -101,10 +101,10 @@ def connect(address: str | None) -> bool:
 
     None: this process's connection if it has one, else a new local Ray; "auto": the cluster `ray start`
     left on this machine; HOST:PORT: that cluster's head, checked reachable first (a hang otherwise)."""
-    if ray.is_initialized():
-        return False
     if address not in (None, "auto"):
         check_reachable(address)
+    if ray.is_initialized():
+        return False
     kwargs = {"log_to_driver": False, "logging_level": logging.ERROR}
     if address is None:
         kwargs["include_dashboard"] = False
@@ -148,10 +148,13 @@ class RayExecutor:
         return opts
 
     def submit(self, job: dict) -> Future:
+        future: Future = Future()
+        if run_state(job) == "foreign":  # refused here, naming the driver's directory; nothing is shipped
+            future.set_result(run_job(job))
+            return future
         paths = RunPaths(job["out"])
         files = read_run_files(paths.root) if paths.is_run() else None  # an unfinished run to resume
         ref = _REMOTE.options(**self.options(job)).remote(job, files, self.threads)
-        future: Future = Future()
         self._refs[ref] = future
         ref.future().add_done_callback(lambda done: _deliver(job, done, future))
         return future
