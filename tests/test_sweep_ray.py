@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only; must precede `import ray`
 
 import csv
+import shutil
 import signal
 import socket
 import threading
@@ -190,3 +191,18 @@ def test_a_directory_holding_another_run_is_refused_on_the_driver(cluster, refer
         [result] = run_sweep([foreign], ex)
     assert result["status"] == "failed" and f"{rnn['out']} holds a different run" in result["message"]
     assert_same_run(Path(rnn["out"]), reference / "runs" / rnn["name"])  # untouched
+
+
+def test_a_run_interrupted_under_the_local_executor_is_resumed_on_ray(cluster, reference, tmp_path):
+    """The driver's unfinished run (its last checkpoint and final files gone) travels to the task, which
+    resumes it from epoch 1: the run is the uninterrupted one."""
+    job = jobs_in(tmp_path / "sweep", reference)[0]
+    shutil.copytree(reference / "runs" / job["name"], job["out"])
+    paths = RunPaths(job["out"])
+    for f in (paths.status, paths.metrics, paths.model):
+        f.unlink()
+    shutil.rmtree(paths.checkpoints / "epoch-000002")
+    with RayExecutor() as ex:
+        [result] = run_sweep([job], ex)
+    assert result["action"] == "resumed" and result["status"] == "completed"
+    assert_same_run(Path(job["out"]), reference / "runs" / job["name"])
