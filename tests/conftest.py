@@ -1,8 +1,13 @@
+import os
 import random
 
 import numpy as np
 import pytest
 import torch
+
+# Ray's single-machine mode for the whole session (read when `ray` is first imported): the Ray head the
+# tests start binds 127.0.0.1 only (tests/test_sweep_ray.py, docs/scale.md).
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
 @pytest.fixture(autouse=True)

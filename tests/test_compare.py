@@ -22,6 +22,7 @@ COLUMNS = [
     "train_acc",
     "val_acc",
     "test_acc",
+    "at_chance",
     "converged_epoch",
     "epochs_run",
     "seconds",
@@ -35,7 +36,7 @@ COLUMNS = [
 @pytest.fixture
 def inline(monkeypatch):
     """Run the command's jobs in this process (the process pool is tested in test_sweep.py)."""
-    monkeypatch.setattr(runner, "LocalProcessExecutor", lambda workers=None: InlineExecutor())
+    monkeypatch.setattr(runner, "LocalProcessExecutor", lambda *args, **kwargs: InlineExecutor())
 
 
 def tiny_args(out, *extra):

@@ -21,7 +21,7 @@ from rnnscope.sweep.context import (
 
 @pytest.fixture
 def inline(monkeypatch):
-    monkeypatch.setattr(runner, "LocalProcessExecutor", lambda workers=None: InlineExecutor())
+    monkeypatch.setattr(runner, "LocalProcessExecutor", lambda *args, **kwargs: InlineExecutor())
 
 
 def test_chance_correction():

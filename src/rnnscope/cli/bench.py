@@ -55,7 +55,10 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
     p.add_argument(
-        "--threads", type=positive_int, help="torch threads per measuring process (default: torch's)"
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="torch threads per measuring process (one, as in training: docs/training.md)",
     )
     p.set_defaults(func=cmd_bench)
 

@@ -4,6 +4,7 @@ command skips finished runs and resumes interrupted ones."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from rnnscope.cli import EXIT_FAILED, CLIError, model_names, positive_float, positive_int, task_name
@@ -43,7 +44,50 @@ def add_training_options(p, defaults: dict) -> None:
     g.add_argument("--device", default="auto", help="auto | cpu | cuda")
     s = p.add_argument_group("execution")
     s.add_argument("--workers", type=positive_int, help="parallel worker processes (default: the CPU count)")
+    s.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="torch CPU threads per job (the small GEMMs of a recurrence run fastest on one)",
+    )
+    s.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where jobs run: local worker processes, or Ray tasks on a cluster (docs/scale.md)",
+    )
+    s.add_argument(
+        "--ray-address",
+        type=ray_address,
+        metavar="auto|HOST:PORT",
+        help="the Ray cluster for --executor ray (default: a new Ray on this machine; auto: the one "
+        "`ray start` made here)",
+    )
+    s.add_argument(
+        "--gpu-fraction",
+        type=positive_float,
+        help="share of a GPU each job reserves on Ray with --device cuda (default 0.25)",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(check=check_execution)
+
+
+def ray_address(text: str) -> str:
+    """'auto' or HOST:PORT (the form only; reachability is checked when the sweep connects)."""
+    host, sep, port = text.rpartition(":")
+    if text == "auto" or (sep and host and port.isdigit() and 0 < int(port) < 65536):
+        return text
+    raise argparse.ArgumentTypeError(f"expected auto or HOST:PORT, got {text!r}")
+
+
+def check_execution(args) -> None:
+    """Options that only make sense together (before torch is imported)."""
+    if args.executor != "ray":
+        for option, value in (("--ray-address", args.ray_address), ("--gpu-fraction", args.gpu_fraction)):
+            if value is not None:
+                raise CLIError(f"{option} needs --executor ray")
+    if args.gpu_fraction is not None and args.gpu_fraction > 1:
+        raise CLIError(f"--gpu-fraction must lie in (0, 1], got {args.gpu_fraction}")
 
 
 def add_parser(sub) -> None:
@@ -95,14 +139,29 @@ def add_parser(sub) -> None:
 
 
 def run_sweep_command(args, kind: str, config: dict, jobs: list[dict]) -> list[dict]:
-    """Refuse a directory holding another configuration, record this one, run the jobs with progress."""
-    from rnnscope.stages.sweeps import prepare_sweep
+    """Refuse a directory holding another configuration, connect the executor (an unreachable cluster is
+    refused here, before anything is written), record the configuration, run the jobs with progress."""
+    from rnnscope.rundir import check_sweep_dir
+    from rnnscope.stages.sweeps import open_executor, prepare_sweep
 
-    prepare_sweep(args.out, kind, config)
-    return run_with_progress(jobs, args.workers, kind, args.quiet)
+    check_sweep_dir(args.out, kind, config)
+    executor = open_executor(args.executor, args.threads, args.ray_address, args.device, args.gpu_fraction)
+    try:
+        prepare_sweep(args.out, kind, config)
+        return run_with_progress(jobs, args.workers, kind, args.quiet, executor, args.threads)
+    finally:
+        if executor is not None:
+            executor.shutdown()
 
 
-def run_with_progress(jobs: list[dict], workers: int | None, desc: str, quiet: bool = False) -> list[dict]:
+def run_with_progress(
+    jobs: list[dict],
+    workers: int | None,
+    desc: str,
+    quiet: bool = False,
+    executor=None,
+    threads: int = 1,
+) -> list[dict]:
     """The sweep stage's run_jobs with one tqdm bar over jobs (the CLI's display)."""
     from rnnscope.stages.sweeps import run_jobs
 
@@ -118,7 +177,7 @@ def run_with_progress(jobs: list[dict], workers: int | None, desc: str, quiet: b
             bar.update(1)
 
     try:
-        return run_jobs(jobs, on_result=on_result, workers=workers)
+        return run_jobs(jobs, on_result=on_result, workers=workers, executor=executor, threads=threads)
     finally:
         if bar is not None:
             bar.close()
@@ -132,17 +191,24 @@ def report_failures(results: list[dict], command: str) -> int:
 
 
 def print_summary(rows: list[dict], axis: str, key: str = "test_acc") -> None:
+    """Seed means per model and axis value; the runs that stayed at chance counted per line and named."""
+    from rnnscope.rundir import chance_lines, flagged_at_chance
     from rnnscope.sweep.store import aggregate
 
     agg = aggregate(rows, axis, key)
     print(f"{'model':<12}{axis:>10}{'params':>9}  {key} mean ± std (n)")
     params = {(r["model"], r[axis]): r["params"] for r in rows}
+    flagged = [(r["model"], r[axis]) for r in flagged_at_chance(rows)]
     for a in agg:
         n = params.get((a["model"], a[axis]))
+        stuck = flagged.count((a["model"], a[axis]))
         print(
             f"{a['model']:<12}{a[axis]:>10}{n if n is not None else '':>9}  "
             f"{a['mean']:.3f} ± {a['std']:.3f} ({a['n']})"
+            + (f"  at chance: {stuck} of {a['n']}" if stuck else "")
         )
+    for line in chance_lines(rows):
+        print(line)
 
 
 def cmd_compare(args) -> int:

@@ -18,6 +18,7 @@ from rnnscope.rundir import (
     Figure,
     SweepPaths,
     Table,
+    chance_lines,
     read_bench_summary,
     read_context_summary,
     read_sweep_file,
@@ -147,6 +148,7 @@ def comparison_sections(root: Path) -> list[Section]:
                     header, rows, numeric=set(range(1, len(header))), caption="Mean test accuracy over seeds."
                 )
             )
+        acc.add(*[note(line) for line in chance_lines(results.dicts())])
         acc.add(*_full_table(results, finder, "Every run", "results-table"))
     if context is not None:
         _figure(finder, acc, CONTEXT, paths.context_figure, [finder.download(context.path)])
@@ -175,6 +177,7 @@ def comparison_sections(root: Path) -> list[Section]:
                     caption="Behavioural effective context, definition (b) (docs/context.md).",
                 )
             )
+        acc.add(*[note(line) for line in chance_lines(context.dicts())])
         acc.add(*_full_table(context, finder, "Every context run", "context-table"))
     if results is None and context is None:
         acc.available = False

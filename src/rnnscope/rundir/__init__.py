@@ -12,6 +12,7 @@ Readers validate what they read: a missing, corrupt or wrongly shaped file raise
     summaries.py  AnalysisSummary, GradientSummary, CompanionSummary, PipelineLog (+ their sentences)
     sweeps.py     sweep.json, ContextSummary, BenchSummary (+ their sentences)
     imported.py   imported runs and activity directories: ImportSummary, ActivitySummary, dir_kind
+    transfer.py   a run directory as {path: bytes}: what a remote sweep job sends back
 
 This package imports only rnnscope.io, rnnscope.errors and (to open a recording) rnnscope.recording.store.
 """
@@ -77,8 +78,10 @@ from rnnscope.rundir.sweeps import (
     ContextSummary,
     ModelContext,
     SweepFile,
+    chance_lines,
     check_sweep_dir,
     context_text,
+    flagged_at_chance,
     read_bench_summary,
     read_context_summary,
     read_sweep_file,
@@ -97,6 +100,7 @@ from rnnscope.rundir.tables import (
     write_csv,
     write_units_csv,
 )
+from rnnscope.rundir.transfer import read_run_files, write_run_files
 
 __all__ = [
     "ActivitySummary",
@@ -105,6 +109,10 @@ __all__ = [
     "read_activity_summary",
     "read_data_arrays",
     "read_import_summary",
+    "chance_lines",
+    "flagged_at_chance",
+    "read_run_files",
+    "write_run_files",
     "CONFIG_HINT",
     "QUANTITY",
     "STATUSES",

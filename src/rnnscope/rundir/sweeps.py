@@ -269,3 +269,22 @@ def write_bench_summary(out: str | Path, summary: BenchSummary) -> None:
 def read_bench_summary(out: str | Path) -> BenchSummary | None:
     path = SweepPaths(out).bench_summary
     return BenchSummary.from_json(read_json(path, "bench summary"), path) if path.exists() else None
+
+
+def flagged_at_chance(rows: list[dict]) -> list[dict]:
+    """The rows of a results / context table whose `at_chance` column is true (a bool, or "True" as read
+    back from the CSV)."""
+    return [r for r in rows if r.get("at_chance") in (True, "True", "true")]
+
+
+def chance_lines(rows: list[dict]) -> list[str]:
+    """The sentence that flags runs that learned nothing ([] when every run learned something)."""
+    flagged = flagged_at_chance(rows)
+    if not flagged:
+        return []
+    names = ", ".join(str(r.get("run", "")).rsplit("/", 1)[-1] or str(r.get("model")) for r in flagged)
+    return [
+        f"{len(flagged)} of {len(rows)} runs learned nothing: their training accuracy stayed at chance "
+        f"(within 3 standard errors of 1 / classes): {names}. Their accuracies are not a comparison of "
+        "the architectures; train longer (--epochs), with more data (--n-train) or another --lr."
+    ]

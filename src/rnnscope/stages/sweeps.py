@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rnnscope.rundir import RunPaths, check_sweep_dir, write_sweep_file
 from rnnscope.stages.train import write_curves
-from rnnscope.sweep import run_sweep
+from rnnscope.sweep import Executor, make_executor, run_sweep
 
 
 def prepare_sweep(out: str | Path, command: str, config: dict) -> bool:
@@ -23,11 +23,34 @@ def prepare_sweep(out: str | Path, command: str, config: dict) -> bool:
     return repeat
 
 
+def open_executor(
+    backend: str = "local",
+    threads: int = 1,
+    ray_address: str | None = None,
+    device: str = "cpu",
+    gpu_fraction: float | None = None,
+) -> Executor | None:
+    """The executor a sweep runs on -> None for "local" (run_sweep then sizes a process pool to the jobs
+    left); a RayExecutor, connected, for "ray" (BadArgument when the cluster cannot be reached: call this
+    before anything is written)."""
+    if backend == "local":
+        make_executor(backend="local", threads=threads)  # validates threads; starts nothing
+        return None
+    return make_executor(
+        backend=backend, threads=threads, ray_address=ray_address, device=device, gpu_fraction=gpu_fraction
+    )
+
+
 def run_jobs(
-    jobs: list[dict], on_result: Callable[[dict], None] | None = None, workers: int | None = None
+    jobs: list[dict],
+    on_result: Callable[[dict], None] | None = None,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    threads: int = 1,
 ) -> list[dict]:
-    """Run the jobs (rnnscope.sweep.run_sweep), then draw the training curves they lack -> one result per job."""
-    results = run_sweep(jobs, on_result=on_result, workers=workers)
+    """Run the jobs (rnnscope.sweep.run_sweep) on `executor` (default: local worker processes with
+    `threads` torch threads each), then draw the training curves they lack -> one result per job."""
+    results = run_sweep(jobs, executor, on_result=on_result, workers=workers, threads=threads)
     draw_missing_curves(results)
     return results
 

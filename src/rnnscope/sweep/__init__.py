@@ -2,12 +2,13 @@
 
 A sweep is a list of jobs (plain JSON dicts, each a fully specified run with its own run directory,
 see jobs.py), run by an `Executor` (anything with `submit(job) -> Future` and `shutdown()`): worker
-processes on this machine today, a distributed backend later, without changing the commands.
+processes on this machine, or Ray tasks on a cluster (ray_executor.py), without changing the commands.
 Finished jobs are skipped when a sweep is repeated; interrupted ones resume from their checkpoints.
 
     jobs.py       the job format, run-directory state (absent / finished / unfinished / foreign)
     worker.py     run_job(job) -> result: what one worker does (JSON in, JSON out; never raises)
-    executors.py  the Executor protocol, LocalProcessExecutor, InlineExecutor
+    executors.py  the Executor protocol, LocalProcessExecutor, InlineExecutor, make_executor
+    ray_executor.py  RayExecutor: one Ray task per job, run directories shipped back as files (`ray` extra)
     runner.py     run_sweep(jobs, executor, on_result): skip, submit, collect, isolate failures
     store.py      sweep.json (refuses a different configuration), tidy CSV, seed aggregates
     compare.py    `rnnscope compare`: matched-parameter architecture comparison

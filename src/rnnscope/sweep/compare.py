@@ -15,6 +15,7 @@ from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.errors import BadArgument, UserInputError
 from rnnscope.rundir import RunPaths, SweepPaths, read_csv
 from rnnscope.sweep.jobs import job_name, make_job
+from rnnscope.sweep.store import at_chance
 
 AXES = {"length": "seq_len", "distance": "distance"}  # sweep axis -> the task parameter it sets
 COLUMNS_AFTER_AXIS = [
@@ -24,6 +25,7 @@ COLUMNS_AFTER_AXIS = [
     "train_acc",
     "val_acc",
     "test_acc",
+    "at_chance",
     "converged_epoch",
     "epochs_run",
     "seconds",
@@ -200,6 +202,7 @@ def result_row(job: dict, result: dict, sweep_dir: str | Path | None = None) -> 
             "train_acc": m.get("train_acc", nan),
             "val_acc": m.get("val_acc", nan),
             "test_acc": m.get("test_acc", nan),
+            "at_chance": at_chance(m.get("train_acc"), _n_classes(job), job["data"]["n_train"]),
             "converged_epoch": m.get("converged_epoch"),
             "epochs_run": m.get("epochs_run"),
             "seconds": m.get("train_seconds", nan),
@@ -210,6 +213,13 @@ def result_row(job: dict, result: dict, sweep_dir: str | Path | None = None) -> 
         }
     )
     return row
+
+
+def _n_classes(job: dict) -> int:
+    """The number of classes of the job's task (chance = 1 / that)."""
+    from rnnscope.tasks import get_task
+
+    return get_task(job["data"]["task"], **job["data"]["task_params"]).n_classes
 
 
 def _params(job: dict) -> int | None:

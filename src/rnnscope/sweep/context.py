@@ -34,6 +34,7 @@ COLUMNS = [
     "chance",
     "chance_corrected",
     "train_acc",
+    "at_chance",
     "val_acc",
     "hidden",
     "layers",

@@ -5,9 +5,12 @@ plugs in as one more class whose `submit` ships the JSON job to a remote
 `rnnscope.sweep.worker.run_job` and returns a `concurrent.futures.Future` of its JSON result; the
 command line does not change. Built in:
 
-    LocalProcessExecutor(workers)   worker processes on this machine (spawn context), each with
-                                    max(1, cores // workers) torch threads
+    LocalProcessExecutor(workers, threads=1)   worker processes on this machine (spawn context), each
+                                    with `threads` torch threads (one by default: the small GEMMs of a
+                                    recurrence run fastest on one, docs/training.md)
     InlineExecutor()                runs each job in the calling process at submit (debugging, tests)
+    RayExecutor(...)                Ray core tasks on a cluster (rnnscope.sweep.ray_executor, the `ray`
+                                    extra; made by `make_executor(backend="ray")`)
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Protocol, runtime_checkable
 
-from rnnscope.errors import BadArgument
+from rnnscope.errors import BadArgument, MissingExtra
 from rnnscope.sweep.worker import init_worker, run_job
 
 
@@ -34,8 +37,15 @@ def default_workers() -> int:
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
-    """Each worker's share of the cores (at least one torch thread)."""
+    """Each worker's share of the cores (at least one torch thread): an upper bound worth trying for
+    `threads` with few workers and large models; the default stays 1."""
     return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
+
+
+def check_threads(threads: int) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise BadArgument(f"threads must be a positive integer, got {threads!r}")
+    return threads
 
 
 class LocalProcessExecutor:
@@ -44,11 +54,11 @@ class LocalProcessExecutor:
     Spawn (not fork) so a worker starts clean: no copied torch thread pools or locks of the parent.
     """
 
-    def __init__(self, workers: int | None = None, threads: int | None = None):
+    def __init__(self, workers: int | None = None, threads: int = 1):
         self.workers = workers or default_workers()
         if self.workers < 1:
             raise BadArgument(f"workers must be positive, got {self.workers}")
-        self.threads = threads or threads_per_worker(self.workers)
+        self.threads = check_threads(threads)
         self._pool: ProcessPoolExecutor | None = None
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
@@ -101,10 +111,35 @@ class InlineExecutor:
         pass
 
 
-def make_executor(workers: int | None = None, backend: str = "local") -> Executor:
-    """The executor for a backend name ("local" processes, "inline" in this process)."""
+BACKENDS = ("local", "inline", "ray")
+
+
+def make_executor(
+    workers: int | None = None,
+    backend: str = "local",
+    threads: int = 1,
+    ray_address: str | None = None,
+    device: str = "cpu",
+    gpu_fraction: float | None = None,
+) -> Executor:
+    """The executor for a backend name: "local" processes (`workers` of them, `threads` torch threads
+    each), "inline" in this process, or "ray" tasks on the cluster at `ray_address` (None: this process's
+    Ray if it is connected, else a new local one; "auto": the cluster `ray start` made on this machine;
+    HOST:PORT). Connects now: an unreachable cluster is a BadArgument before anything is written;
+    MissingExtra when ray is not installed."""
+    check_threads(threads)
     if backend == "local":
-        return LocalProcessExecutor(workers)
+        return LocalProcessExecutor(workers, threads)
     if backend == "inline":
         return InlineExecutor()
-    raise BadArgument(f"unknown sweep backend {backend!r}; choose from local, inline")
+    if backend == "ray":
+        try:
+            from rnnscope.sweep.ray_executor import RayExecutor  # noqa: PLC0415  (the optional `ray` extra)
+        except ImportError as err:
+            if (err.name or "").split(".")[0] != "ray":
+                raise
+            raise MissingExtra(
+                "--executor ray needs Ray: pip install 'rnnscope[ray]' (or pip install ray)"
+            ) from None
+        return RayExecutor(address=ray_address, threads=threads, device=device, gpu_fraction=gpu_fraction)
+    raise BadArgument(f"unknown sweep executor {backend!r}; choose from {', '.join(BACKENDS)}")

@@ -52,11 +52,12 @@ def run_sweep(
     executor: Executor | None = None,
     on_result: Callable[[dict], None] | None = None,
     workers: int | None = None,
+    threads: int = 1,
 ) -> list[dict]:
     """Run every job to a finished state; returns one result per job, in the order of `jobs`.
 
-    executor: any `Executor` (default: LocalProcessExecutor with min(workers, jobs to run) processes,
-    shut down at the end).
+    executor: any `Executor`, left open (default: LocalProcessExecutor with min(workers, jobs to run)
+    processes of `threads` torch threads each, shut down at the end).
     """
     check_jobs(jobs)
     results: dict[str, dict] = {}
@@ -73,7 +74,7 @@ def run_sweep(
         return [results[j["name"]] for j in jobs]
     own = executor is None
     if executor is None:
-        executor = LocalProcessExecutor(min(workers or default_workers(), len(todo)))
+        executor = LocalProcessExecutor(min(workers or default_workers(), len(todo)), threads)
     try:
         # longest first (a job's optional "cost" hint), so the slowest runs do not start last
         futures = {

@@ -5,6 +5,19 @@ from __future__ import annotations
 
 import math
 
+CHANCE_MARGIN = 3.0  # standard errors above chance a training accuracy must reach to count as learning
+
+
+def at_chance(train_acc, n_classes: int, n_train: int) -> bool | None:
+    """Did a run learn nothing? True when its final training accuracy is within CHANCE_MARGIN binomial
+    standard errors of chance (1 / n_classes) over its `n_train` training sequences:
+    train_acc <= p + 3·sqrt(p(1 − p) / n_train), p = 1 / n_classes. None when there is no accuracy
+    (a failed run)."""
+    if not isinstance(train_acc, (int, float)) or not math.isfinite(train_acc):
+        return None
+    p = 1.0 / n_classes
+    return bool(train_acc <= p + CHANCE_MARGIN * math.sqrt(p * (1 - p) / max(1, n_train)))
+
 
 def aggregate(rows: list[dict], x: str, key: str, group: str = "model") -> list[dict]:
     """Mean and spread of `key` over seeds, per (group, x): rows with finite values only.
