@@ -46,6 +46,7 @@ from rnnscope.analysis import (
 from rnnscope.config import ANALYSIS_MAX_SEQUENCES, ANALYSIS_VALUE_BUDGET
 from rnnscope.errors import BadArgument, UserInputError
 from rnnscope.recording import Recording
+from rnnscope.recording.probes import Dynamics
 from rnnscope.rundir import UNIT_COLUMNS, AnalysisSummary, LayerUnits
 
 MAX_SEQUENCES = ANALYSIS_MAX_SEQUENCES
@@ -63,11 +64,14 @@ impulse.l<l> (lags, U) when a model was probed; shared: psd.freqs (F,), steps (T
 into the analysed sequences, example_lengths, example_labels, proj_labels (N_PROJECTED,), class_ids (K,)"""
 CSV_COLUMNS = UNIT_COLUMNS  # the columns of units.csv
 _SCORE = {
-    "integrator": "integration",
-    "oscillatory": "prominence",
-    "input-selective": "selectivity",
+    "input-driven": "input_drive",
     "transient": "input_drive",
+    "selective": "selectivity",
+    "integrator": "integration",
+    "latching": "saturation",
+    "oscillatory": "prominence",
     "mixed": "std",
+    "unclassified": "std",
     "silent": "std",
 }
 
@@ -84,7 +88,7 @@ class UnitReport:
 
     def columns(self) -> dict[str, list]:
         """{column of units.csv: values (U_all,)}."""
-        return {c: (self.memory if c == "memory" else getattr(self.table, c)).tolist() for c in CSV_COLUMNS}
+        return {c: getattr(self.table, c).tolist() for c in CSV_COLUMNS}
 
 
 def activity_name(rec: Recording, layer: int) -> str:
@@ -100,16 +104,21 @@ def analyze_recording(
     thresholds: RoleThresholds | None = None,
     class_names: list[str] | None = None,
     evidence_names: list[str] | None = None,
+    dynamics: Dynamics | None = None,
 ) -> UnitReport:
     """Classify every unit of every recorded layer, PCA per layer, and the arrays the figures need.
 
     sequences: indices into the recording (default the first `default_sequences(...)`). evidence: (S, T, E)
     aligned with those sequences and the recorded steps, or None (then running sums of the inputs serve).
     impulse: {layer: ImpulseResponse} from `model_impulse`, or None. thresholds: None = RoleThresholds().
+    dynamics: the model's own dynamics (rnnscope.recording.probes.probe_dynamics; its impulse replaces
+    `impulse`), or None: the model criteria are then absent (docs/analysis.md).
     class_names: label text per class index (default: the recording's source, if it names them).
     Raises ValueError naming the array (e.g. "hidden.l0: h contains NaN at valid steps").
     """
     thresholds = RoleThresholds() if thresholds is None else thresholds
+    if dynamics is not None:
+        impulse = dynamics.impulse
     class_names = class_names if class_names is not None else rec.source.get("class_names")
     if sequences is None:
         widest = max(rec.shape(activity_name(rec, layer))[-1] for layer in rec.layers)
@@ -140,6 +149,11 @@ def analyze_recording(
                 mask=mask,
                 layer=str(layer),
                 thresholds=thresholds,
+                free=dynamics.free.get(layer) if dynamics is not None else None,
+                memory=impulse[layer].memory if impulse is not None and layer in impulse else None,
+                memory_lags=len(impulse[layer].deviation)
+                if impulse is not None and layer in impulse
+                else None,
             )
             p = pca(h, mask, n_components=min(N_PCS, h.shape[2]))
             osc = _example_units(table, N_PSD)["oscillatory"]
@@ -154,10 +168,7 @@ def analyze_recording(
             else (np.zeros(1, np.int64), np.nanmean(np.where(mask[:, :, None], z, np.nan), axis=0)[None])
         )
         tables.append(table)
-        mem = (
-            np.full(len(table), np.nan) if impulse is None or layer not in impulse else impulse[layer].memory
-        )
-        memory.append(mem)
+        memory.append(table.memory)
         arrays.update(
             {
                 f"activity.l{layer}": h[examples].astype(np.float32),
@@ -197,6 +208,7 @@ def analyze_recording(
         impulse is not None,
         dataclasses.asdict(thresholds),
     )
+    summary.dynamics = dynamics.settings if dynamics is not None else None
     return UnitReport(table, np.concatenate(memory), summary, arrays)
 
 

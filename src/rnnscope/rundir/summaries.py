@@ -61,6 +61,7 @@ class AnalysisSummary:
     thresholds: dict
     split: str | None = None
     impulse: dict | None = None  # {"sequences", "at", "steps"} of the impulse probe, or None
+    dynamics: dict | None = None  # the model probes' settings (free runs, impulse), or None: absent
 
     @property
     def role_counts(self) -> dict[str, dict[str, int]]:
@@ -90,6 +91,7 @@ class AnalysisSummary:
             "evidence": self.evidence,
             "impulse_probed": self.impulse_probed,
             "thresholds": self.thresholds,
+            "dynamics": self.dynamics,
         }
         if self.split is not None:
             out.update({"split": self.split, "impulse": self.impulse})
@@ -116,11 +118,25 @@ class AnalysisSummary:
             f.get("thresholds", dict),
             f.get("split", (str, type(None)), None),
             f.get("impulse", (dict, type(None)), None),
+            f.get("dynamics", (dict, type(None)), None),
         )
 
     def role_line(self) -> str | None:
         """'12 integrator, 3 oscillatory, ...' (roles with units), the pipeline's note."""
         return ", ".join(f"{n} {role}" for role, n in self.role_counts_total.items() if n) or None
+
+    def dynamics_line(self) -> str:
+        """Whether the roles rest on the network's own dynamics (free runs, impulse) or on activity alone."""
+        d = self.dynamics
+        if not d:
+            return (
+                "network dynamics: absent (no model probed); oscillatory / integrator / latching "
+                "from activity alone"
+            )
+        return (
+            f"network dynamics: free runs of {d['free_steps']} steps with the input removed, from step "
+            f"{d['start']} of {d['sequences']} sequences; impulse at step {d['at']}"
+        )
 
     def cli_lines(self, split: str) -> list[str]:
         """What `rnnscope analyze` prints: what was analysed, then a table of roles per layer."""
@@ -129,6 +145,7 @@ class AnalysisSummary:
         ev = ", ".join(self.evidence) if isinstance(self.evidence, list) else self.evidence
         lines = [
             f"{self.sequences_analyzed} {split} sequences x {self.steps} steps; evidence: {ev}",
+            self.dynamics_line(),
             f"{'layer':<7}{'units':>6}  " + "  ".join(f"{r:>{width}}" for r in roles) + "  PR",
         ]
         for layer, d in self.layers.items():

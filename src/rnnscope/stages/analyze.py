@@ -17,6 +17,8 @@ import numpy as np
 from rnnscope.analysis import RoleThresholds
 from rnnscope.errors import BadArgument
 from rnnscope.plots import save_figure
+from rnnscope.recording.impulse import model_impulse
+from rnnscope.recording.probes import probe_dynamics
 from rnnscope.recording.runs import matching_recording, record_run
 from rnnscope.recording.store import replace_directory
 from rnnscope.rundir import AnalysisPaths, RunPaths, write_analysis_summary, write_arrays, write_units_csv
@@ -26,7 +28,6 @@ from rnnscope.unitreport import (
     _task_evidence,
     analyze_recording,
     default_sequences,
-    model_impulse,
 )
 
 
@@ -70,21 +71,25 @@ def analyze_run(
         evidence, ev_names = _task_evidence(run.task, data.x[index], rec.steps)
         lengths = data.lengths[index[:impulse_sequences]]
         t_min = int(lengths.min())
-        impulse = None
-        if t_min >= 8:
-            impulse = model_impulse(run.model, data.x[index[:impulse_sequences], :t_min], at=t_min // 4)
+        dynamics, impulse = None, None
+        if t_min >= 8 and len(lengths) >= 3:
+            probe_x = data.x[index[:impulse_sequences], :t_min]
+            dynamics = probe_dynamics(run.model, probe_x, thresholds=thresholds)
+            if dynamics is None:  # no recurrent state (the Transformer): the impulse response alone
+                impulse = model_impulse(run.model, probe_x, at=t_min // 4)
         report = analyze_recording(
             rec,
             seqs,
             evidence=evidence,
             impulse=impulse,
+            dynamics=dynamics,
             thresholds=thresholds,
             class_names=list(run.data.class_names),
             evidence_names=ev_names,
         )
         report.summary.split = split
         report.summary.impulse = (
-            {"sequences": len(lengths), "at": t_min // 4, "steps": t_min} if impulse is not None else None
+            {"sequences": len(lengths), "at": t_min // 4, "steps": t_min} if dynamics or impulse else None
         )
         write_report(report, staged.analysis, figures=figures)
         replace_directory(staged.analysis.dir, paths.analysis.dir)
