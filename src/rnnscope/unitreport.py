@@ -43,6 +43,7 @@ from rnnscope.analysis import (
     power_spectrum,
     project,
 )
+from rnnscope.analysis.stats import check_activity
 from rnnscope.config import ANALYSIS_MAX_SEQUENCES, ANALYSIS_VALUE_BUDGET
 from rnnscope.errors import BadArgument, UserInputError
 from rnnscope.recording import Recording
@@ -210,6 +211,18 @@ def analyze_recording(
     )
     summary.dynamics = dynamics.settings if dynamics is not None else None
     return UnitReport(table, np.concatenate(memory), summary, arrays)
+
+
+def check_recording(rec: Recording, sequences: np.ndarray) -> None:
+    """Raise BadArgument naming the array when a layer's activity cannot be analysed (NaN, too few
+    sequences or steps): checked before the model is probed, so the activity's own fault is named."""
+    mask = rec.mask(sequences)
+    for layer in rec.layers:
+        name = activity_name(rec, layer)
+        try:
+            check_activity(rec.read(name, sequences), mask, min_sequences=2, min_steps=8)
+        except UserInputError as err:
+            raise BadArgument(f"{name}: {err}") from None
 
 
 def _example_sequences(labels, n: int) -> np.ndarray:

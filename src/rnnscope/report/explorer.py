@@ -21,7 +21,17 @@ import numpy as np
 
 from rnnscope.report.sources import Table, layer_index
 
-ROLE_ORDER = ("integrator", "oscillatory", "transient", "input-selective", "mixed", "silent", "unclassified")
+ROLE_ORDER = (
+    "integrator",
+    "latching",
+    "oscillatory",
+    "transient",
+    "input-driven",
+    "selective",
+    "mixed",
+    "unclassified",
+    "silent",
+)
 MAX_SEQUENCES = 24
 MAX_VALUES = 700_000  # int16 values in all arrays together (~1.9 MB of base64); fewer sequences beyond it
 MISSING = -32768

@@ -27,6 +27,7 @@ from rnnscope.unitreport import (
     UnitReport,
     _task_evidence,
     analyze_recording,
+    check_recording,
     default_sequences,
 )
 
@@ -67,6 +68,7 @@ def analyze_run(
             rec = record_run(paths.root, split=split, max_sequences=n, run=run, out=staged.recording)
         rec.verify()
         seqs = np.arange(n)
+        check_recording(rec, seqs)
         index = rec.read("index", seqs)
         evidence, ev_names = _task_evidence(run.task, data.x[index], rec.steps)
         lengths = data.lengths[index[:impulse_sequences]]
@@ -119,6 +121,15 @@ def save_unit_figures(report: UnitReport, out: AnalysisPaths) -> list[Path]:
         report.summary,
         report.arrays,
         {layer: table.role[table.layer == layer] for layer in layers},
-        {layer: table.tau[table.layer == layer] for layer in layers},
+        {layer: _histogram_tau(table)[table.layer == layer] for layer in layers},
     )
+    if not (table.role == "oscillatory").any():  # no empty figure: the report says so in a sentence
+        figs.pop("psd")
     return [p for key, fig in figs.items() for p in save_figure(fig, out.figure(key).stem)]
+
+
+def _histogram_tau(table) -> np.ndarray:
+    """tau (U,) for the histogram: inf where censored above (longer than measurable), 0 where below."""
+    return np.where(
+        table.tau_censored == "above", np.inf, np.where(table.tau_censored == "below", 0.0, table.tau)
+    )
