@@ -73,6 +73,7 @@ ANALYSIS = {
     "evidence": None,
     "impulse_probed": False,
     "thresholds": {"tau_long": 10.0},
+    "dynamics": None,  # no model probed: the model criteria are absent
     "split": "test",
     "impulse": None,
 }
