@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rnnscope.io import read_json, write_json
+from rnnscope.rundir.gradient_text import is_decay, layers_line
 from rnnscope.rundir.validate import NUMBER, Fields
 
 OPT_NUM = (int, float, type(None))
@@ -253,21 +254,13 @@ class GradientSummary:
         return [(r, init.get((r.layer, r.quantity))) for r in self.per_layer]
 
     def top_line(self) -> str | None:
-        """The pipeline's note: the top layer's hidden-state (or stream) gradient decay."""
-        top = [r for r in self.per_layer if r.quantity in ("grad_h", "grad_stream")]
-        if not top:
-            return None
-        r = top[-1]
-        return f"top layer: decay factor {r.decay_factor:.3f} per step, effective context {r.effective_context} steps"
+        """The pipeline's note: every layer's hidden-state (or stream) gradient decay, each layer named."""
+        return layers_line(self.per_layer)
 
     def carrier_line(self) -> str | None:
-        """The companion's note: the top layer's carried gradient (∂L/∂c before ∂L/∂h)."""
-        carry = [r for r in self.per_layer if r.quantity in ("grad_c", "grad_h")]
-        if not carry:
-            return None
-        top = max(carry, key=lambda r: (r.layer, r.quantity == "grad_c"))
-        ctx = f">= {top.effective_context}" if top.context_censored else top.effective_context
-        return f"top layer {top.quantity}: decay factor {top.decay_factor:.3f} per step, effective context {ctx} steps"
+        """The companion's note: every layer's carried gradient (dL/dc where the cell has one, else dL/dh)."""
+        carried = [r for r in self.per_layer if r.quantity == "grad_c"] or self.per_layer
+        return layers_line(carried, ("grad_c", "grad_h"))
 
     def cli_lines(self) -> list[str]:
         """What `rnnscope gradients` prints."""
@@ -279,10 +272,8 @@ class GradientSummary:
             f"{'layer':<6}{'quantity':<13}{'decay/step':>11}{'half-life':>11}{'R2':>7}{'context (a)':>13}",
         ]
         for r in self.per_layer:
-            lines.append(
-                f"{r.layer:<6}{r.quantity:<13}{r.decay_factor:>11.4f}{r.half_life:>11.1f}"
-                f"{r.r2:>7.3f}{r.context_text('>='):>13}"
-            )
+            fit = f"{r.decay_factor:>11.4f}{r.half_life:>11.1f}" if is_decay(r) else f"{'no decay':>22}"
+            lines.append(f"{r.layer:<6}{r.quantity:<13}{fit}{r.r2:>7.3f}{r.context_text('>='):>13}")
         b = self.behavioural
         if b is not None:
             ctx = (
