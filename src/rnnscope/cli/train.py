@@ -97,7 +97,18 @@ def add_train_options(p) -> None:
     )
     g.add_argument("--clip", type=positive_float, default=t.clip, help="max gradient norm")
     g.add_argument("--no-clip", action="store_true", help="disable gradient clipping")
-    g.add_argument("--patience", type=positive_int, help="early stopping patience in epochs (default off)")
+    g.add_argument(
+        "--patience",
+        type=positive_int,
+        default=t.patience,
+        help=f"stop after this many epochs without a validation gain (default {t.patience})",
+    )
+    g.add_argument(
+        "--min-epochs",
+        type=int,
+        default=t.min_epochs,
+        help=f"never stop early before this many epochs (default {t.min_epochs}; --epochs caps the run)",
+    )
     g.add_argument(
         "--val-fraction",
         type=non_negative_float,
@@ -201,6 +212,7 @@ def configs_from_args(args):
         schedule=args.schedule,
         clip=None if args.no_clip else args.clip,
         patience=args.patience,
+        min_epochs=args.min_epochs,
         val_fraction=args.val_fraction,
         seed=args.seed,
         device=args.device,
