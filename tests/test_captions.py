@@ -103,3 +103,27 @@ def test_tanh_rnn_highway_caption_describes_what_is_drawn():
 
     assert "gate product" in HIGHWAY.caption and "gate product" not in RNN_HIGHWAY.caption
     assert "no gates" in RNN_HIGHWAY.caption and RNN_HIGHWAY.key == HIGHWAY.key
+
+
+def test_real_data_report_states_sizes_and_preprocessing(tmp_path):
+    """A run on the user's own files (GunPoint-like: 50 / 150 series of 150 steps, every 2nd step kept)
+    reports 50 / 150 sequences of 75 steps, the preprocessing, and no demo reference."""
+    import numpy as np
+
+    import rnnscope
+    from rnnscope.report import render_report
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "gun.npz"
+    np.savez(
+        path,
+        X_train=rng.standard_normal((50, 150)),
+        y_train=np.arange(50) % 2,
+        X_test=rng.standard_normal((150, 150)),
+        y_test=np.arange(150) % 2,
+    )
+    run = rnnscope.train(out=tmp_path / "run", data=str(path), downsample=2, hidden=4, epochs=1, device="cpu")
+    html = render_report(run.path)
+    assert "50 training (10% of them held out for validation) / 150 test sequences of 75 steps" in html
+    assert "every 2nd step kept (downsampled by 2)" in html and "z-normalised per channel" in html
+    assert "1500 training" not in html and "30-50" not in html and "~95%" not in html
