@@ -1,8 +1,17 @@
 """Captions and headlines are computed from the run's own results: one test per caption family, with
 contrived results where the usual claim would be false."""
 
+from types import SimpleNamespace
+
+import numpy as np
+
+import rnnscope
+from rnnscope.report import render_report
+from rnnscope.report.companion_part import companion_highway_caption
+from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY
 from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 from rnnscope.rundir.runfacts import data_sizes, is_demo, preprocessing, reference_cells, training_caption
+from rnnscope.rundir.summaries import DecayRow
 
 DEMO = {
     "data": {"task": "mixture", "task_params": {}, "n_train": 1500, "n_test": 1000},
@@ -79,16 +88,10 @@ def test_no_spectrum_without_oscillatory_units():
 
 
 def _rows(*specs):
-    from rnnscope.rundir.summaries import DecayRow
-
     return [DecayRow(layer, "grad_h", f, r2, 1.0, 9, ctx, cens) for layer, f, r2, ctx, cens in specs]
 
 
 def test_companion_caption_says_vanished_only_where_it_did():
-    from types import SimpleNamespace
-
-    from rnnscope.report.companion_part import companion_highway_caption
-
     # layer 0 flat over the whole sequence (fit 1.001, R^2 0.0006, never below epsilon), layer 1 decays
     mixed = SimpleNamespace(per_layer=_rows((0, 1.001, 0.0006, 59, True), (1, 0.8, 0.95, 15, False)))
     text = companion_highway_caption(mixed)
@@ -99,8 +102,6 @@ def test_companion_caption_says_vanished_only_where_it_did():
 
 
 def test_tanh_rnn_highway_caption_describes_what_is_drawn():
-    from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY
-
     assert "gate product" in HIGHWAY.caption and "gate product" not in RNN_HIGHWAY.caption
     assert "no gates" in RNN_HIGHWAY.caption and RNN_HIGHWAY.key == HIGHWAY.key
 
@@ -108,11 +109,6 @@ def test_tanh_rnn_highway_caption_describes_what_is_drawn():
 def test_real_data_report_states_sizes_and_preprocessing(tmp_path):
     """A run on the user's own files (GunPoint-like: 50 / 150 series of 150 steps, every 2nd step kept)
     reports 50 / 150 sequences of 75 steps, the preprocessing, and no demo reference."""
-    import numpy as np
-
-    import rnnscope
-    from rnnscope.report import render_report
-
     rng = np.random.default_rng(0)
     path = tmp_path / "gun.npz"
     np.savez(
