@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from rnnscope.report.explorer import ROLE_ORDER, explorer_data
 from rnnscope.report.figures import FigureFinder, Slot
-from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 from rnnscope.report.html import Download, Section, json_script, missing, note, table
 from rnnscope.report.sources import Table, layer_index
+from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 
 HEATMAP = Slot(
     "heatmap",
