@@ -1,6 +1,7 @@
 """Captions and headlines are computed from the run's own results: one test per caption family, with
 contrived results where the usual claim would be false."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,10 +9,13 @@ import numpy as np
 import rnnscope
 from rnnscope.report import render_report
 from rnnscope.report.companion_part import companion_highway_caption
+from rnnscope.report.explorer import _unit_roles
 from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY
 from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
+from rnnscope.report.unit_sections import _bounded
 from rnnscope.rundir.runfacts import data_sizes, is_demo, preprocessing, reference_cells, training_caption
 from rnnscope.rundir.summaries import DecayRow
+from rnnscope.rundir.tables import Table
 
 DEMO = {
     "data": {"task": "mixture", "task_params": {}, "n_train": 1500, "n_test": 1000},
@@ -123,3 +127,12 @@ def test_real_data_report_states_sizes_and_preprocessing(tmp_path):
     assert "50 training (10% of them held out for validation) / 150 test sequences of 75 steps" in html
     assert "every 2nd step kept (downsampled by 2)" in html and "z-normalised per channel" in html
     assert "1500 training" not in html and "30-50" not in html and "~95%" not in html
+
+
+def test_censored_numbers_are_shown_as_bounds():
+    cols = ["layer", "unit", "role", "tau", "tau_censored", "memory", "memory_censored"]
+    rows = [[0, 0, "integrator", 30.0, "above", 45.0, "above"], [0, 1, "transient", 1.0, "below", 2.5, ""]]
+    units = Table(Path("units.csv"), cols, rows, b"")
+    shown = _bounded(units)
+    assert shown[0][3] == "> 30" and shown[0][5] == "> 45" and shown[1][3] == "< 1" and shown[1][5] == 2.5
+    assert _unit_roles(units)[(0, 0)] == ("integrator", "> 30")

@@ -7,7 +7,7 @@ magnitude is below 32.7, which covers tanh-bounded states, probabilities and nor
     {"split", "steps": [T'], "seqs": [{"index", "label", "pred", "length"}], "channels": [C], "classes": [K],
      "roles": [role order], "inputs": {b64, scale, shape: [S, T', C], lo, hi}, "probs": {...} | null,
      "layers": [{"name", "key", "b64", "scale", "shape": [S, T', U], "lo", "hi",
-                 "units": [{"unit", "role", "tau"}]}]}
+                 "units": [{"unit", "role", "tau"}]}]}   (tau: a number, "> N" / "< 1" where censored, or null)
 
 Key: S = sequences shown, T' = recorded steps, C = input channels, K = classes, U = units of a layer.
 """
@@ -85,7 +85,7 @@ def _state_arrays(rec) -> list[tuple[int, str]]:
     return []
 
 
-def _unit_roles(units: Table | None) -> dict[tuple[int, int], tuple[str, float | None]]:
+def _unit_roles(units: Table | None) -> dict[tuple[int, int], tuple[str, float | str | None]]:
     if units is None:
         return {}
     out = {}
@@ -96,6 +96,9 @@ def _unit_roles(units: Table | None) -> dict[tuple[int, int], tuple[str, float |
             continue
         tau = row.get("tau") if tau_col else None
         tau = round(float(tau), 1) if isinstance(tau, (int, float)) and np.isfinite(tau) else None
+        flag = str(row.get("tau_censored") or "")
+        if tau is not None and flag in ("above", "below"):  # censored: a bound, never a value
+            tau = f"> {tau:g}" if flag == "above" else f"< {tau:g}"
         out[(layer, unit)] = (str(row["role"]), tau)
     return out
 

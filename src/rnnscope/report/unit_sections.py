@@ -123,9 +123,9 @@ def roles_section(r, finder: FigureFinder) -> Section:
             "Click a column header to sort by it (again to reverse). Definitions of the "
             "columns and the role rule: docs/analysis.md."
         ),
-        table(r.units.columns, r.units.rows, sortable=True, table_id="role-table", numeric=numeric).replace(
-            'class="table-wrap"', 'class="table-wrap tall"', 1
-        ),
+        table(
+            r.units.columns, _bounded(r.units), sortable=True, table_id="role-table", numeric=numeric
+        ).replace('class="table-wrap"', 'class="table-wrap tall"', 1),
         f"<p>{finder.download(r.units.path, 'the unit table (CSV)').html()}</p>",
     )
     counts = _counts(r)
@@ -139,6 +139,26 @@ def roles_section(r, finder: FigureFinder) -> Section:
         elif slot is None:
             s.add(note(psd_absent(probed)))
     return s
+
+
+CENSORED = {"tau": "tau_censored", "memory": "memory_censored", "free_tau": "free_tau_censored"}
+
+
+def _bounded(units: Table) -> list[list]:
+    """The rows of units.csv with censored numbers written as bounds ("> 30", "< 1"), never as values."""
+    cols = units.columns
+    pairs = [(cols.index(v), cols.index(f)) for v, f in CENSORED.items() if v in cols and f in cols]
+    rows = []
+    for row in units.rows:
+        row = list(row)
+        for i, j in pairs:
+            flag = str(row[j] or "")
+            if flag == "above":
+                row[i] = f"> {row[i]:g}" if isinstance(row[i], (int, float)) else row[i]
+            elif flag == "below":
+                row[i] = f"< {row[i]:g}" if isinstance(row[i], (int, float)) else row[i]
+        rows.append(row)
+    return rows
 
 
 def pca_section(r, finder: FigureFinder) -> Section:
