@@ -4,7 +4,9 @@ The analyze stage (rnnscope.stages.analyze) runs it on a run directory and write
 
     RUN_DIR/analysis/units.csv            one row per unit: layer, unit, role, tau, peak_freq, selectivity,
                                           saturation, memory, prominence, selectivity_p, integration,
-                                          input_drive, mean, std, criteria
+                                          input_drive, mean, std, criteria, tau_censored,
+                                          memory_censored, free_tau, free_tau_censored,
+                                          free_persistence, free_saturation, free_period, dynamics
     RUN_DIR/analysis/summary.json         role counts, PCA explained variance and participation ratio per
                                           layer, example units per role, what was analysed and how
     RUN_DIR/analysis/arrays.safetensors   what the figures (and the HTML report) draw, so nothing is
