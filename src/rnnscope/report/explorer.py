@@ -7,7 +7,8 @@ magnitude is below 32.7, which covers tanh-bounded states, probabilities and nor
     {"split", "steps": [T'], "seqs": [{"index", "label", "pred", "length"}], "channels": [C], "classes": [K],
      "roles": [role order], "inputs": {b64, scale, shape: [S, T', C], lo, hi}, "probs": {...} | null,
      "layers": [{"name", "key", "b64", "scale", "shape": [S, T', U], "lo", "hi",
-                 "units": [{"unit", "role", "tau"}]}]}   (tau: a number, "> N" / "< 1" where censored, or null)
+                 "units": [{"unit", "role", "tau"}]}]}
+     (tau: a number, "> N" / "< 1" where censored, or null)
 
 Key: S = sequences shown, T' = recorded steps, C = input channels, K = classes, U = units of a layer.
 """
