@@ -42,6 +42,7 @@ TRAIN = {
     "clip": 1.0,
     "weight_decay": 0.0,
     "val_fraction": 0.0,
+    "patience": None,  # the recipe trains its full epoch budget (no early stopping)
     "device": "cpu",
 }
 

@@ -8,7 +8,7 @@ the channel of its class, at a random step), a noisy-drift evidence channel and 
   integrator       running sum of the drift channel (the evidence) plus private white noise
   oscillatory      sinusoid (0.05..0.4 cycles/step, random phase per sequence) plus white noise
   input-selective  alpha-function bump after the pulse of the unit's preferred class, plus white noise
-  mixed            pure noise: private exponentially filtered noise, tau 0.5..30 steps
+  unclassified     pure noise: private exponentially filtered noise, tau 0.5..30 steps
   silent           a constant plus 1e-5 noise
 """
 
@@ -77,11 +77,11 @@ def planted(seed: int, *, s: int = 128, t: int = 200, n: int = 20, k: int = 3, p
         pref, width, amp = rng.integers(k), rng.uniform(1, 3), draw("bump_amp", 3.0, 6.0)
         bump = alpha_bump(steps[None, :] - pulse_at[:, None], width) * (labels == pref)[:, None]
         units.append(0.3 * (amp * bump + white()))
-        role.append("input-selective"), tau.append(np.nan), freq.append(np.nan)
+        role.append("selective"), tau.append(np.nan), freq.append(np.nan)
     for _ in range(n):
         tt = rng.uniform(0.5, 30)
         units.append(0.3 * filtered(white(), tt))
-        role.append("mixed"), tau.append(tt), freq.append(np.nan)
+        role.append("unclassified"), tau.append(tt), freq.append(np.nan)
     for _ in range(n):
         units.append(rng.uniform(-1, 1) + 1e-5 * white())
         role.append("silent"), tau.append(np.nan), freq.append(np.nan)
@@ -110,7 +110,9 @@ def recovery(truth: np.ndarray, found: np.ndarray) -> dict[str, float]:
 def test_every_planted_role_is_recovered(population):
     d, table = population
     rates = recovery(d["role"], table.role)
-    assert set(rates) == set(ROLES)
+    # input-driven needs a model's impulse response, latching and mixed are planted in networks
+    # (tests/test_planted_networks.py): every other role is planted here
+    assert set(rates) == set(ROLES) - {"input-driven", "latching", "mixed"}
     assert min(rates.values()) >= 0.95, rates
 
 
@@ -131,10 +133,12 @@ def test_measures_separate_the_planted_roles(population):
     assert table.prominence[role == "oscillatory"].min() > 0.8 and table.prominence[others].max() < 0.2
     others = live & (role != "integrator")
     assert table.integration[role == "integrator"].min() > 0.85 and table.integration[others].max() < 0.1
-    assert table.tau[role == "integrator"].min() > 100
+    # longer than the largest lag (100): censored, the bound given with its flag
+    assert np.all(table.tau_censored[role == "integrator"] == "above")
+    assert np.all(table.tau[role == "integrator"] == 100)
     assert table.input_drive[role == "transient"].min() > 0.7
-    assert table.selectivity[role == "input-selective"].min() > 0.35
-    assert np.all(table.selectivity_p[role == "input-selective"] <= 0.01)
+    assert table.selectivity[role == "selective"].min() > 0.35
+    assert np.all(table.selectivity_p[role == "selective"] <= 0.01)
     assert np.all(table.std[role == "silent"] < 1e-4)
 
 

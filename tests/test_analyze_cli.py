@@ -63,9 +63,14 @@ def test_analyze_writes_every_output(rnn_run, capsys):
     assert main(["analyze", str(rnn_run)]) == 0
     out = capsys.readouterr().out
     assert "40 test sequences x 20 steps; evidence: evidence_0, evidence_1, evidence_2" in out
-    assert out.count("\n") == 5  # header line, table header, 2 layers, path
+    assert out.count("\n") == 6  # header line, network dynamics, table header, 2 layers, path
+    assert "network dynamics: free runs of 60 steps with the input removed" in out
     a = rnn_run / "analysis"
+    has_osc = ",oscillatory," in (a / "units.csv").read_text()
     for stem in FIGURES:
+        if stem == "oscillatory_psd" and not has_osc:  # no empty figure
+            assert not (a / f"{stem}.png").exists()
+            continue
         assert (a / f"{stem}.png").stat().st_size > 1000 and (a / f"{stem}.svg").exists()
     with open(a / "units.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))

@@ -112,13 +112,18 @@ def test_full_run_report_has_every_part(full_run):
     html = render_report(full_run)
     for sid in RUN_SECTIONS:
         _section(html, sid)
-    for key in ("training_curves", "heatmap", "pca", "examples", "psd", "tau"):
+    for key in ("training_curves", "heatmap", "pca", "examples", "tau"):
         assert f'data-figure="{key}"' in html, key
+    # spectra only where a unit oscillates; otherwise a sentence instead of an empty figure
+    rows = (full_run / "analysis" / "units.csv").read_text().splitlines()
+    n_osc = sum(",oscillatory," in row for row in rows)
+    assert ('data-figure="psd"' in html) == (n_osc > 0)
+    assert ("No spectra: no unit of this run is oscillatory" in html) == (n_osc == 0)
     assert 'id="explorer-data"' in html and 'id="role-table"' in html and 'class="sortable"' in html
     assert "Not available" not in _section(html, "explorer") + _section(html, "roles")
     # every figure is an embedded PNG, every link to numbers a data URL or a relative file
     imgs = re.findall(r'<img src="([^"]+)"', html)
-    assert len(imgs) >= 6 and all(src.startswith("data:image/png;base64,") for src in imgs)
+    assert len(imgs) >= 5 + (n_osc > 0) and all(src.startswith("data:image/png;base64,") for src in imgs)
     for src in imgs:
         w, h = png_size(base64.b64decode(src.split(",", 1)[1]))
         assert w > 0 and h > 0
@@ -126,7 +131,8 @@ def test_full_run_report_has_every_part(full_run):
     assert "<link" not in html
     # each figure has a caption and a download of its numbers
     figures = re.findall(r"<figure.*?</figure>", html, re.DOTALL)
-    assert all("<figcaption>" in f and 'download="' in f for f in figures)
+    bad = [f[:400] for f in figures if "<figcaption>" not in f or 'download="' not in f]
+    assert not bad, bad
 
 
 def test_explorer_data_matches_the_recording(full_run):

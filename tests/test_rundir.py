@@ -73,6 +73,7 @@ ANALYSIS = {
     "evidence": None,
     "impulse_probed": False,
     "thresholds": {"tau_long": 10.0},
+    "dynamics": None,  # no model probed: the model criteria are absent
     "split": "test",
     "impulse": None,
 }
@@ -154,8 +155,32 @@ def test_analysis_summary_of_a_bare_recording_has_no_split():
 
 def test_sentences_come_from_the_summaries():
     g = GradientSummary.from_json(GRADIENTS)
-    assert g.top_line() == "top layer: decay factor 0.500 per step, effective context 7 steps"
-    assert g.carrier_line() == "top layer grad_h: decay factor 0.500 per step, effective context 7 steps"
+    # every layer named; layer 0's context never fell below epsilon (undefined here)
+    both = (
+        "layer 0: decay factor 0.500 per step, no effective context; "
+        "layer 1: decay factor 0.500 per step, effective context 7 steps"
+    )
+    assert g.top_line() == both and g.carrier_line() == both
+    flat = GradientSummary.from_json(
+        {
+            **GRADIENTS,
+            "per_layer": [
+                {
+                    **ROW,
+                    "layer": 0,
+                    "decay_factor": 1.001,
+                    "r2": 0.0006,
+                    "effective_context": 9,
+                    "context_censored": True,
+                },
+                ROW,
+            ],
+        }
+    )  # a flat layer 0: a fit of 1.001 with R^2 0.0006 is no decay, and the headline says so
+    assert flat.top_line().startswith(
+        "layer 0: no exponential decay (fit R² 0.001 < 0.5), effective context >= 9 steps; layer 1: decay"
+    )
+    assert flat.cli_lines()[2].split() == ["0", "grad_h", "no", "decay", "0.001", ">=9"]
     assert g.cli_lines()[2].split() == ["0", "grad_h", "0.5000", "1.0", "0.990", "-"]
     assert [(r.layer, i.decay_factor if i else None) for r, i in g.pairs()] == [(0, None), (1, 0.25)]
     a = AnalysisSummary.from_json(ANALYSIS)

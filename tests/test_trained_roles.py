@@ -97,8 +97,8 @@ def test_motif_task_makes_input_selective_and_transient_units(tmp_path):
     run = _train("motif", "rnn", {"seq_len": 30, "amplitude": 1.5}, epochs=10)
     assert run.metrics["test_acc"] > 0.45  # chance 1/3; seed 0 reaches 0.59
     counts, report = _roles(run.model, run, tmp_path)
-    assert counts["input-selective"] + counts["transient"] >= 4  # seed 0: 6 + 2
+    assert counts["selective"] + counts["transient"] >= 4  # seed 0: 6 + 2
     assert counts["oscillatory"] <= 2
     t = report.table
-    sel = t.role == "input-selective"
+    sel = t.role == "selective"
     assert (t.selectivity_p[sel] <= 0.01).all() and (t.selectivity[sel] >= 0.2).all()

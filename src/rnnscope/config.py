@@ -86,7 +86,8 @@ class TrainConfig:
     weight_decay: float = 0.0  # Adam (L2) weight decay
     schedule: str = "cosine"  # learning-rate schedule over `epochs`: "cosine" (to 0) | "constant"
     clip: float | None = 1.0  # max global gradient norm (None: no clipping)
-    patience: int | None = None  # early stopping: epochs without val-accuracy gain (None: off)
+    patience: int | None = 10  # early stopping: epochs without val-accuracy gain (None: off) ...
+    min_epochs: int = 30  # ... never before this many epochs (the demo's plateau at chance lasts <= 18)
     val_fraction: float = 0.1  # share of the training split held out for validation (seeded)
     seed: int = 0  # seeds data, initialisation and data order
     device: str = "auto"  # "auto" | "cpu" | "cuda"
@@ -103,6 +104,8 @@ class TrainConfig:
             raise BadArgument(f"schedule must be cosine or constant, got {self.schedule!r}")
         if self.clip is not None and not self.clip > 0:
             raise BadArgument(f"clip must be positive, got {self.clip}")
+        if self.min_epochs < 0:
+            raise BadArgument(f"min_epochs must be non-negative, got {self.min_epochs}")
         if self.patience is not None and self.patience < 1:
             raise BadArgument(f"patience must be positive, got {self.patience}")
         if not 0.0 <= self.val_fraction < 1.0:

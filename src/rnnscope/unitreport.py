@@ -4,7 +4,9 @@ The analyze stage (rnnscope.stages.analyze) runs it on a run directory and write
 
     RUN_DIR/analysis/units.csv            one row per unit: layer, unit, role, tau, peak_freq, selectivity,
                                           saturation, memory, prominence, selectivity_p, integration,
-                                          input_drive, mean, std, criteria
+                                          input_drive, mean, std, criteria, tau_censored,
+                                          memory_censored, free_tau, free_tau_censored,
+                                          free_persistence, free_saturation, free_period, dynamics
     RUN_DIR/analysis/summary.json         role counts, PCA explained variance and participation ratio per
                                           layer, example units per role, what was analysed and how
     RUN_DIR/analysis/arrays.safetensors   what the figures (and the HTML report) draw, so nothing is
@@ -39,9 +41,11 @@ from rnnscope.analysis import (
     power_spectrum,
     project,
 )
+from rnnscope.analysis.stats import check_activity
 from rnnscope.config import ANALYSIS_MAX_SEQUENCES, ANALYSIS_VALUE_BUDGET
 from rnnscope.errors import BadArgument, UserInputError
 from rnnscope.recording import Recording
+from rnnscope.recording.probes import Dynamics
 from rnnscope.rundir import UNIT_COLUMNS, AnalysisSummary, LayerUnits
 
 MAX_SEQUENCES = ANALYSIS_MAX_SEQUENCES
@@ -59,11 +63,14 @@ impulse.l<l> (lags, U) when a model was probed; shared: psd.freqs (F,), steps (T
 into the analysed sequences, example_lengths, example_labels, proj_labels (N_PROJECTED,), class_ids (K,)"""
 CSV_COLUMNS = UNIT_COLUMNS  # the columns of units.csv
 _SCORE = {
-    "integrator": "integration",
-    "oscillatory": "prominence",
-    "input-selective": "selectivity",
+    "input-driven": "input_drive",
     "transient": "input_drive",
+    "selective": "selectivity",
+    "integrator": "integration",
+    "latching": "saturation",
+    "oscillatory": "prominence",
     "mixed": "std",
+    "unclassified": "std",
     "silent": "std",
 }
 
@@ -80,7 +87,7 @@ class UnitReport:
 
     def columns(self) -> dict[str, list]:
         """{column of units.csv: values (U_all,)}."""
-        return {c: (self.memory if c == "memory" else getattr(self.table, c)).tolist() for c in CSV_COLUMNS}
+        return {c: getattr(self.table, c).tolist() for c in CSV_COLUMNS}
 
 
 def activity_name(rec: Recording, layer: int) -> str:
@@ -96,16 +103,21 @@ def analyze_recording(
     thresholds: RoleThresholds | None = None,
     class_names: list[str] | None = None,
     evidence_names: list[str] | None = None,
+    dynamics: Dynamics | None = None,
 ) -> UnitReport:
     """Classify every unit of every recorded layer, PCA per layer, and the arrays the figures need.
 
     sequences: indices into the recording (default the first `default_sequences(...)`). evidence: (S, T, E)
     aligned with those sequences and the recorded steps, or None (then running sums of the inputs serve).
     impulse: {layer: ImpulseResponse} from `model_impulse`, or None. thresholds: None = RoleThresholds().
+    dynamics: the model's own dynamics (rnnscope.recording.probes.probe_dynamics; its impulse replaces
+    `impulse`), or None: the model criteria are then absent (docs/analysis.md).
     class_names: label text per class index (default: the recording's source, if it names them).
     Raises ValueError naming the array (e.g. "hidden.l0: h contains NaN at valid steps").
     """
     thresholds = RoleThresholds() if thresholds is None else thresholds
+    if dynamics is not None:
+        impulse = dynamics.impulse
     class_names = class_names if class_names is not None else rec.source.get("class_names")
     if sequences is None:
         widest = max(rec.shape(activity_name(rec, layer))[-1] for layer in rec.layers)
@@ -136,6 +148,11 @@ def analyze_recording(
                 mask=mask,
                 layer=str(layer),
                 thresholds=thresholds,
+                free=dynamics.free.get(layer) if dynamics is not None else None,
+                memory=impulse[layer].memory if impulse is not None and layer in impulse else None,
+                memory_lags=len(impulse[layer].deviation)
+                if impulse is not None and layer in impulse
+                else None,
             )
             p = pca(h, mask, n_components=min(N_PCS, h.shape[2]))
             osc = _example_units(table, N_PSD)["oscillatory"]
@@ -150,10 +167,7 @@ def analyze_recording(
             else (np.zeros(1, np.int64), np.nanmean(np.where(mask[:, :, None], z, np.nan), axis=0)[None])
         )
         tables.append(table)
-        mem = (
-            np.full(len(table), np.nan) if impulse is None or layer not in impulse else impulse[layer].memory
-        )
-        memory.append(mem)
+        memory.append(table.memory)
         arrays.update(
             {
                 f"activity.l{layer}": h[examples].astype(np.float32),
@@ -193,7 +207,20 @@ def analyze_recording(
         impulse is not None,
         dataclasses.asdict(thresholds),
     )
+    summary.dynamics = dynamics.settings if dynamics is not None else None
     return UnitReport(table, np.concatenate(memory), summary, arrays)
+
+
+def check_recording(rec: Recording, sequences: np.ndarray) -> None:
+    """Raise BadArgument naming the array when a layer's activity cannot be analysed (NaN, too few
+    sequences or steps): checked before the model is probed, so the activity's own fault is named."""
+    mask = rec.mask(sequences)
+    for layer in rec.layers:
+        name = activity_name(rec, layer)
+        try:
+            check_activity(rec.read(name, sequences), mask, min_sequences=2, min_steps=8)
+        except UserInputError as err:
+            raise BadArgument(f"{name}: {err}") from None
 
 
 def _example_sequences(labels, n: int) -> np.ndarray:

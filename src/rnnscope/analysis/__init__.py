@@ -23,6 +23,7 @@ from rnnscope.analysis.gradients import (
     spectral_norm,
 )
 from rnnscope.analysis.impulse import ImpulseResponse, impulse_response, memory_length
+from rnnscope.analysis.freerun import FreeRunMeasures, free_run_measures
 from rnnscope.analysis.roles import ROLES, RoleThresholds, UnitTable, classify_units
 from rnnscope.analysis.selectivity import Integration, Selectivity, input_drive, integration, selectivity
 from rnnscope.analysis.spectral import dominant_frequency, power_spectrum, spectral_peaks
@@ -45,6 +46,8 @@ __all__ = [
     "profile_stats",
     "spectral_norm",
     "PCA",
+    "FreeRunMeasures",
+    "free_run_measures",
     "ROLES",
     "ActivityStats",
     "ImpulseResponse",

@@ -1,50 +1,51 @@
-"""A temporal role per unit from all the measures, and the table that holds the results.
+"""A temporal role per unit from all the measures: what the network does by itself, and with its input.
 
 Key: S = sequences, T = time steps, U = units, C = input channels, E = evidence signals.
 
-Decision rule (thresholds in RoleThresholds; every criterion is computed for every unit and the ones
-that hit are listed in the `criteria` column):
+Every criterion is computed for every unit and the ones that hit are listed in the `criteria` column
+(thresholds in RoleThresholds; docs/analysis.md defines each with its evidence).
 
-  silent        std < silent_std. Decided first; nothing else is considered.
-  oscillatory   spectral peak prominence >= min_prominence (decades), at a frequency that is a rhythm:
-                at least `min_cycles` cycles per Welch segment (a peak in the lowest bins is slow drift,
-                which integrators show) and at most `max_freq` (>= 3 steps per cycle; a sign-alternating
-                transient response, e.g. to sparse clicks, peaks near Nyquist without being rhythmic).
-  integrator    with evidence (or inputs, whose running sums then serve as evidence):
-                |r| with cumulative evidence >= min_integration, exceeding |r| with the momentary
-                evidence by >= integration_margin, and tau >= tau_long;
-                without either: tau >= tau_long alone (long memory, a weaker claim).
-  selective     label-shuffle p <= max_p and eta^2 >= min_eta2 (needs labels).
-  transient     input_drive >= min_drive and tau < tau_long (needs inputs).
+With a model (free runs and the impulse response, rnnscope.recording.probes / .impulse):
+  oscillatory   the free run (input removed) rings: a rhythm of >= 3 steps per cycle that lasts at least
+                one period (rnnscope.analysis.freerun). A rhythm the input carries does not count.
+  holds         the free run keeps the value: persistence >= min_persistence and free tau >= tau_long, and
+                it does not oscillate.
+  latching      holds, at a saturated value (free_saturation >= latch_saturation).
+  integrator    holds, at graded values (not latching), and accumulates: with evidence (or inputs, whose
+                running sums then serve), |r| with cumulative evidence >= min_integration, exceeding |r|
+                with the momentary evidence by integration_margin.
+  input-driven  input_drive >= min_drive and impulse memory < fast_memory: follows the input at short lag.
+  transient     input_drive >= min_drive, fast_memory <= impulse memory < tau_long, and does not hold: an
+                input leaves a response that outlasts it briefly and decays.
+Without a model (activity recorded elsewhere) the model criteria are absent (dynamics = "absent") and the
+activity stands in, as a weaker claim: oscillatory = a spectral peak in band (the rhythm may be the
+input's), integrator = integration and tau >= tau_long (or tau alone without evidence or inputs),
+latching = that at saturation >= latch_saturation, transient = input_drive >= min_drive and tau < tau_long
+(input-driven is not told apart from transient without the impulse response).
+Always: silent (std < silent_std), selective (label-shuffle p <= max_p and eta^2 >= min_eta2).
 
-  role = "mixed" if oscillatory and integrator both hit; else the one of them that hits; else
-  "transient" if transient; else "input-selective" if selective; else "mixed" (no criterion hit).
-
-The order puts the dynamical signatures first because they explain the others: an integrator of
-evidence is class-selective because the class is decided by the evidence, an oscillator on a frequency
-task is selective through its rhythm, and a unit that follows recent inputs with a short memory
-(transient) is class-selective whenever the inputs carry the class. "input-selective" is kept for units
-whose response depends on the class without being explained by a short linear memory of the input
-(e.g. nonlinear pattern detectors). Only
-two dynamical signatures in one unit are left unresolved ("mixed").
+Rule: silent first. Then the dynamical roles (oscillatory, latching, integrator): one hit -> that role,
+several -> "mixed". Otherwise input-driven or transient, else selective, else "unclassified" (no
+criterion hit). The dynamical signatures come first because they explain the others: an integrator of
+evidence is class-selective because the evidence decides the class, and a unit that follows its input at
+short lag is selective whenever the input carries the class.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from rnnscope.analysis.freerun import FreeRunMeasures
 from rnnscope.analysis.selectivity import input_drive, integration, selectivity
 from rnnscope.analysis.spectral import dominant_frequency
 from rnnscope.analysis.stats import activity_stats, check_activity, check_aligned
 from rnnscope.analysis.timescales import timescales
+from rnnscope.analysis.unittable import ROLES, UnitTable, censor
 from rnnscope.errors import BadArgument
 
-ROLES = ("input-selective", "transient", "integrator", "oscillatory", "mixed", "silent")
+__all__ = ["ROLES", "RoleThresholds", "UnitTable", "classify_units"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ class RoleThresholds:
     max_p: float = 0.01  # selectivity: label-shuffle p-value at most this
     min_eta2: float = 0.2  # selectivity: fraction of response variance explained by class
     min_drive: float = 0.3  # transient: adjusted R^2 of h on the last `input_lags` inputs
+    fast_memory: float = 1.0  # steps; impulse memory below this: input-driven (gone by the next step)
+    min_persistence: float = 0.5  # holds: correlation across starts between free-run lags 0 and F
+    latch_saturation: float = 0.5  # latching: share of held values with |h| > saturation_bound
+    min_trough: float = 0.3  # free-run rhythm: autocorrelation falls at least this far below 0 ...
+    min_rebound: float = 0.3  # ... and rises again to at least this
     # Estimator settings.
     acf_floor: float = 0.2  # tau fit uses lags until the autocorrelation drops below this
     max_lag: int | None = None  # largest autocorrelation lag; None: T // 2
@@ -71,7 +77,7 @@ class RoleThresholds:
     seed: int = 0  # seeds the shuffles
 
     def __post_init__(self) -> None:
-        positive = ("saturation_bound", "tau_long", "n_shuffles", "input_lags")
+        positive = ("saturation_bound", "tau_long", "n_shuffles", "input_lags", "fast_memory")
         unit_interval = (
             "min_integration",
             "integration_margin",
@@ -79,6 +85,10 @@ class RoleThresholds:
             "min_eta2",
             "min_drive",
             "acf_floor",
+            "min_persistence",
+            "latch_saturation",
+            "min_trough",
+            "min_rebound",
         )
         for name in positive:
             if not getattr(self, name) > 0:
@@ -92,82 +102,6 @@ class RoleThresholds:
             raise BadArgument("silent_std and min_prominence must be non-negative")
 
 
-@dataclass(frozen=True)
-class UnitTable:
-    """One row per unit; every field is an array (U,). NaN where a measure could not be computed
-    (selectivity without labels, integration without evidence or inputs, input_drive without inputs).
-
-    layer: name given by the caller.  unit: index within the layer.  role: one of ROLES.
-    criteria: the criteria that hit, joined by "+".  tau: timescale (steps).  peak_freq: cycles/step.
-    prominence: decades.  selectivity: eta^2.  selectivity_p: shuffle p-value.
-    integration: |r| with cumulative evidence.  input_drive: adjusted R^2.
-    saturation: fraction of steps with |h| > bound.  mean, std: of h.
-    """
-
-    layer: np.ndarray
-    unit: np.ndarray
-    role: np.ndarray
-    criteria: np.ndarray
-    tau: np.ndarray
-    peak_freq: np.ndarray
-    prominence: np.ndarray
-    selectivity: np.ndarray
-    selectivity_p: np.ndarray
-    integration: np.ndarray
-    input_drive: np.ndarray
-    saturation: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
-
-    def __post_init__(self) -> None:
-        n = len(self.unit)
-        for f in dataclasses.fields(self):
-            if np.shape(getattr(self, f.name)) != (n,):
-                raise BadArgument(f"{f.name} must have shape ({n},), got {np.shape(getattr(self, f.name))}")
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(self))
-
-    def __len__(self) -> int:
-        return len(self.unit)
-
-    def to_rows(self) -> list[dict]:
-        """One dict per unit with plain Python values (JSON-serialisable apart from NaN/inf floats)."""
-        cols = {c: getattr(self, c).tolist() for c in self.columns}
-        return [{c: cols[c][i] for c in self.columns} for i in range(len(self))]
-
-    def to_csv(self, path: str | Path) -> None:
-        """Write a header and one row per unit; floats with 7 significant digits, "nan"/"inf" as such."""
-        with open(path, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(self.columns)
-            for row in self.to_rows():
-                w.writerow([f"{v:.7g}" if isinstance(v, float) else v for v in row.values()])
-
-    @classmethod
-    def from_csv(cls, path: str | Path) -> UnitTable:
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        kinds = {"layer": str, "role": str, "criteria": str, "unit": np.int64}
-        data = {}
-        for f in dataclasses.fields(cls):
-            values = [r[f.name] for r in rows]
-            data[f.name] = np.array(values, dtype=kinds.get(f.name, np.float64)).reshape(len(rows))
-        return cls(**data)
-
-    @classmethod
-    def concat(cls, tables: list[UnitTable]) -> UnitTable:
-        """Stack tables (e.g. one per layer) into one."""
-        if not tables:
-            raise BadArgument("tables must not be empty")
-        return cls(**{c: np.concatenate([getattr(t, c) for t in tables]) for c in tables[0].columns})
-
-    def role_counts(self) -> dict[str, int]:
-        """Units per role, every role listed (0 where none)."""
-        return {r: int(np.sum(self.role == r)) for r in ROLES}
-
-
 def classify_units(
     h: np.ndarray,
     *,
@@ -177,19 +111,30 @@ def classify_units(
     mask: np.ndarray | None = None,
     layer: str = "",
     thresholds: RoleThresholds = RoleThresholds(),
+    free: FreeRunMeasures | None = None,
+    memory: np.ndarray | None = None,
+    memory_lags: int | None = None,
 ) -> UnitTable:
     """Measure and classify every unit of h (S, T, U).
 
     inputs (S, T, C): enables input_drive (and evidence from running sums of inputs if evidence is
     None). labels (S,): enables selectivity. evidence (S, T) or (S, T, E): cumulative evidence signals
     (e.g. Task.latents). mask (S, T): True at valid steps. Needs S >= 2 and a run of >= 8 valid steps.
+    free: free-run measures of these units (rnnscope.analysis.freerun); memory (U,): impulse memory
+    (rnnscope.analysis.impulse), observed over `memory_lags` lags. With free (and memory), the model rule
+    of the module docstring applies; without, the activity rule.
     """
     th = thresholds
     h, mask = check_activity(h, mask, min_sequences=2, min_steps=8)
-    _s, _t, u = h.shape
+    _s, t, u = h.shape
     nan = np.full(u, np.nan)
+    if free is not None and np.shape(free.tau) != (u,):
+        raise BadArgument(f"free-run measures must have {u} units, got {np.shape(free.tau)}")
+    if memory is not None and np.shape(memory) != (u,):
+        raise BadArgument(f"memory must have shape ({u},), got {np.shape(memory)}")
     stats = activity_stats(h, mask, bound=th.saturation_bound, silent_std=th.silent_std)
-    tau = timescales(h, mask, max_lag=th.max_lag, floor=th.acf_floor)
+    max_lag = th.max_lag or t // 2
+    tau = timescales(h, mask, max_lag=max_lag, floor=th.acf_floor)
     peak_freq, prominence = dominant_frequency(h, mask, nperseg=th.nperseg)
     sel_eta, sel_p = nan, nan
     if labels is not None:
@@ -204,36 +149,61 @@ def classify_units(
     if evidence is not None:
         ig = integration(h, evidence, mask)
         integ, integ_inst = ig.cumulative, ig.instantaneous
+    mem = nan if memory is None else np.asarray(memory, dtype=np.float64)
 
     with np.errstate(invalid="ignore"):  # NaN compares False: a measure that is missing never hits
         nperseg = th.nperseg or min(64, int(mask.sum(axis=1).max()))
         in_band = (peak_freq >= th.min_cycles / nperseg) & (peak_freq <= th.max_freq)
-        osc = (prominence >= th.min_prominence) & in_band
-        if evidence is not None:
-            integ_hit = (integ >= th.min_integration) & (integ - integ_inst >= th.integration_margin)
-            integ_hit &= tau >= th.tau_long
-        else:
-            integ_hit = tau >= th.tau_long
+        rhythm = (prominence >= th.min_prominence) & in_band
+        accumulates = (
+            (integ >= th.min_integration) & (integ - integ_inst >= th.integration_margin)
+            if evidence is not None
+            else np.ones(u, bool)
+        )
         sel_hit = (sel_p <= th.max_p) & (sel_eta >= th.min_eta2)
-        trans = (drive >= th.min_drive) & (tau < th.tau_long)
+        driven_in = drive >= th.min_drive
+        if free is not None:
+            osc = free.oscillates.astype(bool)
+            holds = (free.persistence >= th.min_persistence) & (free.tau >= th.tau_long) & ~osc
+            latch = holds & (free.saturation >= th.latch_saturation)
+            integ_hit = holds & ~latch & accumulates
+            fast = mem < th.fast_memory if memory is not None else tau < th.fast_memory
+            short = mem < th.tau_long if memory is not None else tau < th.tau_long
+            driven = driven_in & fast
+            trans = driven_in & ~fast & short & ~holds
+        else:
+            osc = rhythm
+            slow = accumulates & (tau >= th.tau_long)
+            latch = slow & (stats.saturation >= th.latch_saturation)
+            integ_hit = slow & ~latch
+            driven = np.zeros(u, bool)
+            trans = driven_in & (tau < th.tau_long)
 
-    role = np.full(u, "mixed", dtype=object)
-    role[sel_hit] = "input-selective"
+    role = np.full(u, "unclassified", dtype=object)
+    role[sel_hit] = "selective"
     role[trans] = "transient"
-    role[integ_hit] = "integrator"
-    role[osc] = "oscillatory"
-    role[osc & integ_hit] = "mixed"
+    role[driven] = "input-driven"
+    dyn = np.stack([osc, latch, integ_hit], axis=1)
+    for j, name in enumerate(("oscillatory", "latching", "integrator")):
+        role[dyn[:, j]] = name
+    role[dyn.sum(axis=1) > 1] = "mixed"
     role[stats.silent] = "silent"
-    names = ("oscillatory", "integrator", "input-selective", "transient")
-    hits = np.stack([osc, integ_hit, sel_hit, trans], axis=1)
+    names = ("oscillatory", "latching", "integrator", "input-driven", "transient", "selective", "rhythm")
+    hits = np.stack([osc, latch, integ_hit, driven, trans, sel_hit, rhythm & ~osc], axis=1)
     criteria = np.array(["+".join(n for n, hit in zip(names, row) if hit) for row in hits], dtype=object)
     criteria[stats.silent] = "silent"
+    tau_v, tau_flag = censor(tau, float(max_lag))
+    mem_v, mem_flag = mem.copy(), np.full(u, "", dtype=object)
+    never = np.isinf(mem)  # never decayed within the lags observed: longer than those
+    mem_v[never], mem_flag[never] = float(memory_lags) if memory_lags else np.nan, "above"
+    mem_flag[mem == 0] = "unreached"
+    model = free is not None
     return UnitTable(
         layer=np.full(u, layer).astype(str),
         unit=np.arange(u),
         role=role.astype(str),
         criteria=criteria.astype(str),
-        tau=tau,
+        tau=tau_v,
         peak_freq=peak_freq,
         prominence=prominence,
         selectivity=sel_eta,
@@ -243,4 +213,13 @@ def classify_units(
         saturation=stats.saturation,
         mean=stats.mean,
         std=stats.std,
+        tau_censored=tau_flag,
+        memory=mem_v,
+        memory_censored=mem_flag.astype(str),
+        free_tau=free.tau if model else nan,
+        free_tau_censored=np.where(free.tau_censored, "above", "") if model else np.full(u, ""),
+        free_persistence=free.persistence if model else nan,
+        free_saturation=free.saturation if model else nan,
+        free_period=free.period if model else nan,
+        dynamics=np.full(u, "model" if model else "absent"),
     )

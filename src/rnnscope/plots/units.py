@@ -12,11 +12,14 @@ import numpy as np
 from rnnscope.plots import new_figure
 
 ROLE_COLORS = {
-    "input-selective": "#1f77b4",
+    "input-driven": "#ff7f0e",
     "transient": "#17becf",
+    "selective": "#1f77b4",
     "integrator": "#d62728",
+    "latching": "#8c564b",
     "oscillatory": "#2ca02c",
     "mixed": "#9467bd",
+    "unclassified": "#bcbd22",
     "silent": "#7f7f7f",
 }
 ROLE_ORDER = tuple(ROLE_COLORS)  # the order of rnnscope.analysis.ROLES
@@ -162,16 +165,19 @@ def plot_tau_histogram(
     title: str = "unit timescales",
     ax=None,
 ):
-    """Histogram of tau (steps, log axis) per layer; taus longer than measurable (inf) and NaN counted in
-    the legend; tau_long: the integrator threshold, drawn as a line."""
+    """Histogram of tau (steps, log axis) per layer; taus longer than measurable (inf: beyond the largest
+    lag) and shorter than one step (0: no positive correlation at lag 1) are counted in the legend, never
+    drawn as values; tau_long: the integrator threshold, drawn as a line."""
     fig, ax = _ax(ax)
     finite = [t[np.isfinite(t) & (t > 0)] for t in taus.values()]
     allv = np.concatenate(finite) if finite else np.array([])
     lo, hi = (max(allv.min(), 0.1), allv.max()) if len(allv) else (0.5, 50.0)
     bins = np.geomspace(lo / 1.05, hi * 1.05 + 1e-9, 20)
     for (name, t), f in zip(taus.items(), finite):
-        extra = int(np.isinf(t).sum())
-        label = f"layer {name}" + (f" (+{extra} longer than measurable)" if extra else "")
+        extra, short = int(np.isinf(t).sum()), int((t == 0).sum())
+        bound = f"> {max_lag:g} steps" if max_lag is not None else "longer than measurable"
+        label = f"layer {name}" + (f" (+{extra} with tau {bound})" if extra else "")
+        label += f" (+{short} below 1 step)" if short else ""
         ax.hist(f, bins=bins, alpha=0.55, label=label)
     if tau_long is not None:
         ax.axvline(tau_long, color="k", ls="--", lw=1, label=f"tau_long = {tau_long:g}")

@@ -19,14 +19,30 @@ from rnnscope.rundir import (
     read_gradient_summary,
     read_metrics,
 )
+from rnnscope.rundir.gradient_text import vanished_layers
 from rnnscope.rundir.validate import Fields
 
-COMPANION_HIGHWAY = Slot(
-    "companion_highways",
-    "The gated companion's gate-only path (LSTM Π f, GRU Π z), its normalised ∂L/∂c and its Jacobian "
-    "product along the sequence: look for how far back the gradient stays near 1 where the tanh RNN's has "
-    "vanished, and whether the gate product carries it alone or the whole recurrence does.",
-)
+
+def companion_highway_caption(main_summary: GradientSummary | None) -> str:
+    """The companion's highway caption: says the main model's gradient vanished only in the layers where
+    its fitted decay fell below epsilon within the sequence (rnnscope.rundir.gradient_text)."""
+    rows = main_summary.per_layer if main_summary is not None else []
+    gone = vanished_layers(rows)
+    kept = sorted({r.layer for r in rows if r.quantity in ("grad_h", "grad_stream")} - set(gone))
+    if gone:
+        where = f"where the main model's gradient has vanished (layer {', '.join(map(str, gone))})"
+        if kept:
+            where += f"; in layer {', '.join(map(str, kept))} it did not vanish within the sequence"
+    elif kept:
+        where = "next to the main model's, which did not vanish within the sequence in any layer"
+    else:
+        where = "next to the main model's (not measured)"
+    return (
+        "The gated companion's gate-only path (LSTM Π f, GRU Π z), its normalised ∂L/∂c and its Jacobian "
+        f"product along the sequence: look for how far back the gradient stays near 1, {where}."
+    )
+
+
 COMPANION_FLOW = Slot(
     "companion_gradient_flow",
     "The gated companion's ‖∂L/∂h_t‖ and ‖∂L/∂c_t‖ against the step, trained (solid) and at initialisation: "
@@ -112,7 +128,7 @@ def companion_html(
         downloads.append(dataclasses.replace(d, name=f"companion_{d.name}"))
     gradients = paths.companion.gradients
     for slot, fig in (
-        (COMPANION_HIGHWAY, gradients.figure("highways")),
+        (Slot("companion_highways", companion_highway_caption(main_summary)), gradients.figure("highways")),
         (COMPANION_FLOW, gradients.figure("flow")),
     ):
         html = finder.html(slot, fig, downloads)

@@ -8,6 +8,7 @@ magnitude is below 32.7, which covers tanh-bounded states, probabilities and nor
      "roles": [role order], "inputs": {b64, scale, shape: [S, T', C], lo, hi}, "probs": {...} | null,
      "layers": [{"name", "key", "b64", "scale", "shape": [S, T', U], "lo", "hi",
                  "units": [{"unit", "role", "tau"}]}]}
+     (tau: a number, "> N" / "< 1" where censored, or null)
 
 Key: S = sequences shown, T' = recorded steps, C = input channels, K = classes, U = units of a layer.
 """
@@ -21,7 +22,17 @@ import numpy as np
 
 from rnnscope.report.sources import Table, layer_index
 
-ROLE_ORDER = ("integrator", "oscillatory", "transient", "input-selective", "mixed", "silent", "unclassified")
+ROLE_ORDER = (
+    "integrator",
+    "latching",
+    "oscillatory",
+    "transient",
+    "input-driven",
+    "selective",
+    "mixed",
+    "unclassified",
+    "silent",
+)
 MAX_SEQUENCES = 24
 MAX_VALUES = 700_000  # int16 values in all arrays together (~1.9 MB of base64); fewer sequences beyond it
 MISSING = -32768
@@ -75,7 +86,7 @@ def _state_arrays(rec) -> list[tuple[int, str]]:
     return []
 
 
-def _unit_roles(units: Table | None) -> dict[tuple[int, int], tuple[str, float | None]]:
+def _unit_roles(units: Table | None) -> dict[tuple[int, int], tuple[str, float | str | None]]:
     if units is None:
         return {}
     out = {}
@@ -86,6 +97,9 @@ def _unit_roles(units: Table | None) -> dict[tuple[int, int], tuple[str, float |
             continue
         tau = row.get("tau") if tau_col else None
         tau = round(float(tau), 1) if isinstance(tau, (int, float)) and np.isfinite(tau) else None
+        flag = str(row.get("tau_censored") or "")
+        if tau is not None and flag in ("above", "below"):  # censored: a bound, never a value
+            tau = f"> {tau:g}" if flag == "above" else f"< {tau:g}"
         out[(layer, unit)] = (str(row["role"]), tau)
     return out
 

@@ -48,6 +48,12 @@ HIGHWAY = Slot(
     "Jacobian product: look for products that stay near 1 where the gradient survives — the highway.",
 )
 
+RNN_HIGHWAY = Slot(
+    "highways",
+    "A tanh RNN has no gates: the normalised gradient and the norm of the Jacobian product ∂h_n/∂h_t "
+    "along the sequence, per layer: look for how far back each stays near 1.",
+)
+
 
 def _drawer(kind: str, what: str, profile: Table | None, init: Table | None, paths):
     """A function drawing figure `what` (flow, learning, highways, evolution) from the saved files, or None
@@ -281,7 +287,7 @@ def sections(r, finder: FigureFinder) -> list[Section]:
                 )
             )
         fig = figure(
-            HIGHWAY,
+            HIGHWAY if kind != "rnn" else RNN_HIGHWAY,
             "highways",
             _subset("highways", profile, init, ("highway", "jacobian_product", "grad_h", "grad_c")),
         )

@@ -27,14 +27,16 @@ from rnnscope.rundir import (
     read_status,
     read_units,
 )
-
-REFERENCE = {"train_acc": 0.95, "test_acc": 0.93, "epochs": (30, 50)}  # the seed's reference result
-
-TRAINING = Slot(
-    "training_curves",
-    "Accuracy and loss per epoch: look for where test accuracy levels off (green line, the "
-    "convergence epoch) against the reference band of epochs 30-50 and the dotted task ceiling.",
+from rnnscope.rundir.runfacts import (
+    REFERENCE,
+    data_sizes,
+    is_demo,
+    preprocessing,
+    reference_cells,
+    training_caption,
 )
+
+TRAINING_KEY = "training_curves"
 
 
 class RunReader:
@@ -95,11 +97,9 @@ def run_section(r: RunReader) -> Section:
         ("task", task),
         (
             "data",
-            (
-                f"{d.get('n_train')} training / {d.get('n_test')} test sequences, "
-                f"{c.get('input_size')} input channels, {c.get('n_classes')} classes"
-            ),
+            f"{data_sizes(c)}, {c.get('input_size')} input channels, {c.get('n_classes')} classes",
         ),
+        *([("preprocessing", preprocessing(c))] if preprocessing(c) else []),
         ("classes", ", ".join(map(str, c.get("class_names", [])))),
         ("model", model),
         ("parameters", f"{c.get('params', 0):,}"),
@@ -143,20 +143,22 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
     m = r.metrics or {}
     ceiling = m.get("task_ceiling", r.config.get("task_ceiling"))
     conv = m.get("converged_epoch")
-    lo, hi = REFERENCE["epochs"]
+    ref = reference_cells(r.config)
 
     def pct(v):
         return f"{100 * v:.1f} %" if isinstance(v, (int, float)) and math.isfinite(v) else "–"
 
     rows = [
-        ["train accuracy", pct(m.get("train_acc")), "~95 %"],
-        ["test accuracy", pct(m.get("test_acc")), "~93 %"],
+        ["train accuracy", pct(m.get("train_acc")), ref["train_acc"]],
+        ["test accuracy", pct(m.get("test_acc")), ref["test_acc"]],
         ["validation accuracy", pct(m.get("val_acc")), ""],
-        ["converged epoch", conv if conv is not None else "–", f"{lo}-{hi}"],
+        ["converged epoch", conv if conv is not None else "–", ref["converged_epoch"]],
         ["epochs run", m.get("epochs_run", len(r.history) - 1), ""],
         ["task ceiling", pct(ceiling) if ceiling is not None else "n/a (real data)", "Bayes/oracle accuracy"],
     ]
-    s.add(table(["", "this run", "reference"], rows))
+    demo = any(ref.values())
+    header = ["", "this run", "reference (the demo's)" if demo else ""]
+    s.add(table(header, rows if demo or ceiling is not None else [row[:2] + [""] for row in rows]))
     if r.metrics is None:
         s.add(
             note(
@@ -169,10 +171,11 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
     def draw():
         from rnnscope.plots.training import plot_training_curves
 
-        return plot_training_curves(history, conv, ceiling)
+        return plot_training_curves(history, conv, ceiling, REFERENCE if is_demo(r.config) else None)
 
     numbers = [Download("history.csv", data=_history_csv(history))]
-    return s.add(finder.html(TRAINING, r.paths.training_curves, numbers, draw))
+    slot = Slot(TRAINING_KEY, training_caption(r.config))
+    return s.add(finder.html(slot, r.paths.training_curves, numbers, draw))
 
 
 # ---- units -------------------------------------------------------------------------------------

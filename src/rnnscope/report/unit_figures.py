@@ -127,10 +127,18 @@ class UnitData:
         for layer in self.layers:
             mine = [r for r in rows if str(r["layer"]) == layer]
             roles[layer] = np.array([str(r["role"]) for r in mine])
-            taus[layer] = np.array(
-                [float(r["tau"]) if isinstance(r.get("tau"), (int, float)) else np.nan for r in mine]
-            )
+            taus[layer] = np.array([_tau(r) for r in mine])
         return roles, taus
+
+
+def _tau(row: dict) -> float:
+    """tau for the histogram: inf where censored above (longer than measurable), 0 where below."""
+    flag = str(row.get("tau_censored", "") or "")
+    if flag == "above":
+        return np.inf
+    if flag == "below":
+        return 0.0
+    return float(row["tau"]) if isinstance(row.get("tau"), (int, float)) else np.nan
 
 
 def _r(v) -> float | str:

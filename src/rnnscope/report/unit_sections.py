@@ -8,6 +8,7 @@ from rnnscope.report.explorer import ROLE_ORDER, explorer_data
 from rnnscope.report.figures import FigureFinder, Slot
 from rnnscope.report.html import Download, Section, json_script, missing, note, table
 from rnnscope.report.sources import Table, layer_index
+from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 
 HEATMAP = Slot(
     "heatmap",
@@ -74,9 +75,18 @@ def _unit_figure(r, finder: FigureFinder, slot: Slot) -> str | None:
     return finder.html(slot, fig, downloads, (lambda: data.draw(slot.key)) if usable else None)
 
 
+def _counts(r) -> dict[str, int]:
+    """{role: units} over all layers, from units.csv."""
+    out: dict[str, int] = {}
+    for role in r.units.col("role") if r.units is not None and "role" in r.units.columns else []:
+        out[str(role)] = out.get(str(role), 0) + 1
+    return out
+
+
 def heatmap_section(r, finder: FigureFinder) -> Section:
     s = Section("heatmap", "Units × time")
-    fig = _unit_figure(r, finder, HEATMAP)
+    slot = Slot(HEATMAP.key, heatmap_caption(_counts(r))) if r.units is not None else HEATMAP
+    fig = _unit_figure(r, finder, slot)
     return s.add(fig) if fig else _units_missing(r, s, "the units × time heatmap (RUN_DIR/analysis/)")
 
 
@@ -113,16 +123,42 @@ def roles_section(r, finder: FigureFinder) -> Section:
             "Click a column header to sort by it (again to reverse). Definitions of the "
             "columns and the role rule: docs/analysis.md."
         ),
-        table(r.units.columns, r.units.rows, sortable=True, table_id="role-table", numeric=numeric).replace(
-            'class="table-wrap"', 'class="table-wrap tall"', 1
-        ),
+        table(
+            r.units.columns, _bounded(r.units), sortable=True, table_id="role-table", numeric=numeric
+        ).replace('class="table-wrap"', 'class="table-wrap tall"', 1),
         f"<p>{finder.download(r.units.path, 'the unit table (CSV)').html()}</p>",
     )
-    for slot in (EXAMPLES, PSD, TAU):
-        fig = _unit_figure(r, finder, slot)
+    counts = _counts(r)
+    psd = psd_caption(counts)
+    probed = r.analysis is not None and bool(getattr(r.analysis, "dynamics", None))
+    slots = [Slot(EXAMPLES.key, examples_caption(counts)), Slot(PSD.key, psd) if psd else None, TAU]
+    for slot in slots:
+        fig = _unit_figure(r, finder, slot) if slot is not None else None
         if fig:
             s.add(fig)
+        elif slot is None:
+            s.add(note(psd_absent(probed)))
     return s
+
+
+CENSORED = {"tau": "tau_censored", "memory": "memory_censored", "free_tau": "free_tau_censored"}
+
+
+def _bounded(units: Table) -> list[list]:
+    """The rows of units.csv with censored numbers written as bounds ("> 30", "< 1"), never as values."""
+    cols = units.columns
+    pairs = [(cols.index(v), cols.index(f)) for v, f in CENSORED.items() if v in cols and f in cols]
+    rows = []
+    for row in units.rows:
+        row = list(row)
+        for i, j in pairs:
+            flag = str(row[j] or "")
+            if flag == "above":
+                row[i] = f"> {row[i]:g}" if isinstance(row[i], (int, float)) else row[i]
+            elif flag == "below":
+                row[i] = f"< {row[i]:g}" if isinstance(row[i], (int, float)) else row[i]
+        rows.append(row)
+    return rows
 
 
 def pca_section(r, finder: FigureFinder) -> Section:

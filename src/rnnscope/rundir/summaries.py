@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rnnscope.io import read_json, write_json
+from rnnscope.rundir.gradient_text import is_decay, layers_line
 from rnnscope.rundir.validate import NUMBER, Fields
 
 OPT_NUM = (int, float, type(None))
@@ -61,6 +62,7 @@ class AnalysisSummary:
     thresholds: dict
     split: str | None = None
     impulse: dict | None = None  # {"sequences", "at", "steps"} of the impulse probe, or None
+    dynamics: dict | None = None  # the model probes' settings (free runs, impulse), or None: absent
 
     @property
     def role_counts(self) -> dict[str, dict[str, int]]:
@@ -90,6 +92,7 @@ class AnalysisSummary:
             "evidence": self.evidence,
             "impulse_probed": self.impulse_probed,
             "thresholds": self.thresholds,
+            "dynamics": self.dynamics,
         }
         if self.split is not None:
             out.update({"split": self.split, "impulse": self.impulse})
@@ -116,11 +119,25 @@ class AnalysisSummary:
             f.get("thresholds", dict),
             f.get("split", (str, type(None)), None),
             f.get("impulse", (dict, type(None)), None),
+            f.get("dynamics", (dict, type(None)), None),
         )
 
     def role_line(self) -> str | None:
         """'12 integrator, 3 oscillatory, ...' (roles with units), the pipeline's note."""
         return ", ".join(f"{n} {role}" for role, n in self.role_counts_total.items() if n) or None
+
+    def dynamics_line(self) -> str:
+        """Whether the roles rest on the network's own dynamics (free runs, impulse) or on activity alone."""
+        d = self.dynamics
+        if not d:
+            return (
+                "network dynamics: absent (no model probed); oscillatory / integrator / latching "
+                "from activity alone"
+            )
+        return (
+            f"network dynamics: free runs of {d['free_steps']} steps with the input removed, from step "
+            f"{d['start']} of {d['sequences']} sequences; impulse at step {d['at']}"
+        )
 
     def cli_lines(self, split: str) -> list[str]:
         """What `rnnscope analyze` prints: what was analysed, then a table of roles per layer."""
@@ -129,6 +146,7 @@ class AnalysisSummary:
         ev = ", ".join(self.evidence) if isinstance(self.evidence, list) else self.evidence
         lines = [
             f"{self.sequences_analyzed} {split} sequences x {self.steps} steps; evidence: {ev}",
+            self.dynamics_line(),
             f"{'layer':<7}{'units':>6}  " + "  ".join(f"{r:>{width}}" for r in roles) + "  PR",
         ]
         for layer, d in self.layers.items():
@@ -236,21 +254,13 @@ class GradientSummary:
         return [(r, init.get((r.layer, r.quantity))) for r in self.per_layer]
 
     def top_line(self) -> str | None:
-        """The pipeline's note: the top layer's hidden-state (or stream) gradient decay."""
-        top = [r for r in self.per_layer if r.quantity in ("grad_h", "grad_stream")]
-        if not top:
-            return None
-        r = top[-1]
-        return f"top layer: decay factor {r.decay_factor:.3f} per step, effective context {r.effective_context} steps"
+        """The pipeline's note: every layer's hidden-state (or stream) gradient decay, each layer named."""
+        return layers_line(self.per_layer)
 
     def carrier_line(self) -> str | None:
-        """The companion's note: the top layer's carried gradient (∂L/∂c before ∂L/∂h)."""
-        carry = [r for r in self.per_layer if r.quantity in ("grad_c", "grad_h")]
-        if not carry:
-            return None
-        top = max(carry, key=lambda r: (r.layer, r.quantity == "grad_c"))
-        ctx = f">= {top.effective_context}" if top.context_censored else top.effective_context
-        return f"top layer {top.quantity}: decay factor {top.decay_factor:.3f} per step, effective context {ctx} steps"
+        """The companion's note: every layer's carried gradient (dL/dc where the cell has one, else dL/dh)."""
+        carried = [r for r in self.per_layer if r.quantity == "grad_c"] or self.per_layer
+        return layers_line(carried, ("grad_c", "grad_h"))
 
     def cli_lines(self) -> list[str]:
         """What `rnnscope gradients` prints."""
@@ -262,10 +272,8 @@ class GradientSummary:
             f"{'layer':<6}{'quantity':<13}{'decay/step':>11}{'half-life':>11}{'R2':>7}{'context (a)':>13}",
         ]
         for r in self.per_layer:
-            lines.append(
-                f"{r.layer:<6}{r.quantity:<13}{r.decay_factor:>11.4f}{r.half_life:>11.1f}"
-                f"{r.r2:>7.3f}{r.context_text('>='):>13}"
-            )
+            fit = f"{r.decay_factor:>11.4f}{r.half_life:>11.1f}" if is_decay(r) else f"{'no decay':>22}"
+            lines.append(f"{r.layer:<6}{r.quantity:<13}{fit}{r.r2:>7.3f}{r.context_text('>='):>13}")
         b = self.behavioural
         if b is not None:
             ctx = (

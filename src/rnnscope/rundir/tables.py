@@ -33,6 +33,14 @@ UNIT_COLUMNS = (
     "mean",
     "std",
     "criteria",
+    "tau_censored",
+    "memory_censored",
+    "free_tau",
+    "free_tau_censored",
+    "free_persistence",
+    "free_saturation",
+    "free_period",
+    "dynamics",
 )
 PROFILE_COLUMNS = ("step", "layer", "quantity", "mean")  # required columns of profile.csv (std optional)
 

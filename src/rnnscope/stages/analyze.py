@@ -18,13 +18,15 @@ from rnnscope.analysis import RoleThresholds
 from rnnscope.errors import BadArgument
 from rnnscope.plots import save_figure
 from rnnscope.recording.impulse import model_impulse
-from rnnscope.stages.record import matching_recording, record_run
+from rnnscope.recording.probes import probe_dynamics
 from rnnscope.recording.store import replace_directory
 from rnnscope.rundir import AnalysisPaths, RunPaths, write_analysis_summary, write_arrays, write_units_csv
+from rnnscope.stages.record import matching_recording, record_run
 from rnnscope.training.api import load_run
 from rnnscope.unitreport import (
     UnitReport,
     analyze_recording,
+    check_recording,
     default_sequences,
     task_evidence,
 )
@@ -66,25 +68,30 @@ def analyze_run(
             rec = record_run(paths.root, split=split, max_sequences=n, run=run, out=staged.recording)
         rec.verify()
         seqs = np.arange(n)
+        check_recording(rec, seqs)
         index = rec.read("index", seqs)
         evidence, ev_names = task_evidence(run.task, data.x[index], rec.steps)
         lengths = data.lengths[index[:impulse_sequences]]
         t_min = int(lengths.min())
-        impulse = None
-        if t_min >= 8:
-            impulse = model_impulse(run.model, data.x[index[:impulse_sequences], :t_min], at=t_min // 4)
+        dynamics, impulse = None, None
+        if t_min >= 8 and len(lengths) >= 3:
+            probe_x = data.x[index[:impulse_sequences], :t_min]
+            dynamics = probe_dynamics(run.model, probe_x, thresholds=thresholds)
+            if dynamics is None:  # no recurrent state (the Transformer): the impulse response alone
+                impulse = model_impulse(run.model, probe_x, at=t_min // 4)
         report = analyze_recording(
             rec,
             seqs,
             evidence=evidence,
             impulse=impulse,
+            dynamics=dynamics,
             thresholds=thresholds,
             class_names=list(run.data.class_names),
             evidence_names=ev_names,
         )
         report.summary.split = split
         report.summary.impulse = (
-            {"sequences": len(lengths), "at": t_min // 4, "steps": t_min} if impulse is not None else None
+            {"sequences": len(lengths), "at": t_min // 4, "steps": t_min} if dynamics or impulse else None
         )
         write_report(report, staged.analysis, figures=figures)
         replace_directory(staged.analysis.dir, paths.analysis.dir)
@@ -114,6 +121,15 @@ def save_unit_figures(report: UnitReport, out: AnalysisPaths) -> list[Path]:
         report.summary,
         report.arrays,
         {layer: table.role[table.layer == layer] for layer in layers},
-        {layer: table.tau[table.layer == layer] for layer in layers},
+        {layer: _histogram_tau(table)[table.layer == layer] for layer in layers},
     )
+    if not (table.role == "oscillatory").any():  # no empty figure: the report says so in a sentence
+        figs.pop("psd")
     return [p for key, fig in figs.items() for p in save_figure(fig, out.figure(key).stem)]
+
+
+def _histogram_tau(table) -> np.ndarray:
+    """tau (U,) for the histogram: inf where censored above (longer than measurable), 0 where below."""
+    return np.where(
+        table.tau_censored == "above", np.inf, np.where(table.tau_censored == "below", 0.0, table.tau)
+    )

@@ -36,7 +36,6 @@ from rnnscope.io import FORMAT_VERSION, save_tensors, sha256
 from rnnscope.models.from_weights import modules_from_state_dict, read_weights
 from rnnscope.models.protocol import is_recurrent
 from rnnscope.models.wrapping import wrap
-from rnnscope.recording.runs import record_run
 from rnnscope.rundir import RunPaths
 from rnnscope.rundir.imported import (
     ImportSummary,
@@ -47,6 +46,7 @@ from rnnscope.rundir.imported import (
     write_import_summary,
 )
 from rnnscope.stages.analyze import write_report
+from rnnscope.stages.record import record_run
 from rnnscope.training.api import Run, load_data
 from rnnscope.training.imported import accuracy, describe_model, load_imported
 from rnnscope.unitreport import analyze_recording

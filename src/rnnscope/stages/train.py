@@ -14,7 +14,8 @@ from pathlib import Path
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.plots import save_figure
-from rnnscope.rundir import RunPaths, read_history, read_metrics
+from rnnscope.rundir import RunPaths, read_config, read_history, read_metrics
+from rnnscope.rundir.runfacts import REFERENCE, is_demo
 from rnnscope.training import api
 from rnnscope.training.api import Run
 
@@ -28,7 +29,8 @@ def write_curves(
 
     history = read_history(out) if history is None else history
     metrics = read_metrics(out) if metrics is None else metrics
-    fig = plot_training_curves(history, metrics.get("converged_epoch"), metrics.get("task_ceiling"))
+    ref = REFERENCE if is_demo(read_config(out)) else None  # the demo's band only on the demo
+    fig = plot_training_curves(history, metrics.get("converged_epoch"), metrics.get("task_ceiling"), ref)
     return save_figure(fig, RunPaths(out).training_curves.stem)
 
 

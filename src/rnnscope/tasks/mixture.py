@@ -12,10 +12,12 @@ so K = 4 classes: "slow/left", "slow/right", "fast/left", "fast/right".
     right:  0    0    0    1    1    0    1    1      -> right clicks more
     rhythm: .00  .50  .87  1.0  .87  .50  .00 -.50    (f = 1/12: slow)  => class 1 "slow/right"
 
-What it elicits in a trained network: *transient* units that fire after each click and decay (short-term
-memory), *integrators* that accumulate the click difference over the whole sequence (long-term evidence),
-and *oscillatory* units entrained by the rhythm. Gradients must reach back to the first clicks, so the
-profile of ∂L/∂h_t shows how far back a model learns.
+What it elicits in a trained network (roles of docs/analysis.md, counts per seed from
+benchmarks/demo_promise.py in the README): *transient* units that respond to each click and decay
+(short-term memory), *integrators* that hold a graded running sum of the click difference, *latching*
+units that switch to a saturated state and hold it, and *oscillatory* units that ring by themselves when
+the input is removed (on seed 0 at the fast rhythm's period, 5 steps) — not merely entrained by the input.
+Gradients must reach back to the first clicks, so the profile of ∂L/∂h_t shows how far back a model learns.
 
 Ceiling: the Bayes rule is separable. For the clicks, the log-likelihood ratio of Bernoulli trains with
 swapped rates is (n_L - n_R)·log-odds, so the optimal choice is the side with more clicks (ties: a coin);

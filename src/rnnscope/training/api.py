@@ -155,6 +155,7 @@ def run_training(
         "n_classes": data.n_classes,
         "class_names": data.class_names,
         "data_source": data.source,
+        "data_sizes": {"train": len(data.train), "test": len(data.test)},  # as used (not the defaults)
         "params": count_params(model),
         "task_ceiling": ceiling,
         "checkpoint_every": checkpoint_every,

@@ -55,13 +55,16 @@ class ProgressBar(Callback):
 
 
 class EarlyStopping(Callback):
-    """Stop when validation accuracy has not improved for `patience` epochs."""
+    """Stop when validation accuracy has not improved for `patience` epochs, once `min_epochs` epochs
+    have run (a plateau at chance early in training is not convergence), at an epoch whose validation
+    accuracy is within `within` of the best (not in a dip: the run keeps the last epoch's weights)."""
 
-    def __init__(self, patience: int):
-        self.patience = patience
+    def __init__(self, patience: int, min_epochs: int = 0, within: float = 0.01):
+        self.patience, self.min_epochs, self.within = patience, min_epochs, within
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         accs = [r["val_acc"] for r in trainer.history]
         best = max(range(len(accs)), key=accs.__getitem__)
-        if len(accs) - 1 - best >= self.patience:
+        settled = accs[-1] >= accs[best] - self.within
+        if trainer.epoch >= self.min_epochs and len(accs) - 1 - best >= self.patience and settled:
             trainer.stop(f"early stop: no validation gain for {self.patience} epochs")

@@ -98,7 +98,7 @@ class Trainer:
         self.order = torch.Generator().manual_seed(cfg.seed)  # data order, independent of the global RNG
         self.callbacks = list(callbacks)
         if cfg.patience is not None:
-            self.callbacks.append(EarlyStopping(cfg.patience))
+            self.callbacks.append(EarlyStopping(cfg.patience, cfg.min_epochs))
         self.history: list[dict] = []
         self.epoch = 0  # epochs completed
         self.position = 0  # batches of the current epoch completed (non-zero only inside an epoch)

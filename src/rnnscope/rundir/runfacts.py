@@ -1,0 +1,102 @@
+"""Sentences about a run's data and its reference result, computed from its config.json (and metrics):
+the sizes and lengths the run used, how real data was prepared, and the reference band, which belongs
+to the built-in demo only (the default task, its default parameters and model).
+
+Shared by the report and the CLI so both say the same thing. `config` is the parsed config.json.
+"""
+
+from __future__ import annotations
+
+DEMO_TASK = "mixture"  # rnnscope.config.DEFAULT_TASK; the task the reference band was measured on
+DEMO_MODEL = {"kind": "rnn", "hidden": 64, "layers": 2}
+REFERENCE = {"train_acc": 0.95, "test_acc": 0.93, "epochs": (30, 50)}  # the demo's reference result
+
+
+def is_demo(config: dict) -> bool:
+    """True for the built-in demo: the default task with its default parameters and the default model."""
+    d, m = config.get("data", {}), config.get("model", {})
+    return (
+        d.get("task") == DEMO_TASK
+        and not d.get("task_params")
+        and all(m.get(k) == v for k, v in DEMO_MODEL.items())
+    )
+
+
+def data_sizes(config: dict) -> str:
+    """'50 training / 150 test sequences of 75 steps' as used; the task's draw for a built-in task."""
+    d, src = config.get("data", {}), config.get("data_source") or {}
+    sizes = config.get("data_sizes")
+    if sizes:
+        n_train, n_test = sizes["train"], sizes["test"]
+    elif d.get("task"):
+        n_train, n_test = d.get("n_train"), d.get("n_test")
+    else:
+        n_train = n_test = None
+    lengths = (sizes or {}).get("lengths") or src.get("lengths")
+    if lengths:
+        lo = min(v[0] for v in lengths.values())
+        hi = max(v[1] for v in lengths.values())
+        steps = f"{lo} steps" if lo == hi else f"{lo}-{hi} steps"
+    elif d.get("task"):
+        steps = f"{(src.get('params') or {}).get('seq_len', '?')} steps"
+    else:
+        steps = "lengths not recorded"
+    if n_train is None:
+        return f"sequence sizes not recorded in this run's config.json; {steps}"
+    val = (config.get("train") or {}).get("val_fraction")
+    held = f" ({val:.0%} of them held out for validation)" if val else ""
+    return f"{n_train} training{held} / {n_test} test sequences of {steps}"
+
+
+def preprocessing(config: dict) -> str | None:
+    """How real data was prepared ('z-normalised per channel; every 2nd step kept; ...'), None for a task."""
+    d, src = config.get("data", {}), config.get("data_source") or {}
+    if d.get("task"):
+        return None
+    norm = src.get("normalize", d.get("normalize"))
+    parts = [
+        {
+            "channel": "z-normalised per channel (training-set mean and std)",
+            "series": "each series z-normalised on its own",
+            "none": "not normalised",
+        }.get(str(norm), f"normalisation {norm}")
+    ]
+    k = src.get("downsample", d.get("downsample"))
+    if k and k > 1:
+        parts.append(f"every {k}{_ordinal(k)} step kept (downsampled by {k})")
+    n = src.get("truncate", d.get("truncate"))
+    if n:
+        parts.append(f"truncated to the first {n} steps")
+    if src.get("missing_filled"):
+        parts.append(f"missing values filled ({src.get('missing')})")
+    return "; ".join(parts)
+
+
+def _ordinal(k: int) -> str:
+    return {1: "st", 2: "nd", 3: "rd"}.get(k % 10 if k % 100 not in (11, 12, 13) else 0, "th")
+
+
+def reference_cells(config: dict) -> dict[str, str]:
+    """The reference column: {"train_acc", "test_acc", "converged_epoch"} text for the demo, "" otherwise."""
+    if not is_demo(config):
+        return {"train_acc": "", "test_acc": "", "converged_epoch": ""}
+    lo, hi = REFERENCE["epochs"]
+    return {
+        "train_acc": f"~{REFERENCE['train_acc']:.0%}",
+        "test_acc": f"~{REFERENCE['test_acc']:.0%}",
+        "converged_epoch": f"{lo}-{hi}",
+    }
+
+
+def training_caption(config: dict) -> str:
+    """The caption of the training curves; the reference band only for the demo."""
+    ceiling = " and the dotted task ceiling" if config.get("task_ceiling") is not None else ""
+    if is_demo(config):
+        lo, hi = REFERENCE["epochs"]
+        band = f" against the demo's reference band of epochs {lo}-{hi}{ceiling}"
+    else:
+        band = ceiling and f" against{ceiling[4:]}"
+    return (
+        "Accuracy and loss per epoch: look for where test accuracy levels off (green line, the "
+        f"convergence epoch){band}."
+    )
