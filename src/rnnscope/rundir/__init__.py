@@ -5,11 +5,12 @@ with their sentences live here; no other module spells a file or folder name of 
 Readers validate what they read: a missing, corrupt or wrongly shaped file raises
 `rnnscope.io.RunFileError` (a `rnnscope.errors.BadRunDirectory`) naming the file.
 
-    layout.py     RunPaths, AnalysisPaths, GradientPaths, SweepPaths, Figure (the layout itself)
+    layout.py     RunPaths, AnalysisPaths, GradientPaths, FixedPointPaths, SweepPaths, Figure (the layout)
     run.py        lock, config, status, history, metrics, model; prepare_output
     tables.py     CSV tables: read_table (validated), write_csv, units.csv, profile.csv
     arrays.py     analysis arrays, gradient snapshots, the recording, PNG figures
     summaries.py  AnalysisSummary, GradientSummary, CompanionSummary, PipelineLog (+ their sentences)
+    fixedpoint_summary.py  FixedPointSummary, PointSystem (+ their sentences and report captions)
     sweeps.py     sweep.json, ContextSummary, BenchSummary (+ their sentences)
 
 This package imports only rnnscope.io, rnnscope.errors and (to open a recording) rnnscope.recording.store.
@@ -24,7 +25,13 @@ from rnnscope.rundir.arrays import (
     read_snapshots,
     write_arrays,
 )
-from rnnscope.rundir.layout import AnalysisPaths, Figure, GradientPaths, RunPaths, SweepPaths
+from rnnscope.rundir.fixedpoint_summary import (
+    FixedPointSummary,
+    PointSystem,
+    read_fixed_point_summary,
+    write_fixed_point_summary,
+)
+from rnnscope.rundir.layout import AnalysisPaths, FixedPointPaths, Figure, GradientPaths, RunPaths, SweepPaths
 from rnnscope.rundir.run import (
     CONFIG_HINT,
     STATUSES,
@@ -101,11 +108,14 @@ __all__ = [
     "ContextSummary",
     "DecayRow",
     "Figure",
+    "FixedPointPaths",
+    "FixedPointSummary",
     "GradientPaths",
     "GradientSummary",
     "LayerUnits",
     "ModelContext",
     "PipelineLog",
+    "PointSystem",
     "RunLock",
     "RunLockedError",
     "RunPaths",
@@ -130,6 +140,7 @@ __all__ = [
     "read_bench_summary",
     "read_config",
     "read_context_summary",
+    "read_fixed_point_summary",
     "read_csv",
     "read_gradient_summary",
     "read_history",
@@ -150,6 +161,7 @@ __all__ = [
     "write_config",
     "write_context_summary",
     "write_csv",
+    "write_fixed_point_summary",
     "write_gradient_summary",
     "write_history",
     "write_metrics",
