@@ -39,4 +39,5 @@ RUN_SECTIONS = [
     "learning",
     "context",
     "highways",
+    "fixed-points",
 ]

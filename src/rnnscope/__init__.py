@@ -19,6 +19,7 @@ _LAZY = {
     "resume": "rnnscope.stages.train",
     "load_run": "rnnscope.training.api",
     "wrap": "rnnscope.models.wrapping",
+    "fixed_points": "rnnscope.dynamics",
 }
 
 __all__ = ["__version__", *_LAZY]
