@@ -1,6 +1,8 @@
 """`rnnscope fixedpoints RUN_DIR`: the stage's files, the summary's sentences, the report section, and bad
 input refused with one line, exit 2 and nothing written."""
 
+import contextlib
+import io
 import re
 import shutil
 
@@ -9,7 +11,9 @@ import pytest
 
 import rnnscope
 from conftest import run_cli
-from rnnscope.dynamics import FixedPoints
+from rnnscope.cli import main
+from rnnscope.cli.fixedpoints import INPUT_MODES as CLI_MODES
+from rnnscope.dynamics import FixedPoints, fixed_points
 from rnnscope.dynamics.data import INPUT_MODES
 from rnnscope.report import render_report
 from rnnscope.rundir import RunPaths, read_arrays, read_fixed_point_summary
@@ -39,11 +43,6 @@ def flipflop_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def found(flipflop_run, tmp_path_factory):
     """(run dir, exit code, stdout, stderr) of `rnnscope fixedpoints RUN --starts 256`."""
-    import contextlib
-    import io
-
-    from rnnscope.cli import main
-
     out = tmp_path_factory.mktemp("fixedpoints") / "run"
     shutil.copytree(flipflop_run, out)
     o, e = io.StringIO(), io.StringIO()
@@ -121,14 +120,10 @@ def test_class_mean_inputs_give_one_points_file_per_class(flipflop_run, tmp_path
 
 
 def test_the_cli_offers_the_library_input_modes():
-    from rnnscope.cli.fixedpoints import INPUT_MODES as CLI_MODES
-
     assert CLI_MODES == INPUT_MODES
 
 
 def test_fixed_points_is_exported_lazily():
-    from rnnscope.dynamics import fixed_points
-
     assert rnnscope.fixed_points is fixed_points and "fixed_points" in dir(rnnscope)
 
 

@@ -13,7 +13,9 @@ def add_parser(sub) -> None:
         "fixedpoints",
         help="fixed and slow points, their eigenvalues, and the Lyapunov spectrum of a recurrent run",
     )
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `rnnscope train` (rnn, gru, lstm)")
+    p.add_argument(
+        "run_dir", metavar="RUN_DIR", help="a run directory written by `rnnscope train` (rnn, gru, lstm)"
+    )
     p.add_argument(
         "--input",
         choices=INPUT_MODES,

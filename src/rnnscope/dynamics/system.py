@@ -150,7 +150,9 @@ class StepMap:
         fs, js = [], []
         with torch.no_grad():
             for i in range(0, n, size):
-                new, jac = self.model.step_with_jacobian(u[i : i + size], vector_state(self.model, x[i : i + size]))
+                new, jac = self.model.step_with_jacobian(
+                    u[i : i + size], vector_state(self.model, x[i : i + size])
+                )
                 fs.append(state_vector(self.model, new).to(self.dtype))
                 js.append(jac.to(self.dtype))
         if len(fs) == 1:

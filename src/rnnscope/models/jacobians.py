@@ -81,6 +81,7 @@ def traced_step_jacobian(model, x_t: Tensor, state) -> tuple[object, Tensor]:
     x_t (B, C), state -> (new state in the model's layout, (B, D, D) float64)."""
     traces = step_traces(model, x_t, state)
     layers = [
-        {"h": tr.out[0].t()} if tr.cell is None else {"h": tr.out[0].t(), "c": tr.cell[0].t()} for tr in traces
+        {"h": tr.out[0].t()} if tr.cell is None else {"h": tr.out[0].t(), "c": tr.cell[0].t()}
+        for tr in traces
     ]
     return model.make_state(layers), stacked_jacobian(traces)

@@ -1,6 +1,6 @@
-"""Figures of fixed points and Lyapunov spectra, from finished results (RUN_DIR/fixedpoints/arrays.safetensors).
+"""Figures of fixed points and Lyapunov spectra from finished results (RUN_DIR/fixedpoints/arrays).
 
-Key: B = sequences shown, T = steps, N = points, D = state size, k = exponents. Point kinds: KIND codes
+Key: B = sequences shown, T = steps, N = points, D = state size, k = exponents. Point kinds (KINDS):
 0 stable fixed point, 1 unstable fixed point (saddle or repeller), 2 slow point.
 """
 
@@ -10,7 +10,11 @@ import numpy as np
 
 from rnnscope.plots import new_figure
 
-KINDS = {0: ("stable", "#2ca02c", "o", True), 1: ("unstable", "#d62728", "x", True), 2: ("slow", "#ff7f0e", "s", False)}
+KINDS = {
+    0: ("stable", "#2ca02c", "o", True),
+    1: ("unstable", "#d62728", "x", True),
+    2: ("slow", "#ff7f0e", "s", False),
+}
 
 
 def _ax(ax, width=5.0, height=4.0):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from rnnscope.plots.fixedpoints import fixed_point_figures
 from rnnscope.report.figures import FigureFinder, Slot
 from rnnscope.report.html import Download, Section, esc, missing, note, table
 from rnnscope.rundir import FixedPointSummary, read_arrays, read_fixed_point_summary
@@ -25,8 +26,6 @@ def _drawer(paths, key: str, summary: FixedPointSummary):
     def draw():
         if not paths.arrays.exists():
             return None
-        from rnnscope.plots.fixedpoints import fixed_point_figures
-
         arrays = read_arrays(paths.arrays, "fixed point arrays")
         return fixed_point_figures(arrays, summary.pca_explained_variance_ratio, only=(key,)).get(key)
 

@@ -31,7 +31,7 @@ from rnnscope.rundir.fixedpoint_summary import (
     read_fixed_point_summary,
     write_fixed_point_summary,
 )
-from rnnscope.rundir.layout import AnalysisPaths, FixedPointPaths, Figure, GradientPaths, RunPaths, SweepPaths
+from rnnscope.rundir.layout import AnalysisPaths, Figure, FixedPointPaths, GradientPaths, RunPaths, SweepPaths
 from rnnscope.rundir.run import (
     CONFIG_HINT,
     STATUSES,

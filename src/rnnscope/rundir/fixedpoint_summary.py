@@ -35,7 +35,9 @@ class PointSystem:
     max_q: float
     slow_set_dimension: int
     seconds: float
-    points: list[dict]  # per point: q, slow, stable, n_unstable, count, max_abs_eigenvalue, time_constants, periods
+    points: list[
+        dict
+    ]  # per point: q, slow, stable, n_unstable, count, max_abs_eigenvalue, time_constants, periods
 
     @classmethod
     def from_fields(cls, f: Fields) -> PointSystem:

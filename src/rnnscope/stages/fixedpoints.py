@@ -37,6 +37,7 @@ from rnnscope.dynamics.data import INPUT_MODES
 from rnnscope.dynamics.system import require_recurrent
 from rnnscope.errors import BadArgument
 from rnnscope.plots import save_figure
+from rnnscope.plots.fixedpoints import fixed_point_figures
 from rnnscope.recording.store import replace_directory
 from rnnscope.rundir import (
     FixedPointPaths,
@@ -61,7 +62,12 @@ def validate(input_mode: str, starts, tol_q, seed, sequences) -> None:
     for name, value in (("starts", starts), ("sequences", sequences)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise BadArgument(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(tol_q, bool) or not isinstance(tol_q, (int, float)) or not math.isfinite(tol_q) or tol_q <= 0:
+    if (
+        isinstance(tol_q, bool)
+        or not isinstance(tol_q, (int, float))
+        or not math.isfinite(tol_q)
+        or tol_q <= 0
+    ):
         raise BadArgument(f"tol_q must be a finite number greater than zero, got {tol_q!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise BadArgument(f"seed must be a non-negative integer, got {seed!r}")
@@ -172,8 +178,6 @@ def figure_arrays(traj, valid, axes, found: list[FixedPoints], ly) -> dict[str, 
 
 def write_results(paths: FixedPointPaths, systems: dict, arrays: dict, summary: FixedPointSummary) -> None:
     """Write every file into a staging directory, then put it in place of RUN_DIR/fixedpoints/."""
-    from rnnscope.plots.fixedpoints import fixed_point_figures
-
     root = paths.dir.parent
     with tempfile.TemporaryDirectory(dir=root, prefix=".fixedpoints-") as tmp:
         staged = FixedPointPaths(Path(tmp) / paths.dir.name)

@@ -24,7 +24,14 @@ from pathlib import Path
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.errors import BadArgument
-from rnnscope.rundir import PipelineLog, RunPaths, StageResult, prepare_output, write_pipeline_log
+from rnnscope.rundir import (
+    PipelineLog,
+    RunPaths,
+    StageResult,
+    prepare_output,
+    read_config,
+    write_pipeline_log,
+)
 
 STAGES = ("train", "record", "analyze", "gradients", "fixedpoints", "companion", "report")
 SEQUENCES = 512  # test sequences recorded and analysed (the analysis default; bounds time and memory)
@@ -83,8 +90,6 @@ def _fixedpoints(out: Path, sequences: int) -> str | None:
     fixed_point_report = _library("rnnscope.stages.fixedpoints", "fixed_point_report")
     if fixed_point_report is None:
         raise _Skip("this installation has no fixed-point analysis (rnnscope.stages.fixedpoints)")
-    from rnnscope.rundir import read_config
-
     if read_config(out)["model"].get("kind") == "transformer":
         raise _Skip("a Transformer has no recurrent state, so no fixed points")
     return fixed_point_report(out, starts=FIXEDPOINT_STARTS, sequences=min(sequences, 256)).top_line()
