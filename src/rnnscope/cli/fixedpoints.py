@@ -38,6 +38,12 @@ def add_parser(sub) -> None:
         help="a fixed point has q = ½‖F(x) − x‖² <= Q; slow points lie between Q and max(Q, 1e-4)",
     )
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the starts and tangent vectors")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="torch CPU threads (default 1: the small batched solves run fastest on one thread)",
+    )
     p.set_defaults(func=cmd_fixedpoints, check=check)
 
 
@@ -55,9 +61,11 @@ def check(args) -> None:
 
 
 def cmd_fixedpoints(args) -> int:
+    from rnnscope.cli.train import set_threads
     from rnnscope.rundir import RunPaths
     from rnnscope.stages.fixedpoints import fixed_point_report
 
+    set_threads(args)
     s = fixed_point_report(
         args.run_dir, input_mode=args.input, starts=args.starts, tol_q=args.tol_q, seed=args.seed
     )

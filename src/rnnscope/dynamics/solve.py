@@ -26,7 +26,7 @@ from torch import Tensor
 
 from rnnscope.dynamics.system import StepMap
 
-PROGRESS_WINDOW = 10  # a point whose q has not fallen by PROGRESS_FACTOR in this many iterations
+PROGRESS_WINDOW = 5  # a point whose q has not fallen by PROGRESS_FACTOR in this many iterations
 PROGRESS_FACTOR = 0.1  # ... has stalled: LM near a regular root gains far more than that
 CACHE_ENTRIES = 1 << 25  # AᵀA of every point is kept between iterations up to this size (float64: 256 MB)
 

@@ -81,10 +81,13 @@ def fixed_point_report(
     tol_q: float = 1e-12,
     seed: int = 0,
     sequences: int = SEQUENCES,
+    lyapunov_sequences: int = LYAPUNOV_SEQUENCES,
 ) -> FixedPointSummary:
-    """Find the run's fixed points, linearise them, estimate its Lyapunov spectrum, write
-    RUN_DIR/fixedpoints/. Returns the summary."""
+    """Find the run's fixed points, linearise them, estimate its Lyapunov spectrum along the first
+    `lyapunov_sequences` of the `sequences` test sequences; write RUN_DIR/fixedpoints/. Returns the
+    summary."""
     validate(input_mode, starts, tol_q, seed, sequences)
+    validate(input_mode, starts, tol_q, seed, lyapunov_sequences)
     run = load_run(run_dir)
     model = run.model.eval()
     require_recurrent(model)
@@ -105,7 +108,7 @@ def fixed_point_report(
         fp = fixed_points(model, input_mode, starts, data_x=x, lengths=lengths, **kw)
         systems = {None: (f"{input_mode} input", fp)}
     t0 = time.perf_counter()
-    n_ly = min(LYAPUNOV_SEQUENCES, len(x))
+    n_ly = min(lyapunov_sequences, len(x))
     ly = lyapunov_spectrum(model, x[:n_ly], lengths[:n_ly], burn_in=min(10, x.shape[1] // 4), seed=seed)
     ly_seconds = time.perf_counter() - t0
     valid = np.isfinite(traj).all(axis=2)

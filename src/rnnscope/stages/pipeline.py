@@ -37,6 +37,7 @@ STAGES = ("train", "record", "analyze", "gradients", "fixedpoints", "companion",
 SEQUENCES = 512  # test sequences recorded and analysed (the analysis default; bounds time and memory)
 SNAPSHOT_EVERY = 5  # epochs between snapshots of the gradient profile during training
 FIXEDPOINT_STARTS = 256  # starts of the fixed-point search (docs/fixedpoints.md: its time on the demo run)
+LYAPUNOV_SEQUENCES = 32  # test sequences the pipeline's Lyapunov spectrum follows
 
 
 @dataclass
@@ -92,7 +93,10 @@ def _fixedpoints(out: Path, sequences: int) -> str | None:
         raise _Skip("this installation has no fixed-point analysis (rnnscope.stages.fixedpoints)")
     if read_config(out)["model"].get("kind") == "transformer":
         raise _Skip("a Transformer has no recurrent state, so no fixed points")
-    return fixed_point_report(out, starts=FIXEDPOINT_STARTS, sequences=min(sequences, 256)).top_line()
+    found = fixed_point_report(
+        out, starts=FIXEDPOINT_STARTS, sequences=min(sequences, 256), lyapunov_sequences=LYAPUNOV_SEQUENCES
+    )
+    return found.top_line()
 
 
 def _failed(name: str, err: Exception) -> StageResult:
