@@ -13,7 +13,7 @@ from __future__ import annotations
 from rnnscope.errors import BadArgument
 
 MODEL_KINDS = ("rnn", "lstm", "gru", "transformer")
-TASK_NAMES = ("mixture", "evidence", "motif", "frequency", "recall")
+TASK_NAMES = ("mixture", "evidence", "motif", "frequency", "recall", "flipflop")
 DATASET_NAMES = (
     "GunPoint",
     "ItalyPowerDemand",
