@@ -71,6 +71,9 @@ REFUSED_BEFORE_TORCH = [
     ["compare", "--out", "OUT", "--models", "rnn,cnn"],
     ["bench", "--out", "OUT", "--models", "mamba"],
     ["record", "OUT", "--quantities", "hidden,bogus"],
+    ["fixedpoints", "OUT", "--starts", "0"],
+    ["fixedpoints", "OUT", "--tol-q", "nan"],
+    ["fixedpoints", "OUT", "--input", "median"],
 ]
 
 

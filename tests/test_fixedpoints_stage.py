@@ -3,8 +3,11 @@ input refused with one line, exit 2 and nothing written."""
 
 import contextlib
 import io
+import json
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -15,6 +18,7 @@ from rnnscope.cli import main
 from rnnscope.cli.fixedpoints import INPUT_MODES as CLI_MODES
 from rnnscope.dynamics import FixedPoints, fixed_points
 from rnnscope.dynamics.data import INPUT_MODES
+from rnnscope.io import write_json
 from rnnscope.report import render_report
 from rnnscope.rundir import RunPaths, read_arrays, read_fixed_point_summary
 from rnnscope.stages.fixedpoints import fixed_point_report
@@ -197,3 +201,21 @@ def test_the_stage_validates_before_loading(tmp_path, kwargs, needle):
     with pytest.raises(ValueError, match=needle):
         fixed_point_report(tmp_path / "not-a-run", **kwargs)
     assert not (tmp_path / "not-a-run").exists()
+
+
+def test_a_transformer_config_is_refused_before_torch_is_imported(tmp_path):
+    run = tmp_path / "tf"
+    run.mkdir()
+    write_json(RunPaths(run).config, {"model": {"kind": "transformer"}, "data": {"task": "flipflop"}})
+    script = (
+        "import json, sys\n"
+        "from rnnscope.cli import main\n"
+        "code = main(['fixedpoints', sys.argv[1]])\n"
+        "print(json.dumps({'code': code, 'torch': 'torch' in sys.modules}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(run)], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(proc.stdout) == {"code": 2, "torch": False}, proc.stderr
+    assert "no recurrent state" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in run.iterdir()) == ["config.json"]
