@@ -210,6 +210,7 @@ def test_the_command_list_names_every_command_module():
         "analyze",
         "compare",
         "gradients",
+        "fixedpoints",
         "context",
         "bench",
         "stream",

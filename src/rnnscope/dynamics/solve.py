@@ -10,7 +10,8 @@ Two phases, both batched over every still-active point and independent per point
    root; still descends where A is singular (saddle-node ghosts, line attractors).
 
 A point stops when q <= tol_q (then `polish` more LM steps take it to machine precision), when it stalls
-(its step vanishes, or q has not fallen tenfold in PROGRESS_WINDOW iterations: slow convergence towards
+(its step vanishes, or q has not fallen tenfold in PROGRESS_WINDOW iterations — HOPELESS_WINDOW while q is
+above the slow tolerance —: slow convergence towards
 a local minimum of q that is not a root or along a near-continuous set of near-roots, i.e. a slow point
 candidate), or at `max_iters`.
 
@@ -26,8 +27,9 @@ from torch import Tensor
 
 from rnnscope.dynamics.system import StepMap
 
-PROGRESS_WINDOW = 5  # a point whose q has not fallen by PROGRESS_FACTOR in this many iterations
+PROGRESS_WINDOW = 10  # a point whose q has not fallen by PROGRESS_FACTOR in this many iterations
 PROGRESS_FACTOR = 0.1  # ... has stalled: LM near a regular root gains far more than that
+HOPELESS_WINDOW = 5  # ... or in this many, while q is still above the slow tolerance (it will be dropped)
 CACHE_ENTRIES = 1 << 25  # AᵀA of every point is kept between iterations up to this size (float64: 256 MB)
 
 
@@ -117,6 +119,7 @@ def levenberg_marquardt(
     polish: int = 3,
     stall: float = 1e-14,
     merge_tol: float | None = None,
+    slow_tol: float | None = None,
 ) -> Solution:
     """Batched LM with per-point stopping: x (N, D) -> Solution.
 
@@ -125,6 +128,8 @@ def levenberg_marquardt(
     already carries the next iteration's Jacobian and a rejected one reuses the cached AᵀA.
     merge_tol: active points closer than this (same grid cell) are merged, the follower taking its leader's
     result at the end: starts that fall into one root's basin stop costing work once they coincide.
+    slow_tol: a point still above it stalls after HOPELESS_WINDOW iterations without a tenfold fall of q
+    (PROGRESS_WINDOW otherwise, so slow points settle where q is least before they stop).
     """
     n, d = x.shape
     dev = x.device
@@ -142,6 +147,7 @@ def levenberg_marquardt(
     mu = torch.full((n,), 1e-3, dtype=x.dtype, device=dev)
     nu = torch.full_like(mu, 2.0)
     q_mark = q.clone()
+    q_mark_short = q.clone()
     extra = torch.full((n,), polish, dtype=torch.int64, device=dev)  # polish steps left once converged
     its = torch.zeros(n, dtype=torch.int64, device=dev)
     keep = (q > 0) & (q.isfinite())
@@ -151,6 +157,7 @@ def levenberg_marquardt(
             out_x[idx[stop]], out_q[idx[stop]], iterations[idx[stop]] = xi[stop], q[stop], its[stop]
             idx, xi, g, q, ata, atg = idx[keep], xi[keep], g[keep], q[keep], ata[keep], atg[keep]
             mu, nu, q_mark, extra, its = mu[keep], nu[keep], q_mark[keep], extra[keep], its[keep]
+            q_mark_short = q_mark_short[keep]
         if idx.numel() == 0 or step == max_iters + polish:
             break
         delta, predicted = lm_step(ata, atg, mu)
@@ -178,6 +185,10 @@ def levenberg_marquardt(
         check = its % PROGRESS_WINDOW == 0
         stuck |= check & ~done & (q > PROGRESS_FACTOR * q_mark)
         q_mark = torch.where(check, q, q_mark)
+        if slow_tol is not None:
+            short = its % HOPELESS_WINDOW == 0
+            stuck |= short & (q > slow_tol) & (q > PROGRESS_FACTOR * q_mark_short)
+            q_mark_short = torch.where(short, q, q_mark_short)
         keep = ~((done & (extra <= 0)) | small | stuck | (q == 0))
         keep &= ~(~done & (its >= max_iters))
         if merge_tol and idx.numel() > 1:
