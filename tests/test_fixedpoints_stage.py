@@ -18,9 +18,9 @@ from rnnscope.cli import main
 from rnnscope.cli.fixedpoints import INPUT_MODES as CLI_MODES
 from rnnscope.dynamics import FixedPoints, fixed_points
 from rnnscope.dynamics.data import INPUT_MODES
-from rnnscope.io import write_json
+from rnnscope.io import RunFileError, read_json, write_json
 from rnnscope.report import render_report
-from rnnscope.rundir import RunPaths, read_arrays, read_fixed_point_summary
+from rnnscope.rundir import FixedPointSummary, RunPaths, read_arrays, read_fixed_point_summary
 from rnnscope.stages.fixedpoints import fixed_point_report
 
 
@@ -81,6 +81,18 @@ def test_the_command_writes_points_summary_and_figures(found):
     arrays = read_arrays(paths.arrays, "fixed point arrays")
     assert arrays["points"].shape == (len(fp), 2) and arrays["eigenvalues_real"].shape == (len(fp), 16)
     assert (arrays["point_kind"] == 0).sum() == 8
+
+
+@pytest.mark.slow
+def test_the_summary_keeps_its_json_and_names_a_malformed_file(found, tmp_path):
+    obj = read_json(RunPaths(found[0]).fixedpoints.summary, "fixed point summary")
+    s = FixedPointSummary.from_json(obj)
+    assert s.to_json() == {k: v for k, v in obj.items() if k != "format_version"}
+    assert s.top_line().startswith("8 stable, ") and "largest Lyapunov exponent" in s.top_line()
+    broken = tmp_path / "summary.json"
+    write_json(broken, {**obj, "systems": [{**obj["systems"][0], "max_q": "small"}]})
+    with pytest.raises(RunFileError, match="max_q"):
+        read_fixed_point_summary(broken)
 
 
 @pytest.mark.slow
