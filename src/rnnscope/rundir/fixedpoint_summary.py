@@ -181,9 +181,10 @@ class FixedPointSummary:
             if self.input_mode == "class-mean"
             else f"the {self.input_mode} input held constant"
         )
+        slow = f"{c['slow']} slow points (open squares)" if c["slow"] else "no slow points"
         return (
             f"The {c['fixed']} fixed points ({c['stable']} stable: filled circles; {c['unstable']} unstable: "
-            f"crosses) and {c['slow']} slow points (open squares), found with {inputs}, in the first two "
+            f"crosses) and {slow}, found with {inputs}, in the first two "
             f"principal components of the recorded {self.split} trajectories{share}, trajectories in grey: "
             "look for the trajectories ending near stable points (memories) and passing saddles (decisions)."
         )
