@@ -44,4 +44,5 @@ RUN_SECTIONS = [
     "learning",
     "context",
     "highways",
+    "fixed-points",
 ]

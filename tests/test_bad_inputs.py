@@ -211,6 +211,8 @@ TABLE = [
     ),
     ("sign/bench-memory", ["bench", "--out", "{new}", "--max-memory", "-5"], "--max-memory"),
     ("sign/stream-block", ["stream", "{run}", "--block", "0"], "--block"),
+    ("sign/fixedpoints-starts", ["fixedpoints", "{run}", "--starts", "0"], "--starts"),
+    ("sign/fixedpoints-tol-q-nan", ["fixedpoints", "{run}", "--tol-q", "nan"], "--tol-q"),
     ("size/train-dropout", ["train", "--out", "{new}", *TINY, "--dropout", "1.5"], "dropout"),
     (
         "size/train-chrono",
@@ -305,6 +307,8 @@ TABLE = [
     ("rundir/gradients-bad-config", ["gradients", "{badconfig}"], "config.json is corrupt"),
     ("rundir/stream-no-model", ["stream", "{nomodel}", "--input", "{rows_short}"], "no model.safetensors"),
     ("rundir/report-bad-config", ["report", "{badconfig}"], "config.json is corrupt"),
+    ("rundir/fixedpoints-no-model", ["fixedpoints", "{nomodel}"], "no model.safetensors"),
+    ("rundir/fixedpoints-bad-config", ["fixedpoints", "{badconfig}"], "config.json is corrupt"),
     ("rundir/resume-newer-format", ["train", "--resume", "{newer}"], "newer than this rnnscope"),
     ("rundir/resume-no-intact-checkpoint", ["train", "--resume", "{badckpt}"], "no intact checkpoint"),
     ("rundir/resume-not-a-run", ["train", "--resume", "{empty}"], "no run to resume"),
@@ -323,6 +327,7 @@ TABLE = [
     ("range/gradients-epsilon-high", ["gradients", "{run}", "--epsilon", "1.5"], "epsilon"),
     ("range/gradients-epsilon-zero", ["gradients", "{run}", "--epsilon", "0"], "epsilon"),
     ("range/gradients-batch", ["gradients", "{run}", "--batch", "0"], "--batch"),
+    ("name/fixedpoints-input", ["fixedpoints", "{run}", "--input", "median"], "choose from"),
     ("range/gradients-context", ["gradients", "{run}", "--context", "{tmp}/nosweep"], "nosweep"),
     (
         "range/context-distance",

@@ -71,6 +71,9 @@ REFUSED_BEFORE_TORCH = [
     ["compare", "--out", "OUT", "--models", "rnn,cnn"],
     ["bench", "--out", "OUT", "--models", "mamba"],
     ["record", "OUT", "--quantities", "hidden,bogus"],
+    ["fixedpoints", "OUT", "--starts", "0"],
+    ["fixedpoints", "OUT", "--tol-q", "nan"],
+    ["fixedpoints", "OUT", "--input", "median"],
 ]
 
 
@@ -207,6 +210,7 @@ def test_the_command_list_names_every_command_module():
         "analyze",
         "compare",
         "gradients",
+        "fixedpoints",
         "context",
         "bench",
         "stream",

@@ -345,3 +345,18 @@ def test_trained_three_bit_flipflop_has_eight_stable_points_at_the_corners():
     corners = fp.x[stable]
     assert np.linalg.norm(corners[:, None] - corners[None], axis=-1)[~np.eye(8, dtype=bool)].min() > 0.5
     assert (fp.n_unstable[fp.fixed & ~fp.stable] >= 1).all() and (~fp.stable).sum() >= 6  # saddles between
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_step_and_jacobian_from_one_traced_forward_equal_step_and_jacobian(kind):
+    torch.manual_seed(0)
+    for model in (
+        RecurrentClassifier(kind, 3, 5, 2, 4),
+        rnnscope.wrap(getattr(torch.nn, kind.upper())(3, 5, num_layers=2, batch_first=True)),
+    ):
+        fmap = StepMap(model, [0.3, -0.2, 0.1])
+        assert fmap.fused
+        x = torch.randn(7, fmap.D, dtype=torch.float64)
+        f, jac = fmap.step_and_jacobian(x)
+        torch.testing.assert_close(f, fmap.step(x), atol=1e-14, rtol=0)
+        torch.testing.assert_close(jac, fmap.jacobian(x), atol=1e-14, rtol=0)

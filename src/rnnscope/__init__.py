@@ -21,6 +21,7 @@ _LAZY = {
     "wrap": "rnnscope.models.wrapping",
     "import_model": "rnnscope.stages.imported",
     "analyze_activity": "rnnscope.stages.activity",
+    "fixed_points": "rnnscope.dynamics",
 }
 
 __all__ = ["__version__", *_LAZY]

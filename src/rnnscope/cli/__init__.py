@@ -121,6 +121,7 @@ COMMANDS = (
     "analyze",
     "compare",
     "gradients",
+    "fixedpoints",
     "context",
     "bench",
     "stream",

@@ -150,7 +150,9 @@ def fixed_points(
     x0 = resolve_starts(fmap, starts, states, data_x, lengths, noise_std, seed)
 
     x = warm_start(fmap, fmap.tensor(x0), warm_iters, warm_lr)
-    sol = levenberg_marquardt(fmap, x, tol_q=tol_q, max_iters=max_iters, merge_tol=MERGE * tol_unique)
+    sol = levenberg_marquardt(
+        fmap, x, tol_q=tol_q, max_iters=max_iters, merge_tol=MERGE * tol_unique, slow_tol=slow_tol
+    )
     xs, qs = sol.x.cpu().numpy().astype(np.float64), sol.q.cpu().numpy().astype(np.float64)
     finite = np.isfinite(qs) & np.isfinite(xs).all(axis=1)
     is_fixed = finite & (qs <= tol_q)

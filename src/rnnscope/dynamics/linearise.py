@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 
 @dataclass
@@ -46,7 +47,8 @@ def linearise(jacobians: np.ndarray) -> Linearisation:
     if jacobians.shape[0] == 0:
         d = jacobians.shape[-1]
         return Linearisation(np.zeros((0, d), complex), np.zeros((0, d, d), complex))
-    values, vectors = np.linalg.eig(jacobians)
+    # torch's LAPACK (MKL in the CPU wheels) is ~10x faster than numpy's here (docs/fixedpoints.md)
+    values, vectors = (t.numpy() for t in torch.linalg.eig(torch.from_numpy(jacobians)))
     # |λ| descending; ties (a complex pair) by imaginary part descending, so +ω comes before -ω
     order = np.lexsort((-values.imag, -np.round(np.abs(values), 12)), axis=-1)
     values = np.take_along_axis(values, order, axis=-1)

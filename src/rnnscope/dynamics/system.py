@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from rnnscope.errors import BadArgument
 from rnnscope.models.protocol import (
     ClosedFormJacobian,
+    StepWithJacobian,
     is_recurrent,
     model_device,
     state_size,
@@ -81,6 +82,7 @@ class StepMap:
         if twin is not None and self._steps_in_float64(twin):
             self.model, self.dtype = twin, torch.float64
         self.closed_form = supports(self.model, ClosedFormJacobian)
+        self.fused = supports(self.model, StepWithJacobian)
         self.set_input(np.zeros(self.C) if u is None else u)
 
     def _steps_in_float64(self, twin) -> bool:
@@ -136,6 +138,26 @@ class StepMap:
             else:
                 out.append(torch.func.vmap(torch.func.jacrev(self._f1))(xs, us).detach())
         return torch.cat(out) if out else x.new_zeros(0, d, d)
+
+    def step_and_jacobian(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """F(x) (N, D) and ∂F/∂x (N, D, D) at x (N, D) under the constant input; from one traced forward
+        when the model offers `step_with_jacobian`, otherwise `step` then `jacobian`."""
+        if not self.fused:
+            return self.step(x), self.jacobian(x)
+        u = self.u.expand(x.shape[0], self.C)
+        n, d = x.shape
+        size = max(1, CHUNK_ENTRIES // (d * d))
+        fs, js = [], []
+        with torch.no_grad():
+            for i in range(0, n, size):
+                new, jac = self.model.step_with_jacobian(
+                    u[i : i + size], vector_state(self.model, x[i : i + size])
+                )
+                fs.append(state_vector(self.model, new).to(self.dtype))
+                js.append(jac.to(self.dtype))
+        if len(fs) == 1:
+            return fs[0], js[0]
+        return torch.cat(fs), torch.cat(js)
 
     def jvp(self, x: Tensor, v: Tensor, u: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """F(x) and J v for K tangents per point: x (N, D), v (N, D, K) -> ((N, D), (N, D, K))."""

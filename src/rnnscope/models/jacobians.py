@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnscope.models.traced import LayerTrace
+from rnnscope.models.traced import LayerTrace, step_traces
 
 
 def _blocks(tr: LayerTrace, w: Tensor) -> tuple[Tensor, Tensor]:
@@ -60,6 +60,8 @@ def input_jacobian(tr: LayerTrace) -> Tensor:
 def stacked_jacobian(traces: list[LayerTrace]) -> Tensor:
     """∂ state_vector(s_t) / ∂ state_vector(s_{t-1}) (B, D, D) float64 from one-step traces (T = 1) of
     every layer, state vector layout h_0 (c_0), h_1 (c_1), ..."""
+    if len(traces) == 1:  # one layer: its own state Jacobian is the whole one
+        return trace_jacobian(traces[0])[0]
     sizes = [tr.out.shape[1] * (2 if tr.cell is not None else 1) for tr in traces]
     b, d = traces[0].out.shape[2], sum(sizes)
     rows, off = [], 0
@@ -72,3 +74,14 @@ def stacked_jacobian(traces: list[LayerTrace]) -> Tensor:
         rows.append(row)
         off += size
     return torch.cat(rows, dim=1)
+
+
+def traced_step_jacobian(model, x_t: Tensor, state) -> tuple[object, Tensor]:
+    """One step of a built-in-kernel model and its stacked Jacobian from the same traced forward:
+    x_t (B, C), state -> (new state in the model's layout, (B, D, D) float64)."""
+    traces = step_traces(model, x_t, state)
+    layers = [
+        {"h": tr.out[0].t()} if tr.cell is None else {"h": tr.out[0].t(), "c": tr.cell[0].t()}
+        for tr in traces
+    ]
+    return model.make_state(layers), stacked_jacobian(traces)

@@ -123,6 +123,12 @@ class ClosedFormJacobian(Protocol):
         """∂ state_vector(step(x_t, state)) / ∂ state_vector(state): (B, D, D) float64."""
 
 
+@runtime_checkable
+class StepWithJacobian(Protocol):
+    def step_with_jacobian(self, x_t: Tensor, state: State) -> tuple[State, Tensor]:
+        """`step` and `step_jacobian` from one forward pass: (new state, (B, D, D) float64)."""
+
+
 class NoReadout(TypeError):
     """Raised by `readout` of a model that has none; analyses that need class scores say so."""
 

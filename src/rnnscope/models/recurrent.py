@@ -17,7 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnscope.errors import BadArgument
 from rnnscope.models.cells import CELLS, GATES
-from rnnscope.models.jacobians import stacked_jacobian
+from rnnscope.models.jacobians import stacked_jacobian, traced_step_jacobian
 from rnnscope.models.stream_kernel import RecurrentEngine
 from rnnscope.models.traced import LayerTrace, step_traces
 from rnnscope.models.traced import layer_traces as _layer_traces
@@ -207,6 +207,11 @@ class RecurrentClassifier(nn.Module):
     def step_jacobian(self, x_t: Tensor, state: State) -> Tensor:
         """∂ state_vector(step(x_t, state)) / ∂ state_vector(state): (B, D, D) float64, closed form."""
         return stacked_jacobian(step_traces(self, x_t, state))
+
+    @torch.no_grad()
+    def step_with_jacobian(self, x_t: Tensor, state: State) -> tuple[State, Tensor]:
+        """`step` and `step_jacobian` from one traced forward: (new state, (B, D, D) float64)."""
+        return traced_step_jacobian(self, x_t, state)
 
     def unroll(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> State:
         """The stepped path over a whole batch: x (B, T, C) -> state after each sequence's last step.

@@ -26,7 +26,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnscope.errors import BadArgument
 from rnnscope.models.cells import GATES, gru_cell, lstm_cell, rnn_cell, rnn_relu_cell
-from rnnscope.models.jacobians import stacked_jacobian
+from rnnscope.models.jacobians import stacked_jacobian, traced_step_jacobian
 from rnnscope.models.protocol import NoReadout
 from rnnscope.models.stream_kernel import RecurrentEngine
 from rnnscope.models.traced import LayerTrace, layer_traces, step_traces
@@ -173,6 +173,11 @@ class WrappedKernels(WrappedRecurrent):
     def step_jacobian(self, x_t: Tensor, state: State) -> Tensor:
         """∂ state_vector(step(x_t, state)) / ∂ state_vector(state): (B, D, D) float64, closed form."""
         return stacked_jacobian(step_traces(self, x_t, state))
+
+    @torch.no_grad()
+    def step_with_jacobian(self, x_t: Tensor, state: State) -> tuple[State, Tensor]:
+        """`step` and `step_jacobian` from one traced forward: (new state, (B, D, D) float64)."""
+        return traced_step_jacobian(self, x_t, state)
 
     def stream_engine(self, capacity: int, chunk_method: str = "auto") -> WrappedEngine:
         """The built-in in-place many-stream kernel with `capacity` slots, on the user's tensors."""

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from rnnscope.report.figures import FigureFinder, Slot
+from rnnscope.report.fixedpoint_sections import sections as fixedpoint_sections
 from rnnscope.report.gradient_sections import sections as gradient_sections
 from rnnscope.report.html import Download, Section, csv_bytes, definition_list, missing, note, table
 from rnnscope.report.unit_figures import UnitData
@@ -193,8 +194,13 @@ def run_sections(root: Path) -> list[Section]:
         pca_section(r, finder),
     ]
     sections += gradient_sections(r, finder)
+    sections += fixedpoint_sections(r, finder)
     other = Section("other-figures", "Other figures")
-    for directory, command in ((r.paths.analysis.dir, "analyze"), (r.paths.gradients.dir, "gradients")):
+    for directory, command in (
+        (r.paths.analysis.dir, "analyze"),
+        (r.paths.gradients.dir, "gradients"),
+        (r.paths.fixedpoints.dir, "fixedpoints"),
+    ):
         for path in finder.leftovers(directory):
             other.add(
                 finder.leftover_html(

@@ -5,11 +5,12 @@ with their sentences live here; no other module spells a file or folder name of 
 Readers validate what they read: a missing, corrupt or wrongly shaped file raises
 `rnnscope.io.RunFileError` (a `rnnscope.errors.BadRunDirectory`) naming the file.
 
-    layout.py     RunPaths, AnalysisPaths, GradientPaths, SweepPaths, Figure (the layout itself)
+    layout.py     RunPaths, AnalysisPaths, GradientPaths, FixedPointPaths, SweepPaths, Figure (the layout)
     run.py        lock, config, status, history, metrics, model; prepare_output
     tables.py     CSV tables: read_table (validated), write_csv, units.csv, profile.csv
     arrays.py     analysis arrays, gradient snapshots, the recording, PNG figures
     summaries.py  AnalysisSummary, GradientSummary, CompanionSummary, PipelineLog (+ their sentences)
+    fixedpoint_summary.py  FixedPointSummary, PointSystem (+ their sentences and report captions)
     sweeps.py     sweep.json, ContextSummary, BenchSummary (+ their sentences)
     imported.py   imported runs and activity directories: ImportSummary, ActivitySummary, dir_kind
     transfer.py   a run directory as {path: bytes}: what a remote sweep job sends back
@@ -26,6 +27,12 @@ from rnnscope.rundir.arrays import (
     read_snapshots,
     write_arrays,
 )
+from rnnscope.rundir.fixedpoint_summary import (
+    FixedPointSummary,
+    PointSystem,
+    read_fixed_point_summary,
+    write_fixed_point_summary,
+)
 from rnnscope.rundir.imported import (
     ActivitySummary,
     ImportSummary,
@@ -34,7 +41,7 @@ from rnnscope.rundir.imported import (
     read_data_arrays,
     read_import_summary,
 )
-from rnnscope.rundir.layout import AnalysisPaths, Figure, GradientPaths, RunPaths, SweepPaths
+from rnnscope.rundir.layout import AnalysisPaths, Figure, FixedPointPaths, GradientPaths, RunPaths, SweepPaths
 from rnnscope.rundir.run import (
     CONFIG_HINT,
     STATUSES,
@@ -124,11 +131,14 @@ __all__ = [
     "ContextSummary",
     "DecayRow",
     "Figure",
+    "FixedPointPaths",
+    "FixedPointSummary",
     "GradientPaths",
     "GradientSummary",
     "LayerUnits",
     "ModelContext",
     "PipelineLog",
+    "PointSystem",
     "RunLock",
     "RunLockedError",
     "RunPaths",
@@ -153,6 +163,7 @@ __all__ = [
     "read_bench_summary",
     "read_config",
     "read_context_summary",
+    "read_fixed_point_summary",
     "read_csv",
     "read_gradient_summary",
     "read_history",
@@ -173,6 +184,7 @@ __all__ = [
     "write_config",
     "write_context_summary",
     "write_csv",
+    "write_fixed_point_summary",
     "write_gradient_summary",
     "write_history",
     "write_metrics",

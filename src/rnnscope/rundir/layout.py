@@ -14,6 +14,8 @@
     RUN_DIR/analysis/                units.csv, summary.json, arrays.safetensors, five figures (AnalysisPaths)
     RUN_DIR/gradients/               profile.csv, profile_init.csv, summary.json, step_gradients.safetensors,
                                      through_training.safetensors|json, four figures (GradientPaths)
+    RUN_DIR/fixedpoints/             points.safetensors (points_class<K>.safetensors per class), summary.json,
+                                     arrays.safetensors, three figures (FixedPointPaths)
     RUN_DIR/companion/               the gated companion: an ordinary run directory (RunPaths)
 
     IMPORTED_DIR/imported.json       a model trained elsewhere (ImportSummary: provenance, data, accuracies)
@@ -128,6 +130,36 @@ class GradientPaths:
 
 
 @dataclass(frozen=True)
+class FixedPointPaths:
+    """RUN_DIR/fixedpoints/ (written by `rnnscope fixedpoints`)."""
+
+    dir: Path
+
+    FIGURES: ClassVar[dict[str, str]] = {
+        "points": "fixed_points_pca",
+        "eigenvalues": "eigenvalues",
+        "lyapunov": "lyapunov_spectrum",
+    }
+
+    def points(self, label: int | None = None) -> Path:
+        """The FixedPoints file: one input (label None), or class `label`'s mean input."""
+        return self.dir / ("points.safetensors" if label is None else f"points_class{label}.safetensors")
+
+    @property
+    def summary(self) -> Path:
+        return self.dir / "summary.json"
+
+    @property
+    def arrays(self) -> Path:
+        """What the figures draw: projected trajectories and points, eigenvalues, the Lyapunov estimate."""
+        return self.dir / "arrays.safetensors"
+
+    def figure(self, key: str) -> Figure:
+        """key: points | eigenvalues | lyapunov."""
+        return Figure(self.dir / self.FIGURES[key])
+
+
+@dataclass(frozen=True)
 class RunPaths:
     """Every path of one run directory."""
 
@@ -219,6 +251,10 @@ class RunPaths:
     def activity(self) -> Path:
         """activity.json: the marker and summary of a directory of recorded activity."""
         return self.root / "activity.json"
+
+    @property
+    def fixedpoints(self) -> FixedPointPaths:
+        return FixedPointPaths(self.root / "fixedpoints")
 
     @property
     def companion(self) -> RunPaths:

@@ -1,4 +1,5 @@
-"""The whole pipeline in one call: train → record → analyse units → gradients → companion → report.
+"""The whole pipeline in one call: train → record → analyse units → gradients → fixed points → companion
+→ report.
 
     result = run_pipeline(DataConfig(), ModelConfig(), TrainConfig(), "runs/demo", progress=True)
     result.report       # runs/demo/report.html
@@ -23,11 +24,20 @@ from pathlib import Path
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.errors import BadArgument
-from rnnscope.rundir import PipelineLog, RunPaths, StageResult, prepare_output, write_pipeline_log
+from rnnscope.rundir import (
+    PipelineLog,
+    RunPaths,
+    StageResult,
+    prepare_output,
+    read_config,
+    write_pipeline_log,
+)
 
-STAGES = ("train", "record", "analyze", "gradients", "companion", "report")
+STAGES = ("train", "record", "analyze", "gradients", "fixedpoints", "companion", "report")
 SEQUENCES = 512  # test sequences recorded and analysed (the analysis default; bounds time and memory)
 SNAPSHOT_EVERY = 5  # epochs between snapshots of the gradient profile during training
+FIXEDPOINT_STARTS = 256  # starts of the fixed-point search (docs/fixedpoints.md: its time on the demo run)
+LYAPUNOV_SEQUENCES = 32  # test sequences the pipeline's Lyapunov spectrum follows
 
 
 @dataclass
@@ -77,6 +87,18 @@ def _gradients(out: Path, sequences: int) -> str | None:
     return gradient_report(out).top_line()
 
 
+def _fixedpoints(out: Path, sequences: int) -> str | None:
+    fixed_point_report = _library("rnnscope.stages.fixedpoints", "fixed_point_report")
+    if fixed_point_report is None:
+        raise _Skip("this installation has no fixed-point analysis (rnnscope.stages.fixedpoints)")
+    if read_config(out)["model"].get("kind") == "transformer":
+        raise _Skip("a Transformer has no recurrent state, so no fixed points")
+    found = fixed_point_report(
+        out, starts=FIXEDPOINT_STARTS, sequences=min(sequences, 256), lyapunov_sequences=LYAPUNOV_SEQUENCES
+    )
+    return found.top_line()
+
+
 def _failed(name: str, err: Exception) -> StageResult:
     """A failed stage, its reason on one line."""
     text = " ".join(str(err).split()) or err.__class__.__name__
@@ -112,7 +134,8 @@ def run_stages(
     end: Callable[[StageResult], None] | None = None,
     skip: str | None = None,
 ) -> list[StageResult]:
-    """Record, analyse and measure the gradients of the trained run in `out`, each stage on its own: a
+    """Record, analyse, measure the gradients and find the fixed points of the trained run in `out`, each
+    stage on its own: a
     failure is noted (and logged to out/pipeline.json after `stages`, the results so far), not raised.
 
     begin(name) / end(result): progress hooks (end must append the result to `stages`); skip: a reason
@@ -120,7 +143,12 @@ def run_stages(
     out = Path(out)
     stages = [] if stages is None else stages
     end = end or stages.append
-    for name, work in (("record", _record), ("analyze", _analyze), ("gradients", _gradients)):
+    for name, work in (
+        ("record", _record),
+        ("analyze", _analyze),
+        ("gradients", _gradients),
+        ("fixedpoints", _fixedpoints),
+    ):
         if begin is not None:
             begin(name)
         clock = _Clock()
