@@ -20,7 +20,8 @@ With a model (free runs and the impulse response, rnnscope.recording.probes / .i
 Without a model (activity recorded elsewhere) the model criteria are absent (dynamics = "absent") and the
 activity stands in, as a weaker claim: oscillatory = a spectral peak in band (the rhythm may be the
 input's), integrator = integration and tau >= tau_long (or tau alone without evidence or inputs),
-latching = that at saturation >= latch_saturation, transient = input_drive >= min_drive and tau < tau_long
+latching = that at saturation >= latch_saturation (only for units bounded in [-1, 1]: saturation says
+nothing about rates or counts), transient = input_drive >= min_drive and tau < tau_long
 (input-driven is not told apart from transient without the impulse response).
 Always: silent (std < silent_std), selective (label-shuffle p <= max_p and eta^2 >= min_eta2).
 
@@ -174,7 +175,11 @@ def classify_units(
         else:
             osc = rhythm
             slow = accumulates & (tau >= th.tau_long)
-            latch = slow & (stats.saturation >= th.latch_saturation)
+            # saturation means something only for units bounded like tanh's [-1, 1]: recorded rates or
+            # spike counts are not, and their size says nothing about a saturated state
+            peak = np.nanmax(np.abs(np.where(mask[:, :, None], h, np.nan)), axis=(0, 1))
+            bounded = peak <= 1.0 + 1e-6
+            latch = slow & bounded & (stats.saturation >= th.latch_saturation)
             integ_hit = slow & ~latch
             driven = np.zeros(u, bool)
             trans = driven_in & (tau < th.tau_long)
