@@ -11,6 +11,7 @@ from rnnscope.report import render_report
 from rnnscope.report.companion_part import companion_highway_caption
 from rnnscope.report.explorer import _unit_roles
 from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY
+from rnnscope.report.html import Bound, table
 from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 from rnnscope.report.unit_sections import _bounded
 from rnnscope.rundir.runfacts import data_sizes, is_demo, preprocessing, reference_cells, training_caption
@@ -134,5 +135,8 @@ def test_censored_numbers_are_shown_as_bounds():
     rows = [[0, 0, "integrator", 30.0, "above", 45.0, "above"], [0, 1, "transient", 1.0, "below", 2.5, ""]]
     units = Table(Path("units.csv"), cols, rows, b"")
     shown = _bounded(units)
-    assert shown[0][3] == "> 30" and shown[0][5] == "> 45" and shown[1][3] == "< 1" and shown[1][5] == 2.5
+    assert shown[0][3] == Bound(30.0, "> 30") and shown[0][5] == Bound(45.0, "> 45")
+    assert shown[1][3] == Bound(1.0, "< 1") and shown[1][5] == 2.5  # shown as bounds, sorted by them
+    html = table(cols, shown, sortable=True, numeric={3, 5})
+    assert '<td class="num" data-key="30.0">&gt; 30</td>' in html and ">30.0<" not in html
     assert _unit_roles(units)[(0, 0)] == ("integrator", "> 30")

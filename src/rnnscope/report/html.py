@@ -97,6 +97,14 @@ def fmt(value) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class Bound:
+    """A censored number in a table: shown as its bound ("> 30"), sorted by the bound's value."""
+
+    value: float
+    text: str
+
+
 def table(
     header: list[str],
     rows,
@@ -121,6 +129,10 @@ def table(
         cells = []
         for i, v in enumerate(row):
             key = ' class="num"' if i in numeric else ""
+            if isinstance(v, Bound):
+                key += f' data-key="{v.value!r}"' if i in numeric else ""
+                cells.append(f"<td{key}>{esc(v.text)}</td>")
+                continue
             if i in numeric and isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
                 key += f' data-key="{v!r}"'
             cells.append(f"<td{key}>{esc(fmt(v))}</td>")

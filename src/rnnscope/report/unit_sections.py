@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rnnscope.report.explorer import ROLE_ORDER, explorer_data
 from rnnscope.report.figures import FigureFinder, Slot
-from rnnscope.report.html import Download, Section, json_script, missing, note, table
+from rnnscope.report.html import Bound, Download, Section, json_script, missing, note, table
 from rnnscope.report.sources import Table, layer_index
 from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 
@@ -154,9 +154,9 @@ def _bounded(units: Table) -> list[list]:
         for i, j in pairs:
             flag = str(row[j] or "")
             if flag == "above":
-                row[i] = f"> {row[i]:g}" if isinstance(row[i], (int, float)) else row[i]
+                row[i] = Bound(float(row[i]), f"> {row[i]:g}") if isinstance(row[i], (int, float)) else row[i]
             elif flag == "below":
-                row[i] = f"< {row[i]:g}" if isinstance(row[i], (int, float)) else row[i]
+                row[i] = Bound(float(row[i]), f"< {row[i]:g}") if isinstance(row[i], (int, float)) else row[i]
         rows.append(row)
     return rows
 
