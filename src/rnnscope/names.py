@@ -60,3 +60,6 @@ def dataset_name(name: str) -> str:
 def companion(name: str) -> str:
     """'LSTM' -> 'lstm' among COMPANION_CHOICES."""
     return canonical(name, COMPANION_CHOICES, "companion")
+
+
+DEFAULT_MAX_DISTANCE = 1000  # `rnnscope context --max-distance`: the longest delay a sweep accepts

@@ -5,6 +5,7 @@ Key: S = sequences, T = time steps, U = units, C = input channels. Optional comp
 Definitions, estimators, their biases and the role rule: docs/analysis.md.
 """
 
+from rnnscope.analysis.freerun import FreeRunMeasures, free_run_measures
 from rnnscope.analysis.geometry import PCA, class_trajectories, pca, project
 from rnnscope.analysis.gradients import (
     BehaviouralContext,
@@ -23,7 +24,6 @@ from rnnscope.analysis.gradients import (
     spectral_norm,
 )
 from rnnscope.analysis.impulse import ImpulseResponse, impulse_response, memory_length
-from rnnscope.analysis.freerun import FreeRunMeasures, free_run_measures
 from rnnscope.analysis.roles import ROLES, RoleThresholds, UnitTable, classify_units
 from rnnscope.analysis.selectivity import Integration, Selectivity, input_drive, integration, selectivity
 from rnnscope.analysis.spectral import dominant_frequency, power_spectrum, spectral_peaks

@@ -16,7 +16,7 @@ DEFAULTS = {"epochs": 30, "lr": 3e-3, "batch_size": 32, "n_train": 1000, "n_test
 
 
 def add_parser(sub) -> None:
-    from rnnscope.sweep.context import DEFAULT_MAX_DISTANCE
+    from rnnscope.names import DEFAULT_MAX_DISTANCE
 
     p = sub.add_parser("context", help="measure the behavioural effective context on delayed recall")
     p.add_argument(

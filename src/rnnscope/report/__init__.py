@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from rnnscope import __version__
 from rnnscope.io import atomic_write_bytes
 from rnnscope.report.compare_report import comparison_sections
 from rnnscope.report.html import esc, page
@@ -31,7 +32,6 @@ __all__ = ["REPORT_NAME", "build_report", "render_report"]
 
 def render_report(path: str | Path) -> str:
     """The report of directory `path` as HTML text (nothing written). RunFileError for a bad directory."""
-    from rnnscope import __version__
 
     root = Path(path)
     kind = kind_of(root)

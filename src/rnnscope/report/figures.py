@@ -17,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from rnnscope.report.html import Download, csv_bytes, figure
 from rnnscope.rundir import Figure, read_arrays, read_png
 
@@ -32,7 +35,6 @@ class Slot:
 def compact_png(data: bytes) -> bytes:
     """The PNG re-encoded with a 256-colour palette for embedding (matplotlib's antialiased RGBA output
     shrinks ~3x and looks the same); the original when it has transparency or would not shrink."""
-    from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -58,7 +60,6 @@ def fig_to_png(fig, dpi: int = 120) -> bytes:
 
 def safetensors_csv(path: Path) -> bytes:
     """Every array of a safetensors file in long form: array, i0, i1, ..., value."""
-    import numpy as np
 
     arrays = read_arrays(path, "data file")
     ndim = max((a.ndim for a in arrays.values()), default=1)

@@ -13,6 +13,7 @@ used (rnnscope.plots.gradient_panels.gradient_figures), so it is the same figure
 
 from __future__ import annotations
 
+from rnnscope.plots.gradient_panels import gradient_figures
 from rnnscope.report.companion_part import companion_html
 from rnnscope.report.figures import FigureFinder, Slot
 from rnnscope.report.html import Download, Section, commands, csv_bytes, missing, note, table
@@ -66,7 +67,6 @@ def _drawer(kind: str, what: str, profile: Table | None, init: Table | None, pat
         return None
 
     def draw():
-        from rnnscope.plots.gradient_panels import gradient_figures
 
         if what == "evolution":
             through = read_snapshots(paths)

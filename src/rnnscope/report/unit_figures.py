@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnscope.io import RunFileError
+from rnnscope.plots.units import unit_figures
 from rnnscope.report.figures import fig_to_png
 from rnnscope.report.html import csv_bytes
 from rnnscope.rundir import AnalysisPaths, AnalysisSummary, Table, read_arrays
@@ -98,8 +99,6 @@ class UnitData:
     def draw(self, key: str) -> bytes | None:
         """PNG of figure `key` (examples, heatmap, pca, psd, tau) as `analyze` draws it, or None."""
         if self._drawn is None:
-            from rnnscope.plots.units import unit_figures
-
             self._check_arrays()
             roles, taus = self._per_layer()
             self._drawn = {

@@ -140,10 +140,7 @@ def write_units_csv(path: str | Path, columns: dict[str, list], extra: tuple[str
     n = len(columns[UNIT_COLUMNS[0]])
     for i in range(n):
         w.writerow(
-            [
-                f"{columns[c][i]:.7g}" if isinstance(columns[c][i], float) else columns[c][i]
-                for c in names
-            ]
+            [f"{columns[c][i]:.7g}" if isinstance(columns[c][i], float) else columns[c][i] for c in names]
         )
     atomic_write_bytes(path, buf.getvalue().encode())
 

@@ -17,6 +17,7 @@ import numpy as np
 from rnnscope.analysis import RoleThresholds
 from rnnscope.errors import BadArgument
 from rnnscope.plots import save_figure
+from rnnscope.plots.units import unit_figures
 from rnnscope.recording.impulse import model_impulse
 from rnnscope.recording.probes import probe_dynamics
 from rnnscope.recording.store import replace_directory
@@ -113,7 +114,6 @@ def write_report(report: UnitReport, out: AnalysisPaths | str | Path, figures: b
 
 def save_unit_figures(report: UnitReport, out: AnalysisPaths) -> list[Path]:
     """The five figures of the unit analysis (rnnscope.plots.units.unit_figures), png + svg."""
-    from rnnscope.plots.units import unit_figures
 
     table = report.table
     layers = list(report.summary.layers)

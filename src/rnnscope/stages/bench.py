@@ -16,6 +16,7 @@ from rnnscope.costs.runner import BenchSpec
 from rnnscope.costs.summary import LABELS
 from rnnscope.io import atomic_write_bytes
 from rnnscope.plots import save_figure
+from rnnscope.plots.costs import plot_cost_curves
 from rnnscope.rundir import BenchSummary, SweepPaths, write_bench_summary
 
 FIGURES = (
@@ -33,7 +34,6 @@ def bench(spec: BenchSpec, out: str | Path, progress=None) -> tuple[BenchSummary
 
 def write_outputs(out: str | Path, rows: list[dict], summary: BenchSummary) -> list[Path]:
     """cost.csv, summary.json, cost_time.{png,svg} and cost_memory.{png,svg} in `out` (atomic writes)."""
-    from rnnscope.plots.costs import plot_cost_curves
 
     paths = SweepPaths(out)
     atomic_write_bytes(paths.cost_csv, cost_csv_text(rows).encode())

@@ -21,11 +21,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from rnnscope.config import ModelConfig
 from rnnscope.errors import BadArgument
+from rnnscope.models import count_params, hidden_for_params
 from rnnscope.names import COMPANION_CHOICES
 from rnnscope.rundir import CompanionSummary, RunPaths
 from rnnscope.stages.gradients import gradient_report
 from rnnscope.stages.train import write_curves
+from rnnscope.sweep.executors import LocalProcessExecutor
+from rnnscope.sweep.jobs import make_job
 from rnnscope.training.callbacks import Callback
 
 CHOICES = COMPANION_CHOICES
@@ -70,9 +74,6 @@ class Companion(Callback):
     def job(self, model, input_size: int) -> dict:
         """The companion's sweep job: `model`'s layer count and parameter count (±10 %, or the nearest
         width when no width comes that close, as for tiny models)."""
-        from rnnscope.config import ModelConfig
-        from rnnscope.models import count_params, hidden_for_params
-        from rnnscope.sweep.jobs import make_job
 
         cfg = hidden_for_params(
             ModelConfig(kind=self.kind, layers=model.num_layers),
@@ -97,8 +98,6 @@ class Companion(Callback):
         try:  # the main training must never fail because of its companion
             job = self.job(trainer.model, int(trainer.splits["train"].x.shape[-1]))
             if self.executor_factory is None:
-                from rnnscope.sweep.executors import LocalProcessExecutor
-
                 self._executor = LocalProcessExecutor(workers=1, threads=1)
             else:
                 self._executor = self.executor_factory()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rnnscope.io import RunFileError
 from rnnscope.plots import save_figure
+from rnnscope.plots.compare import plot_accuracy_vs, plot_gradient_profiles, plot_training_overlay
 from rnnscope.rundir import RunPaths, SweepPaths, read_history, write_csv
 from rnnscope.sweep.compare import columns, gradient_profiles, rows_from
 from rnnscope.sweep.store import aggregate
@@ -32,7 +33,6 @@ def histories(jobs: list[dict], results: list[dict]) -> list[dict]:
 
 def write_compare(out: str | Path, config: dict, jobs: list[dict], results: list[dict]) -> list[dict]:
     """SWEEP_DIR/results.csv and the three figures -> the rows."""
-    from rnnscope.plots.compare import plot_accuracy_vs, plot_gradient_profiles, plot_training_overlay
 
     paths = SweepPaths(out)
     axis = config["axis"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnscope.plots import save_figure
+from rnnscope.plots.compare import plot_context
 from rnnscope.rundir import ContextSummary, SweepPaths, write_context_summary, write_csv
 from rnnscope.sweep.context import COLUMNS, context_rows, summarize
 from rnnscope.sweep.store import aggregate
@@ -19,7 +20,6 @@ def write_context(
     out: str | Path, jobs: list[dict], results: list[dict]
 ) -> tuple[list[dict], ContextSummary]:
     """The three files -> (rows, summary)."""
-    from rnnscope.plots.compare import plot_context
 
     paths = SweepPaths(out)
     rows = context_rows(jobs, results, paths.root)

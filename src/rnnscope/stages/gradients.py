@@ -19,6 +19,7 @@ from rnnscope.errors import BadArgument
 from rnnscope.gradients.flow import GradientFlow, behavioural_context, measure_flow, validate
 from rnnscope.gradients.profile import write_profile_csv
 from rnnscope.plots import save_figure
+from rnnscope.plots.gradient_panels import gradient_figures
 from rnnscope.rundir import (
     GradientPaths,
     GradientSummary,
@@ -78,7 +79,6 @@ def gradient_report(
 
 def save_gradient_figures(paths: GradientPaths, flow: GradientFlow, through) -> list[Path]:
     """profile, learning_by_step, highways, through_training (.png|svg), as the report draws them."""
-    from rnnscope.plots.gradient_panels import gradient_figures
 
     figs = gradient_figures(
         flow.summary.kind,

@@ -15,19 +15,27 @@ Finished jobs are skipped when a sweep is repeated; interrupted ones resume from
     context.py    `rnnscope context`: the behavioural effective context on delayed recall
 """
 
-from rnnscope.sweep.executors import Executor, InlineExecutor, LocalProcessExecutor, make_executor
-from rnnscope.sweep.jobs import job_name, make_job, run_state
-from rnnscope.sweep.runner import run_sweep
-from rnnscope.sweep.worker import run_job
+import importlib
 
-__all__ = [
-    "Executor",
-    "InlineExecutor",
-    "LocalProcessExecutor",
-    "job_name",
-    "make_executor",
-    "make_job",
-    "run_job",
-    "run_state",
-    "run_sweep",
-]
+# Imported on first use, so that the light modules (compare/context configurations) load without torch.
+_LAZY = {
+    "Executor": "rnnscope.sweep.executors",
+    "InlineExecutor": "rnnscope.sweep.executors",
+    "LocalProcessExecutor": "rnnscope.sweep.executors",
+    "make_executor": "rnnscope.sweep.executors",
+    "job_name": "rnnscope.sweep.jobs",
+    "make_job": "rnnscope.sweep.jobs",
+    "run_state": "rnnscope.sweep.jobs",
+    "run_sweep": "rnnscope.sweep.runner",
+    "run_job": "rnnscope.sweep.worker",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rnnscope.sweep' has no attribute {name!r}")

@@ -13,9 +13,11 @@ from pathlib import Path
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.errors import BadArgument, UserInputError
+from rnnscope.models import MODEL_KINDS, build_model, count_params, hidden_for_params
 from rnnscope.rundir import RunPaths, SweepPaths, read_csv
-from rnnscope.sweep.jobs import job_name, make_job
+from rnnscope.sweep.jobs import job_configs, job_name, make_job
 from rnnscope.sweep.store import at_chance
+from rnnscope.tasks import TASKS, get_task
 
 AXES = {"length": "seq_len", "distance": "distance"}  # sweep axis -> the task parameter it sets
 COLUMNS_AFTER_AXIS = [
@@ -41,7 +43,6 @@ def columns(axis: str) -> list[str]:
 
 
 def check_names(models: list[str]) -> list[str]:
-    from rnnscope.models import MODEL_KINDS
 
     if not models:
         raise BadArgument("give at least one model")
@@ -72,7 +73,6 @@ def _no_duplicates(what: str, values: list) -> None:
 
 def resolve_axis(task: str, task_params: dict, lengths: list[int] | None, distances: list[int] | None):
     """-> (axis name, values). Neither given: the task's own value (distance for recall, else length)."""
-    from rnnscope.tasks import TASKS, get_task
 
     base = get_task(task, **task_params)  # validates the task name and parameters
     fields = TASKS[task].__dataclass_fields__
@@ -141,8 +141,6 @@ def plan_compare(config: dict, out: str | Path) -> list[dict]:
 
     Raises ValueError (one line) for anything that would fail, before any file is written.
     """
-    from rnnscope.models import hidden_for_params
-    from rnnscope.tasks import get_task
 
     sweep_dir = SweepPaths(out)
     param = AXES[config["axis"]]
@@ -217,16 +215,12 @@ def result_row(job: dict, result: dict, sweep_dir: str | Path | None = None) -> 
 
 def _n_classes(job: dict) -> int:
     """The number of classes of the job's task (chance = 1 / that)."""
-    from rnnscope.tasks import get_task
 
     return get_task(job["data"]["task"], **job["data"]["task_params"]).n_classes
 
 
 def _params(job: dict) -> int | None:
     """The parameter count of the job's model (without training it)."""
-    from rnnscope.models import build_model, count_params
-    from rnnscope.sweep.jobs import job_configs
-    from rnnscope.tasks import get_task
 
     try:
         data_cfg, model_cfg, _ = job_configs(job)

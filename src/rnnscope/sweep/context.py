@@ -16,15 +16,20 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from rnnscope.analysis.gradients import context_from_corrected
 from rnnscope.config import GATED_KINDS, DataConfig, ModelConfig, TrainConfig
 from rnnscope.errors import BadArgument
+from rnnscope.models import hidden_for_params
+from rnnscope.names import DEFAULT_MAX_DISTANCE
 from rnnscope.rundir import SweepPaths
 from rnnscope.sweep.compare import check_names, check_seeds, result_row
 from rnnscope.sweep.jobs import job_name, make_job
+from rnnscope.sweep.store import aggregate
+from rnnscope.tasks import get_task
+from rnnscope.tasks.recall import MAX_DISTANCE
 
 TASK = "recall"
 THRESHOLD = 0.9  # a distance is solved while its chance-corrected accuracy keeps this share of the shortest's
-DEFAULT_MAX_DISTANCE = 1000
 GATE_INITS = ("chrono", "constant")  # lstm/gru carry gates: chrono (T_max = longest sweep sequence) | bias +1
 COLUMNS = [
     "model",
@@ -50,7 +55,6 @@ COLUMNS = [
 
 def check_distances(distances: list[int], max_distance: int = DEFAULT_MAX_DISTANCE) -> list[int]:
     """Positive, distinct, and no longer than `max_distance` or the recall task's own limit."""
-    from rnnscope.tasks.recall import MAX_DISTANCE
 
     if max_distance < 1:
         raise BadArgument(f"--max-distance must be positive, got {max_distance}")
@@ -90,7 +94,6 @@ def context_config(
     device: str = "auto",
 ) -> dict:
     """The command's configuration as JSON (what sweep.json records), validated."""
-    from rnnscope.tasks import get_task
 
     distances = check_distances(distances, max_distance)
     get_task(TASK, n_classes=n_classes, n_distractors=n_distractors, distance=distances[0])
@@ -123,8 +126,6 @@ def plan_context(config: dict, out: str | Path) -> list[dict]:
 
     With gate_init "chrono" the gated cells get chrono initialisation for the sweep's longest sequence
     (longest distance + 2) at every distance, so a model is the same at every distance of one sweep."""
-    from rnnscope.models import hidden_for_params
-    from rnnscope.tasks import get_task
 
     sweep_dir = SweepPaths(out)
     chrono = max(config["distances"]) + 2 if config.get("gate_init", "constant") == "chrono" else None
@@ -192,7 +193,6 @@ def effective_context(distances: list[int], cc: list[float], threshold: float = 
     """Definition (b) on one (seed-mean) chance-corrected curve -> (effective context or None, censored).
 
     The definition lives in rnnscope.analysis.gradients (`context_from_corrected`); this adapts it."""
-    from rnnscope.analysis.gradients import context_from_corrected
 
     found = context_from_corrected(distances, [math.nan if c is None else c for c in cc], fraction=threshold)
     return found.context, bool(found.censored)
@@ -209,7 +209,6 @@ def median_context(per_seed: list[int | None]) -> int | None:
 
 def summarize(rows: list[dict], threshold: float = THRESHOLD) -> dict:
     """context.json: per model the effective context of the seed-mean curve, and per seed."""
-    from rnnscope.sweep.store import aggregate
 
     distances = sorted({r["distance"] for r in rows})
     models = list(dict.fromkeys(r["model"] for r in rows))

@@ -16,10 +16,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import torch
+
+from rnnscope.io import RunFileError
+from rnnscope.sweep.jobs import job_configs, read_metrics, run_state
+from rnnscope.training.api import resume, run_training
+
 
 def init_worker(threads: int | None) -> None:
     """Process initializer: give this worker `threads` torch threads (its share of the cores)."""
-    import torch
 
     if threads:
         torch.set_num_threads(int(threads))
@@ -44,8 +49,6 @@ def failed_result(job: dict, message: str, action: str | None = None, seconds: f
 
 
 def _train(job: dict, restart: bool):
-    from rnnscope.sweep.jobs import job_configs
-    from rnnscope.training.api import run_training
 
     data_cfg, model_cfg, train_cfg = job_configs(job)
     return run_training(
@@ -60,9 +63,6 @@ def _train(job: dict, restart: bool):
 
 def _act(job: dict) -> tuple[str, dict]:
     """Bring the job's run directory to a finished state -> (action, metrics)."""
-    from rnnscope.io import RunFileError
-    from rnnscope.sweep.jobs import read_metrics, run_state
-    from rnnscope.training.api import resume
 
     state = run_state(job)
     if state == "finished":
