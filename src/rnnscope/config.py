@@ -32,7 +32,8 @@ class DataConfig:
     path: str | None = None  # the user's own files: a directory of <Name>_TRAIN/_TEST files or an .npz
     normalize: str = "channel"  # real data only: "none" | "series" | "channel" z-normalisation
     truncate: int | None = None  # real data only: keep the first N steps (off by default)
-    downsample: int | None = None  # real data only: keep every k-th step (off by default)
+    downsample: int | str | None = None  # real data only: keep every k-th step, or "auto" (at most
+    #                                      training.recipe.MAX_STEPS steps); None: "auto" for real data
 
     def __post_init__(self) -> None:
         given = [k for k in ("task", "dataset", "path") if getattr(self, k) is not None]
@@ -45,6 +46,15 @@ class DataConfig:
         for name in ("n_train", "n_test"):
             if getattr(self, name) < 1:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
+        if isinstance(self.downsample, str):
+            if self.downsample.lower() != "auto":
+                raise BadArgument(f"downsample must be a positive integer or auto, got {self.downsample!r}")
+            object.__setattr__(self, "downsample", "auto")
+            if self.task is not None:
+                raise BadArgument(
+                    "downsample auto applies to real data only: a built-in task's length is set by its "
+                    "parameters (e.g. --task-param length=N)"
+                )
 
 
 @dataclass(frozen=True)
@@ -80,20 +90,24 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 60  # maximum number of epochs
-    batch_size: int = 32  # sequences per optimisation step
+    epochs: int | None = None  # maximum number of epochs (None: by the recipe, training/recipe.py:
+    #                            60 for built-in tasks; real data: about 600 optimizer updates)
+    batch_size: int | None = None  # sequences per optimisation step (None: 32 for tasks; real data: ~N/8)
     lr: float = 2e-3  # Adam learning rate (peak of the cosine schedule)
     weight_decay: float = 0.0  # Adam (L2) weight decay
     schedule: str = "cosine"  # learning-rate schedule over `epochs`: "cosine" (to 0) | "constant"
     clip: float | None = 1.0  # max global gradient norm (None: no clipping)
     patience: int | None = None  # early stopping: epochs without val-accuracy gain (None: off)
-    val_fraction: float = 0.1  # share of the training split held out for validation (seeded)
+    val_fraction: float | None = None  # share of the training split held out for validation (seeded;
+    #                                    None: 0.1 for tasks; real data: 0.1 only if classes average >= 20)
+    warmup: int | None = None  # optimizer updates of linear learning-rate warm-up; > 0 steps the schedule
+    #                            per update (None: 0 for tasks; real data: 5 % of the updates)
     seed: int = 0  # seeds data, initialisation and data order
     device: str = "auto"  # "auto" | "cpu" | "cuda"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
         if not self.lr > 0:
             raise BadArgument(f"lr must be positive, got {self.lr}")
@@ -105,7 +119,9 @@ class TrainConfig:
             raise BadArgument(f"clip must be positive, got {self.clip}")
         if self.patience is not None and self.patience < 1:
             raise BadArgument(f"patience must be positive, got {self.patience}")
-        if not 0.0 <= self.val_fraction < 1.0:
+        if self.warmup is not None and self.warmup < 0:
+            raise BadArgument(f"warmup must be non-negative, got {self.warmup}")
+        if self.val_fraction is not None and not 0.0 <= self.val_fraction < 1.0:
             raise BadArgument(f"val_fraction must lie in [0, 1), got {self.val_fraction}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise BadArgument(f"device must be auto, cpu or cuda, got {self.device!r}")

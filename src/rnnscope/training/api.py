@@ -34,7 +34,9 @@ from rnnscope.training.checkpoint import (
     load_latest,
     restore_trainer,
 )
+from rnnscope.training.chance import chance_warning, majority_rate
 from rnnscope.training.loop import Trainer, converged_epoch
+from rnnscope.training.recipe import resolve_train
 from rnnscope.training.rundir import HistoryWriter, rebuild_hint, verify_run
 
 Finisher = Callable[[Path, list[dict], dict], object]  # (out, history, metrics) -> anything
@@ -92,6 +94,8 @@ def _versions() -> dict:
 def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dict:
     h = trainer.history
     last = h[-1]
+    majority = majority_rate(trainer.splits["train"].y.cpu().numpy())
+    warning = chance_warning(h, majority, trainer.cfg, getattr(trainer.model, "kind", ""))
     return {
         "train_acc": last["train_acc"],
         "val_acc": last["val_acc"],
@@ -99,13 +103,15 @@ def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dic
         "train_loss": last["train_loss"],
         "test_loss": last["test_loss"],
         "best_val_acc": max((r["val_acc"] for r in h), default=float("nan")),
-        "converged_epoch": converged_epoch(h),
+        "converged_epoch": None if warning else converged_epoch(h),  # nothing to converge to at chance
         "epochs_run": trainer.epoch,
         "params": params,
         "train_seconds": sum(r["seconds"] for r in h),
         "task_ceiling": ceiling,
         "status": trainer.status,
         "stop_reason": trainer.stop_reason,
+        "majority_rate": majority,
+        "warnings": [warning] if warning else [],
     }
 
 
@@ -137,8 +143,12 @@ def run_training(
             raise BadArgument(f"{name} must be a positive integer, got {value!r}")
     if data_cfg.path is not None:  # config.json must rebuild the data from any working directory
         data_cfg = dataclasses.replace(data_cfg, path=str(Path(data_cfg.path).resolve()))
+    requested = {"data": to_dict(data_cfg), "train": to_dict(train_cfg)}  # before the recipe fills in
+    if data_cfg.task is None and data_cfg.downsample is None:  # the recipe's length rule for real data
+        data_cfg = dataclasses.replace(data_cfg, downsample="auto")
     out = rundir.prepare_output(out, overwrite) if out is not None else None
     data, task = load_data(data_cfg, train_cfg.seed)
+    train_cfg, chosen = resolve_train(train_cfg, len(data.train), data.n_classes, real=task is None)
     if match_params is not None:
         model_cfg = hidden_for_params(model_cfg, data.input_size, data.n_classes, match_params)
     torch.manual_seed(train_cfg.seed)
@@ -155,6 +165,8 @@ def run_training(
         "data_source": data.source,
         "params": count_params(model),
         "task_ceiling": ceiling,
+        "recipe": chosen,
+        "requested": requested,
         "checkpoint_every": checkpoint_every,
         "checkpoint_every_batches": checkpoint_every_batches,
         "versions": _versions(),
@@ -237,6 +249,7 @@ def _fit_and_finish(
         failure=trainer.failure,
         resumes=list(resumes),
         last_checkpoint=last_good,
+        warnings=metrics["warnings"],
         files=rundir.file_hashes(out),
     )
     notes = [n for r in resumes[-1:] for n in r.get("notes", [])]
@@ -247,10 +260,11 @@ def _fit_and_finish(
 
 def _configs(config: dict, path: Path) -> tuple[DataConfig, ModelConfig, TrainConfig]:
     try:
+        train = {"warmup": 0, **config["train"]}  # runs from before warm-up existed had none
         return (
             from_dict(DataConfig, config["data"]),
             from_dict(ModelConfig, config["model"]),
-            from_dict(TrainConfig, config["train"]),
+            from_dict(TrainConfig, train),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise RunFileError(f"config {RunPaths(path).config} is corrupt ({err})") from None
