@@ -15,6 +15,7 @@ from rnnscope.errors import BadArgument
 
 DEFAULT_TASK = "mixture"
 MODEL_KINDS = names.MODEL_KINDS  # "rnn" | "lstm" | "gru" | "transformer"
+READOUTS = ("last", "mean", "max", "attention")  # how a recurrent classifier reads its top layer out
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
 ANALYSIS_VALUE_BUDGET = (
@@ -71,11 +72,19 @@ class ModelConfig:
         None  # lstm/gru: chrono initialisation (Tallec & Ollivier 2018) for dependencies up
     )
     #                           to this many steps; replaces forget_bias when set (docs/training.md)
+    readout: str = "last"  # rnn/lstm/gru: "last" step's h | "mean" | "max" | "attention" pooling of the top
+    #                        layer's h over each sequence's valid steps (docs/models.md, "Readouts")
     heads: int = 4  # transformer only: attention heads
     ff_mult: int = 2  # transformer only: MLP width as a multiple of d_model
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", names.model_kind(self.kind))
+        if self.readout not in READOUTS:
+            raise BadArgument(f"unknown readout {self.readout!r}; choose from {', '.join(READOUTS)}")
+        if self.readout != "last" and self.kind == "transformer":
+            raise BadArgument(
+                f"readout {self.readout} applies to rnn, lstm and gru; the transformer reads out last"
+            )
         for name in ("hidden", "layers", "heads", "ff_mult"):
             if getattr(self, name) < 1:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -72,6 +73,13 @@ def add_train_options(p) -> None:
     g.add_argument("--dropout", type=non_negative_float, default=m.dropout, help="dropout between layers")
     g.add_argument("--heads", type=positive_int, default=m.heads, help="transformer attention heads")
     g.add_argument(
+        "--readout",
+        type=readout_name,
+        default=m.readout,
+        help="rnn/lstm/gru: read the top layer out at the last step (default), or pool its h over each "
+        "sequence's valid steps: mean | max | attention (docs/models.md)",
+    )
+    g.add_argument(
         "--chrono-tmax",
         type=positive_int,
         metavar="T",
@@ -136,6 +144,11 @@ def add_train_options(p) -> None:
     g.add_argument(
         "--checkpoint-every", type=positive_int, default=1, metavar="K", help="checkpoint every K epochs"
     )
+    p.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="real data: skip the 1NN-Euclidean and 1NN-DTW baselines on the run's split",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -157,6 +170,14 @@ def add_parser(sub) -> None:
         help="also checkpoint every N batches inside an epoch (long epochs; default: epoch ends only)",
     )
     p.set_defaults(func=cmd_train, check=check_train)
+
+
+def readout_name(text: str) -> str:
+    from rnnscope.config import READOUTS
+
+    if text.strip().lower() not in READOUTS:
+        raise argparse.ArgumentTypeError(f"unknown readout {text!r}; choose from {', '.join(READOUTS)}")
+    return text.strip().lower()
 
 
 def downsample_value(text: str):
@@ -219,6 +240,7 @@ def configs_from_args(args):
         dropout=args.dropout,
         heads=args.heads,
         chrono_tmax=args.chrono_tmax,
+        readout=args.readout,
     )
     train_cfg = TrainConfig(
         epochs=args.epochs,
@@ -256,9 +278,53 @@ def print_results(run, file=None) -> None:
         ("parameters", f"{m['params']:,}", ""),
         ("training time", f"{m['train_seconds']:.1f} s", ""),
     ]
+    if ceiling is None:  # real data: the baselines on the same split instead of the task's reference
+        rows[:2] = [(rows[0][0], rows[0][1], ""), (rows[1][0], rows[1][1], "")]
+        rows[3] = (rows[3][0], rows[3][1], "")
+        rows += baseline_rows(m)
     print(f"{'':<22}{'this run':>12}   reference", file=file)
     for name, value, ref in rows:
         print(f"{name:<22}{value:>12}   {ref}", file=file)
+
+
+def baseline_rows(m: dict) -> list[tuple[str, str, str]]:
+    """CLI table rows of the 1NN baselines (test accuracy on the same split), skipped ones with why."""
+    rows = []
+    for key, name in (("baseline_1nn_ed", "1NN Euclidean"), ("baseline_1nn_dtw", "1NN DTW (full)")):
+        if key not in m:
+            continue
+        details = (m.get("baselines") or {}).get(key, {})
+        if m[key] is None:
+            rows.append((name, "skipped", details.get("skipped") or ""))
+        else:
+            cost = f"test accuracy, same split ({details.get('seconds', 0):.1f} s)"
+            rows.append((name, f"{m[key]:.3f}", cost))
+    return rows
+
+
+def recipe_lines(run) -> list[str]:
+    """What the recipe chose and how the series were shortened, as sentences (real data)."""
+    c = run.config or {}
+    lines = []
+    chosen = c.get("recipe") or {}
+    if chosen and c.get("task_ceiling") is None:
+        t = run.train_cfg
+        lines.append(
+            f"recipe for real data (docs/training.md): batch {t.batch_size}, {t.epochs} epochs, "
+            f"validation {t.val_fraction:.0%}, warm-up {t.warmup} updates "
+            f"(chosen: {', '.join(sorted(chosen))})"
+        )
+    src = c.get("data_source") or {}
+    k = src.get("downsample")
+    if k and k > 1:
+        how = "downsample auto" if src.get("downsample_auto") else f"--downsample {k}"
+        longest = src.get("longest_train_series")
+        after = (src.get("lengths") or {}).get("train", [None, None])[1]
+        lines.append(
+            f"{how}: every {k}th step kept (longest training series {longest} -> {after} steps); "
+            "`rnnscope stream` applies the same"
+        )
+    return lines
 
 
 def set_threads(args) -> None:
@@ -291,6 +357,7 @@ def cmd_train(args) -> int:
             callbacks=callbacks,
             checkpoint_every=args.checkpoint_every,
             checkpoint_every_batches=args.checkpoint_every_batches,
+            baselines=not args.no_baselines,
         )
     return report_run(run)
 
@@ -298,7 +365,11 @@ def cmd_train(args) -> int:
 def report_run(run) -> int:
     for note in getattr(run, "notes", []):  # what a resume skipped (a corrupt checkpoint)
         print(f"rnnscope train: {note}", file=sys.stderr)
+    for line in recipe_lines(run):
+        print(f"rnnscope train: {line}")
     print_results(run)
+    for warning in run.metrics.get("warnings", []):
+        print(f"rnnscope train: warning: {warning}", file=sys.stderr)
     print(f"run directory: {run.path}")
     if run.metrics["status"] == "failed_nonfinite":
         print(f"rnnscope train: {run.metrics['stop_reason']}", file=sys.stderr)

@@ -79,6 +79,24 @@ def _short(v) -> str:
     return json.dumps(v) if not isinstance(v, str) else v
 
 
+def preprocessing_sentence(config: dict) -> str | None:
+    """How a real-data run's series were shortened (downsampling, auto or asked), as one sentence."""
+    src = config.get("data_source") or {}
+    k = src.get("downsample")
+    if not k or k < 2:
+        return None
+    how = (
+        "by the length rule (downsample auto: at most 100 steps)"
+        if src.get("downsample_auto")
+        else "as asked"
+    )
+    after = (src.get("lengths") or {}).get("train", [None, None])[1]
+    return (
+        f"every {k}th step kept {how}: the longest training series, {src.get('longest_train_series')} "
+        f"steps, became {after}; the network saw this coarser series, the 1NN baselines the full one."
+    )
+
+
 def run_section(r: RunReader) -> Section:
     c, d, m = r.config, r.config["data"], r.config["model"]
     src = c.get("data_source") or {}
@@ -101,6 +119,7 @@ def run_section(r: RunReader) -> Section:
             ),
         ),
         ("classes", ", ".join(map(str, c.get("class_names", [])))),
+        *([("preprocessing", prep)] if (prep := preprocessing_sentence(c)) else []),
         ("model", model),
         ("parameters", f"{c.get('params', 0):,}"),
         ("seed", t.get("seed")),
@@ -156,7 +175,13 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
         ["epochs run", m.get("epochs_run", len(r.history) - 1), ""],
         ["task ceiling", pct(ceiling) if ceiling is not None else "n/a (real data)", "Bayes/oracle accuracy"],
     ]
+    for key, name in (("baseline_1nn_ed", "1NN Euclidean (same split)"), ("baseline_1nn_dtw", "1NN DTW")):
+        if key in m:
+            why = ((m.get("baselines") or {}).get(key) or {}).get("skipped")
+            rows.append([name, pct(m[key]) if m[key] is not None else f"skipped: {why}", "test accuracy"])
     s.add(table(["", "this run", "reference"], rows))
+    for warning in m.get("warnings", []):
+        s.add(note(f"Warning: {warning}."))
     if r.metrics is None:
         s.add(
             note(

@@ -27,6 +27,7 @@ from rnnscope.errors import BadArgument
 from rnnscope.io import NewerFormatError, RunFileError
 from rnnscope.models import build_model, count_params, hidden_for_params
 from rnnscope.rundir import RunPaths, read_config, read_metrics
+from rnnscope.training.chance import chance_warning, majority_rate
 from rnnscope.training.checkpoint import (
     Checkpointer,
     intact_checkpoint,
@@ -34,9 +35,8 @@ from rnnscope.training.checkpoint import (
     load_latest,
     restore_trainer,
 )
-from rnnscope.training.chance import chance_warning, majority_rate
 from rnnscope.training.loop import Trainer, converged_epoch
-from rnnscope.training.recipe import resolve_train
+from rnnscope.training.recipe import MAX_STEPS, resolve_train
 from rnnscope.training.rundir import HistoryWriter, rebuild_hint, verify_run
 
 Finisher = Callable[[Path, list[dict], dict], object]  # (out, history, metrics) -> anything
@@ -95,7 +95,8 @@ def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dic
     h = trainer.history
     last = h[-1]
     majority = majority_rate(trainer.splits["train"].y.cpu().numpy())
-    warning = chance_warning(h, majority, trainer.cfg, getattr(trainer.model, "kind", ""))
+    long_series = trainer.splits["train"].x.shape[1] > MAX_STEPS
+    warning = chance_warning(h, majority, trainer.cfg, getattr(trainer.model, "kind", ""), long_series)
     return {
         "train_acc": last["train_acc"],
         "val_acc": last["val_acc"],

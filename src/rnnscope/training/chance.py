@@ -31,7 +31,9 @@ def near_chance(history: list[dict], majority: float) -> bool:
     return math.isfinite(best) and best <= majority + MARGIN
 
 
-def chance_warning(history: list[dict], majority: float, cfg, kind: str) -> str | None:
+def chance_warning(
+    history: list[dict], majority: float, cfg, kind: str, long_series: bool = False
+) -> str | None:
     """One sentence naming the accuracies and what to try, or None when training left chance."""
     if not near_chance(history, majority):
         return None
@@ -40,7 +42,9 @@ def chance_warning(history: list[dict], majority: float, cfg, kind: str) -> str 
         tries.append(f"more epochs (--epochs {2 * cfg.epochs})")
         if cfg.batch_size > 8:
             tries.append(f"a smaller batch (--batch-size {max(cfg.batch_size // 2, 8)})")
-    tries += ["--readout mean", "--downsample auto (or a larger k) for long series"]
+    tries.append("--readout mean")
+    if long_series:
+        tries.append("a larger --downsample k (fewer, coarser steps)")
     if kind != "gru":
         tries.append("--model gru")
     return (
