@@ -33,6 +33,7 @@ class DataConfig:
     path: str | None = None  # the user's own files: a directory of <Name>_TRAIN/_TEST files or an .npz
     normalize: str = "channel"  # real data only: "none" | "series" | "channel" z-normalisation
     truncate: int | None = None  # real data only: keep the first N steps (off by default)
+    label_column: int | str | None = None  # .csv files only: the label's column (0-based or header name)
     downsample: int | str | None = None  # real data only: keep every k-th step, or "auto" (at most
     #                                      training.recipe.MAX_STEPS steps); None: "auto" for real data
 
@@ -47,6 +48,8 @@ class DataConfig:
         for name in ("n_train", "n_test"):
             if getattr(self, name) < 1:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
+        if self.label_column is not None and self.path is None:
+            raise BadArgument("a label column applies to your own .csv files (--data) only")
         if isinstance(self.downsample, str):
             if self.downsample.lower() != "auto":
                 raise BadArgument(f"downsample must be a positive integer or auto, got {self.downsample!r}")

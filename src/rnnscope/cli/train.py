@@ -21,6 +21,12 @@ from rnnscope.cli import (
 from rnnscope.names import MODEL_KINDS
 
 
+def ordinal(k: int) -> str:
+    """2 -> "2nd", 3 -> "3rd", 11 -> "11th"."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
 def add_train_options(p) -> None:
     """Options shared by `train` and `run` (the whole pipeline)."""
     from rnnscope.config import DataConfig, ModelConfig, TrainConfig
@@ -38,6 +44,11 @@ def add_train_options(p) -> None:
         type=existing_path,
         metavar="PATH",
         help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz",
+    )
+    src.add_argument(
+        "--label-column",
+        metavar="COL",
+        help=".csv files: the label's column, a 0-based index or a header name (default: the first)",
     )
     src.add_argument(
         "--task-param",
@@ -232,6 +243,7 @@ def configs_from_args(args):
         normalize=args.normalize,
         truncate=args.truncate,
         downsample=args.downsample,
+        label_column=args.label_column,
     )
     model_cfg = ModelConfig(
         kind=args.model,
@@ -321,7 +333,7 @@ def recipe_lines(run) -> list[str]:
         longest = src.get("longest_train_series")
         after = (src.get("lengths") or {}).get("train", [None, None])[1]
         lines.append(
-            f"{how}: every {k}th step kept (longest training series {longest} -> {after} steps); "
+            f"{how}: every {ordinal(k)} step kept (longest training series {longest} -> {after} steps); "
             "`rnnscope stream` applies the same"
         )
     return lines

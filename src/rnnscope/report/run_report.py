@@ -71,6 +71,12 @@ class RunReader:
 # ---- the run ---------------------------------------------------------------------------------
 
 
+def ordinal(k: int) -> str:
+    """2 -> "2nd", 3 -> "3rd", 11 -> "11th"."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
 def _short(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -92,7 +98,7 @@ def preprocessing_sentence(config: dict) -> str | None:
     )
     after = (src.get("lengths") or {}).get("train", [None, None])[1]
     return (
-        f"every {k}th step kept {how}: the longest training series, {src.get('longest_train_series')} "
+        f"every {ordinal(k)} step kept {how}: the longest training series, {src.get('longest_train_series')} "
         f"steps, became {after}; the network saw this coarser series, the 1NN baselines the full one."
     )
 

@@ -75,7 +75,7 @@ def train(
     n_test: int | None = None,
     normalize: str = "channel",
     truncate: int | None = None,
-    downsample: int | None = None,
+    downsample: int | str | None = None,
     model: str = "rnn",
     hidden: int = 64,
     layers: int = 2,
@@ -89,6 +89,7 @@ def train(
     checkpoint_every_batches: int | None = None,
     baselines: bool = True,
     readout: str = "last",
+    label_column: int | str | None = None,
     **train_kwargs,
 ) -> Run:
     """Train a model, the Python twin of `rnnscope train`. Returns the Run.
@@ -111,9 +112,16 @@ def train(
         normalize=normalize,
         truncate=truncate,
         downsample=downsample,
+        label_column=label_column,
     )
     model_cfg = ModelConfig(
-        kind=model, hidden=hidden, layers=layers, dropout=dropout, heads=heads, chrono_tmax=chrono_tmax
+        kind=model,
+        hidden=hidden,
+        layers=layers,
+        dropout=dropout,
+        heads=heads,
+        chrono_tmax=chrono_tmax,
+        readout=readout,
     )
     return run_training(
         data_cfg,

@@ -56,8 +56,9 @@ def load_data(cfg: DataConfig, seed: int) -> tuple[DataBundle, object | None]:
     from rnnscope.data import load_dataset, load_directory
 
     kw = {"normalize": cfg.normalize, "truncate": cfg.truncate, "downsample": cfg.downsample}
-    bundle = load_dataset(cfg.dataset, **kw) if cfg.dataset is not None else load_directory(cfg.path, **kw)
-    return bundle, None
+    if cfg.dataset is not None:
+        return load_dataset(cfg.dataset, **kw), None
+    return load_directory(cfg.path, label_column=cfg.label_column, **kw), None
 
 
 @dataclass
