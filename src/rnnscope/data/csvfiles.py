@@ -48,7 +48,7 @@ def parse_csv(text: str, path: str = "<csv>", label_column=None) -> RawSplit:
     rows = [(i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text))) if any(c.strip() for c in r)]
     if not rows:
         raise fail(path, "", "empty file (no data rows)")
-    first = [c.strip() for c in rows[0][1]]
+    first, first_line = [c.strip() for c in rows[0][1]], rows[0][0]
     guess = label_index(label_column, first, len(first), path) if label_column is not None else 0
     values = [c for j, c in enumerate(first) if j != guess]
     names = first if any(c and not _is_number(c) for c in values) else None
@@ -62,7 +62,7 @@ def parse_csv(text: str, path: str = "<csv>", label_column=None) -> RawSplit:
     for number, row in rows:
         loc = f"line {number}"
         if len(row) != n_fields:
-            raise fail(path, loc, f"ragged row: {len(row)} fields but line {rows[0][0]} has {n_fields}")
+            raise fail(path, loc, f"ragged row: {len(row)} fields but line {first_line} has {n_fields}")
         labels.append(_check_label(row[label], path, loc))
         cells = [c.strip() for j, c in enumerate(row) if j != label]
         series.append(_floats(cells, path, loc, missing=("", "NaN", "nan"))[:, None])
