@@ -239,16 +239,15 @@ def model_impulse(model, x: np.ndarray, *, at: int, eps: float = 1e-3) -> dict[i
     copy of the model (the caller's model is not touched). Returns {layer: ImpulseResponse}."""
     m = copy.deepcopy(model).double().eval()
     b = x.shape[0]
-    lstm, transformer = m.kind == "lstm", m.kind == "transformer"
+    transformer = m.kind == "transformer"
 
     def step(x_t, state):
         with torch.no_grad():
             xt = torch.as_tensor(x_t, dtype=torch.float64)
             if transformer:
                 return _transformer_step(m, xt, state)
-            new = m.step(xt, state)
-            h = new[0] if lstm else new  # (L, B, H)
-            return new, h.permute(1, 0, 2).reshape(b, -1).numpy()
+            new = m.step(xt, state)  # every layer's h, through the protocol: (B, L * H)
+            return new, torch.cat([p["h"] for p in m.layer_states(new)], dim=-1).numpy()
 
     state0 = m.init_state(b, dtype=torch.float64)
     resp = impulse_response(step, x, state0, at=at, eps=eps)
