@@ -79,8 +79,8 @@ def input_every(run, raw: bool) -> int:
     if raw or not k or k < 2:
         return 1
     print(
-        f"rnnscope stream: this run was trained on every {ordinal(k)} step (downsample {k}): rows 1, {k + 1}, "
-        f"{2 * k + 1}, ... of each stream are fed and answered (--raw feeds every row)",
+        f"rnnscope stream: this run was trained on every {ordinal(k)} step (downsample {k}): rows 1, "
+        f"{k + 1}, {2 * k + 1}, ... of each stream are fed and answered (--raw feeds every row)",
         file=sys.stderr,
     )
     return int(k)
