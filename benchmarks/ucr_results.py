@@ -46,7 +46,8 @@ WALLCLOCK = "wallclock.json"  # in --out: the sweep's wall-clock seconds, summed
 CHECKPOINT_EVERY = 20  # epochs between checkpoints (what an interrupted run resumes from)
 
 # Published test accuracy on the default split, from ../shared/reference/published.md (sources [1]-[4] are
-# named in write_doc: UCR 2018 DataSummary.csv, Fawaz et al. 2019, Karim et al. 2017, tsml-eval); None: absent.
+# named in write_doc: UCR 2018 DataSummary.csv, Fawaz et al. 2019, Karim et al. 2017, tsml-eval);
+# None: absent.
 PUBLISHED = {  # name: (1NN-ED, 1NN-DTWcv, 1NN-DTWfull, ResNet, FCN, LSTM-FCN)
     "GunPoint": (0.913, 0.913, 0.907, 0.991, 1.000, 1.000),
     "ItalyPowerDemand": (0.955, 0.955, 0.950, 0.962, 0.963, 0.962),
