@@ -159,3 +159,21 @@ def test_csv_header_detection_and_label_column():
     plain = parse_csv("1,0.5,\n2,2,3\n", "x.csv")  # no header, label first, an empty (padding) cell
     assert plain.meta["header"] is False and plain.labels == ["1", "2"]
     np.testing.assert_array_equal(plain.series[0][:, 0], [0.5, np.nan])
+
+
+def test_report_states_the_downsampling():
+    from rnnscope.report.run_report import preprocessing_sentence
+
+    config = {
+        "data_source": {
+            "downsample": 2,
+            "downsample_auto": True,
+            "longest_train_series": 150,
+            "lengths": {"train": [75, 75]},
+        }
+    }
+    assert preprocessing_sentence(config) == (
+        "every 2nd step kept by the length rule (downsample auto: at most 100 steps): the longest training "
+        "series, 150 steps, became 75; the network saw this coarser series, the 1NN baselines the full one."
+    )
+    assert preprocessing_sentence({"data_source": {"downsample": None}}) is None
