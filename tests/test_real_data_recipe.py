@@ -88,12 +88,12 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     argv = ["train", "--data", str(data), "--label-column", "cls", "--model", "gru", "--hidden", "8"]
     code, stdout, err = run_cli([*argv, "--epochs", "3", "--out", str(out), "--quiet"], capsys)
     assert code == 0, err
-    assert "recipe for real data (docs/training.md): batch 8, 3 epochs, validation 10%" in stdout
+    assert "recipe for real data (docs/training.md): batch 8, 3 epochs, validation 0%" in stdout
     assert "downsample auto: every 3rd step kept (longest training series 240 -> 80 steps)" in stdout
     assert "1NN Euclidean                1.000" in stdout and "1NN DTW (full)" in stdout
     config = json.loads((out / "config.json").read_text())
     assert config["data"]["downsample"] == "auto" and config["data_source"]["downsample"] == 3
-    assert config["recipe"] == {"batch_size": 8, "val_fraction": 0.1, "warmup": 1}
+    assert config["recipe"] == {"batch_size": 8, "val_fraction": 0.0, "warmup": 1}  # 12 per class: no carve
     assert config["requested"]["train"]["batch_size"] is None
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["baseline_1nn_ed"] == 1.0 and metrics["baseline_1nn_dtw"] == 1.0
