@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rnnscope.analysis.nearest import one_nn_baselines, one_nn_dtw, one_nn_ed
+from rnnscope.data import load_dataset
 from rnnscope.data.dataset import Split
 
 needs_aeon = pytest.mark.skipif(importlib.util.find_spec("aeon") is None, reason="needs rnnscope[ucr]")
@@ -55,8 +56,6 @@ def test_skips_say_why():
 
 @needs_aeon
 def test_published_1nn_numbers_on_italy_power_demand():
-    from rnnscope.data import load_dataset
-
     b = load_dataset("ItalyPowerDemand")
     got = one_nn_baselines(b.train, b.test)
     assert round(got["baseline_1nn_ed"]["accuracy"], 3) == 0.955  # UCR 2018 DataSummary.csv
@@ -67,8 +66,6 @@ def test_published_1nn_numbers_on_italy_power_demand():
 @pytest.mark.slow
 @pytest.mark.parametrize("name, ed, dtw", [("GunPoint", 0.913, 0.907), ("ArrowHead", 0.800, 0.703)])
 def test_published_1nn_numbers(name, ed, dtw):
-    from rnnscope.data import load_dataset
-
     b = load_dataset(name)
     got = one_nn_baselines(b.train, b.test)
     assert round(got["baseline_1nn_ed"]["accuracy"], 3) == ed

@@ -5,10 +5,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import run_cli
+from rnnscope import load_run
 from rnnscope.config import DataConfig, TrainConfig
+from rnnscope.data.csvfiles import parse_csv
 from rnnscope.errors import BadArgument
+from rnnscope.report.run_report import preprocessing_sentence
 from rnnscope.training.chance import chance_warning, majority_rate
 from rnnscope.training.loop import lr_factor
 from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_train
@@ -98,8 +102,6 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["baseline_1nn_ed"] == 1.0 and metrics["baseline_1nn_dtw"] == 1.0
     # the stream feeds rows 1, 4, 7, ... of each stream: the last answer is the model's on the series
-    from rnnscope import load_run
-
     run = load_run(out)
     x = run.data.test.x[:2]
     raw = np.loadtxt(data / "Toy_TEST.csv", delimiter=",", skiprows=1, usecols=range(240))[:2]
@@ -109,8 +111,6 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     assert code == 0 and "trained on every 3rd step (downsample 3): rows 1, 4, 7" in err
     lines = stdout.strip().splitlines()
     assert len(lines) == 1 + 2 * 80 and lines[2].split(",")[1] == "4"
-    import torch
-
     with torch.no_grad():
         want = torch.softmax(run.model(torch.as_tensor(x)), -1).numpy()
     last = [np.array(line.split(",")[3:], dtype=float) for line in (lines[80], lines[160])]
@@ -151,8 +151,6 @@ def test_bad_real_data_input_one_line_exit_2(tmp_path, capsys, make, argv, needl
 
 
 def test_csv_header_detection_and_label_column():
-    from rnnscope.data.csvfiles import parse_csv
-
     with_header = parse_csv("t0,t1,cls\n0.5,1.5,a\n2,3,b\n", "x.csv", label_column="cls")
     assert with_header.meta == {"format": "csv", "header": True, "label_column": 2}
     assert with_header.labels == ["a", "b"] and with_header.series[1][:, 0].tolist() == [2.0, 3.0]
@@ -162,8 +160,6 @@ def test_csv_header_detection_and_label_column():
 
 
 def test_report_states_the_downsampling():
-    from rnnscope.report.run_report import preprocessing_sentence
-
     config = {
         "data_source": {
             "downsample": 2,
