@@ -17,10 +17,12 @@ Key: N = series, T = padded length, C = channels.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnnscope.data.dataset import Split
+if TYPE_CHECKING:  # a Split is read by duck typing (x, y, lengths): analysis imports no data package
+    from rnnscope.data.dataset import Split
 
 try:  # the `baselines` extra: without it the DTW baseline is skipped with the reason
     from dtaidistance import dtw, dtw_ndim
