@@ -2,6 +2,7 @@
 the chance warning, CSV user files and the stream following a run's preprocessing."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 
 from conftest import run_cli
 from rnnscope import load_run
+from rnnscope.cli.stream import input_every, input_transform
 from rnnscope.config import DataConfig, TrainConfig
 from rnnscope.data.csvfiles import parse_csv
 from rnnscope.errors import BadArgument
@@ -173,3 +175,14 @@ def test_report_states_the_downsampling():
         "series, 150 steps, became 75; the network saw this coarser series, the 1NN baselines the full one."
     )
     assert preprocessing_sentence({"data_source": {"downsample": None}}) is None
+
+
+def test_stream_refuses_what_it_cannot_reproduce():
+    run = SimpleNamespace(
+        config={"data": {"normalize": "series"}, "data_source": {"downsample": 4}},
+        data_cfg=DataConfig(task=None, dataset="GunPoint", normalize="series"),
+    )
+    with pytest.raises(BadArgument, match="per-series z-normalised data, which a stream cannot compute"):
+        input_transform(run, raw=False)
+    assert input_transform(run, raw=True) is None
+    assert input_every(run, raw=True) == 1 and input_every(run, raw=False) == 4
