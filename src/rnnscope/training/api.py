@@ -97,7 +97,11 @@ def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dic
     last = h[-1]
     majority = majority_rate(trainer.splits["train"].y.cpu().numpy())
     long_series = trainer.splits["train"].x.shape[1] > MAX_STEPS
-    warning = chance_warning(h, majority, trainer.cfg, getattr(trainer.model, "kind", ""), long_series)
+    warning = (  # a run that failed on a non-finite loss says so instead
+        chance_warning(h, majority, trainer.cfg, getattr(trainer.model, "kind", ""), long_series)
+        if trainer.status != "failed_nonfinite"
+        else None
+    )
     return {
         "train_acc": last["train_acc"],
         "val_acc": last["val_acc"],
