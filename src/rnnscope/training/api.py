@@ -27,7 +27,6 @@ from rnnscope.errors import BadArgument
 from rnnscope.io import NewerFormatError, RunFileError
 from rnnscope.models import build_model, count_params, hidden_for_params
 from rnnscope.rundir import RunPaths, read_config, read_metrics
-from rnnscope.training.chance import chance_warning, majority_rate
 from rnnscope.training.checkpoint import (
     Checkpointer,
     intact_checkpoint,
@@ -35,8 +34,9 @@ from rnnscope.training.checkpoint import (
     load_latest,
     restore_trainer,
 )
-from rnnscope.training.loop import Trainer, converged_epoch
-from rnnscope.training.recipe import MAX_STEPS, resolve_train
+from rnnscope.training.loop import Trainer
+from rnnscope.training.metrics import compute_metrics
+from rnnscope.training.recipe import resolve_train
 from rnnscope.training.rundir import HistoryWriter, rebuild_hint, verify_run
 
 Finisher = Callable[[Path, list[dict], dict], object]  # (out, history, metrics) -> anything
@@ -90,35 +90,6 @@ def _versions() -> dict:
     from rnnscope import __version__
 
     return {"rnnscope": __version__, "torch": torch.__version__, "python": platform.python_version()}
-
-
-def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dict:
-    h = trainer.history
-    last = h[-1]
-    majority = majority_rate(trainer.splits["train"].y.cpu().numpy())
-    long_series = trainer.splits["train"].x.shape[1] > MAX_STEPS
-    warning = (  # a run that failed on a non-finite loss says so instead
-        chance_warning(h, majority, trainer.cfg, getattr(trainer.model, "kind", ""), long_series)
-        if trainer.status != "failed_nonfinite"
-        else None
-    )
-    return {
-        "train_acc": last["train_acc"],
-        "val_acc": last["val_acc"],
-        "test_acc": last["test_acc"],
-        "train_loss": last["train_loss"],
-        "test_loss": last["test_loss"],
-        "best_val_acc": max((r["val_acc"] for r in h), default=float("nan")),
-        "converged_epoch": None if warning else converged_epoch(h),  # nothing to converge to at chance
-        "epochs_run": trainer.epoch,
-        "params": params,
-        "train_seconds": sum(r["seconds"] for r in h),
-        "task_ceiling": ceiling,
-        "status": trainer.status,
-        "stop_reason": trainer.stop_reason,
-        "majority_rate": majority,
-        "warnings": [warning] if warning else [],
-    }
 
 
 def run_training(
