@@ -130,7 +130,10 @@ def test_help_shows_defaults_and_required_out(capsys):
     assert main(["train", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "usage: rnnscope train [-h] (--out DIR | --resume RUN_DIR)" in text
-    assert "--epochs EPOCHS maximum number of epochs (default: 60)" in text
+    assert (
+        "--epochs EPOCHS maximum number of epochs (default: 60 for built-in tasks; real data: about 600 "
+        "optimizer updates, docs/training.md)" in text
+    )
     assert "--lr LR Adam learning rate (default: 0.002)" in text
     assert "--model MODEL rnn | lstm | gru | transformer (any case) (default: rnn)" in text
     assert "this or --resume is required" in text

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from rnnscope.config import TrainConfig
 from rnnscope.training.callbacks import EarlyStopping
+from rnnscope.training.recipe import resolve_train
 
 
 def _stops(val_accs, **kw) -> int | None:
@@ -22,8 +23,10 @@ def _stops(val_accs, **kw) -> int | None:
 
 
 def test_defaults_are_the_demo_rule():
-    cfg = TrainConfig()
+    cfg, _ = resolve_train(TrainConfig(), 1500, 4, real=False)  # a built-in task's defaults
     assert (cfg.patience, cfg.min_epochs, cfg.epochs) == (10, 30, 60)
+    real, _ = resolve_train(TrainConfig(), 50, 2, real=True)  # real data: the update budget, no early stop
+    assert real.patience == 0
 
 
 def test_plateau_at_chance_before_min_epochs_does_not_stop():

@@ -4,11 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from test_fixedpoints import MapCell, rotation
 
 from rnnscope.dynamics import LyapunovSpectrum, lyapunov_spectrum
 from rnnscope.errors import BadArgument
 from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier
+from test_fixedpoints import MapCell, rotation
 
 
 def test_linear_normal_map_has_the_log_moduli_of_its_eigenvalues():

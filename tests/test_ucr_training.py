@@ -51,10 +51,12 @@ def _json(path) -> dict:
 
 
 def _assert_like_a_task_run(run_dir, task_dir) -> None:
-    """Same files, same config/metrics keys; real data has no task ceiling."""
+    """Same files, same config/metrics keys (real data adds its 1NN baselines); no task ceiling."""
     assert _layout(run_dir) == _layout(task_dir)
+    baselines = ["baseline_1nn_dtw", "baseline_1nn_ed", "baselines"]
     for name in ("config.json", "metrics.json", "status.json"):
-        assert sorted(_json(run_dir / name)) == sorted(_json(task_dir / name)), name
+        extra = baselines if name == "metrics.json" else []
+        assert sorted(_json(run_dir / name)) == sorted([*_json(task_dir / name), *extra]), name
     assert _json(run_dir / "metrics.json")["task_ceiling"] is None
     assert _json(run_dir / "config.json")["task_ceiling"] is None
     assert _json(run_dir / "status.json")["status"] == "completed"
@@ -106,8 +108,12 @@ def test_cli_trains_a_shipped_dataset_into_a_task_like_run(tmp_path, capsys, tas
     assert source["kind"] == "ucr" and source["name"] == "GunPoint" and source["normalize"] == "channel"
     assert source["label_mapping"] == {"1": 0, "2": 1} and config["class_names"] == ["1", "2"]
     assert (config["input_size"], config["n_classes"]) == (1, 2)
-    reference = load_dataset("GunPoint")
-    assert (len(reference.train), len(reference.test), reference.train.seq_len) == (50, 150, 150)
+    full = load_dataset("GunPoint")
+    assert (len(full.train), len(full.test), full.train.seq_len) == (50, 150, 150)
+    # the real-data default: downsample auto, every 2nd step of the 150 (docs/training.md)
+    assert config["data"]["downsample"] == "auto" and source["downsample"] == 2
+    reference = load_dataset("GunPoint", downsample="auto")
+    assert reference.train.seq_len == 75
     _assert_rebuilt_identically(tmp_path / "gp", reference)
 
 
@@ -190,7 +196,7 @@ def test_user_files_in_every_format_train_the_same_task_like_run(tmp_path, capsy
         assert source["kind"] == "files" and source["format"] == fmt and source["name"] == "Toy"
         assert source["label_mapping"] == {"down": 0, "flat": 1, "up": 2}
         assert source["lengths"] == {"train": [6, 11], "test": [6, 11]}
-        _assert_rebuilt_identically(tmp_path / fmt, load_directory(folder))
+        _assert_rebuilt_identically(tmp_path / fmt, load_directory(folder, downsample="auto"))  # the default
         runs[fmt] = rnnscope.load_run(tmp_path / fmt)
     # Four formats, one data set: the same arrays, hence bit-identical training.
     ref = runs["ts"]

@@ -15,6 +15,7 @@ from rnnscope.errors import BadArgument
 
 DEFAULT_TASK = "mixture"
 MODEL_KINDS = names.MODEL_KINDS  # "rnn" | "lstm" | "gru" | "transformer"
+READOUTS = ("last", "mean", "max", "attention")  # how a recurrent classifier reads its top layer out
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
 ANALYSIS_VALUE_BUDGET = (
@@ -32,7 +33,9 @@ class DataConfig:
     path: str | None = None  # the user's own files: a directory of <Name>_TRAIN/_TEST files or an .npz
     normalize: str = "channel"  # real data only: "none" | "series" | "channel" z-normalisation
     truncate: int | None = None  # real data only: keep the first N steps (off by default)
-    downsample: int | None = None  # real data only: keep every k-th step (off by default)
+    label_column: int | str | None = None  # .csv files only: the label's column (0-based or header name)
+    downsample: int | str | None = None  # real data only: keep every k-th step, or "auto" (at most
+    #                                      training.recipe.MAX_STEPS steps); None: "auto" for real data
 
     def __post_init__(self) -> None:
         given = [k for k in ("task", "dataset", "path") if getattr(self, k) is not None]
@@ -45,6 +48,17 @@ class DataConfig:
         for name in ("n_train", "n_test"):
             if getattr(self, name) < 1:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
+        if self.label_column is not None and self.path is None:
+            raise BadArgument("a label column applies to your own .csv files (--data) only")
+        if isinstance(self.downsample, str):
+            if self.downsample.lower() != "auto":
+                raise BadArgument(f"downsample must be a positive integer or auto, got {self.downsample!r}")
+            object.__setattr__(self, "downsample", "auto")
+            if self.task is not None:
+                raise BadArgument(
+                    "downsample auto applies to real data only: a built-in task's length is set by its "
+                    "parameters (e.g. --task-param length=N)"
+                )
 
 
 @dataclass(frozen=True)
@@ -61,11 +75,19 @@ class ModelConfig:
         None  # lstm/gru: chrono initialisation (Tallec & Ollivier 2018) for dependencies up
     )
     #                           to this many steps; replaces forget_bias when set (docs/training.md)
+    readout: str = "last"  # rnn/lstm/gru: "last" step's h | "mean" | "max" | "attention" pooling of the top
+    #                        layer's h over each sequence's valid steps (docs/models.md, "Readouts")
     heads: int = 4  # transformer only: attention heads
     ff_mult: int = 2  # transformer only: MLP width as a multiple of d_model
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", names.model_kind(self.kind))
+        if self.readout not in READOUTS:
+            raise BadArgument(f"unknown readout {self.readout!r}; choose from {', '.join(READOUTS)}")
+        if self.readout != "last" and self.kind == "transformer":
+            raise BadArgument(
+                f"readout {self.readout} applies to rnn, lstm and gru; the transformer reads out last"
+            )
         for name in ("hidden", "layers", "heads", "ff_mult"):
             if getattr(self, name) < 1:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
@@ -80,21 +102,26 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 60  # maximum number of epochs
-    batch_size: int = 32  # sequences per optimisation step
+    epochs: int | None = None  # maximum number of epochs (None: by the recipe, training/recipe.py:
+    #                            60 for built-in tasks; real data: about 600 optimizer updates)
+    batch_size: int | None = None  # sequences per optimisation step (None: 32 for tasks; real data: ~N/8)
     lr: float = 2e-3  # Adam learning rate (peak of the cosine schedule)
     weight_decay: float = 0.0  # Adam (L2) weight decay
     schedule: str = "cosine"  # learning-rate schedule over `epochs`: "cosine" (to 0) | "constant"
     clip: float | None = 1.0  # max global gradient norm (None: no clipping)
-    patience: int | None = 10  # early stopping: epochs without val-accuracy gain (None: off) ...
+    patience: int | None = None  # early stopping: epochs without val-accuracy gain; 0: off (None: 10 for
+    #                              built-in tasks, off for real data, whose recipe is an update budget)
     min_epochs: int = 30  # ... never before this many epochs (the demo's plateau at chance lasts <= 18)
-    val_fraction: float = 0.1  # share of the training split held out for validation (seeded)
+    val_fraction: float | None = None  # share of the training split held out for validation (seeded;
+    #                                    None: 0.1 for tasks; real data: 0.1 only if classes average >= 20)
+    warmup: int | None = None  # optimizer updates of linear learning-rate warm-up; > 0 steps the schedule
+    #                            per update (None: 0 for tasks; real data: 5 % of the updates)
     seed: int = 0  # seeds data, initialisation and data order
     device: str = "auto"  # "auto" | "cpu" | "cuda"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
         if not self.lr > 0:
             raise BadArgument(f"lr must be positive, got {self.lr}")
@@ -106,9 +133,11 @@ class TrainConfig:
             raise BadArgument(f"clip must be positive, got {self.clip}")
         if self.min_epochs < 0:
             raise BadArgument(f"min_epochs must be non-negative, got {self.min_epochs}")
-        if self.patience is not None and self.patience < 1:
-            raise BadArgument(f"patience must be positive, got {self.patience}")
-        if not 0.0 <= self.val_fraction < 1.0:
+        if self.patience is not None and self.patience < 0:
+            raise BadArgument(f"patience must be non-negative (0: off), got {self.patience}")
+        if self.warmup is not None and self.warmup < 0:
+            raise BadArgument(f"warmup must be non-negative, got {self.warmup}")
+        if self.val_fraction is not None and not 0.0 <= self.val_fraction < 1.0:
             raise BadArgument(f"val_fraction must lie in [0, 1), got {self.val_fraction}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise BadArgument(f"device must be auto, cpu or cuda, got {self.device!r}")

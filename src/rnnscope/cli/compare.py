@@ -92,6 +92,7 @@ def check_execution(args) -> None:
 
 def add_parser(sub) -> None:
     from rnnscope.config import DEFAULT_TASK, DataConfig, TrainConfig
+    from rnnscope.training.recipe import TASK_DEFAULTS
 
     d, t = DataConfig(), TrainConfig()
     p = sub.add_parser(
@@ -128,9 +129,9 @@ def add_parser(sub) -> None:
     add_training_options(
         p,
         {
-            "epochs": t.epochs,
+            "epochs": TASK_DEFAULTS["epochs"],
             "lr": t.lr,
-            "batch_size": t.batch_size,
+            "batch_size": TASK_DEFAULTS["batch_size"],
             "n_train": d.n_train,
             "n_test": d.n_test,
         },

@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_run(args) -> int:
-    from rnnscope.cli.train import configs_from_args, print_results, set_threads
+    from rnnscope.cli.train import configs_from_args, print_results, recipe_lines, set_threads
     from rnnscope.stages.pipeline import run_pipeline
 
     set_threads(args)
@@ -51,8 +51,13 @@ def cmd_run(args) -> int:
         sequences=args.sequences,
         progress=not args.quiet,
         companion=args.companion,
+        baselines=not args.no_baselines,
     )
+    for line in recipe_lines(result.run):
+        print(f"rnnscope run: {line}")
     print_results(result.run)
+    for warning in result.run.metrics.get("warnings", []):
+        print(f"rnnscope run: warning: {warning}", file=sys.stderr)
     print()
     for s in result.stages:
         print(s.line())

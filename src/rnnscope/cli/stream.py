@@ -42,13 +42,18 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--raw",
         action="store_true",
-        help="feed values as given (default: apply the run's channel normalisation, if it had one)",
+        help="feed values as given (default: apply the run's preprocessing: its channel normalisation "
+        "and its downsampling, if it had them)",
     )
     p.set_defaults(func=cmd_stream)
 
 
 def input_transform(run, raw: bool):
-    """The normalisation the run's training data had, as x (n, C) -> x (n, C), or None."""
+    """The normalisation the run's training data had, as x (n, C) -> x (n, C), or None.
+
+    Raises BadArgument where a stream cannot reproduce it (per-series z-normalisation needs the whole
+    series before its first step); raw=True feeds values as given."""
+    from rnnscope.errors import BadArgument
     from rnnscope.streaming.csvrows import channel_transform
 
     how = (run.config.get("data") or {}).get("normalize")
@@ -58,12 +63,27 @@ def input_transform(run, raw: bool):
     if how == "channel" and "channel_mean" in source:
         return channel_transform(source["channel_mean"], source["channel_std"])
     if how == "series":
-        print(
-            "rnnscope stream: note: this run was trained on per-series z-normalised data, which a stream "
-            "cannot know in advance; rows are fed as given",
-            file=sys.stderr,
+        raise BadArgument(
+            "this run was trained on per-series z-normalised data, which a stream cannot compute before "
+            "the series has ended; pass --raw to feed rows as given (at your own risk), or train with "
+            "--normalize channel"
         )
     return None
+
+
+def input_every(run, raw: bool) -> int:
+    """k when the run was trained on every k-th step (its downsample), else 1; raw=True: 1."""
+    from rnnscope.cli.train import ordinal
+
+    k = (run.config.get("data_source") or {}).get("downsample") if run.data_cfg.task is None else None
+    if raw or not k or k < 2:
+        return 1
+    print(
+        f"rnnscope stream: this run was trained on every {ordinal(k)} step (downsample {k}): rows 1, "
+        f"{k + 1}, {2 * k + 1}, ... of each stream are fed and answered (--raw feeds every row)",
+        file=sys.stderr,
+    )
+    return int(k)
 
 
 def cmd_stream(args) -> int:
@@ -71,12 +91,13 @@ def cmd_stream(args) -> int:
 
     run = load_run(args.run_dir)
     transform = input_transform(run, args.raw)
+    every = input_every(run, args.raw)
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(open(args.input, newline="")) if args.input else sys.stdin
-        return _stream(args, run, transform, source)
+        return _stream(args, run, transform, source, every)
 
 
-def _stream(args, run, transform, source) -> int:
+def _stream(args, run, transform, source, every: int = 1) -> int:
     from rnnscope.streaming import StreamPool
     from rnnscope.streaming.csvrows import CSVStreamer
 
@@ -92,6 +113,7 @@ def _stream(args, run, transform, source) -> int:
         block=args.block or (1024 if args.input else 1),
         stop_on_error=args.stop_on_error,
         flush=sys.stdout.flush,
+        every=every,
     )
     try:
         stats = streamer.run(source)

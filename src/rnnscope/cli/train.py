@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -12,11 +13,18 @@ from rnnscope.cli import (
     existing_path,
     model_name,
     non_negative_float,
+    non_negative_int,
     positive_float,
     positive_int,
     task_name,
 )
 from rnnscope.names import MODEL_KINDS
+
+
+def ordinal(k: int) -> str:
+    """2 -> "2nd", 3 -> "3rd", 11 -> "11th"."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
 
 
 def add_train_options(p) -> None:
@@ -38,6 +46,11 @@ def add_train_options(p) -> None:
         help="your own files: a directory of <Name>_TRAIN/_TEST files or an .npz",
     )
     src.add_argument(
+        "--label-column",
+        metavar="COL",
+        help=".csv files: the label's column, a 0-based index or a header name (default: the first)",
+    )
+    src.add_argument(
         "--task-param",
         action="append",
         default=[],
@@ -56,7 +69,11 @@ def add_train_options(p) -> None:
     )
     src.add_argument("--truncate", type=positive_int, help="real data: keep the first N steps (default: all)")
     src.add_argument(
-        "--downsample", type=positive_int, help="real data: keep every k-th step (default: every step)"
+        "--downsample",
+        type=downsample_value,
+        metavar="K|auto",
+        help="real data: keep every k-th step, or auto: k = ceil(longest training series / 100) "
+        "(default for real data: auto; 1 keeps every step)",
     )
     g = p.add_argument_group("model")
     g.add_argument("--model", type=model_name, default=m.kind, help=" | ".join(MODEL_KINDS) + " (any case)")
@@ -66,6 +83,13 @@ def add_train_options(p) -> None:
     )
     g.add_argument("--dropout", type=non_negative_float, default=m.dropout, help="dropout between layers")
     g.add_argument("--heads", type=positive_int, default=m.heads, help="transformer attention heads")
+    g.add_argument(
+        "--readout",
+        type=readout_name,
+        default=m.readout,
+        help="rnn/lstm/gru: read the top layer out at the last step (default), or pool its h over each "
+        "sequence's valid steps: mean | max | attention (docs/models.md)",
+    )
     g.add_argument(
         "--chrono-tmax",
         type=positive_int,
@@ -81,9 +105,24 @@ def add_train_options(p) -> None:
         "(default: off, --hidden is used)",
     )
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=positive_int, default=t.epochs, help="maximum number of epochs")
     g.add_argument(
-        "--batch-size", type=positive_int, default=t.batch_size, help="sequences per optimisation step"
+        "--epochs",
+        type=positive_int,
+        help="maximum number of epochs (default: 60 for built-in tasks; real data: about 600 optimizer "
+        "updates, docs/training.md)",
+    )
+    g.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help="sequences per optimisation step (default: 32 for built-in tasks; real data: the power of "
+        "two nearest N/8 in [8, 64])",
+    )
+    g.add_argument(
+        "--warmup",
+        type=non_negative_int,
+        metavar="UPDATES",
+        help="linear learning-rate warm-up over this many optimizer updates (default: 0 for built-in "
+        "tasks; real data: 5%% of the updates)",
     )
     g.add_argument("--lr", type=positive_float, default=t.lr, help="Adam learning rate")
     g.add_argument(
@@ -99,9 +138,10 @@ def add_train_options(p) -> None:
     g.add_argument("--no-clip", action="store_true", help="disable gradient clipping")
     g.add_argument(
         "--patience",
-        type=positive_int,
+        type=non_negative_int,
         default=t.patience,
-        help=f"stop after this many epochs without a validation gain (default {t.patience})",
+        help="stop after this many epochs without a validation gain; 0: never (default: 10 for built-in "
+        "tasks, off for real data: docs/training.md)",
     )
     g.add_argument(
         "--min-epochs",
@@ -112,8 +152,8 @@ def add_train_options(p) -> None:
     g.add_argument(
         "--val-fraction",
         type=non_negative_float,
-        default=t.val_fraction,
-        help="share of the training sequences held out for validation, in [0, 1)",
+        help="share of the training sequences held out for validation, in [0, 1) (default: 0.1 for "
+        "built-in tasks; real data: 0.1 where classes average >= 20 training series, else 0)",
     )
     g.add_argument("--seed", type=int, default=t.seed, help="seeds data, initialisation and data order")
     g.add_argument("--device", default=t.device, help="auto | cpu | cuda | cuda:N")
@@ -126,6 +166,11 @@ def add_train_options(p) -> None:
     )
     g.add_argument(
         "--checkpoint-every", type=positive_int, default=1, metavar="K", help="checkpoint every K epochs"
+    )
+    p.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="real data: skip the 1NN-Euclidean and 1NN-DTW baselines on the run's split",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -148,6 +193,21 @@ def add_parser(sub) -> None:
         help="also checkpoint every N batches inside an epoch (long epochs; default: epoch ends only)",
     )
     p.set_defaults(func=cmd_train, check=check_train)
+
+
+def readout_name(text: str) -> str:
+    from rnnscope.config import READOUTS
+
+    if text.strip().lower() not in READOUTS:
+        raise argparse.ArgumentTypeError(f"unknown readout {text!r}; choose from {', '.join(READOUTS)}")
+    return text.strip().lower()
+
+
+def downsample_value(text: str):
+    """--downsample: a positive integer or `auto`."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return positive_int(text)
 
 
 def check_train(args) -> None:
@@ -195,6 +255,7 @@ def configs_from_args(args):
         normalize=args.normalize,
         truncate=args.truncate,
         downsample=args.downsample,
+        label_column=args.label_column,
     )
     model_cfg = ModelConfig(
         kind=args.model,
@@ -203,6 +264,7 @@ def configs_from_args(args):
         dropout=args.dropout,
         heads=args.heads,
         chrono_tmax=args.chrono_tmax,
+        readout=args.readout,
     )
     train_cfg = TrainConfig(
         epochs=args.epochs,
@@ -214,6 +276,7 @@ def configs_from_args(args):
         patience=args.patience,
         min_epochs=args.min_epochs,
         val_fraction=args.val_fraction,
+        warmup=args.warmup,
         seed=args.seed,
         device=args.device,
     )
@@ -241,6 +304,8 @@ def print_results(run, file=None) -> None:
         ("parameters", f"{m['params']:,}", ""),
         ("training time", f"{m['train_seconds']:.1f} s", ""),
     ]
+    if ceiling is None:  # real data: the 1NN baselines on the same split
+        rows += baseline_rows(m)
     print(f"{'':<22}{'this run':>12}   " + ("reference (the demo's)" if demo else ""), file=file)
     for name, value, ref in rows:
         print(f"{name:<22}{value:>12}   {ref}", file=file)
@@ -253,6 +318,46 @@ def _is_demo_cfg(run) -> bool:
     from rnnscope.rundir.runfacts import is_demo
 
     return is_demo({"data": dataclasses.asdict(run.data_cfg), "model": dataclasses.asdict(run.model_cfg)})
+
+
+def baseline_rows(m: dict) -> list[tuple[str, str, str]]:
+    """CLI table rows of the 1NN baselines (test accuracy on the same split), skipped ones with why."""
+    rows = []
+    for key, name in (("baseline_1nn_ed", "1NN Euclidean"), ("baseline_1nn_dtw", "1NN DTW (full)")):
+        if key not in m:
+            continue
+        details = (m.get("baselines") or {}).get(key, {})
+        if m[key] is None:
+            rows.append((name, "skipped", details.get("skipped") or ""))
+        else:
+            cost = f"test accuracy, same split ({details.get('seconds', 0):.1f} s)"
+            rows.append((name, f"{m[key]:.3f}", cost))
+    return rows
+
+
+def recipe_lines(run) -> list[str]:
+    """What the recipe chose and how the series were shortened, as sentences (real data)."""
+    c = run.config or {}
+    lines = []
+    chosen = c.get("recipe") or {}
+    if chosen and c.get("task_ceiling") is None:
+        t = run.train_cfg
+        lines.append(
+            f"recipe for real data (docs/training.md): batch {t.batch_size}, {t.epochs} epochs, "
+            f"validation {t.val_fraction:.0%}, warm-up {t.warmup} updates "
+            f"(chosen: {', '.join(sorted(chosen))})"
+        )
+    src = c.get("data_source") or {}
+    k = src.get("downsample")
+    if k and k > 1:
+        how = "downsample auto" if src.get("downsample_auto") else f"--downsample {k}"
+        longest = src.get("longest_train_series")
+        after = (src.get("lengths") or {}).get("train", [None, None])[1]
+        lines.append(
+            f"{how}: every {ordinal(k)} step kept (longest training series {longest} -> {after} steps); "
+            "`rnnscope stream` applies the same"
+        )
+    return lines
 
 
 def set_threads(args) -> None:
@@ -285,6 +390,7 @@ def cmd_train(args) -> int:
             callbacks=callbacks,
             checkpoint_every=args.checkpoint_every,
             checkpoint_every_batches=args.checkpoint_every_batches,
+            baselines=not args.no_baselines,
         )
     return report_run(run)
 
@@ -292,7 +398,11 @@ def cmd_train(args) -> int:
 def report_run(run) -> int:
     for note in getattr(run, "notes", []):  # what a resume skipped (a corrupt checkpoint)
         print(f"rnnscope train: {note}", file=sys.stderr)
+    for line in recipe_lines(run):
+        print(f"rnnscope train: {line}")
     print_results(run)
+    for warning in run.metrics.get("warnings", []):
+        print(f"rnnscope train: warning: {warning}", file=sys.stderr)
     print(f"run directory: {run.path}")
     if run.metrics["status"] == "failed_nonfinite":
         print(f"rnnscope train: {run.metrics['stop_reason']}", file=sys.stderr)

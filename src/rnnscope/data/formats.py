@@ -255,12 +255,28 @@ def _parse_rows(text: str, path: str, fmt: str) -> RawSplit:
         if len(fields) < 2:
             sep = "tab" if fmt == "tsv" else "comma or whitespace"
             raise fail(path, loc, f"only one field: expected '<label> <values...>' separated by {sep}")
-        labels.append(_check_label(fields[0], path, loc))
-        series.append(_floats(fields[1:], path, loc)[:, None])
+        try:
+            labels.append(_check_label(fields[0], path, loc))
+            series.append(_floats(fields[1:], path, loc)[:, None])
+        except DataFormatError as err:
+            if series or not any(_is_text(f) for f in fields[1:]):
+                raise
+            raise DataFormatError(
+                f"{err}; the first row looks like a header naming the columns: .{fmt} files have none "
+                "(remove it, or save the file as .csv, where a header row is detected)"
+            ) from None
         where.append(loc)
     if not series:
         raise fail(path, "", "empty file (no data rows)")
     return RawSplit(series, labels, where, path, {"format": fmt})
+
+
+def _is_text(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return bool(token.strip())
+    return False
 
 
 def parse_tsv(text: str, path: str = "<tsv>") -> RawSplit:

@@ -21,6 +21,13 @@ from rnnscope.errors import BadArgument
 NORMALIZE = ("none", "series", "channel")
 MISSING = ("interpolate", "error")
 _TINY_STD = 1e-8  # below this a series/channel counts as constant: centred, not scaled
+AUTO_MAX_STEPS = 100  # downsample="auto": keep every k-th step, k = ceil(longest training series / this)
+
+
+def auto_downsample(longest: int, max_steps: int = AUTO_MAX_STEPS) -> int | None:
+    """k for downsample="auto": ceil(longest / max_steps), or None when the series are short enough."""
+    k = math.ceil(longest / max_steps)
+    return k if k > 1 else None
 
 
 def _as_number(label: str) -> float | None:
@@ -148,7 +155,8 @@ def prepare(
     """Two RawSplits -> DataBundle with x (N, T, C) float32, y (N,), lengths (N,).
 
     normalize: "none" | "series" | "channel" (train statistics). missing: "interpolate" | "error".
-    downsample: keep every k-th step (steps 0, k, 2k, ...); truncate: then keep at most this many steps.
+    downsample: keep every k-th step (steps 0, k, 2k, ...), or "auto": k = ceil(longest training series /
+    AUTO_MAX_STEPS) (none when it fits); truncate: then keep at most this many steps.
     source: what the loader knows (name, paths, format); preparation steps and the label mapping are added.
     """
     if normalize not in NORMALIZE:
@@ -156,7 +164,9 @@ def prepare(
     if missing not in MISSING:
         raise BadArgument(f"missing must be one of {', '.join(MISSING)}; got {missing!r}")
     _check_step("truncate", truncate)
-    _check_step("downsample", downsample)
+    auto = downsample == "auto"
+    if not auto:
+        _check_step("downsample", downsample)
     if train.n_channels != test.n_channels:
         raise fail(
             test.path,
@@ -164,15 +174,19 @@ def prepare(
             f"{test.n_channels} channel(s) but the training data ({train.path}) has {train.n_channels}",
         )
     y_train, y_test, names = map_labels(train, test)
-    prepared, filled = [], {}
+    cleaned, filled = [], {}
     for split_name, raw in (("train", train), ("test", test)):
         out, n_filled = [], 0
         for x, where in zip(raw.series, raw.where):
             x, n = clean_series(x, missing, raw.path, where)
-            out.append(x[:: downsample or 1][:truncate])
+            out.append(x)
             n_filled += n
-        prepared.append(out)
+        cleaned.append(out)
         filled[split_name] = n_filled
+    longest = max(len(x) for x in cleaned[0])
+    if auto:  # from the training series only
+        downsample = auto_downsample(longest)
+    prepared = [[x[:: downsample or 1][:truncate] for x in out] for out in cleaned]
     tr, te, stats = normalize_series(prepared[0], prepared[1], normalize)
     t = max(len(x) for x in tr + te)  # one T for both splits: models see the same padded length
     (x_tr, len_tr), (x_te, len_te) = pad(tr, t), pad(te, t)
@@ -192,6 +206,8 @@ def prepare(
             "missing_filled": filled,
             "truncate": truncate,
             "downsample": downsample,
+            "downsample_auto": auto,
+            "longest_train_series": int(longest),
             "label_mapping": {name: i for i, name in enumerate(names)},
             "lengths": {
                 "train": [int(len_tr.min()), int(len_tr.max())],

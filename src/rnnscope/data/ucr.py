@@ -13,8 +13,9 @@ import importlib.metadata
 import importlib.util
 from pathlib import Path
 
+from rnnscope.data.csvfiles import parse_csv
 from rnnscope.data.dataset import DataBundle
-from rnnscope.data.formats import fail, read_npz, read_split, summarize_ts
+from rnnscope.data.formats import _read_text, fail, read_npz, read_split, summarize_ts
 from rnnscope.data.prepare import prepare
 from rnnscope.errors import MissingExtra
 from rnnscope.names import canonical
@@ -35,7 +36,7 @@ DATASETS = {
     "BasicMotions": "smart-watch accelerometer and gyroscope (6 channels, 100 steps)",
     "JapaneseVowels": "speaker from LPC cepstra (12 channels, variable length)",
 }
-_EXTENSIONS = (".ts", ".tsv", ".txt")  # preference order when one name exists in several formats
+_EXTENSIONS = (".ts", ".tsv", ".txt", ".csv")  # preference order when one name exists in several formats
 
 
 def _data_root() -> Path:
@@ -152,7 +153,7 @@ def _find_files(path: Path) -> tuple[Path, Path] | Path:
             return path
         named = _split_name(path)
         if named is None:
-            raise fail(path, "", "expected a directory, a .npz file or a <Name>_TRAIN.ts/.tsv/.txt file")
+            raise fail(path, "", "expected a directory, a .npz file or a <Name>_TRAIN.ts/.tsv/.txt/.csv file")
         pairs = {named: path}
         folder = path.parent
     else:
@@ -177,7 +178,14 @@ def _find_files(path: Path) -> tuple[Path, Path] | Path:
         return npz[0]
     if npz:
         raise fail(path, "", f"holds {len(npz)} .npz files; point --data at one of them")
-    raise fail(path, "", "no <Name>_TRAIN/<Name>_TEST files (.ts, .tsv, .txt) and no .npz file")
+    raise fail(path, "", "no <Name>_TRAIN/<Name>_TEST files (.ts, .tsv, .txt, .csv) and no .npz file")
+
+
+def _read(path: Path, label_column) -> object:
+    """One text split: .csv by rnnscope.data.csvfiles (label column, header detection), else read_split."""
+    if path.suffix.lower() == ".csv":
+        return parse_csv(_read_text(path), str(path), label_column)
+    return read_split(path)
 
 
 def load_directory(
@@ -186,12 +194,14 @@ def load_directory(
     normalize: str = "channel",
     missing: str = "interpolate",
     truncate: int | None = None,
-    downsample: int | None = None,
+    downsample: int | str | None = None,
+    label_column: int | str | None = None,
 ) -> DataBundle:
     """The user's own data for `--data PATH`.
 
     PATH: a directory holding <Name>_TRAIN.<ext> and <Name>_TEST.<ext> (ext: ts, tsv, txt), a <Name>_TRAIN
     file itself, a .npz with X_train, y_train, X_test, y_test, or a directory holding exactly one .npz.
+    label_column: .csv files only: the label's 0-based column or header name (default: the first column).
     Raises DataFormatError (one line naming the file and line) for anything it cannot use.
     """
     try:
@@ -202,7 +212,9 @@ def load_directory(
         train, test = read_npz(found)
         source = {"kind": "files", "name": found.stem, "format": "npz", "path": str(found.resolve())}
     else:
-        train, test = read_split(found[0]), read_split(found[1])
+        if label_column is not None and found[0].suffix.lower() != ".csv":
+            raise fail(found[0], "", "a label column can be chosen for .csv files only (others: the first)")
+        train, test = _read(found[0], label_column), _read(found[1], label_column)
         source = {
             "kind": "files",
             "name": found[0].stem[: -len("_TRAIN")],

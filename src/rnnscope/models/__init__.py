@@ -8,12 +8,14 @@ from torch import nn
 
 from rnnscope.config import MODEL_KINDS
 from rnnscope.errors import BadArgument
+from rnnscope.models.pooled import PooledClassifier
 from rnnscope.models.recurrent import RecurrentClassifier, mask_state
 from rnnscope.models.transformer import CausalTransformerClassifier
 
 __all__ = [
     "MODEL_KINDS",
     "CausalTransformerClassifier",
+    "PooledClassifier",
     "RecurrentClassifier",
     "build_model",
     "count_params",
@@ -34,7 +36,7 @@ def build_model(cfg, input_size: int, n_classes: int) -> nn.Module:
             ff_mult=cfg.ff_mult,
             dropout=cfg.dropout,
         )
-    return RecurrentClassifier(
+    core = RecurrentClassifier(
         cfg.kind,
         input_size,
         cfg.hidden,
@@ -44,6 +46,8 @@ def build_model(cfg, input_size: int, n_classes: int) -> nn.Module:
         forget_bias=getattr(cfg, "forget_bias", 1.0),
         chrono_tmax=getattr(cfg, "chrono_tmax", None),
     )
+    readout = getattr(cfg, "readout", "last")
+    return core if readout == "last" else PooledClassifier(core, readout)
 
 
 def count_params(model: nn.Module) -> int:

@@ -70,12 +70,12 @@ def gradient_figures(
     if "flow" in only and trained:
         figs["flow"] = plot_gradient_profiles(profile_panels(trained, FLOW), profile_panels(init, FLOW))
     if kind != "transformer" and trained:
-        if "learning" in only:
-            figs["learning"] = plot_learning_by_step(
-                profile_panels(trained, LEARN, LEARN), profile_panels(init, LEARN, LEARN)
-            )
-        if "highways" in only:
-            figs["highways"] = plot_highways(highway_panels(trained, kind), highway_panels(init, kind))
+        learning = profile_panels(trained, LEARN, LEARN)
+        if "learning" in only and learning:  # none without a traced forward (e.g. a pooled readout)
+            figs["learning"] = plot_learning_by_step(learning, profile_panels(init, LEARN, LEARN))
+        highways = highway_panels(trained, kind)
+        if "highways" in only and highways:
+            figs["highways"] = plot_highways(highways, highway_panels(init, kind))
     if "evolution" in only and snapshots is not None and epochs is not None and len(epochs):
         maps = snapshot_maps(kind, snapshots)
         if maps:

@@ -74,12 +74,36 @@ class RunReader:
 # ---- the run ---------------------------------------------------------------------------------
 
 
+def ordinal(k: int) -> str:
+    """2 -> "2nd", 3 -> "3rd", 11 -> "11th"."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
 def _short(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_short(x) for x in v) + "]"
     return json.dumps(v) if not isinstance(v, str) else v
+
+
+def preprocessing_sentence(config: dict) -> str | None:
+    """How a real-data run's series were shortened (downsampling, auto or asked), as one sentence."""
+    src = config.get("data_source") or {}
+    k = src.get("downsample")
+    if not k or k < 2:
+        return None
+    how = (
+        "by the length rule (downsample auto: at most 100 steps)"
+        if src.get("downsample_auto")
+        else "as asked"
+    )
+    after = (src.get("lengths") or {}).get("train", [None, None])[1]
+    return (
+        f"every {ordinal(k)} step kept {how}: the longest training series, {src.get('longest_train_series')} "
+        f"steps, became {after}; the network saw this coarser series, the 1NN baselines the full one."
+    )
 
 
 def run_section(r: RunReader) -> Section:
@@ -102,6 +126,7 @@ def run_section(r: RunReader) -> Section:
         ),
         *([("preprocessing", preprocessing(c))] if preprocessing(c) else []),
         ("classes", ", ".join(map(str, c.get("class_names", [])))),
+        *([("preprocessing", prep)] if (prep := preprocessing_sentence(c)) else []),
         ("model", model),
         ("parameters", f"{c.get('params', 0):,}"),
         ("seed", t.get("seed")),
@@ -159,7 +184,15 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
     ]
     demo = any(ref.values())
     header = ["", "this run", "reference (the demo's)" if demo else ""]
-    s.add(table(header, rows if demo or ceiling is not None else [row[:2] + [""] for row in rows]))
+    if not (demo or ceiling is not None):
+        rows = [row[:2] + [""] for row in rows]
+    for key, name in (("baseline_1nn_ed", "1NN Euclidean (same split)"), ("baseline_1nn_dtw", "1NN DTW")):
+        if key in m:
+            why = ((m.get("baselines") or {}).get(key) or {}).get("skipped")
+            rows.append([name, pct(m[key]) if m[key] is not None else f"skipped: {why}", "test accuracy"])
+    s.add(table(header, rows))
+    for warning in m.get("warnings", []):
+        s.add(note(f"Warning: {warning}."))
     if r.metrics is None:
         s.add(
             note(

@@ -179,6 +179,7 @@ def run_pipeline(
     progress: bool = False,
     companion: str = "auto",
     companion_executor: Callable | None = None,
+    baselines: bool = True,
 ) -> PipelineResult:
     """Train into `out`, then record, analyse, measure gradients and build out/report.html.
 
@@ -187,6 +188,7 @@ def run_pipeline(
     companion: "auto" (an LSTM for a tanh RNN, none otherwise) | "lstm" | "gru" | "none"
     (rnnscope.stages.companion);
     companion_executor: () -> Executor that trains it (default: one spawned worker process).
+    baselines: real data: the 1NN baselines on the run's split (rnnscope.stages.baselines); False skips.
     """
     from rnnscope.report import build_report
     from rnnscope.stages.companion import Companion
@@ -235,6 +237,7 @@ def run_pipeline(
             match_params=match_params,
             callbacks=callbacks,
             checkpoint_every=checkpoint_every,
+            baselines=baselines,
         )
         m = run.metrics
         failed = m.get("status") == "failed_nonfinite"

@@ -16,6 +16,7 @@ from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.plots import save_figure
 from rnnscope.rundir import RunPaths, read_config, read_history, read_metrics
 from rnnscope.rundir.runfacts import REFERENCE, is_demo
+from rnnscope.stages.baselines import add_baselines
 from rnnscope.training import api
 from rnnscope.training.api import Run
 
@@ -34,17 +35,34 @@ def write_curves(
     return save_figure(fig, RunPaths(out).training_curves.stem)
 
 
+def finisher(baselines: bool = True):
+    """What runs once training ends: the training curves, and the 1NN baselines of real data
+    (rnnscope.stages.baselines; baselines=False records them as skipped)."""
+
+    def finish(out, history, metrics):
+        add_baselines(out, metrics, enabled=baselines)
+        return write_curves(out, history, metrics)
+
+    return finish
+
+
 def run_training(
-    data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig, out: str | Path | None, **kwargs
+    data_cfg: DataConfig,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    out: str | Path | None,
+    baselines: bool = True,
+    **kwargs,
 ) -> Run:
-    """rnnscope.training.api.run_training (same arguments), drawing the training curves as it finishes."""
-    return api.run_training(data_cfg, model_cfg, train_cfg, out, on_finished=write_curves, **kwargs)
+    """rnnscope.training.api.run_training (same arguments), drawing the training curves and adding the
+    1NN baselines (real data; baselines=False: skipped) as it finishes."""
+    return api.run_training(data_cfg, model_cfg, train_cfg, out, on_finished=finisher(baselines), **kwargs)
 
 
 def resume(out: str | Path, callbacks=(), restore_rng: bool = True, device: str | None = None) -> Run:
     """rnnscope.training.api.resume (same arguments), drawing the training curves as it finishes."""
     return api.resume(
-        out, callbacks=callbacks, restore_rng=restore_rng, device=device, on_finished=write_curves
+        out, callbacks=callbacks, restore_rng=restore_rng, device=device, on_finished=finisher()
     )
 
 
@@ -59,7 +77,7 @@ def train(
     n_test: int | None = None,
     normalize: str = "channel",
     truncate: int | None = None,
-    downsample: int | None = None,
+    downsample: int | str | None = None,
     model: str = "rnn",
     hidden: int = 64,
     layers: int = 2,
@@ -71,6 +89,9 @@ def train(
     callbacks=(),
     checkpoint_every: int = 1,
     checkpoint_every_batches: int | None = None,
+    baselines: bool = True,
+    readout: str = "last",
+    label_column: int | str | None = None,
     **train_kwargs,
 ) -> Run:
     """Train a model, the Python twin of `rnnscope train`. Returns the Run.
@@ -93,9 +114,16 @@ def train(
         normalize=normalize,
         truncate=truncate,
         downsample=downsample,
+        label_column=label_column,
     )
     model_cfg = ModelConfig(
-        kind=model, hidden=hidden, layers=layers, dropout=dropout, heads=heads, chrono_tmax=chrono_tmax
+        kind=model,
+        hidden=hidden,
+        layers=layers,
+        dropout=dropout,
+        heads=heads,
+        chrono_tmax=chrono_tmax,
+        readout=readout,
     )
     return run_training(
         data_cfg,
@@ -107,4 +135,5 @@ def train(
         callbacks=callbacks,
         checkpoint_every=checkpoint_every,
         checkpoint_every_batches=checkpoint_every_batches,
+        baselines=baselines,
     )

@@ -37,6 +37,8 @@ class CSVStreamer:
     pool: a `StreamPool`. class_names: K names. id_column: None, a 0-based index, or a header name.
     header: the first non-blank line names the columns (implied when id_column is a name).
     transform: optional function x (n, C) float32 -> x (n, C), e.g. the run's channel normalisation.
+    every: feed only each stream's rows 1, 1 + every, 1 + 2 every, ... (a run trained on every k-th
+    step: its `downsample`); only those rows are answered, numbered by their row in the stream.
     block: rows gathered before the model runs (1 answers each row as it arrives; larger is faster —
     the answers are the same). write: called with each output row (a list); report: with each
     bad-row message; flush: called after each block is written.
@@ -55,9 +57,14 @@ class CSVStreamer:
         block: int = 1,
         stop_on_error: bool = False,
         flush=None,
+        every: int = 1,
     ):
         if block < 1:
             raise BadArgument(f"block must be positive, got {block}")
+        if every < 1:
+            raise BadArgument(f"every must be positive, got {every}")
+        self.every = every
+        self._rows_in: dict[str, int] = {}  # open stream name -> its good rows so far (fed or not)
         self.pool, self.class_names = pool, [str(c) for c in class_names]
         self.write, self.report, self.flush = write, report, flush or (lambda: None)
         self.id_column, self.header = id_column, header or (id_column is not None and not _is_int(id_column))
@@ -152,7 +159,10 @@ class CSVStreamer:
             return self._bad(f"{where}: column {self._csv_column(col)} ({fields[col]!r}) is not finite")
         if name is None:
             name = str(self._next_name)
-        self._pending.append((name, values))
+        seen = self._rows_in.get(name, 0)
+        self._rows_in[name] = seen + 1
+        if seen % self.every == 0:  # a step the run's model was trained on
+            self._pending.append((name, values))
         return True
 
     def _csv_column(self, feature: int) -> int:
@@ -176,6 +186,7 @@ class CSVStreamer:
             self._seen_rows = False
 
     def _close(self, name: str) -> None:
+        self._rows_in.pop(name, None)
         slot = self._slots.pop(name, None)
         if slot is not None:
             self.pool.close(slot)
@@ -207,7 +218,8 @@ class CSVStreamer:
             first = self.pool.steps(slot) - len(idx) + 1
             for j, i in enumerate(idx):
                 row = p[j]
-                out[i] = [name, first + j, self.class_names[int(row.argmax())]] + [_prob(v) for v in row]
+                step = (first + j - 1) * self.every + 1  # the row's number in its stream
+                out[i] = [name, step, self.class_names[int(row.argmax())]] + [_prob(v) for v in row]
         for row in out:
             self.write(row)
         self.stats.rows += len(pending)

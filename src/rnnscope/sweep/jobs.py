@@ -73,9 +73,11 @@ def _normal(cfg_dict: dict, cls) -> dict:
 
 
 def same_configs(job: dict, config: dict) -> bool:
-    """Does a run's config.json describe exactly the job's run?"""
+    """Does a run's config.json describe exactly the job's run? (Compared with what the run was asked
+    for, `requested`, where the recipe filled in fields the job left unset.)"""
+    asked = {**config, **config.get("requested", {})}
     try:
-        return all(_normal(job[k], cls) == _normal(config[k], cls) for k, cls in _CONFIGS.items())
+        return all(_normal(job[k], cls) == _normal(asked[k], cls) for k, cls in _CONFIGS.items())
     except (KeyError, TypeError, ValueError):
         return False
 

@@ -35,7 +35,9 @@ from rnnscope.training.checkpoint import (
     restore_trainer,
 )
 from rnnscope.training.imported import load_imported
-from rnnscope.training.loop import Trainer, converged_epoch
+from rnnscope.training.loop import Trainer
+from rnnscope.training.metrics import compute_metrics
+from rnnscope.training.recipe import resolve_train
 from rnnscope.training.rundir import HistoryWriter, rebuild_hint, verify_run
 
 Finisher = Callable[[Path, list[dict], dict], object]  # (out, history, metrics) -> anything
@@ -55,8 +57,9 @@ def load_data(cfg: DataConfig, seed: int) -> tuple[DataBundle, object | None]:
     from rnnscope.data import load_dataset, load_directory
 
     kw = {"normalize": cfg.normalize, "truncate": cfg.truncate, "downsample": cfg.downsample}
-    bundle = load_dataset(cfg.dataset, **kw) if cfg.dataset is not None else load_directory(cfg.path, **kw)
-    return bundle, None
+    if cfg.dataset is not None:
+        return load_dataset(cfg.dataset, **kw), None
+    return load_directory(cfg.path, label_column=cfg.label_column, **kw), None
 
 
 @dataclass
@@ -91,26 +94,6 @@ def _versions() -> dict:
     return {"rnnscope": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
-def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dict:
-    h = trainer.history
-    last = h[-1]
-    return {
-        "train_acc": last["train_acc"],
-        "val_acc": last["val_acc"],
-        "test_acc": last["test_acc"],
-        "train_loss": last["train_loss"],
-        "test_loss": last["test_loss"],
-        "best_val_acc": max((r["val_acc"] for r in h), default=float("nan")),
-        "converged_epoch": converged_epoch(h),
-        "epochs_run": trainer.epoch,
-        "params": params,
-        "train_seconds": sum(r["seconds"] for r in h),
-        "task_ceiling": ceiling,
-        "status": trainer.status,
-        "stop_reason": trainer.stop_reason,
-    }
-
-
 def run_training(
     data_cfg: DataConfig,
     model_cfg: ModelConfig,
@@ -139,8 +122,12 @@ def run_training(
             raise BadArgument(f"{name} must be a positive integer, got {value!r}")
     if data_cfg.path is not None:  # config.json must rebuild the data from any working directory
         data_cfg = dataclasses.replace(data_cfg, path=str(Path(data_cfg.path).resolve()))
+    requested = {"data": to_dict(data_cfg), "train": to_dict(train_cfg)}  # before the recipe fills in
+    if data_cfg.task is None and data_cfg.downsample is None:  # the recipe's length rule for real data
+        data_cfg = dataclasses.replace(data_cfg, downsample="auto")
     out = rundir.prepare_output(out, overwrite) if out is not None else None
     data, task = load_data(data_cfg, train_cfg.seed)
+    train_cfg, chosen = resolve_train(train_cfg, len(data.train), data.n_classes, real=task is None)
     if match_params is not None:
         model_cfg = hidden_for_params(model_cfg, data.input_size, data.n_classes, match_params)
     torch.manual_seed(train_cfg.seed)
@@ -158,6 +145,8 @@ def run_training(
         "data_sizes": {"train": len(data.train), "test": len(data.test)},  # as used (not the defaults)
         "params": count_params(model),
         "task_ceiling": ceiling,
+        "recipe": chosen,
+        "requested": requested,
         "checkpoint_every": checkpoint_every,
         "checkpoint_every_batches": checkpoint_every_batches,
         "versions": _versions(),
@@ -240,6 +229,7 @@ def _fit_and_finish(
         failure=trainer.failure,
         resumes=list(resumes),
         last_checkpoint=last_good,
+        warnings=metrics["warnings"],
         files=rundir.file_hashes(out),
     )
     notes = [n for r in resumes[-1:] for n in r.get("notes", [])]
@@ -250,10 +240,11 @@ def _fit_and_finish(
 
 def _configs(config: dict, path: Path) -> tuple[DataConfig, ModelConfig, TrainConfig]:
     try:
+        train = {"warmup": 0, **config["train"]}  # runs from before warm-up existed had none
         return (
             from_dict(DataConfig, config["data"]),
             from_dict(ModelConfig, config["model"]),
-            from_dict(TrainConfig, config["train"]),
+            from_dict(TrainConfig, train),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise RunFileError(f"config {RunPaths(path).config} is corrupt ({err})") from None

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from rnnscope.data.dataset import DataBundle, Split
 from rnnscope.errors import BadArgument
 from rnnscope.training.callbacks import Callback, EarlyStopping
+from rnnscope.training.recipe import resolve_train
 
 RECORD_KEYS = (
     "epoch",
@@ -82,6 +83,8 @@ class Trainer:
     """Holds everything that changes during training, so a checkpoint can restore it exactly."""
 
     def __init__(self, model: torch.nn.Module, data: DataBundle, cfg, callbacks: list[Callback] = ()):
+        real = data.source.get("kind") != "task"
+        cfg, _ = resolve_train(cfg, len(data.train), data.n_classes, real)  # no-op on a resolved config
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
         self.model = model.to(self.device)
@@ -90,14 +93,19 @@ class Trainer:
         if len(val):
             self.splits["val"] = _Tensors(val, self.device)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.scheduler = (
-            torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=cfg.epochs)
-            if cfg.schedule == "cosine"
-            else None
-        )
+        self.per_update = cfg.warmup > 0  # warm-up: the schedule steps per update, else per epoch
+        if self.per_update:
+            total = cfg.epochs * self.batches_per_epoch
+            self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+                self.optimizer, lambda u: lr_factor(u, cfg.warmup, total, cfg.schedule)
+            )
+        elif cfg.schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=cfg.epochs)
+        else:
+            self.scheduler = None
         self.order = torch.Generator().manual_seed(cfg.seed)  # data order, independent of the global RNG
         self.callbacks = list(callbacks)
-        if cfg.patience is not None:
+        if cfg.patience:  # resolved by the recipe (training.recipe): 0 or None is off
             self.callbacks.append(EarlyStopping(cfg.patience, cfg.min_epochs))
         self.history: list[dict] = []
         self.epoch = 0  # epochs completed
@@ -136,10 +144,12 @@ class Trainer:
     def train_epoch(self) -> dict:
         """One pass over the training split in a seeded order, then evaluation and callbacks."""
         t0 = time.perf_counter()
+        lr_first = self.optimizer.param_groups[0]["lr"]
         batch_loss, grad_norm = self.optimise_epoch()
         self.epoch += 1
-        lr = self.optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
-        if self.scheduler is not None:
+        # the rate this epoch trained with (per-update schedules: the rate of its first update)
+        lr = lr_first if self.per_update else self.optimizer.param_groups[0]["lr"]
+        if self.scheduler is not None and not self.per_update:
             self.scheduler.step()
         evals = self.evaluate_all()
         return self._end_epoch(evals, batch_loss, grad_norm, time.perf_counter() - t0, lr)
@@ -179,6 +189,8 @@ class Trainer:
                 if "overflow" not in str(err):
                     raise
                 self._fail("update", b, loss_v, norm_v, x)
+            if self.per_update:
+                self.scheduler.step()
             loss_sum += loss_v
             norm_sum += norm_v
             batches += 1
@@ -256,6 +268,16 @@ class Trainer:
             loss, acc = self.evaluate(name) if name in self.splits else (float("nan"), float("nan"))
             out[f"{name}_loss"], out[f"{name}_acc"] = loss, acc
         return out
+
+
+def lr_factor(update: int, warmup: int, total: int, schedule: str) -> float:
+    """Learning-rate multiplier at optimizer update `update` (from 0): linear warm-up over `warmup`
+    updates, then cosine to 0 at `total` (schedule "cosine") or constant."""
+    if update < warmup:
+        return (update + 1) / warmup
+    if schedule != "cosine" or total <= warmup:
+        return 1.0
+    return 0.5 * (1.0 + math.cos(math.pi * min(update - warmup, total - warmup) / (total - warmup)))
 
 
 def converged_epoch(history: list[dict], key: str = "val_acc", within: float = 0.01) -> int | None:

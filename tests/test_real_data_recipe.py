@@ -1,0 +1,206 @@
+"""The real-data recipe (batch, epochs from an update budget, validation carve, warm-up, downsample auto),
+the chance warning, CSV user files and the stream following a run's preprocessing."""
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import run_cli
+from rnnscope import load_run
+from rnnscope.cli.stream import input_every, input_transform
+from rnnscope.config import DataConfig, TrainConfig
+from rnnscope.data.csvfiles import parse_csv
+from rnnscope.errors import BadArgument
+from rnnscope.report.run_report import preprocessing_sentence
+from rnnscope.training.chance import chance_warning, majority_rate
+from rnnscope.training.loop import lr_factor
+from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_train
+
+
+@pytest.mark.parametrize(
+    "n, classes, want",
+    [
+        (
+            36,
+            3,
+            {"batch_size": 8, "val_fraction": 0.0, "epochs": 120, "warmup": 30, "patience": 0},
+        ),  # ArrowHead
+        (
+            50,
+            2,
+            {"batch_size": 8, "val_fraction": 0.1, "epochs": 100, "warmup": 30, "patience": 0},
+        ),  # GunPoint
+        (
+            270,
+            9,
+            {"batch_size": 32, "val_fraction": 0.1, "epochs": 75, "warmup": 30, "patience": 0},
+        ),  # JapaneseVowels
+        (
+            5000,
+            2,
+            {"batch_size": 64, "val_fraction": 0.1, "epochs": 30, "warmup": 106, "patience": 0},
+        ),  # large: min epochs
+    ],
+)
+def test_recipe_sizes_itself_to_the_training_set(n, classes, want):
+    cfg, chosen = resolve_train(TrainConfig(), n, classes, real=True)
+    assert chosen == want
+    assert all(getattr(cfg, k) == v for k, v in want.items())
+
+
+def test_recipe_keeps_what_the_user_set_and_tasks_keep_their_defaults():
+    cfg, chosen = resolve_train(TrainConfig(epochs=7, batch_size=4), 50, 2, real=True)
+    assert (cfg.epochs, cfg.batch_size) == (7, 4) and set(chosen) == {"val_fraction", "warmup", "patience"}
+    cfg, chosen = resolve_train(TrainConfig(), 1500, 3, real=False)
+    assert chosen == TASK_DEFAULTS and cfg.epochs == 60 and cfg.batch_size == 32 and cfg.warmup == 0
+    assert cfg.patience == 10  # the demo stops once converged; real data trains its update budget
+    assert resolve_train(cfg, 1500, 3, real=True) == (cfg, {})  # a resolved config is left alone
+    assert [recipe_batch_size(n) for n in (10, 100, 200, 2000)] == [8, 16, 32, 64]
+
+
+def test_warmup_then_cosine():
+    f = [lr_factor(u, 10, 110, "cosine") for u in range(110)]
+    np.testing.assert_allclose(f[:10], np.arange(1, 11) / 10)
+    assert f[10] == 1.0 and f[60] == pytest.approx(0.5) and f[-1] < 1e-3
+    assert lr_factor(50, 10, 110, "constant") == 1.0
+
+
+def test_chance_warning_and_null_convergence():
+    hist = [{"train_acc": a} for a in (0.5, 0.52, 0.53, 0.51)]
+    w = chance_warning(
+        hist, majority_rate(np.array([0, 1, 0, 1])), TrainConfig(epochs=3, batch_size=16), "rnn"
+    )
+    assert "stayed near chance (best 0.530, majority class 0.500)" in w
+    assert "--epochs 6" in w and "--batch-size 8" in w and "--model gru" in w
+    assert chance_warning([{"train_acc": 0.5}, {"train_acc": 0.9}], 0.5, None, "gru") is None
+
+
+def test_downsample_auto_is_for_real_data_only():
+    with pytest.raises(BadArgument, match="real data only: a built-in task's length is set by"):
+        DataConfig(task="mixture", downsample="auto")
+    with pytest.raises(BadArgument, match="positive integer or auto"):
+        DataConfig(task=None, dataset="GunPoint", downsample="half")
+    with pytest.raises(BadArgument, match="label column applies to your own .csv files"):
+        DataConfig(task=None, dataset="GunPoint", label_column=3)
+
+
+def _toy_csv(folder, header=True, label_last=True, length=240, n=(24, 16)):
+    """Two classes of noisy sines of different frequency, <Toy>_TRAIN/_TEST.csv."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(exist_ok=True)
+    t = np.linspace(0, 1, length)
+    for split, count in zip(("TRAIN", "TEST"), n):
+        y = np.arange(count) % 2
+        x = np.sin(2 * np.pi * (2 + 4 * y[:, None]) * t[None]) + 0.2 * rng.standard_normal((count, length))
+        lines = [",".join([f"t{i}" for i in range(length)] + ["cls"])] if header else []
+        for xi, yi in zip(x, y):
+            values = [f"{v:.4f}" for v in xi]
+            label = "ab"[yi]
+            lines.append(",".join(values + [label] if label_last else [label] + values))
+        (folder / f"Toy_{split}.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.mark.slow
+def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
+    data = _toy_csv(tmp_path / "toy")
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(data), "--label-column", "cls", "--model", "gru", "--hidden", "8"]
+    code, stdout, err = run_cli([*argv, "--epochs", "3", "--out", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    assert "recipe for real data (docs/training.md): batch 8, 3 epochs, validation 0%" in stdout
+    assert "downsample auto: every 3rd step kept (longest training series 240 -> 80 steps)" in stdout
+    assert "1NN Euclidean                1.000" in stdout and "1NN DTW (full)" in stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["data"]["downsample"] == "auto" and config["data_source"]["downsample"] == 3
+    # 12 per class: no carve; real data trains its whole update budget (no early stopping)
+    assert config["recipe"] == {"batch_size": 8, "val_fraction": 0.0, "warmup": 1, "patience": 0}
+    assert config["requested"]["train"]["batch_size"] is None
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["baseline_1nn_ed"] == 1.0 and metrics["baseline_1nn_dtw"] == 1.0
+    # the stream feeds rows 1, 4, 7, ... of each stream: the last answer is the model's on the series
+    run = load_run(out)
+    x = run.data.test.x[:2]
+    raw = np.loadtxt(data / "Toy_TEST.csv", delimiter=",", skiprows=1, usecols=range(240))[:2]
+    rows = "\n\n".join("\n".join(f"{v:.4f}" for v in series) for series in raw) + "\n"
+    (tmp_path / "rows.csv").write_text(rows)
+    code, stdout, err = run_cli(["stream", str(out), "--input", str(tmp_path / "rows.csv")], capsys)
+    assert code == 0 and "trained on every 3rd step (downsample 3): rows 1, 4, 7" in err
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 1 + 2 * 80 and lines[2].split(",")[1] == "4"
+    with torch.no_grad():
+        want = torch.softmax(run.model(torch.as_tensor(x)), -1).numpy()
+    last = [np.array(line.split(",")[3:], dtype=float) for line in (lines[80], lines[160])]
+    np.testing.assert_allclose(np.stack(last), want, atol=2e-5)
+    # --no-baselines records why they are missing
+    code, stdout, _ = run_cli(
+        [*argv, "--epochs", "1", "--out", str(tmp_path / "r2"), "--quiet", "--no-baselines"], capsys
+    )
+    assert code == 0 and "1NN DTW (full)" in stdout and "--no-baselines was given" in stdout
+
+
+@pytest.mark.parametrize(
+    "make, argv, needle",
+    [
+        ("ragged", [], "line 4: ragged row: 3 fields but line 1 has 4"),
+        ("ok", ["--label-column", "9"], "label column 9 is out of range: rows have 4 columns"),
+        ("ok", ["--label-column", "nope"], "no column named 'nope' in the header"),
+        ("ok", ["--readout", "median"], "unknown readout 'median'"),
+        ("ok", ["--downsample", "auto", "--task", "mixture"], "a built-in task's length is set by its"),
+        ("tsvheader", [], "looks like a header naming the columns"),
+    ],
+)
+def test_bad_real_data_input_one_line_exit_2(tmp_path, capsys, make, argv, needle):
+    data = tmp_path / "d"
+    data.mkdir()
+    if make == "tsvheader":
+        for split in ("TRAIN", "TEST"):
+            (data / f"X_{split}.tsv").write_text("label\tt0\tt1\n1\t0.5\t0.1\n2\t0.2\t0.3\n")
+    else:
+        for split in ("TRAIN", "TEST"):
+            body = "label,a,b,c\nx,1,2,3\ny,4,5,6\n" + ("z,7,8\n" if make == "ragged" else "")
+            (data / f"X_{split}.csv").write_text(body)
+    src = [] if "--task" in argv else ["--data", str(data)]
+    code, _, err = run_cli(["train", "--out", str(tmp_path / "run"), *src, *argv, "--quiet"], capsys)
+    assert code == 2 and needle in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_csv_header_detection_and_label_column():
+    with_header = parse_csv("t0,t1,cls\n0.5,1.5,a\n2,3,b\n", "x.csv", label_column="cls")
+    assert with_header.meta == {"format": "csv", "header": True, "label_column": 2}
+    assert with_header.labels == ["a", "b"] and with_header.series[1][:, 0].tolist() == [2.0, 3.0]
+    plain = parse_csv("1,0.5,\n2,2,3\n", "x.csv")  # no header, label first, an empty (padding) cell
+    assert plain.meta["header"] is False and plain.labels == ["1", "2"]
+    np.testing.assert_array_equal(plain.series[0][:, 0], [0.5, np.nan])
+
+
+def test_report_states_the_downsampling():
+    config = {
+        "data_source": {
+            "downsample": 2,
+            "downsample_auto": True,
+            "longest_train_series": 150,
+            "lengths": {"train": [75, 75]},
+        }
+    }
+    assert preprocessing_sentence(config) == (
+        "every 2nd step kept by the length rule (downsample auto: at most 100 steps): the longest training "
+        "series, 150 steps, became 75; the network saw this coarser series, the 1NN baselines the full one."
+    )
+    assert preprocessing_sentence({"data_source": {"downsample": None}}) is None
+
+
+def test_stream_refuses_what_it_cannot_reproduce():
+    run = SimpleNamespace(
+        config={"data": {"normalize": "series"}, "data_source": {"downsample": 4}},
+        data_cfg=DataConfig(task=None, dataset="GunPoint", normalize="series"),
+    )
+    with pytest.raises(BadArgument, match="per-series z-normalised data, which a stream cannot compute"):
+        input_transform(run, raw=False)
+    assert input_transform(run, raw=True) is None
+    assert input_every(run, raw=True) == 1 and input_every(run, raw=False) == 4
