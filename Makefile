@@ -35,6 +35,8 @@ demo: venv
 	$(BIN)/rnnscope run --out runs/demo --overwrite
 
 test: venv browser
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest
 
 bench: venv

@@ -8,7 +8,8 @@ process and the medians are compared:
     naive     rnnscope.gradients.unrolled_gradients: the cells unrolled under autograd, retain_grad on every
               h_t (the reference implementation; --no-naive skips it)
 
-    python benchmarks/gradients.py [--repeats 7] [--threads 1] [--device cpu|cuda] [--no-naive] [--keep-denormals]
+    python benchmarks/gradients.py [--repeats 7] [--threads 1] [--device cpu|cuda] [--no-naive]
+                                   [--keep-denormals]
                                    [--clock auto|cpu|wall]
 
 Subnormal floats are flushed to zero by default: over 200 steps the vanishing gradients of a freshly

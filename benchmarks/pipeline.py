@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from rnnscope.report import build_report
+
 CLI = [sys.executable, "-c", "import sys; from rnnscope.cli import main; sys.exit(main())"]
 TARGET_PIPELINE, TARGET_REPORT = 90.0, 5.0
 
@@ -84,7 +86,6 @@ def main(argv: list[str]) -> int:
 
     cold = [timed([*CLI, "report", str(out)])[:2] for _ in range(3)]
     best = min(cold)
-    from rnnscope.report import build_report
 
     warm = []
     for _ in range(3):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,12 +29,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier
+from rnnscope.recording import Recording, RecordSpec, record, record_to_disk
+from rnnscope.unitreport import analyze_recording
+
 
 def peak_rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -51,8 +56,6 @@ class SyntheticInputs:
 
 def bench_ratio(kind: str, n: int, t: int, hidden: int, repeats: int) -> tuple[float, ...]:
     """Median (wall, CPU) seconds of the fused forward, then of the recording."""
-    from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier
-    from rnnscope.recording import RecordSpec, record
 
     torch.manual_seed(0)
     c, k = 3, 4
@@ -82,8 +85,6 @@ def bench_ratio(kind: str, n: int, t: int, hidden: int, repeats: int) -> tuple[f
 
 
 def child_record(out: str, n: int, t: int, hidden: int, chunk: int) -> None:
-    from rnnscope.models import RecurrentClassifier
-    from rnnscope.recording import RecordSpec, record_to_disk
 
     torch.manual_seed(0)
     model = RecurrentClassifier("rnn", 4, hidden, 1, 4).eval()
@@ -108,8 +109,6 @@ def child_record(out: str, n: int, t: int, hidden: int, chunk: int) -> None:
 
 
 def child_analyze(path: str) -> None:
-    from rnnscope.recording import Recording
-    from rnnscope.unitreport import analyze_recording
 
     t0, c0 = time.perf_counter(), time.process_time()
     rec = Recording(path).verify()
@@ -162,8 +161,6 @@ def main() -> None:
     if args.quick:
         args.sequences, args.steps, args.repeats = 2000, 100, 2
 
-    import os
-
     print(
         f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.1f} at start (wall times stretch with load; CPU times much less)"
@@ -199,10 +196,12 @@ def main() -> None:
             f"(tanh RNN; inputs, h, labels; float16) to disk"
         )
         print(
-            f"    {r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU ({steps / r['seconds'] / 1e6:.2f} M steps/s wall), "
+            f"    {r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU "
+            f"({steps / r['seconds'] / 1e6:.2f} M steps/s wall), "
             f"{r['bytes'] / 1e9:.2f} GB in "
             f"{r['chunks']} chunks, peak RSS {r['peak_rss_mb']:.0f} MB "
-            f"({'<=' if r['peak_rss_mb'] <= 1024 else '>'} 1024 MB: {'PASS' if r['peak_rss_mb'] <= 1024 else 'FAIL'})"
+            f"({'<=' if r['peak_rss_mb'] <= 1024 else '>'} 1024 MB: "
+            f"{'PASS' if r['peak_rss_mb'] <= 1024 else 'FAIL'})"
         )
         a = run_child(["--threads", str(args.threads), "--child-analyze", str(rec_dir)])
         print(
@@ -210,8 +209,9 @@ def main() -> None:
             f"{a['steps']} steps x {a['units']} units, every estimator)"
         )
         print(
-            f"    {a['seconds']:.1f} s wall, {a['cpu']:.1f} s CPU ({'<=' if a['seconds'] <= 60 else '>'} 60 s wall: "
-            f"{'PASS' if a['seconds'] <= 60 else 'FAIL'}), peak RSS {a['peak_rss_mb']:.0f} MB; roles {a['roles']}"
+            f"    {a['seconds']:.1f} s wall, {a['cpu']:.1f} s CPU "
+            f"({'<=' if a['seconds'] <= 60 else '>'} 60 s wall: {'PASS' if a['seconds'] <= 60 else 'FAIL'}), "
+            f"peak RSS {a['peak_rss_mb']:.0f} MB; roles {a['roles']}"
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

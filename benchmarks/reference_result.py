@@ -54,14 +54,16 @@ def main() -> None:
         )
         print(
             f"{r['seed']:>4} {r['train_acc']:>6.3f} {r['val_acc']:>6.3f} {r['test_acc']:>6.3f} "
-            f"{r['task_ceiling']:>7.3f} {r['converged_epoch']:>9} {r['epochs_run']:>6} {r['train_seconds']:>7.1f} "
+            f"{r['task_ceiling']:>7.3f} {r['converged_epoch']:>9} {r['epochs_run']:>6} "
+            f"{r['train_seconds']:>7.1f} "
             f"{r['wall']:>6.1f}  {'yes' if ok else 'NO'}"
         )
     for key in ("train_acc", "test_acc", "converged_epoch", "wall"):
         vals = [float(r[key]) for r in rows]
         sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
         print(
-            f"{key:>15}: mean {statistics.mean(vals):.3f} ± {sd:.3f} (min {min(vals):.3f}, max {max(vals):.3f})"
+            f"{key:>15}: mean {statistics.mean(vals):.3f} ± {sd:.3f} "
+            f"(min {min(vals):.3f}, max {max(vals):.3f})"
         )
     gap = [r["train_acc"] - r["test_acc"] for r in rows]
     print(f"{'train-test gap':>15}: mean {statistics.mean(gap):+.3f}")

@@ -223,7 +223,8 @@ def context_cost(rounds: int, c: int) -> None:
         sb = {k: p.state_bytes(slots[k]) for k, p in pools.items()}
         print(
             f"{context:>8}{t['rnn'] * 1e6:>10.1f}{t['transformer'] * 1e6:>14.1f}"
-            f"{t['transformer'] / t['rnn']:>8.1f}{sb['rnn'] / 1024:>10.1f} K{sb['transformer'] / 2**20:>10.2f} M"
+            f"{t['transformer'] / t['rnn']:>8.1f}{sb['rnn'] / 1024:>10.1f} K"
+            f"{sb['transformer'] / 2**20:>10.2f} M"
         )
 
 

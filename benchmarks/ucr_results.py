@@ -23,8 +23,16 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
-from rnnscope.io import atomic_write_bytes
+from rnnscope.data import list_datasets
+from rnnscope.io import RunFileError, atomic_write_bytes, read_json, write_json
+from rnnscope.rundir import check_sweep_dir, write_sweep_file
+from rnnscope.stages.baselines import compute_baselines
+from rnnscope.sweep import LocalProcessExecutor, make_job, run_state, run_sweep
+from rnnscope.sweep.jobs import read_metrics
+from rnnscope.training.recipe import auto_downsample, resolve_train
 
 COMMAND = "ucr_results"
 WORKERS = 2  # worker processes (one torch thread each)
@@ -63,8 +71,6 @@ RESNET_SOURCE = {"BasicMotions": "[4]"}  # every other ResNet figure is [2]
 
 def make_plan() -> dict[str, dict]:
     """{name: what the recipe chooses (batch_size, val_fraction, epochs, warmup, downsample k or None)}."""
-    from rnnscope.data import list_datasets
-    from rnnscope.training.recipe import auto_downsample, resolve_train
 
     plan = {}
     for r in sorted(list_datasets(), key=lambda r: ORDER.index(r["name"])):
@@ -82,7 +88,6 @@ def make_plan() -> dict[str, dict]:
 def make_jobs(out: Path, plan: dict, datasets: list[str], seeds: list[int]) -> list[dict]:
     """One job per (data set, model, seed), every one at rnnscope's defaults: nothing but the data set,
     the model kind, the seed and the device is given (the recipe of docs/training.md fills in the rest)."""
-    from rnnscope.sweep import make_job
 
     jobs = []
     for name in sorted(datasets, key=ORDER.index):
@@ -110,7 +115,6 @@ def sweep_config(plan: dict) -> dict:
 
 
 def run(jobs: list[dict], out: Path, workers: int) -> None:
-    from rnnscope.sweep import LocalProcessExecutor, run_state, run_sweep
 
     if all(run_state(job) == "finished" for job in jobs):
         print(f"all {len(jobs)} runs are finished; nothing to train")
@@ -143,7 +147,6 @@ def run(jobs: list[dict], out: Path, workers: int) -> None:
 
 def add_wallclock(out: Path, seconds: float) -> None:
     """Add one invocation's sweep time to DIR/wallclock.json (a resumed grid sums its invocations)."""
-    from rnnscope.io import write_json
 
     prev = read_wallclock(out)
     write_json(
@@ -152,7 +155,6 @@ def add_wallclock(out: Path, seconds: float) -> None:
 
 
 def read_wallclock(out: Path) -> dict:
-    from rnnscope.io import RunFileError, read_json
 
     try:
         return read_json(out / WALLCLOCK, "wall-clock file")
@@ -162,8 +164,6 @@ def read_wallclock(out: Path) -> dict:
 
 def collect_runs(jobs: list[dict]) -> dict:
     """{(dataset, model): [metrics.json of each finished, completed run]}."""
-    from rnnscope.sweep import run_state
-    from rnnscope.sweep.jobs import read_metrics
 
     cells: dict = {}
     for job in jobs:
@@ -177,8 +177,6 @@ def measure_baselines(out: Path, names: list[str]) -> dict:
     """{name: {"ed": acc|None, "dtw": acc|None, "ed_s", "dtw_s", "ed_skipped", "dtw_skipped"}}, measured
     once per data set on the series as rnnscope loads them at full rate, no budget; cached in
     out/baselines.json (delete it to measure again)."""
-    from rnnscope.io import RunFileError, read_json, write_json
-    from rnnscope.stages.baselines import compute_baselines
 
     path = out / BASELINES
     try:
@@ -313,7 +311,6 @@ def targets(summary: list[dict]) -> list[str]:
 
 
 def build_table(cells: dict, base: dict, plan: dict, summary: list[dict], n_seeds: int) -> list[str]:
-    from rnnscope.data import list_datasets
 
     info = {r["name"]: r for r in list_datasets()}
     head = (
@@ -391,7 +388,6 @@ def reading(cells: dict) -> list[str]:
 
 
 def write_doc(path: Path, out: Path, jobs: list[dict], plan: dict, base: dict, n_seeds: int) -> str:
-    import torch
 
     cells = collect_runs(jobs)
     summary = summarise(cells, base, plan)
@@ -504,8 +500,6 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     if os.nice(0) < 10:  # be polite on a shared machine; spawned workers inherit it
         os.nice(10 - os.nice(0))
-
-    from rnnscope.rundir import check_sweep_dir, write_sweep_file
 
     plan = make_plan()
     check_sweep_dir(args.out, COMMAND, sweep_config(plan))

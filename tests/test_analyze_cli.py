@@ -83,7 +83,7 @@ def test_analyze_writes_every_output(rnn_run, capsys):
         "selectivity",
         "saturation",
     )
-    assert [(r["layer"], int(r["unit"])) for r in rows] == [(str(l), u) for l in range(2) for u in range(8)]
+    assert [(r["layer"], int(r["unit"])) for r in rows] == [(str(k), u) for k in range(2) for u in range(8)]
     assert {r["role"] for r in rows} <= set(ROLES)
     assert all(0 <= float(r["saturation"]) <= 1 and 0 <= float(r["selectivity"]) <= 1 for r in rows)
     assert all(float(r["memory"]) >= 0 for r in rows)  # the impulse was probed
@@ -173,8 +173,8 @@ def test_recording_with_mismatched_shapes(tmp_path, rnn_run, capsys):
         ["analyze", str(run)],
         capsys,
         run,
-        "array hidden.l1 in chunk chunks/000001.safetensors has shape (16, 20, 5) (F32), expected (16, 20, 8) "
-        "(float32) per the manifest",
+        "array hidden.l1 in chunk chunks/000001.safetensors has shape (16, 20, 5) (F32), "
+        "expected (16, 20, 8) (float32) per the manifest",
     )
     with pytest.raises(ValueError, match=r"hidden.l1 .* expected \(16, 20, 8\)"):
         analyze_recording(Recording(run / "recording"))

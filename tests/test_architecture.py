@@ -5,6 +5,8 @@ up or sideways where it may not, when the packages form a cycle, or when cell in
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": BASE | {"stages", "rundir", "report", "tasks", "data"},
 }
 # Single modules a layer may reach beyond its row: the option specs the CLI validates arguments with before
-# any model exists, and the progress display it attaches.
+# any model exists (and the recipe's task defaults its --help shows), and the progress display it attaches.
 EXTRA_MODULES: dict[str, set[str]] = {
     "cli": {
         "rnnscope.recording",
@@ -41,6 +43,7 @@ EXTRA_MODULES: dict[str, set[str]] = {
         "rnnscope.sweep.compare",
         "rnnscope.sweep.context",
         "rnnscope.training.callbacks",
+        "rnnscope.training.recipe",
     },
     "rundir": {"rnnscope.recording.store"},
 }
@@ -61,6 +64,8 @@ def _imports(path: Path) -> list[tuple[int, str, str]]:
 
     def visit(node, in_function: bool):
         for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and getattr(child.test, "id", None) == "TYPE_CHECKING":
+                continue  # annotations only: nothing is imported at run time
             inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
             if isinstance(child, ast.Import):
                 names = [a.name for a in child.names]
@@ -180,3 +185,18 @@ def test_compute_packages_never_draw():
                 for name in names:
                     assert name.split(".")[0] != "matplotlib", f"{path.relative_to(SRC)} imports matplotlib"
                     assert not name.startswith("rnnscope.plots"), f"{path.relative_to(SRC)} imports plots"
+
+
+def test_every_command_refuses_a_bad_argument_before_torch():
+    """Each command's parser (and its option specs) loads without torch, scipy or matplotlib: an argument
+    error costs no heavy import. Run in a fresh interpreter, where nothing was imported before."""
+    code = (
+        "import sys\n"
+        "from rnnscope.cli import COMMANDS, main\n"
+        "for cmd in COMMANDS:\n"
+        "    assert main([cmd, '--no-such-option']) == 2, cmd\n"
+        "    heavy = [m for m in ('torch', 'scipy', 'matplotlib') if m in sys.modules]\n"
+        "    assert not heavy, (cmd, heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

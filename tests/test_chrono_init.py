@@ -1,6 +1,7 @@
 """Chrono initialisation of the gated cells' carry gates (Tallec & Ollivier 2018), on known answers:
 with the weights zeroed a carry gate is the constant σ(b), so each unit's memory timescale 1 / (1 − σ(b))
-is 1 + u for the drawn u ~ U(1, T_max − 1) — uniform on [2, T_max] — and its highway over n steps is σ(b)^n."""
+is 1 + u for the drawn u ~ U(1, T_max − 1) — uniform on [2, T_max] — and its highway over n steps is
+σ(b)^n."""
 
 import numpy as np
 import pytest

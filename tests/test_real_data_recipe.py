@@ -10,11 +10,11 @@ import torch
 
 from conftest import run_cli
 from rnnscope import load_run
-from rnnscope.cli.stream import input_every, input_transform
 from rnnscope.config import DataConfig, TrainConfig
 from rnnscope.data.csvfiles import parse_csv
 from rnnscope.errors import BadArgument
 from rnnscope.report.run_report import preprocessing_sentence
+from rnnscope.stages.stream import input_every, input_transform
 from rnnscope.training.chance import chance_warning, majority_rate
 from rnnscope.training.loop import lr_factor
 from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_train
@@ -203,4 +203,4 @@ def test_stream_refuses_what_it_cannot_reproduce():
     with pytest.raises(BadArgument, match="per-series z-normalised data, which a stream cannot compute"):
         input_transform(run, raw=False)
     assert input_transform(run, raw=True) is None
-    assert input_every(run, raw=True) == 1 and input_every(run, raw=False) == 4
+    assert input_every(run, raw=True) == (1, None) and input_every(run, raw=False)[0] == 4

@@ -29,7 +29,7 @@ def _play(pool, seqs, starts, chunk):
     got = {i: [] for i in range(len(seqs))}
     slot_of, pos, tick = {}, {i: 0 for i in range(len(seqs))}, 0
     while any(pos[i] < len(s) for i, s in enumerate(seqs)):
-        for i, s in enumerate(seqs):
+        for i, _s in enumerate(seqs):
             if starts[i] == tick:
                 slot_of[i] = pool.open()
         feed = {}

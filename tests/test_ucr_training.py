@@ -220,7 +220,8 @@ def _spread(lengths: np.ndarray, n: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def ragged():
-    """Real variable-length series: {name: (x (N, T, C) zero-padded, lengths (N,))}, lengths spanning the set."""
+    """Real variable-length series: {name: (x (N, T, C) zero-padded, lengths (N,))}, lengths spanning the
+    set."""
     out = {}
     for name, n in (("JapaneseVowels", 24), ("PickupGestureWiimoteZ", 12)):
         b = load_dataset(name)

@@ -212,7 +212,8 @@ def check_version(obj: dict, path, what: str) -> None:
 
 def save_tensors(path: str | Path, tensors: dict, metadata: dict | None = None) -> None:
     """safetensors file, written atomically. tensors: name -> torch.Tensor; metadata: str -> str."""
-    from safetensors.torch import save  # noqa: PLC0415 (torch is imported on first use only)
+    # torch is imported on first use only (CLI start-up)
+    from safetensors.torch import save  # noqa: PLC0415
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     atomic_write_bytes(path, save(tensors, metadata=metadata))
@@ -221,7 +222,8 @@ def save_tensors(path: str | Path, tensors: dict, metadata: dict | None = None) 
 def load_tensors(path: str | Path, what: str = "tensor file") -> dict:
     """Load a safetensors file (never executes code); RunFileError when missing, corrupt, or from a newer
     format (a `format_version` in its metadata above FORMAT_VERSION)."""
-    from safetensors import SafetensorError, safe_open  # noqa: PLC0415 (torch on first use only)
+    # torch is imported on first use only (CLI start-up)
+    from safetensors import SafetensorError, safe_open  # noqa: PLC0415
 
     path = Path(path)
     if not path.exists():

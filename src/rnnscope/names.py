@@ -63,3 +63,4 @@ def companion(name: str) -> str:
 
 
 DEFAULT_MAX_DISTANCE = 1000  # `rnnscope context --max-distance`: the longest delay a sweep accepts
+PIPELINE_SEQUENCES = 512  # `rnnscope run --sequences`: test sequences recorded and analysed

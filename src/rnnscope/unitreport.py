@@ -59,8 +59,9 @@ EXAMPLE_UNITS = 3  # example units per role
 ARRAYS = """per layer l: activity.l<l> (N_EXAMPLES, T, U) float32, order.l<l> (U,) units sorted by role then
 tau, psd.l<l> (F, n) for psd_units.l<l> (n,) (up to N_PSD oscillatory units, largest prominence first),
 pca.evr.l<l> (k,), pca.class_means.l<l> (K, T, 3), pca.proj.l<l> (N_PROJECTED, T, 3),
-impulse.l<l> (lags, U) when a model was probed; shared: psd.freqs (F,), steps (T,), example_index (N_EXAMPLES,)
-into the analysed sequences, example_lengths, example_labels, proj_labels (N_PROJECTED,), class_ids (K,)"""
+impulse.l<l> (lags, U) when a model was probed; shared: psd.freqs (F,), steps (T,),
+example_index (N_EXAMPLES,) into the analysed sequences, example_lengths, example_labels,
+proj_labels (N_PROJECTED,), class_ids (K,)"""
 CSV_COLUMNS = UNIT_COLUMNS  # the columns of units.csv
 _SCORE = {
     "input-driven": "input_drive",
@@ -241,7 +242,8 @@ def _order(table: UnitTable) -> np.ndarray:
 
 
 def _example_units(table: UnitTable, n: int = EXAMPLE_UNITS) -> dict[str, list[int]]:
-    """Up to n units per role, the clearest first (largest integration, prominence, selectivity, drive or std)."""
+    """Up to n units per role, the clearest first (largest integration, prominence, selectivity, drive or
+    std)."""
     out = {}
     for role in ROLES:
         units = np.flatnonzero(table.role == role)

@@ -214,7 +214,9 @@ def behavioural_context(distances, accuracy, n_classes: int, *, fraction: float 
 
 
 def gate_highway(gate: np.ndarray, lengths=None) -> np.ndarray:
-    """Gate-only carry from step t to the readout: Π_{s=t+1}^{n-1} gate_s per unit, gate (B, T, H) -> (B, T, H).
+    """Gate-only carry from step t to the readout: Π_{s=t+1}^{n-1} gate_s per unit.
+
+    gate (B, T, H) -> (B, T, H).
 
     For an LSTM's forget gate f this is ∂c_{n-1}/∂c_t along the cell path alone; for PyTorch's GRU
     (h' = (1 - z) n + z h) the carry gate is z. 1 at the last step; NaN past each sequence's end.

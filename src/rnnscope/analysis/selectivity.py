@@ -157,7 +157,7 @@ def input_drive(
     sum_yy = np.zeros(u)
     for sl in sequence_chunks(s, t * (p + u)):
         xs = x[sl]
-        feats = [np.pad(xs, ((0, 0), (l, 0), (0, 0)))[:, :t] for l in range(lags)]
+        feats = [np.pad(xs, ((0, 0), (lag, 0), (0, 0)))[:, :t] for lag in range(lags)]
         phi = np.concatenate(feats + [np.ones(xs.shape[:2] + (1,))], axis=2)[mask[sl]]  # (n', p + 1)
         y = h[sl][mask[sl]]  # (n', U)
         xtx += phi.T @ phi

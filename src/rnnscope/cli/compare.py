@@ -193,22 +193,9 @@ def report_failures(results: list[dict], command: str) -> int:
 
 def print_summary(rows: list[dict], axis: str, key: str = "test_acc") -> None:
     """Seed means per model and axis value; the runs that stayed at chance counted per line and named."""
-    from rnnscope.rundir import chance_lines, flagged_at_chance
-    from rnnscope.sweep.store import aggregate
+    from rnnscope.stages.sweeps import summary_lines
 
-    agg = aggregate(rows, axis, key)
-    print(f"{'model':<12}{axis:>10}{'params':>9}  {key} mean ± std (n)")
-    params = {(r["model"], r[axis]): r["params"] for r in rows}
-    flagged = [(r["model"], r[axis]) for r in flagged_at_chance(rows)]
-    for a in agg:
-        n = params.get((a["model"], a[axis]))
-        stuck = flagged.count((a["model"], a[axis]))
-        print(
-            f"{a['model']:<12}{a[axis]:>10}{n if n is not None else '':>9}  "
-            f"{a['mean']:.3f} ± {a['std']:.3f} ({a['n']})"
-            + (f"  at chance: {stuck} of {a['n']}" if stuck else "")
-        )
-    for line in chance_lines(rows):
+    for line in summary_lines(rows, axis, key):
         print(line)
 
 

@@ -38,6 +38,7 @@ def cmd_datasets(args) -> int:
             else f"{r['length_min']}-{r['length_max']}"
         )
         print(
-            f"{r['name']:<24} {r['n_train']:>6} {r['n_test']:>6} {length:>10} {r['channels']:>8} {r['classes']:>7}"
+            f"{r['name']:<24} {r['n_train']:>6} {r['n_test']:>6} {length:>10} {r['channels']:>8} "
+            f"{r['classes']:>7}"
         )
     return 0

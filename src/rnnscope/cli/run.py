@@ -9,7 +9,7 @@ from rnnscope.cli import EXIT_FAILED, companion_name, positive_int
 
 def add_parser(sub) -> None:
     from rnnscope.cli.train import add_train_options, check_train
-    from rnnscope.stages.pipeline import SEQUENCES
+    from rnnscope.names import PIPELINE_SEQUENCES as SEQUENCES
 
     p = sub.add_parser("run", help="the whole pipeline: train, record, analyse units, gradients, HTML report")
     p.add_argument(

@@ -48,63 +48,26 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_stream)
 
 
-def input_transform(run, raw: bool):
-    """The normalisation the run's training data had, as x (n, C) -> x (n, C), or None.
-
-    Raises BadArgument where a stream cannot reproduce it (per-series z-normalisation needs the whole
-    series before its first step); raw=True feeds values as given."""
-    from rnnscope.errors import BadArgument
-    from rnnscope.streaming.csvrows import channel_transform
-
-    how = (run.config.get("data") or {}).get("normalize")
-    source = run.config.get("data_source") or {}
-    if raw or run.data_cfg.task is not None:
-        return None
-    if how == "channel" and "channel_mean" in source:
-        return channel_transform(source["channel_mean"], source["channel_std"])
-    if how == "series":
-        raise BadArgument(
-            "this run was trained on per-series z-normalised data, which a stream cannot compute before "
-            "the series has ended; pass --raw to feed rows as given (at your own risk), or train with "
-            "--normalize channel"
-        )
-    return None
-
-
-def input_every(run, raw: bool) -> int:
-    """k when the run was trained on every k-th step (its downsample), else 1; raw=True: 1."""
-    from rnnscope.cli.train import ordinal
-
-    k = (run.config.get("data_source") or {}).get("downsample") if run.data_cfg.task is None else None
-    if raw or not k or k < 2:
-        return 1
-    print(
-        f"rnnscope stream: this run was trained on every {ordinal(k)} step (downsample {k}): rows 1, "
-        f"{k + 1}, {2 * k + 1}, ... of each stream are fed and answered (--raw feeds every row)",
-        file=sys.stderr,
-    )
-    return int(k)
-
-
 def cmd_stream(args) -> int:
     from rnnscope import load_run
+    from rnnscope.stages.stream import input_every, input_transform
 
     run = load_run(args.run_dir)
     transform = input_transform(run, args.raw)
-    every = input_every(run, args.raw)
+    every, note = input_every(run, args.raw)
+    if note:
+        print(f"rnnscope stream: {note}", file=sys.stderr)
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(open(args.input, newline="")) if args.input else sys.stdin
         return _stream(args, run, transform, source, every)
 
 
 def _stream(args, run, transform, source, every: int = 1) -> int:
-    from rnnscope.streaming import StreamPool
-    from rnnscope.streaming.csvrows import CSVStreamer
+    from rnnscope.stages.stream import streamer as make_streamer
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    streamer = CSVStreamer(
-        StreamPool(run.model),
-        run.config["class_names"],
+    streamer = make_streamer(
+        run,
         writer.writerow,
         lambda msg: print(f"rnnscope stream: error: {msg}", file=sys.stderr, flush=True),
         id_column=args.id_column,

@@ -21,12 +21,6 @@ from rnnscope.cli import (
 from rnnscope.names import MODEL_KINDS
 
 
-def ordinal(k: int) -> str:
-    """2 -> "2nd", 3 -> "3rd", 11 -> "11th"."""
-    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
-
-
 def add_train_options(p) -> None:
     """Options shared by `train` and `run` (the whole pipeline)."""
     from rnnscope.config import DataConfig, ModelConfig, TrainConfig
@@ -337,6 +331,8 @@ def baseline_rows(m: dict) -> list[tuple[str, str, str]]:
 
 def recipe_lines(run) -> list[str]:
     """What the recipe chose and how the series were shortened, as sentences (real data)."""
+    from rnnscope.rundir.runfacts import ordinal
+
     c = run.config or {}
     lines = []
     chosen = c.get("recipe") or {}

@@ -1,6 +1,7 @@
 """One cost measurement: a model at one sequence length, one phase (training step or inference).
 
-Run it in a fresh process per point (`python -m rnnscope.costs.child JSON`, see `runner.py`): peak memory is the process's resident-set
+Run it in a fresh process per point (`python -m rnnscope.costs.child JSON`, see `runner.py`): peak
+memory is the process's resident-set
 high-water mark during the first call minus the resident set just before it (Linux: VmHWM, reset via
 /proc/self/clear_refs), which sees every allocation torch makes — tracemalloc would not. On CUDA it is
 `torch.cuda.max_memory_allocated` minus the allocation before the call. Time is the best of

@@ -50,7 +50,7 @@ def _double_copy(model):
     """A float64 copy of the model with gradients off, or None when it cannot be made."""
     try:
         twin = copy.deepcopy(model)
-    except Exception:  # noqa: BLE001 - an object that cannot be copied is used as it is
+    except Exception:
         return None
     if isinstance(twin, nn.Module):
         twin.double().eval().requires_grad_(False)

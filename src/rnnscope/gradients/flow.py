@@ -39,7 +39,8 @@ def probe_split(run, split: str):
 
 
 def initial_model(run) -> torch.nn.Module:
-    """The run's model at initialisation (its seed, then build_model, as training did); global RNG untouched."""
+    """The run's model at initialisation (its seed, then build_model, as training did); the global RNG is
+    left untouched."""
 
     if getattr(run, "initial", None) is not None:  # an imported run: its own architecture, freshly made
         return run.initial().eval()
@@ -153,13 +154,13 @@ def _summary(run, split, index, eps, trained, init, behavioural, through_epochs)
         loss_init=float(init["grads"].loss.mean()),
         definitions={
             "loss": "L = sum over the probe sequences of the cross-entropy at each sequence's last step",
-            "decay_factor": "exp(slope) of a least-squares line through log(mean over sequences of the gradient "
-            "norm) against the distance k from each sequence's last step",
+            "decay_factor": "exp(slope) of a least-squares line through log(mean over sequences of the "
+            "gradient norm) against the distance k from each sequence's last step",
             "half_life": "ln 2 / -ln(decay_factor) steps; Infinity when the profile does not decay",
-            "effective_context": "(a) largest k with g(j)/g(0) >= epsilon for every j <= k; censored: never fell "
-            "below epsilon within the sequences",
-            "behavioural": "(b) largest recall distance whose seed-mean chance-corrected accuracy, and that of every "
-            "shorter tested distance, stays >= 0.9 x that at the shortest distance",
+            "effective_context": "(a) largest k with g(j)/g(0) >= epsilon for every j <= k; censored: never "
+            "fell below epsilon within the sequences",
+            "behavioural": "(b) largest recall distance whose seed-mean chance-corrected accuracy, and that "
+            "of every shorter tested distance, stays >= 0.9 x that at the shortest distance",
         },
         per_layer=[DecayRow(**r) for r in summarise(trained["by_distance"], eps)],
         per_layer_init=[DecayRow(**r) for r in summarise(init["by_distance"], eps)],

@@ -78,7 +78,8 @@ def analyse(model, x, y, lengths=None, *, learning: bool = True, jacobians: bool
 
 
 def gradient_profiles(grads: StepGradients) -> tuple[dict, dict]:
-    """(by_step, by_distance): {(quantity, layer): (mean (T,), std (T,))} and {(quantity, layer): mean (K,)}."""
+    """(by_step, by_distance): {(quantity, layer): (mean (T,), std (T,))} and
+    {(quantity, layer): mean (K,)}."""
     by_step, by_distance = {}, {}
     lens = grads.lengths.numpy()
     for name in grads.arrays:

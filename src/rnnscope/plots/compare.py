@@ -111,7 +111,8 @@ def plot_training_overlay(
 
 def plot_gradient_profiles(profiles: list[dict], axis: str, missing: list[str] = (), ax=None):
     """‖∂L/∂h_t‖ vs step, one line per model (log scale); says which runs have no profile yet.
-    profiles: [{model, axis, quantity, layer, step, mean, runs}] (rnnscope.sweep.compare.gradient_profiles)."""
+    profiles: [{model, axis, quantity, layer, step, mean, runs}]
+    (rnnscope.sweep.compare.gradient_profiles)."""
     if ax is None:
         fig, axes = new_figure(6.5, 4.0)
         ax = axes[0][0]

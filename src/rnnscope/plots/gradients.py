@@ -111,7 +111,8 @@ def plot_learning_by_step(
     *,
     axes=None,
 ):
-    """Per layer, ‖Σ_b δ_t a_tᵀ‖/B per step for the input and recurrent weights (trained solid, init dashed)."""
+    """Per layer, ‖Σ_b δ_t a_tᵀ‖/B per step for the input and recurrent weights (trained solid, init
+    dashed)."""
     fig, axes = _row(len(panels), axes)
     for ax, (title, curves) in zip(axes, panels.items()):
         plot_step_curves(

@@ -44,7 +44,8 @@ _TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
 def check_data(x, lengths, labels) -> tuple[int, int, np.ndarray, np.ndarray | None]:
-    """Validate x (S, T, C), lengths (S,) (None: full length), labels (S,) or None -> (S, T, lengths, labels)."""
+    """Validate x (S, T, C), lengths (S,) (None: full length), labels (S,) or None
+    -> (S, T, lengths, labels)."""
     shape = tuple(x.shape)
     if len(shape) != 3 or 0 in shape:
         raise BadArgument(f"x must have shape (sequences, time, channels), got {shape}")

@@ -56,7 +56,13 @@ _NEEDS = {  # what a model without the built-in kinds needs for each quantity (i
 def available_quantities(model) -> tuple[str, ...]:
     """The quantities `model` can be recorded with, in QUANTITIES order, read off its protocol."""
     # imported here: this module is read (for --help) before torch is
-    from rnnscope.models.protocol import HasGates, ResidualStreams, has_readout, is_recurrent, supports  # noqa: PLC0415
+    from rnnscope.models.protocol import (  # noqa: PLC0415
+        HasGates,
+        ResidualStreams,
+        has_readout,
+        is_recurrent,
+        supports,
+    )
 
     have = {"inputs", "labels"}
     if is_recurrent(model):

@@ -75,7 +75,8 @@ def _optional_metrics(paths: RunPaths, what: str) -> dict:
 
 
 def read_companion(paths: RunPaths) -> CompanionSummary | None:
-    """The companion of the run at `paths` from its config, metrics and gradient summary (None: it has none)."""
+    """The companion of the run at `paths` from its config, metrics and gradient summary (None: it has
+    none)."""
     mate = paths.companion
     gradients = read_gradient_summary(mate.gradients.summary, "companion gradient summary")
     if gradients is None:
@@ -117,8 +118,8 @@ def companion_html(
                 ],
                 rows,
                 numeric={3, 4},
-                caption="The gradient's per-step decay factor and effective context (a) of the main model and of "
-                "its gated companion (docs/gradients.md); ≥ marks a gradient that never fell below ε.",
+                caption="The gradient's per-step decay factor and effective context (a) of the main model "
+                "and of its gated companion (docs/gradients.md); ≥ marks a gradient that never fell below ε.",
             )
         )
     profile = paths.companion.gradients.profile_csv

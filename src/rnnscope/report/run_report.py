@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 
+from rnnscope.plots.training import plot_training_curves
 from rnnscope.report.figures import FigureFinder, Slot
 from rnnscope.report.fixedpoint_sections import sections as fixedpoint_sections
 from rnnscope.report.gradient_sections import sections as gradient_sections
@@ -32,6 +33,7 @@ from rnnscope.rundir.runfacts import (
     REFERENCE,
     data_sizes,
     is_demo,
+    ordinal,
     preprocessing,
     reference_cells,
     training_caption,
@@ -72,12 +74,6 @@ class RunReader:
 
 
 # ---- the run ---------------------------------------------------------------------------------
-
-
-def ordinal(k: int) -> str:
-    """2 -> "2nd", 3 -> "3rd", 11 -> "11th"."""
-    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
 
 
 def _short(v) -> str:
@@ -203,7 +199,6 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
     history = r.history
 
     def draw():
-        from rnnscope.plots.training import plot_training_curves
 
         return plot_training_curves(history, conv, ceiling, REFERENCE if is_demo(r.config) else None)
 

@@ -2,8 +2,9 @@
 
 Both come from what `rnnscope analyze` saved (RUN_DIR/analysis/arrays.safetensors, units.csv,
 summary.json; layout in rnnscope.unitreport.ARRAYS); nothing is recomputed. A missing figure is redrawn
-by the very function `analyze` used (rnnscope.plots.units.unit_figures), so it is the same figure. A numbers file whose arrays an older or newer analysis lacks falls
-back to units.csv. Key: E = example sequences, T = steps, U = units, K = classes, F = frequency bins.
+by the very function `analyze` used (rnnscope.plots.units.unit_figures), so it is the same figure. A
+numbers file whose arrays an older or newer analysis lacks falls back to units.csv. Key: E = example
+sequences, T = steps, U = units, K = classes, F = frequency bins.
 """
 
 from __future__ import annotations

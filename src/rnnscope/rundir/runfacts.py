@@ -63,7 +63,7 @@ def preprocessing(config: dict) -> str | None:
     ]
     k = src.get("downsample", d.get("downsample"))
     if k and k > 1:
-        parts.append(f"every {k}{_ordinal(k)} step kept (downsampled by {k})")
+        parts.append(f"every {ordinal(k)} step kept (downsampled by {k})")
     n = src.get("truncate", d.get("truncate"))
     if n:
         parts.append(f"truncated to the first {n} steps")
@@ -72,8 +72,10 @@ def preprocessing(config: dict) -> str | None:
     return "; ".join(parts)
 
 
-def _ordinal(k: int) -> str:
-    return {1: "st", 2: "nd", 3: "rd"}.get(k % 10 if k % 100 not in (11, 12, 13) else 0, "th")
+def ordinal(k: int) -> str:
+    """2 -> "2nd", 3 -> "3rd", 11 -> "11th"."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
 
 
 def reference_cells(config: dict) -> dict[str, str]:

@@ -266,8 +266,8 @@ class GradientSummary:
         """What `rnnscope gradients` prints."""
         lines = [
             (
-                f"{self.kind}: {self.batch} {self.split} sequences x {self.seq_len} steps, loss {self.loss:.3f} "
-                f"(init {self.loss_init:.3f})"
+                f"{self.kind}: {self.batch} {self.split} sequences x {self.seq_len} steps, "
+                f"loss {self.loss:.3f} (init {self.loss_init:.3f})"
             ),
             f"{'layer':<6}{'quantity':<13}{'decay/step':>11}{'half-life':>11}{'R2':>7}{'context (a)':>13}",
         ]

@@ -54,7 +54,8 @@ def gradient_report(
     split: str = "test",
     context: str | Path | None = None,
 ) -> GradientSummary:
-    """Measure gradient flow of a run on a seeded probe batch and write RUN_DIR/gradients/. Returns the summary."""
+    """Measure gradient flow of a run on a seeded probe batch and write RUN_DIR/gradients/. Returns the
+    summary."""
     validate(epsilon, batch, split)
     run = load_run(run_dir)
     behavioural = read_context(context, run.model_cfg.kind) if context is not None else None

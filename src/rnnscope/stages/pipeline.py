@@ -22,8 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.errors import BadArgument
+from rnnscope.names import PIPELINE_SEQUENCES as SEQUENCES
+from rnnscope.report import build_report
 from rnnscope.rundir import (
     PipelineLog,
     RunPaths,
@@ -32,9 +36,12 @@ from rnnscope.rundir import (
     read_config,
     write_pipeline_log,
 )
+from rnnscope.stages.companion import Companion
+from rnnscope.stages.record import record
+from rnnscope.stages.train import run_training
+from rnnscope.training.callbacks import ProgressBar
 
 STAGES = ("train", "record", "analyze", "gradients", "fixedpoints", "companion", "report")
-SEQUENCES = 512  # test sequences recorded and analysed (the analysis default; bounds time and memory)
 SNAPSHOT_EVERY = 5  # epochs between snapshots of the gradient profile during training
 FIXEDPOINT_STARTS = 256  # starts of the fixed-point search (docs/fixedpoints.md: its time on the demo run)
 LYAPUNOV_SEQUENCES = 32  # test sequences the pipeline's Lyapunov spectrum follows
@@ -67,7 +74,6 @@ def gradient_callbacks(out: Path) -> list:
 
 
 def _record(out: Path, sequences: int) -> str | None:
-    from rnnscope.stages.record import record
 
     rec = record(out, split="test", max_sequences=sequences)
     return f"{rec.n_sequences} test sequences x {len(rec.steps)} steps"
@@ -190,10 +196,6 @@ def run_pipeline(
     companion_executor: () -> Executor that trains it (default: one spawned worker process).
     baselines: real data: the 1NN baselines on the run's split (rnnscope.stages.baselines); False skips.
     """
-    from rnnscope.report import build_report
-    from rnnscope.stages.companion import Companion
-    from rnnscope.stages.train import run_training
-    from rnnscope.training.callbacks import ProgressBar
 
     if sequences < 1:
         raise BadArgument(f"sequences must be positive, got {sequences}")
@@ -201,8 +203,6 @@ def run_pipeline(
     mate = Companion.plan(companion, out, data_cfg, model_cfg, train_cfg, companion_executor)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(
             total=len(STAGES),
             desc="pipeline",

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rnnscope.rundir import RunPaths, check_sweep_dir, write_sweep_file
+from rnnscope.rundir import RunPaths, chance_lines, check_sweep_dir, flagged_at_chance, write_sweep_file
 from rnnscope.stages.train import write_curves
 from rnnscope.sweep import Executor, make_executor, run_sweep
+from rnnscope.sweep.store import aggregate
 
 
 def prepare_sweep(out: str | Path, command: str, config: dict) -> bool:
@@ -63,3 +64,21 @@ def draw_missing_curves(results: list[dict]) -> None:
         paths = RunPaths(result["out"])
         if not paths.training_curves.png.exists():
             write_curves(paths.root, metrics=result["metrics"])
+
+
+def summary_lines(rows: list[dict], axis: str, key: str = "test_acc") -> list[str]:
+    """The CLI's table of a sweep: seed means per model and axis value, the runs that stayed at chance
+    counted per line, then one sentence naming them."""
+    agg = aggregate(rows, axis, key)
+    lines = [f"{'model':<12}{axis:>10}{'params':>9}  {key} mean ± std (n)"]
+    params = {(r["model"], r[axis]): r["params"] for r in rows}
+    flagged = [(r["model"], r[axis]) for r in flagged_at_chance(rows)]
+    for a in agg:
+        n = params.get((a["model"], a[axis]))
+        stuck = flagged.count((a["model"], a[axis]))
+        lines.append(
+            f"{a['model']:<12}{a[axis]:>10}{n if n is not None else '':>9}  "
+            f"{a['mean']:.3f} ± {a['std']:.3f} ({a['n']})"
+            + (f"  at chance: {stuck} of {a['n']}" if stuck else "")
+        )
+    return lines + list(chance_lines(rows))

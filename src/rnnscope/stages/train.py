@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+from rnnscope.config import DEFAULT_TASK, DataConfig, ModelConfig, TrainConfig
 from rnnscope.plots import save_figure
+from rnnscope.plots.training import plot_training_curves
 from rnnscope.rundir import RunPaths, read_config, read_history, read_metrics
 from rnnscope.rundir.runfacts import REFERENCE, is_demo
 from rnnscope.stages.baselines import add_baselines
@@ -26,7 +27,6 @@ def write_curves(
 ) -> list[Path]:
     """RUN_DIR/training_curves.png|svg from the run's history and metrics (read from the directory when
     not given)."""
-    from rnnscope.plots.training import plot_training_curves
 
     history = read_history(out) if history is None else history
     metrics = read_metrics(out) if metrics is None else metrics
@@ -99,7 +99,6 @@ def train(
     Give at most one of task (built-in task name), dataset (UCR/UEA name), data (a path); with none,
     the default task. Other keyword arguments are TrainConfig fields (epochs, lr, batch_size, seed, ...).
     """
-    from rnnscope.config import DEFAULT_TASK
 
     defaults = DataConfig()
     if task is None and dataset is None and data is None:

@@ -130,7 +130,8 @@ class StreamPool:
                 raise BadArgument(f"slot {int(s)} is not an open stream")
 
     def _rows(self, slots) -> tuple[Rows, slice | np.ndarray]:
-        """Slots (int, range, sequence or tensor) -> (engine rows, the same as an index of this pool's arrays).
+        """Slots (int, range, sequence or tensor) -> (engine rows, the same as an index of this pool's
+        arrays).
 
         A run of consecutive slots becomes a slice (views, no gather); anything else an index tensor.
         """

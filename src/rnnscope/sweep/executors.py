@@ -133,7 +133,8 @@ def make_executor(
         return InlineExecutor()
     if backend == "ray":
         try:
-            from rnnscope.sweep.ray_executor import RayExecutor  # noqa: PLC0415  (the optional `ray` extra)
+            # the optional `ray` extra: imported only when asked for
+            from rnnscope.sweep.ray_executor import RayExecutor  # noqa: PLC0415
         except ImportError as err:
             if (err.name or "").split(".")[0] != "ray":
                 raise

@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rnnscope import rundir
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from rnnscope.io import RunFileError, read_json
+from rnnscope.rundir import read_metrics as read_run_metrics
 
 FINISHED = ("completed", "failed_nonfinite")  # terminal run statuses: repeating the job gives the same run
 _CONFIGS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
@@ -87,8 +90,6 @@ def run_state(job: dict) -> str:
     metrics.json), "unfinished" (a run that was interrupted) or "foreign" (a different run).
 
     Never raises: an unreadable directory counts as "unfinished" (it will be restarted)."""
-    from rnnscope import rundir
-    from rnnscope.io import RunFileError, read_json
 
     paths = rundir.RunPaths(job["out"])
     if not paths.is_run():
@@ -108,8 +109,6 @@ def run_state(job: dict) -> str:
 
 def read_metrics(job: dict) -> dict | None:
     """The job's metrics.json without format_version, or None when missing or unreadable."""
-    from rnnscope.io import RunFileError
-    from rnnscope.rundir import read_metrics as read_run_metrics
 
     try:
         return read_run_metrics(job["out"])

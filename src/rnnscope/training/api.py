@@ -20,13 +20,15 @@ from pathlib import Path
 
 import torch
 
-from rnnscope import rundir
+from rnnscope import __version__, rundir
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from rnnscope.data import load_dataset, load_directory
 from rnnscope.data.dataset import DataBundle
 from rnnscope.errors import BadArgument
 from rnnscope.io import NewerFormatError, RunFileError
 from rnnscope.models import build_model, count_params, hidden_for_params
 from rnnscope.rundir import RunPaths, read_config, read_metrics
+from rnnscope.tasks import get_task
 from rnnscope.training.checkpoint import (
     Checkpointer,
     intact_checkpoint,
@@ -44,7 +46,6 @@ Finisher = Callable[[Path, list[dict], dict], object]  # (out, history, metrics)
 
 
 def make_task(cfg: DataConfig):
-    from rnnscope.tasks import get_task
 
     return get_task(cfg.task, **cfg.task_params)
 
@@ -54,7 +55,6 @@ def load_data(cfg: DataConfig, seed: int) -> tuple[DataBundle, object | None]:
     if cfg.task is not None:
         task = make_task(cfg)
         return task.make(cfg.n_train, cfg.n_test, seed), task
-    from rnnscope.data import load_dataset, load_directory
 
     kw = {"normalize": cfg.normalize, "truncate": cfg.truncate, "downsample": cfg.downsample}
     if cfg.dataset is not None:
@@ -89,7 +89,6 @@ class Run:
 
 
 def _versions() -> dict:
-    from rnnscope import __version__
 
     return {"rnnscope": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
