@@ -17,16 +17,14 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnscope.errors import BadArgument
 from rnnscope.models.cells import CELLS, GATES
-from rnnscope.models.jacobians import stacked_jacobian, traced_step_jacobian
+from rnnscope.models.hx_layout import ClosedFormKernels, HxLayout
 from rnnscope.models.stream_kernel import RecurrentEngine
-from rnnscope.models.traced import LayerTrace, step_traces
-from rnnscope.models.traced import layer_traces as _layer_traces
 
 FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 State = Tensor | tuple[Tensor, Tensor]
 
 
-class RecurrentClassifier(nn.Module):
+class RecurrentClassifier(HxLayout, ClosedFormKernels, nn.Module):
     """A stack of recurrent layers read out by a linear layer at each sequence's last step.
 
     forward(x (B, T, C), lengths (B,) | None) -> logits (B, K).
@@ -132,31 +130,7 @@ class RecurrentClassifier(nn.Module):
         """Class logits from the top layer's hidden state: state -> (B, K)."""
         return self.head(self.top_hidden(state))
 
-    def top_hidden(self, state: State) -> Tensor:
-        """The top layer's h (B, H)."""
-        h = state[0] if self.kind == "lstm" else state
-        return h[-1]
-
     # ---- the single step -------------------------------------------------------------------
-    def init_state(self, batch: int, device=None, dtype=None) -> State:
-        """Zero state for a batch (the fused modules' default)."""
-        p = self.head.weight
-        h = torch.zeros(
-            self.num_layers, batch, self.hidden_size, device=device or p.device, dtype=dtype or p.dtype
-        )
-        return (h, torch.zeros_like(h)) if self.kind == "lstm" else h
-
-    def layer_states(self, state: State) -> list[dict[str, Tensor]]:
-        """Per layer {"h": (B, H)} (and "c" for the LSTM): views of the state."""
-        if self.kind == "lstm":
-            return [{"h": state[0][layer], "c": state[1][layer]} for layer in range(self.num_layers)]
-        return [{"h": state[layer]} for layer in range(self.num_layers)]
-
-    def make_state(self, layers: list[dict[str, Tensor]]) -> State:
-        """The inverse of `layer_states`: PyTorch's hx layout (L, B, H), or (h, c) for the LSTM."""
-        h = torch.stack([layer["h"] for layer in layers])
-        return (h, torch.stack([layer["c"] for layer in layers])) if self.kind == "lstm" else h
-
     def layer_weights(self, layer: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """(w_ih, w_hh, b_ih, b_hh) of one layer, the fused module's own tensors."""
         c = self.core
@@ -195,23 +169,9 @@ class RecurrentClassifier(nn.Module):
         return {"h": h}, g
 
     # ---- fast kernels (capabilities of protocol.py), all tested equal to `step` ------------------
-    def layer_traces(self, x: Tensor, method: str = "auto") -> list[LayerTrace]:
-        """The traced forward of every layer over x (B, T, C) from the zero state (`models.traced`)."""
-        return _layer_traces(self, x, method)
-
     def stream_engine(self, capacity: int, chunk_method: str = "auto") -> RecurrentEngine:
         """The in-place many-stream kernel (`models.stream_kernel`) with `capacity` slots."""
         return RecurrentEngine(self, capacity, chunk_method)
-
-    @torch.no_grad()
-    def step_jacobian(self, x_t: Tensor, state: State) -> Tensor:
-        """∂ state_vector(step(x_t, state)) / ∂ state_vector(state): (B, D, D) float64, closed form."""
-        return stacked_jacobian(step_traces(self, x_t, state))
-
-    @torch.no_grad()
-    def step_with_jacobian(self, x_t: Tensor, state: State) -> tuple[State, Tensor]:
-        """`step` and `step_jacobian` from one traced forward: (new state, (B, D, D) float64)."""
-        return traced_step_jacobian(self, x_t, state)
 
     def unroll(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> State:
         """The stepped path over a whole batch: x (B, T, C) -> state after each sequence's last step.

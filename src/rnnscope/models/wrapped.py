@@ -26,10 +26,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnscope.errors import BadArgument
 from rnnscope.models.cells import GATES, gru_cell, lstm_cell, rnn_cell, rnn_relu_cell
-from rnnscope.models.jacobians import stacked_jacobian, traced_step_jacobian
+from rnnscope.models.hx_layout import ClosedFormKernels, HxLayout
 from rnnscope.models.protocol import NoReadout
 from rnnscope.models.stream_kernel import RecurrentEngine
-from rnnscope.models.traced import LayerTrace, layer_traces, step_traces
 
 CELL = {"rnn": rnn_cell, "rnn_relu": rnn_relu_cell, "lstm": lstm_cell, "gru": gru_cell}
 KIND_OF_MODE = {"RNN_TANH": "rnn", "RNN_RELU": "rnn_relu", "LSTM": "lstm", "GRU": "gru"}
@@ -37,7 +36,7 @@ KERNEL_KINDS = ("rnn", "lstm", "gru")  # what the built-in traced / Jacobian / s
 State = Tensor | tuple[Tensor, Tensor]
 
 
-class WrappedRecurrent(nn.Module):
+class WrappedRecurrent(HxLayout, nn.Module):
     """A user's fused recurrent module and readout as a `RecurrentModel`. Build it with `rnnscope.wrap`.
 
     core: the user's `nn.RNN` / `nn.LSTM` / `nn.GRU` (validated by `wrap`). head: the readout, a callable
@@ -87,25 +86,6 @@ class WrappedRecurrent(nn.Module):
         return self.head(h)
 
     # ---- the protocol ---------------------------------------------------------------------------------
-    def init_state(self, batch: int, device=None, dtype=None) -> State:
-        """Zero state (the fused module's default): h (L, B, H), or (h, c) for the LSTM."""
-        w = self.core.weight_hh_l0
-        h = torch.zeros(
-            self.num_layers, batch, self.hidden_size, device=device or w.device, dtype=dtype or w.dtype
-        )
-        return (h, torch.zeros_like(h)) if self.kind == "lstm" else h
-
-    def layer_states(self, state: State) -> list[dict[str, Tensor]]:
-        """Per layer {"h": (B, H)} (and "c" for the LSTM): views of the state."""
-        if self.kind == "lstm":
-            return [{"h": state[0][layer], "c": state[1][layer]} for layer in range(self.num_layers)]
-        return [{"h": state[layer]} for layer in range(self.num_layers)]
-
-    def make_state(self, layers: list[dict[str, Tensor]]) -> State:
-        """The inverse of `layer_states`."""
-        h = torch.stack([layer["h"] for layer in layers])
-        return (h, torch.stack([layer["c"] for layer in layers])) if self.kind == "lstm" else h
-
     def readout(self, state: State) -> Tensor:
         """Class logits (B, K) from the top layer's h."""
         return self.logits(self.layer_states(state)[-1]["h"])
@@ -162,22 +142,8 @@ class WrappedRecurrent(nn.Module):
         return (out if bf else out.transpose(0, 1)), state
 
 
-class WrappedKernels(WrappedRecurrent):
+class WrappedKernels(ClosedFormKernels, WrappedRecurrent):
     """A wrapped tanh RNN, LSTM or GRU: also the built-in kernels, on the user's tensors."""
-
-    def layer_traces(self, x: Tensor, method: str = "auto") -> list[LayerTrace]:
-        """The traced forward of every layer over x (B, T, C) from the zero state (`models.traced`)."""
-        return layer_traces(self, x, method)
-
-    @torch.no_grad()
-    def step_jacobian(self, x_t: Tensor, state: State) -> Tensor:
-        """∂ state_vector(step(x_t, state)) / ∂ state_vector(state): (B, D, D) float64, closed form."""
-        return stacked_jacobian(step_traces(self, x_t, state))
-
-    @torch.no_grad()
-    def step_with_jacobian(self, x_t: Tensor, state: State) -> tuple[State, Tensor]:
-        """`step` and `step_jacobian` from one traced forward: (new state, (B, D, D) float64)."""
-        return traced_step_jacobian(self, x_t, state)
 
     def stream_engine(self, capacity: int, chunk_method: str = "auto") -> WrappedEngine:
         """The built-in in-place many-stream kernel with `capacity` slots, on the user's tensors."""
