@@ -31,6 +31,7 @@ from rnnscope.config import TrainConfig
 from rnnscope.rundir import read_config
 from rnnscope.sweep.compare import compare_config, plan_compare
 from rnnscope.sweep.jobs import same_configs
+from rnnscope.training.recipe import TASK_DEFAULTS
 
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # Ray's single-machine mode: binds 127.0.0.1 only
 
@@ -84,7 +85,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="rnnscope-sweep-bench-"))
     try:
         t = TrainConfig()  # the compare command's defaults for what this script does not set
-        jobs = plan_compare(compare_config(**cfg, lr=t.lr, batch_size=t.batch_size), tmp / "w1")
+        batch = TASK_DEFAULTS["batch_size"]  # what `rnnscope compare --batch-size` defaults to
+        jobs = plan_compare(compare_config(**cfg, lr=t.lr, batch_size=batch), tmp / "w1")
         runs: dict[str, list[float]] = {}
         for r in range(args.repeats):  # interleaved, so a change in the machine's load hits every variant
             d = tmp / f"r{r}"

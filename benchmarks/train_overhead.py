@@ -19,6 +19,7 @@ from rnnscope.config import ModelConfig, TrainConfig
 from rnnscope.models import build_model
 from rnnscope.tasks import get_task
 from rnnscope.training.loop import Trainer
+from rnnscope.training.recipe import resolve_train
 
 
 def bare_epoch(model, opt, x, y, perm, batch_size, clip):
@@ -62,7 +63,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     task = get_task("mixture")
     data = task.make(1500, 200, seed=0)
-    cfg = TrainConfig(epochs=10, seed=0, device="cpu")
+    # the built-in task's defaults (batch 32, ...), as `rnnscope train` resolves them (training.recipe)
+    cfg, _ = resolve_train(TrainConfig(epochs=10, seed=0, device="cpu"), 1500, task.n_classes, real=False)
     torch.manual_seed(0)
     model = build_model(ModelConfig(kind=args.model, hidden=args.hidden), task.input_size, task.n_classes)
     trainer = Trainer(model, data, cfg)

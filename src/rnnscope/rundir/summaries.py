@@ -345,7 +345,7 @@ class StageResult:
     def line(self) -> str:
         """The CLI's line for this stage."""
         seconds = f"{self.seconds:6.1f} s" if self.seconds is not None else ""
-        return f"{self.name:<10}{self.status:<8}{seconds:>9}   {self.note or ''}"
+        return f"{self.name:<12}{self.status:<8}{seconds:>9}   {self.note or ''}"
 
     def reason(self) -> str | None:
         """Why the stage did not run to the end, as the report says it (None when it was done)."""
