@@ -85,7 +85,6 @@ def bench_ratio(kind: str, n: int, t: int, hidden: int, repeats: int) -> tuple[f
 
 
 def child_record(out: str, n: int, t: int, hidden: int, chunk: int) -> None:
-
     torch.manual_seed(0)
     model = RecurrentClassifier("rnn", 4, hidden, 1, 4).eval()
     x = SyntheticInputs(n, t, 4)
@@ -109,7 +108,6 @@ def child_record(out: str, n: int, t: int, hidden: int, chunk: int) -> None:
 
 
 def child_analyze(path: str) -> None:
-
     t0, c0 = time.perf_counter(), time.process_time()
     rec = Recording(path).verify()
     report = analyze_recording(rec)

@@ -115,7 +115,6 @@ def sweep_config(plan: dict) -> dict:
 
 
 def run(jobs: list[dict], out: Path, workers: int) -> None:
-
     if all(run_state(job) == "finished" for job in jobs):
         print(f"all {len(jobs)} runs are finished; nothing to train")
         return
@@ -155,7 +154,6 @@ def add_wallclock(out: Path, seconds: float) -> None:
 
 
 def read_wallclock(out: Path) -> dict:
-
     try:
         return read_json(out / WALLCLOCK, "wall-clock file")
     except RunFileError:
@@ -311,7 +309,6 @@ def targets(summary: list[dict]) -> list[str]:
 
 
 def build_table(cells: dict, base: dict, plan: dict, summary: list[dict], n_seeds: int) -> list[str]:
-
     info = {r["name"]: r for r in list_datasets()}
     head = (
         "| data set | train/test | length (used) | rnn | gru | lstm | 1NN-ED here | 1NN-DTW here "
@@ -388,7 +385,6 @@ def reading(cells: dict) -> list[str]:
 
 
 def write_doc(path: Path, out: Path, jobs: list[dict], plan: dict, base: dict, n_seeds: int) -> str:
-
     cells = collect_runs(jobs)
     summary = summarise(cells, base, plan)
     total = sum(m["train_seconds"] for v in cells.values() for m in v)

@@ -35,8 +35,9 @@ def add_parser(sub) -> None:
 
 
 def cmd_run(args) -> int:
-    from rnnscope.cli.train import configs_from_args, print_results, recipe_lines, set_threads
+    from rnnscope.cli.train import configs_from_args, print_results, set_threads
     from rnnscope.stages.pipeline import run_pipeline
+    from rnnscope.stages.train import recipe_lines
 
     set_threads(args)
     data_cfg, model_cfg, train_cfg = configs_from_args(args)

@@ -299,6 +299,8 @@ def print_results(run, file=None) -> None:
         ("training time", f"{m['train_seconds']:.1f} s", ""),
     ]
     if ceiling is None:  # real data: the 1NN baselines on the same split
+        from rnnscope.stages.train import baseline_rows
+
         rows += baseline_rows(m)
     print(f"{'':<22}{'this run':>12}   " + ("reference (the demo's)" if demo else ""), file=file)
     for name, value, ref in rows:
@@ -312,48 +314,6 @@ def _is_demo_cfg(run) -> bool:
     from rnnscope.rundir.runfacts import is_demo
 
     return is_demo({"data": dataclasses.asdict(run.data_cfg), "model": dataclasses.asdict(run.model_cfg)})
-
-
-def baseline_rows(m: dict) -> list[tuple[str, str, str]]:
-    """CLI table rows of the 1NN baselines (test accuracy on the same split), skipped ones with why."""
-    rows = []
-    for key, name in (("baseline_1nn_ed", "1NN Euclidean"), ("baseline_1nn_dtw", "1NN DTW (full)")):
-        if key not in m:
-            continue
-        details = (m.get("baselines") or {}).get(key, {})
-        if m[key] is None:
-            rows.append((name, "skipped", details.get("skipped") or ""))
-        else:
-            cost = f"test accuracy, same split ({details.get('seconds', 0):.1f} s)"
-            rows.append((name, f"{m[key]:.3f}", cost))
-    return rows
-
-
-def recipe_lines(run) -> list[str]:
-    """What the recipe chose and how the series were shortened, as sentences (real data)."""
-    from rnnscope.rundir.runfacts import ordinal
-
-    c = run.config or {}
-    lines = []
-    chosen = c.get("recipe") or {}
-    if chosen and c.get("task_ceiling") is None:
-        t = run.train_cfg
-        lines.append(
-            f"recipe for real data (docs/training.md): batch {t.batch_size}, {t.epochs} epochs, "
-            f"validation {t.val_fraction:.0%}, warm-up {t.warmup} updates "
-            f"(chosen: {', '.join(sorted(chosen))})"
-        )
-    src = c.get("data_source") or {}
-    k = src.get("downsample")
-    if k and k > 1:
-        how = "downsample auto" if src.get("downsample_auto") else f"--downsample {k}"
-        longest = src.get("longest_train_series")
-        after = (src.get("lengths") or {}).get("train", [None, None])[1]
-        lines.append(
-            f"{how}: every {ordinal(k)} step kept (longest training series {longest} -> {after} steps); "
-            "`rnnscope stream` applies the same"
-        )
-    return lines
 
 
 def set_threads(args) -> None:
@@ -392,6 +352,8 @@ def cmd_train(args) -> int:
 
 
 def report_run(run) -> int:
+    from rnnscope.stages.train import recipe_lines
+
     for note in getattr(run, "notes", []):  # what a resume skipped (a corrupt checkpoint)
         print(f"rnnscope train: {note}", file=sys.stderr)
     for line in recipe_lines(run):

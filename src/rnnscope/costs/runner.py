@@ -229,7 +229,6 @@ def run_series(spec: BenchSpec, kind: str, cfg: ModelConfig, progress=None) -> l
 
 
 def _threads() -> int:
-
     return torch.get_num_threads()
 
 

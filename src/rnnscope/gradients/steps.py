@@ -52,12 +52,10 @@ class StepGradients:
         return {**self.arrays, **self.learning, "lengths": self.lengths, "loss": self.loss}
 
     def save(self, path: str | Path) -> None:
-
         save_tensors(path, self.to_tensors(), {"format_version": str(FORMAT_VERSION), "kind": self.kind})
 
     @classmethod
     def load(cls, path: str | Path) -> StepGradients:
-
         t = load_tensors(path, "step gradients")
         with safe_open(str(path), "pt") as f:
             kind = (f.metadata() or {}).get("kind", "")

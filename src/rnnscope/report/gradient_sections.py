@@ -67,7 +67,6 @@ def _drawer(kind: str, what: str, profile: Table | None, init: Table | None, pat
         return None
 
     def draw():
-
         if what == "evolution":
             through = read_snapshots(paths)
             if through is None:

@@ -199,7 +199,6 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
     history = r.history
 
     def draw():
-
         return plot_training_curves(history, conv, ceiling, REFERENCE if is_demo(r.config) else None)
 
     numbers = [Download("history.csv", data=_history_csv(history))]

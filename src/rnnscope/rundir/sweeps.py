@@ -143,7 +143,6 @@ class ContextSummary:
     models: dict[str, ModelContext]
 
     def to_json(self) -> dict:
-
         return {
             "task": self.task,
             "definition": self.definition,

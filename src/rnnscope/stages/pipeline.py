@@ -74,7 +74,6 @@ def gradient_callbacks(out: Path) -> list:
 
 
 def _record(out: Path, sequences: int) -> str | None:
-
     rec = record(out, split="test", max_sequences=sequences)
     return f"{rec.n_sequences} test sequences x {len(rec.steps)} steps"
 

@@ -16,7 +16,7 @@ from rnnscope.config import DEFAULT_TASK, DataConfig, ModelConfig, TrainConfig
 from rnnscope.plots import save_figure
 from rnnscope.plots.training import plot_training_curves
 from rnnscope.rundir import RunPaths, read_config, read_history, read_metrics
-from rnnscope.rundir.runfacts import REFERENCE, is_demo
+from rnnscope.rundir.runfacts import REFERENCE, is_demo, ordinal
 from rnnscope.stages.baselines import add_baselines
 from rnnscope.training import api
 from rnnscope.training.api import Run
@@ -136,3 +136,43 @@ def train(
         checkpoint_every_batches=checkpoint_every_batches,
         baselines=baselines,
     )
+
+
+def baseline_rows(m: dict) -> list[tuple[str, str, str]]:
+    """CLI table rows of the 1NN baselines (test accuracy on the same split), skipped ones with why."""
+    rows = []
+    for key, name in (("baseline_1nn_ed", "1NN Euclidean"), ("baseline_1nn_dtw", "1NN DTW (full)")):
+        if key not in m:
+            continue
+        details = (m.get("baselines") or {}).get(key, {})
+        if m[key] is None:
+            rows.append((name, "skipped", details.get("skipped") or ""))
+        else:
+            cost = f"test accuracy, same split ({details.get('seconds', 0):.1f} s)"
+            rows.append((name, f"{m[key]:.3f}", cost))
+    return rows
+
+
+def recipe_lines(run) -> list[str]:
+    """What the recipe chose and how the series were shortened, as sentences (real data)."""
+    c = run.config or {}
+    lines = []
+    chosen = c.get("recipe") or {}
+    if chosen and c.get("task_ceiling") is None:
+        t = run.train_cfg
+        lines.append(
+            f"recipe for real data (docs/training.md): batch {t.batch_size}, {t.epochs} epochs, "
+            f"validation {t.val_fraction:.0%}, warm-up {t.warmup} updates "
+            f"(chosen: {', '.join(sorted(chosen))})"
+        )
+    src = c.get("data_source") or {}
+    k = src.get("downsample")
+    if k and k > 1:
+        how = "downsample auto" if src.get("downsample_auto") else f"--downsample {k}"
+        longest = src.get("longest_train_series")
+        after = (src.get("lengths") or {}).get("train", [None, None])[1]
+        lines.append(
+            f"{how}: every {ordinal(k)} step kept (longest training series {longest} -> {after} steps); "
+            "`rnnscope stream` applies the same"
+        )
+    return lines

@@ -43,7 +43,6 @@ def columns(axis: str) -> list[str]:
 
 
 def check_names(models: list[str]) -> list[str]:
-
     if not models:
         raise BadArgument("give at least one model")
     for m in models:

@@ -49,7 +49,6 @@ def failed_result(job: dict, message: str, action: str | None = None, seconds: f
 
 
 def _train(job: dict, restart: bool):
-
     data_cfg, model_cfg, train_cfg = job_configs(job)
     return run_training(
         data_cfg,

@@ -46,7 +46,6 @@ Finisher = Callable[[Path, list[dict], dict], object]  # (out, history, metrics)
 
 
 def make_task(cfg: DataConfig):
-
     return get_task(cfg.task, **cfg.task_params)
 
 
@@ -89,7 +88,6 @@ class Run:
 
 
 def _versions() -> dict:
-
     return {"rnnscope": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 

@@ -28,7 +28,6 @@ class ProgressBar(Callback):
         self.bar = None
 
     def on_train_begin(self, trainer) -> None:
-
         self.bar = tqdm(
             total=trainer.cfg.epochs,
             initial=trainer.epoch,
