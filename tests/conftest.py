@@ -31,6 +31,25 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+def tiny_train_args(epochs: int = 1) -> list[str]:
+    """`rnnscope train` options for a run of a few seconds (evidence task, 8 steps, 6 units)."""
+    return [
+        "--task",
+        "evidence",
+        "--task-param",
+        "seq_len=8",
+        "--n-train",
+        "48",
+        "--n-test",
+        "24",
+        "--hidden",
+        "6",
+        "--epochs",
+        str(epochs),
+        "--quiet",
+    ]
+
+
 # The sections every run report has, in order (tests/test_report*.py).
 RUN_SECTIONS = [
     "run",

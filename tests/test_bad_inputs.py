@@ -23,24 +23,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import rnnscope
+from conftest import tiny_train_args
 from rnnscope.cli import build_parser, main
 from rnnscope.data.formats import DataFormatError, parse_npz, parse_ts, parse_tsv, parse_txt
 
-TINY = [
-    "--task",
-    "evidence",
-    "--task-param",
-    "seq_len=8",
-    "--n-train",
-    "48",
-    "--n-test",
-    "24",
-    "--hidden",
-    "6",
-    "--epochs",
-    "1",
-    "--quiet",
-]
+TINY = tiny_train_args(epochs=1)
 
 
 @pytest.fixture(scope="module")

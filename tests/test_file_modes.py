@@ -7,25 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import tiny_train_args
 from rnnscope.cli import main
 from rnnscope.errors import BadArgument
 from rnnscope.io import atomic_write_bytes, make_output_dir, publish_dir, temp_dir, umask
 
-TINY = [
-    "--task",
-    "evidence",
-    "--task-param",
-    "seq_len=8",
-    "--n-train",
-    "48",
-    "--n-test",
-    "24",
-    "--hidden",
-    "6",
-    "--epochs",
-    "2",
-    "--quiet",
-]
+TINY = tiny_train_args(epochs=2)
 
 
 def _mode(path: Path) -> int:
