@@ -18,7 +18,7 @@ from rnnscope.dynamics import (
     slow_set_dimension,
     state_trajectories,
 )
-from rnnscope.dynamics.solve import merge_duplicates
+from rnnscope.dynamics.solve import merge_settled, settled_cell
 from rnnscope.errors import BadArgument
 from rnnscope.io import RunFileError, read_json, write_json
 from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier
@@ -160,14 +160,28 @@ def test_points_of_stacked_builtin_models_satisfy_f_of_x_equal_x(kind):
     assert float((fx - x).abs().max()) < 1e-9
 
 
-def test_coinciding_active_points_are_merged_into_the_first():
+def test_points_settled_on_one_root_are_merged_into_the_first():
+    # rows 0, 1, 4: one cell, short Newton steps; row 3 is in it too but in Levenberg-Marquardt mode
+    # (its step says nothing about its distance to a root); row 2 is elsewhere; row 5 steps too far
     x = torch.tensor(
-        [[0.5, 0.5], [0.5 + 1e-9, 0.5], [1.0, 1.0], [0.5, 0.5], [1.0, 1.0 - 1e-10]], dtype=torch.float64
+        [[0.5, 0.5], [0.5 + 1e-9, 0.5], [1.0, 1.0], [0.5, 0.5], [0.5, 0.5 - 1e-10], [0.5, 0.5]],
+        dtype=torch.float64,
     )
-    active = torch.tensor([True, True, True, False, True])
-    leader = torch.arange(5)
-    merge_duplicates(x, active, leader, 1e-6)
-    assert leader.tolist() == [0, 0, 2, 3, 2] and active.tolist() == [True, False, True, False, False]
+    delta = torch.full_like(x, 1e-8)
+    delta[5] = 0.1
+    p = {
+        "x": x,
+        "mu": torch.tensor([0.0, 0.0, 0.0, 1e-3, 0.0, 0.0], dtype=torch.float64),
+        "idx": torch.tensor([10, 11, 12, 13, 14, 15]),
+        "its": torch.tensor([4, 4, 4, 4, 4, 4]),
+        "q": torch.full((6,), 1e-20, dtype=torch.float64),
+    }
+    leader, iterations = torch.arange(16), torch.zeros(16, dtype=torch.int64)
+    out_q = torch.zeros(16, dtype=torch.float64)
+    cell = settled_cell(2, 1e-3)
+    follow = merge_settled(p, delta.double(), cell, cell, leader, iterations, out_q)
+    assert follow.tolist() == [False, True, False, False, True, False]
+    assert leader[10:].tolist() == [10, 10, 12, 13, 10, 15] and iterations[[11, 14]].tolist() == [4, 4]
 
 
 def test_generic_jacobian_matches_finite_differences():

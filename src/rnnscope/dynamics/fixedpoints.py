@@ -1,8 +1,10 @@
 """`fixed_points(model, inputs, starts)`: fixed and slow points of a recurrent protocol model, linearised.
 
 The autonomous map x -> F(x, u) with the input u held constant is the model's own `step` on its whole
-stacked state (`system.StepMap`, float64 copy). From every start: a short Adam warm start on
-q = 0.5 ||F(x) - x||², then batched Levenberg-Marquardt with per-point stopping (`solve.py`). Points with
+stacked state (`system.StepMap`, float64 copy). From every start: batched Newton steps on F(x) - x = 0
+with a per-point trust radius and a per-point Levenberg-Marquardt fallback, per-point stopping and
+merging of points settled on one root (`solve.newton_lm`; an Adam warm start on q = 0.5 ||F(x) - x||² is
+optional, `warm_iters`). Points with
 q <= tol_q are fixed points, those with tol_q < q <= slow_tol slow points (kept apart, `slow`), the rest
 are dropped; then outliers and duplicates go (`unique.py`), and each point is linearised
 (`linearise.py`). docs/fixedpoints.md justifies every choice and default.
@@ -20,12 +22,11 @@ import numpy as np
 from rnnscope.dynamics.data import input_from_data, recorded_states, sample_starts, state_trajectories
 from rnnscope.dynamics.linearise import linearise, mode_loadings, periods, slow_set_dimension, time_constants
 from rnnscope.dynamics.points import FixedPoints
-from rnnscope.dynamics.solve import levenberg_marquardt, warm_start
+from rnnscope.dynamics.solve import newton_lm, settled_cell, warm_start
 from rnnscope.dynamics.system import StepMap, require_recurrent
 from rnnscope.dynamics.unique import inliers, near_any, unique_points
 from rnnscope.errors import BadArgument
 
-MERGE = 1e-3  # active points within MERGE * tol_unique of each other are merged during the search
 MARGINAL = 0.01  # a fixed point with a mode within MARGINAL of |λ| = 1 (|τ| >= ~100 steps) joins the slow set
 
 
@@ -112,7 +113,7 @@ def fixed_points(
     tol_unique: float = 1e-3,
     outlier_scale: float | None = 10.0,
     max_iters: int = 100,
-    warm_iters: int = 20,
+    warm_iters: int = 0,
     warm_lr: float = 0.05,
     n_modes: int = 3,
     seed: int = 0,
@@ -125,8 +126,9 @@ def fixed_points(
     tol_q: fixed-point tolerance on q = 0.5 ||F(x) - x||²; slow_tol: points with tol_q < q <= slow_tol
         are slow points. tol_unique: points closer than this (Euclidean) are one point.
     outlier_scale: drop points farther than this times the starts' mean distance from their centroid
-        (None keeps all). max_iters: Levenberg-Marquardt iterations per point; warm_iters, warm_lr: the
-        Adam warm start. n_modes: modes whose unit loadings are kept. The model is never changed.
+        (None keeps all). max_iters: Newton / Levenberg-Marquardt iterations per point; warm_iters,
+        warm_lr: an optional Adam warm start (off by default). n_modes: modes whose unit loadings are
+        kept. The model is never changed.
     """
     t0 = time.perf_counter()
     require_recurrent(model)
@@ -150,8 +152,13 @@ def fixed_points(
     x0 = resolve_starts(fmap, starts, states, data_x, lengths, noise_std, seed)
 
     x = warm_start(fmap, fmap.tensor(x0), warm_iters, warm_lr)
-    sol = levenberg_marquardt(
-        fmap, x, tol_q=tol_q, max_iters=max_iters, merge_tol=MERGE * tol_unique, slow_tol=slow_tol
+    sol = newton_lm(
+        fmap,
+        x,
+        tol_q=tol_q,
+        max_iters=max_iters,
+        merge_cell=settled_cell(fmap.D, tol_unique),
+        slow_tol=slow_tol,
     )
     xs, qs = sol.x.cpu().numpy().astype(np.float64), sol.q.cpu().numpy().astype(np.float64)
     finite = np.isfinite(qs) & np.isfinite(xs).all(axis=1)

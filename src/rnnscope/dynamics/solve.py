@@ -1,25 +1,26 @@
 """Batched root finding for G(x) = F(x) - x = 0 with per-point stopping (docs/fixedpoints.md).
 
-Two phases, both batched over every still-active point and independent per point:
+`newton_lm`: every point takes Newton steps δ = -A⁻¹G (A = J - I, one batched LU solve), each at most a
+per-point trust radius long (MAX_STEP √D at first, doubled after every shortened step that lowered q),
+accepted where q = 0.5 ||G||² falls. A point whose Newton step fails turns to Levenberg-Marquardt for
+good: (AᵀA + μ I) δ = -Aᵀ G by Cholesky, μ adapted per point (Nielsen's rule) — a short gradient step
+where A is singular (saddle-node ghosts, line attractors), Newton's step where it is not. Quadratic
+convergence near a regular root; descent everywhere.
 
-1. warm start: `warm_iters` Adam steps on q(x) = 0.5 ||G(x)||^2 (one forward and one backward pass each,
-   no Jacobian), which moves starts far from any root towards a basin cheaply;
-2. Levenberg-Marquardt on G with the full Jacobian A = J - I: solve (AᵀA + μ I) δ = -Aᵀ G by Cholesky,
-   accept the step when q falls, and adapt μ per point (Nielsen's rule: μ shrinks towards a Newton step
-   on success, grows towards a short gradient step on failure). Quadratic convergence near a regular
-   root; still descends where A is singular (saddle-node ghosts, line attractors).
-
-A point stops when q <= tol_q (then `polish` more LM steps take it to machine precision), when it stalls
+A point stops when q <= tol_q (then `polish` more steps take it to machine precision), when it stalls
 (its step vanishes, or q has not fallen tenfold in PROGRESS_WINDOW iterations — HOPELESS_WINDOW while q is
-above the slow tolerance —: slow convergence towards
-a local minimum of q that is not a root or along a near-continuous set of near-roots, i.e. a slow point
-candidate), or at `max_iters`.
+above the slow tolerance —: slow convergence towards a local minimum of q that is not a root or along a
+near-continuous set of near-roots, i.e. a slow point candidate), or at `max_iters`. Points settled on the
+same root (a short Newton step, one grid cell) are merged before they cost another evaluation.
+
+`warm_start` (optional, off by default): per-point Adam steps on q before the search.
 
 Key: N = points, D = state size.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +31,10 @@ from rnnscope.dynamics.system import StepMap
 PROGRESS_WINDOW = 10  # a point whose q has not fallen by PROGRESS_FACTOR in this many iterations
 PROGRESS_FACTOR = 0.1  # ... has stalled: LM near a regular root gains far more than that
 HOPELESS_WINDOW = 5  # ... or in this many, while q is still above the slow tolerance (it will be dropped)
-CACHE_ENTRIES = 1 << 25  # AᵀA of every point is kept between iterations up to this size (float64: 256 MB)
+SETTLED_CELLS = 1.0  # a Newton step at most this many merge cells long: the point is settled on its root
+MAX_STEP = 0.25  # a point's first Newton step is at most MAX_STEP * sqrt(D) long (1.0 for D = 16); the
+#                  limit doubles after each shortened step that lowered q
+MU0 = 1e-3  # Levenberg-Marquardt's first μ (a point turning to it from Newton)
 
 
 @dataclass
@@ -99,18 +103,12 @@ def duplicates(x: Tensor, tol: float) -> tuple[Tensor, Tensor]:
     return (pos != rows) & (cells == cells[pos]).all(1), pos
 
 
-def merge_duplicates(x: Tensor, active: Tensor, leader: Tensor, tol: float) -> None:
-    """Stop active points that share a grid cell of side `tol` with a lower-indexed active point (they are
-    on their way to the same root); `leader` records whom each follows. In place."""
-    idx = active.nonzero()[:, 0]
-    if idx.numel() < 2:
-        return
-    dup, pos = duplicates(x[idx], tol)
-    leader[idx[dup]] = idx[pos[dup]]
-    active[idx[dup]] = False
+def settled_cell(d: int, tol_unique: float) -> float:
+    """The side of the merge grid's cells for states of size d: a cell's diagonal is tol_unique / 4."""
+    return 0.25 * tol_unique / math.sqrt(d)
 
 
-def levenberg_marquardt(
+def newton_lm(
     fmap: StepMap,
     x: Tensor,
     *,
@@ -118,16 +116,27 @@ def levenberg_marquardt(
     max_iters: int,
     polish: int = 3,
     stall: float = 1e-14,
-    merge_tol: float | None = None,
+    merge_cell: float | None = None,
     slow_tol: float | None = None,
 ) -> Solution:
-    """Batched LM with per-point stopping: x (N, D) -> Solution.
+    """Batched Newton steps with a per-point Levenberg-Marquardt fallback and per-point stopping:
+    x (N, D) -> Solution.
 
-    The working set holds only the active points (compacted when some stop), each with F, A = J - I, AᵀA
-    and Aᵀg at its current x: F and J come from one evaluation at the trial point, so an accepted step
-    already carries the next iteration's Jacobian and a rejected one reuses the cached AᵀA.
-    merge_tol: active points closer than this (same grid cell) are merged, the follower taking its leader's
-    result at the end: starts that fall into one root's basin stop costing work once they coincide.
+    Every point starts in Newton mode: δ = -A⁻¹ g by one batched LU solve (no normal equations), accepted
+    when q falls. A point whose Newton step fails (q does not fall, A singular, or a non-finite step) turns
+    to Levenberg-Marquardt: (AᵀA + μ I) δ = -Aᵀg by Cholesky, μ adapted per point by Nielsen's rule,
+    starting from MU0, and stays with it (a point that returned to Newton after a good step jumped back and
+    forth across the minimum of q near a saddle-node ghost). Only the points in each mode pay for its
+    linear algebra, so the common case — every start converging quadratically — costs one LU solve and
+    one evaluation per point and iteration.
+
+    The working set holds only the active points (compacted when some stop), each with F and A = J - I at
+    its current x; F and J come from one evaluation at the trial point, so an accepted step already
+    carries the next iteration's Jacobian.
+    merge_cell: before each evaluation, Newton-mode points whose step is at most `SETTLED_CELLS` cells
+    long and that share a grid cell of this side are settled on one root (each is about one Newton step
+    from it): all but the lowest-indexed stop and take its result at the end. With `settled_cell` their
+    roots lie within tol_unique / 4 (the cell's diagonal) + 2 steps <= tol_unique of each other.
     slow_tol: a point still above it stalls after HOPELESS_WINDOW iterations without a tenfold fall of q
     (PROGRESS_WINDOW otherwise, so slow points settle where q is least before they stop).
     """
@@ -136,70 +145,137 @@ def levenberg_marquardt(
     leader = torch.arange(n, device=dev)
     out_x, out_q = x.clone(), x.new_full((n,), float("inf"))
     iterations = torch.zeros(n, dtype=torch.int64, device=dev)
-    idx = torch.arange(n, device=dev)  # the working set's rows in the full arrays
-    xi = x.clone()
-    f, a = fmap.step_and_jacobian(xi)
-    g = f - xi
-    q = 0.5 * g.square().sum(-1)
+    f, a = fmap.step_and_jacobian(x)
+    g = f - x
     a.diagonal(dim1=-2, dim2=-1).sub_(1.0)
-    at = a.transpose(-1, -2)
-    ata, atg = at @ a, (at @ g[..., None])[..., 0]
-    mu = torch.full((n,), 1e-3, dtype=x.dtype, device=dev)
-    nu = torch.full_like(mu, 2.0)
-    q_mark = q.clone()
-    q_mark_short = q.clone()
-    extra = torch.full((n,), polish, dtype=torch.int64, device=dev)  # polish steps left once converged
-    its = torch.zeros(n, dtype=torch.int64, device=dev)
-    keep = (q > 0) & (q.isfinite())
+    q = 0.5 * g.square().sum(-1)
+    p = {  # per active point
+        "idx": torch.arange(n, device=dev),  # its row in the full arrays
+        "x": x.clone(),
+        "g": g,
+        "q": q,
+        "a": a,
+        "mu": torch.zeros_like(q),  # 0: Newton mode; > 0: Levenberg-Marquardt's μ
+        "nu": torch.full_like(q, 2.0),
+        "q_mark": q.clone(),
+        "q_short": q.clone(),
+        "extra": torch.full((n,), polish, dtype=torch.int64, device=dev),  # polish steps left once converged
+        "its": torch.zeros(n, dtype=torch.int64, device=dev),
+        "radius": torch.full_like(q, MAX_STEP * math.sqrt(d)),  # the longest Newton step allowed
+    }
+    keep = (q > 0) & q.isfinite()
+    tiny = torch.finfo(x.dtype).tiny
+    reach = None if merge_cell is None else SETTLED_CELLS * merge_cell
     for step in range(max_iters + polish + 1):
         if not bool(keep.all()):  # write the stopped points out, compact the working set
-            stop = ~keep
-            out_x[idx[stop]], out_q[idx[stop]], iterations[idx[stop]] = xi[stop], q[stop], its[stop]
-            idx, xi, g, q, ata, atg = idx[keep], xi[keep], g[keep], q[keep], ata[keep], atg[keep]
-            mu, nu, q_mark, extra, its = mu[keep], nu[keep], q_mark[keep], extra[keep], its[keep]
-            q_mark_short = q_mark_short[keep]
-        if idx.numel() == 0 or step == max_iters + polish:
+            rows = p["idx"][~keep]
+            out_x[rows], out_q[rows], iterations[rows] = p["x"][~keep], p["q"][~keep], p["its"][~keep]
+            p = {k: v[keep] for k, v in p.items()}
+        if p["idx"].numel() == 0 or step == max_iters + polish:
             break
-        delta, predicted = lm_step(ata, atg, mu)
+        delta, predicted = _directions(p)
+        if reach is not None and delta.shape[0] > 1:
+            follow = merge_settled(p, delta, reach, merge_cell, leader, iterations, out_q)
+            if follow is not None:
+                p = {k: v[~follow] for k, v in p.items()}
+                delta, predicted = delta[~follow], predicted[~follow]
+        xi, q, mu, nu = p["x"], p["q"], p["mu"], p["nu"]
         xn = xi + delta
         fn, an = fmap.step_and_jacobian(xn)
         gn = fn - xn
         qn = 0.5 * gn.square().sum(-1)
         ok = torch.isfinite(qn) & (qn < q)
-        rho = (q - qn) / predicted.clamp_min(torch.finfo(x.dtype).tiny)
-        factor = torch.clamp(1 - (2 * rho - 1) ** 3, min=1 / 3)
-        mu = torch.where(ok, mu * factor, mu * nu)
-        nu = torch.where(ok, torch.full_like(nu, 2.0), nu * 2)
-        if bool(ok.any()):
-            acc = ok.nonzero()[:, 0]
-            aa = an[acc]
-            aa.diagonal(dim1=-2, dim2=-1).sub_(1.0)
-            aat = aa.transpose(-1, -2)
-            ata[acc], atg[acc] = aat @ aa, (aat @ gn[acc][..., None])[..., 0]
-            xi[acc], g[acc], q[acc] = xn[acc], gn[acc], qn[acc]
-        its += 1
+        lm = mu > 0
+        if bool(lm.any()):
+            rho = (q - qn) / predicted.clamp_min(tiny)
+            factor = torch.clamp(1 - (2 * rho - 1) ** 3, min=1 / 3)
+            p["nu"] = torch.where(lm & ~ok, nu * 2, torch.full_like(nu, 2.0))
+            mu = torch.where(lm, torch.where(ok, mu * factor, mu * nu), mu)
+        newton_failed = ~lm & ~ok
+        if bool(newton_failed.any()):  # a Newton step that did not lower q: Levenberg-Marquardt next
+            mu = mu.clone()
+            mu[newton_failed] = _initial_mu(p["a"][newton_failed])
+        p["mu"] = mu
+        capped = ~lm & ok & (delta.norm(dim=-1) >= p["radius"] * (1 - 1e-9))
+        p["radius"] = torch.where(capped, 2 * p["radius"], p["radius"])  # a shortened step that paid: longer
+        an.diagonal(dim1=-2, dim2=-1).sub_(1.0)
+        if bool(ok.all()):
+            p["a"], p["x"], p["g"], p["q"] = an, xn, gn, qn
+        elif bool(ok.any()):
+            p["a"] = torch.where(ok[:, None, None], an, p["a"])
+            p["x"], p["g"] = torch.where(ok[:, None], xn, xi), torch.where(ok[:, None], gn, p["g"])
+            p["q"] = torch.where(ok, qn, q)
+        xi, q = p["x"], p["q"]
+        its = p["its"].add_(1)
         done = q <= tol_q
-        extra -= done.long()
+        p["extra"] -= done.long()
         small = delta.norm(dim=-1) <= stall * (1 + xi.norm(dim=-1))
         stuck = ~ok & (mu > 1e12)  # no descent left: a local minimum of q (or its floating floor)
         check = its % PROGRESS_WINDOW == 0
-        stuck |= check & ~done & (q > PROGRESS_FACTOR * q_mark)
-        q_mark = torch.where(check, q, q_mark)
+        stuck |= check & ~done & (q > PROGRESS_FACTOR * p["q_mark"])
+        p["q_mark"] = torch.where(check, q, p["q_mark"])
         if slow_tol is not None:
             short = its % HOPELESS_WINDOW == 0
-            stuck |= short & (q > slow_tol) & (q > PROGRESS_FACTOR * q_mark_short)
-            q_mark_short = torch.where(short, q, q_mark_short)
-        keep = ~((done & (extra <= 0)) | small | stuck | (q == 0))
+            stuck |= short & (q > slow_tol) & (q > PROGRESS_FACTOR * p["q_short"])
+            p["q_short"] = torch.where(short, q, p["q_short"])
+        keep = ~((done & (p["extra"] <= 0)) | small | stuck | (q == 0))
         keep &= ~(~done & (its >= max_iters))
-        if merge_tol and idx.numel() > 1:
-            dup, pos = duplicates(xi, merge_tol)
-            dup &= keep[pos]  # follow a leader that goes on (or stops now with its result written out)
-            if bool(dup.any()):
-                leader[idx[dup]] = idx[pos[dup]]
-                iterations[idx[dup]] = its[dup]
-                out_q[idx[dup]] = q[dup]
-                keep &= ~dup
     while bool((leader[leader] != leader).any()):  # a leader that later followed another
         leader = leader[leader]
     x, q = out_x[leader], out_q[leader]
     return Solution(x, q, iterations[leader], q <= tol_q)
+
+
+def _directions(p: dict) -> tuple[Tensor, Tensor]:
+    """Each active point's step δ (M, D) — Newton's for Newton-mode points, Levenberg-Marquardt's for the
+    others — and the decrease of q the linear model predicts (M,) (NaN for Newton steps). A Newton-mode
+    point whose A is singular turns to Levenberg-Marquardt here (p["mu"] is updated in place)."""
+    a, g, mu = p["a"], p["g"], p["mu"]
+    delta = torch.empty_like(g)
+    predicted = torch.full_like(p["q"], float("nan"))
+    lm = mu > 0
+    if not bool(lm.all()):
+        rows = None if not bool(lm.any()) else (~lm).nonzero()[:, 0]
+        dn, info = torch.linalg.solve_ex(a if rows is None else a[rows], -(g if rows is None else g[rows]))
+        failed = (info != 0) | ~dn.isfinite().all(-1)
+        radius = p["radius"] if rows is None else p["radius"][rows]
+        dn = dn * (radius / dn.norm(dim=-1)).clamp(max=1.0)[:, None]  # a long Newton step is shortened
+        if rows is None:
+            delta = dn
+            rows = torch.arange(len(g), device=g.device)
+        else:
+            delta[rows] = dn
+        if bool(failed.any()):
+            bad = rows[failed]
+            mu[bad] = _initial_mu(a[bad])
+            lm[bad] = True
+    if bool(lm.any()):
+        rows = lm.nonzero()[:, 0]
+        ar = a[rows]
+        art = ar.transpose(-1, -2)
+        delta[rows], predicted[rows] = lm_step(art @ ar, (art @ g[rows][..., None])[..., 0], mu[rows])
+    return delta, predicted
+
+
+def merge_settled(p, delta, reach, cell, leader, iterations, out_q):
+    """Merge Newton-mode points whose step is at most `reach` long and that share a grid cell of side
+    `cell`: returns the followers (M,) bool (None when none), recording their leaders and results."""
+    settled = ((p["mu"] == 0) & (delta.norm(dim=-1) <= reach)).nonzero()[:, 0]
+    if settled.numel() < 2:
+        return None
+    dup, pos = duplicates(p["x"][settled] + delta[settled], cell)
+    if not bool(dup.any()):
+        return None
+    rows, lead = settled[dup], settled[pos[dup]]
+    idx = p["idx"]
+    leader[idx[rows]] = idx[lead]
+    iterations[idx[rows]] = p["its"][rows]
+    out_q[idx[rows]] = p["q"][rows]
+    follow = torch.zeros(len(idx), dtype=torch.bool, device=idx.device)
+    follow[rows] = True
+    return follow
+
+
+def _initial_mu(a: Tensor) -> Tensor:
+    """Levenberg-Marquardt's first μ for points (M, D, D) = A: MU0 each."""
+    return a.new_full((a.shape[0],), MU0)

@@ -17,17 +17,24 @@ def unique_points(x: np.ndarray, q: np.ndarray, tol: float) -> tuple[np.ndarray,
     """x (N, D), q (N,) -> (indices of the kept points in increasing q, (K,); starts merged into each, (K,)).
 
     The lowest-q point not yet assigned is kept and takes every unassigned point within `tol` of it;
-    repeat (K rounds of O(N D) each).
+    repeat (K rounds of O(M D) each over the M distinct rows: starts merged during the search share
+    their leader's x and q exactly, so identical rows are grouped first and carry their multiplicity).
     """
-    order = np.argsort(q, kind="stable")
-    x = x[order]
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    x, first, inverse = np.unique(x, axis=0, return_index=True, return_inverse=True)[:3]
+    mult = np.bincount(inverse.ravel(), minlength=len(x))
+    qd = np.full(len(x), np.inf)
+    np.minimum.at(qd, inverse.ravel(), q)
+    order = np.lexsort((first, qd))  # lowest q first, ties by the first start that reached the row
+    x, first, mult = x[order], first[order], mult[order]
     free = np.ones(len(x), dtype=bool)
     kept, counts = [], []
     while free.any():
         i = int(np.argmax(free))
         near = free & (np.linalg.norm(x - x[i], axis=1) <= tol)
-        kept.append(int(order[i]))
-        counts.append(int(near.sum()))
+        kept.append(int(first[i]))
+        counts.append(int(mult[near].sum()))
         free &= ~near
     return np.asarray(kept, dtype=np.int64), np.asarray(counts, dtype=np.int64)
 
