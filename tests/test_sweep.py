@@ -7,6 +7,7 @@ import pytest
 
 from rnnscope import rundir
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+from rnnscope.stages.sweeps import run_and_draw
 from rnnscope.sweep import InlineExecutor, LocalProcessExecutor, job_name, make_job, run_state, run_sweep
 from rnnscope.sweep.executors import Executor, threads_per_worker
 
@@ -138,3 +139,15 @@ def test_a_dying_worker_becomes_a_failed_result(tmp_path):
 def test_duplicate_jobs_are_refused(tmp_path):
     with pytest.raises(ValueError, match="share the name"):
         run_sweep([tiny_job(tmp_path), tiny_job(tmp_path)], executor=InlineExecutor())
+
+
+def test_workers_draw_each_runs_curves_and_a_failed_job_draws_nothing(tmp_path):
+    # run_and_draw is the stage's job function, applied by the workers (here in this process)
+    good = tiny_job(tmp_path, "rnn-s0")
+    bad = tiny_job(tmp_path, "rnn-s1", seed=1)
+    bad["data"]["task_params"]["distance"] = 10**9
+    ok, failed = run_sweep([good, bad], executor=InlineExecutor(fn=run_and_draw))
+    assert ok["status"] == "completed" and failed["status"] == "failed"
+    assert rundir.RunPaths(ok["out"]).training_curves.png.stat().st_size > 1000
+    assert rundir.RunPaths(ok["out"]).training_curves.svg.exists()
+    assert not rundir.RunPaths(failed["out"]).training_curves.png.exists()

@@ -1,8 +1,10 @@
 """Running a sweep (`rnnscope compare` / `rnnscope context`) into its directory.
 
 The directory must be new, empty, or hold this same sweep (a repeat skips finished runs and resumes
-interrupted ones); sweep.json records the configuration. Training in the workers draws nothing, so
-every finished run's training curves are drawn here, where missing.
+interrupted ones); sweep.json records the configuration. Each worker applies `run_and_draw` to its jobs:
+it trains (rnnscope.sweep.worker.run_job, which draws nothing) and then draws the run's training curves,
+in the worker, in parallel with the other jobs; whatever a worker could not draw (e.g. a run a previous
+sweep finished) is drawn here afterwards.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from rnnscope.rundir import RunPaths, chance_lines, check_sweep_dir, flagged_at_
 from rnnscope.stages.train import write_curves
 from rnnscope.sweep import Executor, make_executor, run_sweep
 from rnnscope.sweep.store import aggregate
+from rnnscope.sweep.worker import run_job
 
 
 def prepare_sweep(out: str | Path, command: str, config: dict) -> bool:
@@ -38,8 +41,27 @@ def open_executor(
         make_executor(backend="local", threads=threads)  # validates threads; starts nothing
         return None
     return make_executor(
-        backend=backend, threads=threads, ray_address=ray_address, device=device, gpu_fraction=gpu_fraction
+        backend=backend,
+        threads=threads,
+        ray_address=ray_address,
+        device=device,
+        gpu_fraction=gpu_fraction,
+        fn=run_and_draw,
     )
+
+
+def run_and_draw(job: dict) -> dict:
+    """One job in a worker: `run_job`, then the run's training curves when it trained to the end and has
+    none yet (a drawing failure is left to the driver's `draw_missing_curves`, which raises it)."""
+    result = run_job(job)
+    if result["status"] != "failed" and result.get("metrics"):
+        paths = RunPaths(result["out"])
+        if not paths.training_curves.png.exists():
+            try:
+                write_curves(paths.root, metrics=result["metrics"])
+            except Exception:  # redrawn (and then raised) by the driver
+                pass
+    return result
 
 
 def run_jobs(
@@ -51,7 +73,9 @@ def run_jobs(
 ) -> list[dict]:
     """Run the jobs (rnnscope.sweep.run_sweep) on `executor` (default: local worker processes with
     `threads` torch threads each), then draw the training curves they lack -> one result per job."""
-    results = run_sweep(jobs, executor, on_result=on_result, workers=workers, threads=threads)
+    results = run_sweep(
+        jobs, executor, on_result=on_result, workers=workers, threads=threads, fn=run_and_draw
+    )
     draw_missing_curves(results)
     return results
 

@@ -9,6 +9,10 @@ command line does not change. Built in:
                                     with `threads` torch threads (one by default: the small GEMMs of a
                                     recurrence run fastest on one, docs/training.md)
     InlineExecutor()                runs each job in the calling process at submit (debugging, tests)
+
+Every executor takes `fn`, the function a worker applies to a job: `run_job` by default; any top-level
+function with run_job's contract (JSON in, JSON out, never raises on a job failure), e.g. the sweep
+stage's `run_and_draw`, which also draws the run's training curves in the worker.
     RayExecutor(...)                Ray core tasks on a cluster (rnnscope.sweep.ray_executor, the `ray`
                                     extra; made by `make_executor(backend="ray")`)
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Protocol, runtime_checkable
 
@@ -55,7 +60,8 @@ class LocalProcessExecutor:
     Spawn (not fork) so a worker starts clean: no copied torch thread pools or locks of the parent.
     """
 
-    def __init__(self, workers: int | None = None, threads: int = 1):
+    def __init__(self, workers: int | None = None, threads: int = 1, fn: Callable[[dict], dict] = run_job):
+        self.fn = fn
         self.workers = workers or default_workers()
         if self.workers < 1:
             raise BadArgument(f"workers must be positive, got {self.workers}")
@@ -73,7 +79,7 @@ class LocalProcessExecutor:
         return self._pool
 
     def submit(self, job: dict) -> Future:
-        return self._ensure_pool().submit(run_job, job)
+        return self._ensure_pool().submit(self.fn, job)
 
     def shutdown(self, cancel: bool = False) -> None:
         if self._pool is not None:
@@ -90,10 +96,13 @@ class LocalProcessExecutor:
 class InlineExecutor:
     """Runs each job synchronously inside `submit` (no processes); the torch thread count is left alone."""
 
+    def __init__(self, fn: Callable[[dict], dict] = run_job):
+        self.fn = fn
+
     def submit(self, job: dict) -> Future:
         future: Future = Future()
         try:
-            future.set_result(run_job(job))
+            future.set_result(self.fn(job))
         except BaseException as err:  # run_job never raises on a job failure; this is e.g. KeyboardInterrupt
             future.set_exception(err)
             if not isinstance(err, Exception):
@@ -120,17 +129,18 @@ def make_executor(
     ray_address: str | None = None,
     device: str = "cpu",
     gpu_fraction: float | None = None,
+    fn: Callable[[dict], dict] = run_job,
 ) -> Executor:
     """The executor for a backend name: "local" processes (`workers` of them, `threads` torch threads
     each), "inline" in this process, or "ray" tasks on the cluster at `ray_address` (None: this process's
     Ray if it is connected, else a new local one; "auto": the cluster `ray start` made on this machine;
-    HOST:PORT). Connects now: an unreachable cluster is a BadArgument before anything is written;
-    MissingExtra when ray is not installed."""
+    HOST:PORT). `fn`: what a worker does with a job (run_job). Connects now: an unreachable cluster is a
+    BadArgument before anything is written; MissingExtra when ray is not installed."""
     check_threads(threads)
     if backend == "local":
-        return LocalProcessExecutor(workers, threads)
+        return LocalProcessExecutor(workers, threads, fn=fn)
     if backend == "inline":
-        return InlineExecutor()
+        return InlineExecutor(fn=fn)
     if backend == "ray":
         try:
             # the optional `ray` extra: imported only when asked for
@@ -141,5 +151,7 @@ def make_executor(
             raise MissingExtra(
                 "--executor ray needs Ray: pip install 'rnnscope[ray]' (or pip install ray)"
             ) from None
-        return RayExecutor(address=ray_address, threads=threads, device=device, gpu_fraction=gpu_fraction)
+        return RayExecutor(
+            address=ray_address, threads=threads, device=device, gpu_fraction=gpu_fraction, fn=fn
+        )
     raise BadArgument(f"unknown sweep executor {backend!r}; choose from {', '.join(BACKENDS)}")

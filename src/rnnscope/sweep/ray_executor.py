@@ -28,6 +28,7 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -51,9 +52,11 @@ def scratch_dir(job: dict) -> Path:
     return root / key / job["name"]
 
 
-def run_remote(job: dict, files: dict[str, bytes] | None, threads: int) -> dict:
-    """The Ray task: train `job` in this node's scratch directory -> run_job's result plus "files", the run
-    directory's files ({} when nothing was written)."""
+def run_remote(
+    job: dict, files: dict[str, bytes] | None, threads: int, fn: Callable[[dict], dict] = run_job
+) -> dict:
+    """The Ray task: train `job` (`fn`, run_job by default) in this node's scratch directory -> its result
+    plus "files", the run directory's files ({} when nothing was written)."""
     init_worker(threads)
     scratch = scratch_dir(job)
     local = {**job, "out": str(scratch)}
@@ -62,7 +65,7 @@ def run_remote(job: dict, files: dict[str, bytes] | None, threads: int) -> dict:
     if files and not RunPaths(scratch).is_run():
         scratch.mkdir(parents=True, exist_ok=True)
         write_run_files(scratch, files)
-    result = run_job(local)
+    result = fn(local)
     result["files"] = read_run_files(scratch) if scratch.is_dir() else {}
     shutil.rmtree(scratch, ignore_errors=True)
     try:
@@ -128,9 +131,11 @@ class RayExecutor:
         device: str = "cpu",
         gpu_fraction: float | None = None,
         runtime_env: dict | None = None,
+        fn: Callable[[dict], dict] = run_job,
     ):
         if gpu_fraction is not None and not 0 < gpu_fraction <= 1:
             raise BadArgument(f"--gpu-fraction must lie in (0, 1], got {gpu_fraction}")
+        self.fn = fn
         self.threads = threads
         self.device = device
         self.gpu_fraction = gpu_fraction or DEFAULT_GPU_FRACTION
@@ -150,11 +155,11 @@ class RayExecutor:
     def submit(self, job: dict) -> Future:
         future: Future = Future()
         if run_state(job) == "foreign":  # refused here, naming the driver's directory; nothing is shipped
-            future.set_result(run_job(job))
+            future.set_result(self.fn(job))
             return future
         paths = RunPaths(job["out"])
         files = read_run_files(paths.root) if paths.is_run() else None  # an unfinished run to resume
-        ref = _REMOTE.options(**self.options(job)).remote(job, files, self.threads)
+        ref = _REMOTE.options(**self.options(job)).remote(job, files, self.threads, self.fn)
         self._refs[ref] = future
         ref.future().add_done_callback(lambda done: _deliver(job, done, future))
         return future

@@ -14,7 +14,7 @@ from concurrent.futures import as_completed
 
 from rnnscope.sweep.executors import Executor, LocalProcessExecutor, default_workers
 from rnnscope.sweep.jobs import read_metrics, run_state
-from rnnscope.sweep.worker import failed_result, one_line
+from rnnscope.sweep.worker import failed_result, one_line, run_job
 
 
 def check_jobs(jobs: list[dict]) -> None:
@@ -53,11 +53,12 @@ def run_sweep(
     on_result: Callable[[dict], None] | None = None,
     workers: int | None = None,
     threads: int = 1,
+    fn: Callable[[dict], dict] = run_job,
 ) -> list[dict]:
     """Run every job to a finished state; returns one result per job, in the order of `jobs`.
 
     executor: any `Executor`, left open (default: LocalProcessExecutor with min(workers, jobs to run)
-    processes of `threads` torch threads each, shut down at the end).
+    processes of `threads` torch threads each, applying `fn` (run_job) to each job, shut down at the end).
     """
     check_jobs(jobs)
     results: dict[str, dict] = {}
@@ -74,7 +75,7 @@ def run_sweep(
         return [results[j["name"]] for j in jobs]
     own = executor is None
     if executor is None:
-        executor = LocalProcessExecutor(min(workers or default_workers(), len(todo)), threads)
+        executor = LocalProcessExecutor(min(workers or default_workers(), len(todo)), threads, fn=fn)
     try:
         # longest first (a job's optional "cost" hint), so the slowest runs do not start last
         futures = {
