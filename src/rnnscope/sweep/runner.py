@@ -93,6 +93,6 @@ def run_sweep(
         executor.shutdown(cancel=True)
         raise
     else:
-        if own:
-            executor.shutdown()
+        if own:  # every job is done: the workers exit while the caller writes its results
+            executor.shutdown(wait=False)
     return [results[j["name"]] for j in jobs]
