@@ -173,12 +173,12 @@ def newton_lm(
             p = {k: v[keep] for k, v in p.items()}
         if p["idx"].numel() == 0 or step == max_iters + polish:
             break
-        delta, predicted = _directions(p)
+        delta, predicted, length = _directions(p)
         if reach is not None and delta.shape[0] > 1:
-            follow = merge_settled(p, delta, reach, merge_cell, leader, iterations, out_q)
+            follow = merge_settled(p, delta, reach, merge_cell, leader, iterations, out_q, length)
             if follow is not None:
                 p = {k: v[~follow] for k, v in p.items()}
-                delta, predicted = delta[~follow], predicted[~follow]
+                delta, predicted, length = delta[~follow], predicted[~follow], length[~follow]
         xi, q, mu, nu = p["x"], p["q"], p["mu"], p["nu"]
         xn = xi + delta
         fn, an = fmap.step_and_jacobian(xn)
@@ -196,20 +196,19 @@ def newton_lm(
             mu = mu.clone()
             mu[newton_failed] = _initial_mu(p["a"][newton_failed])
         p["mu"] = mu
-        capped = ~lm & ok & (delta.norm(dim=-1) >= p["radius"] * (1 - 1e-9))
+        capped = ~lm & ok & (length >= p["radius"] * (1 - 1e-9))
         p["radius"] = torch.where(capped, 2 * p["radius"], p["radius"])  # a shortened step that paid: longer
         an.diagonal(dim1=-2, dim2=-1).sub_(1.0)
-        if bool(ok.all()):
+        if bool(ok.any()):  # the trial arrays become the state; rejected points keep their old rows
+            rej = (~ok).nonzero()[:, 0]
+            if rej.numel():
+                an[rej], xn[rej], gn[rej], qn[rej] = p["a"][rej], xi[rej], p["g"][rej], q[rej]
             p["a"], p["x"], p["g"], p["q"] = an, xn, gn, qn
-        elif bool(ok.any()):
-            p["a"] = torch.where(ok[:, None, None], an, p["a"])
-            p["x"], p["g"] = torch.where(ok[:, None], xn, xi), torch.where(ok[:, None], gn, p["g"])
-            p["q"] = torch.where(ok, qn, q)
         xi, q = p["x"], p["q"]
         its = p["its"].add_(1)
         done = q <= tol_q
         p["extra"] -= done.long()
-        small = delta.norm(dim=-1) <= stall * (1 + xi.norm(dim=-1))
+        small = length <= stall * (1 + xi.norm(dim=-1))
         stuck = ~ok & (mu > 1e12)  # no descent left: a local minimum of q (or its floating floor)
         check = its % PROGRESS_WINDOW == 0
         stuck |= check & ~done & (q > PROGRESS_FACTOR * p["q_mark"])
@@ -226,41 +225,44 @@ def newton_lm(
     return Solution(x, q, iterations[leader], q <= tol_q)
 
 
-def _directions(p: dict) -> tuple[Tensor, Tensor]:
-    """Each active point's step δ (M, D) — Newton's for Newton-mode points, Levenberg-Marquardt's for the
-    others — and the decrease of q the linear model predicts (M,) (NaN for Newton steps). A Newton-mode
-    point whose A is singular turns to Levenberg-Marquardt here (p["mu"] is updated in place)."""
+def _directions(p: dict) -> tuple[Tensor, Tensor, Tensor]:
+    """Each active point's step δ (M, D) — Newton's (within its trust radius) for Newton-mode points,
+    Levenberg-Marquardt's for the others —, the decrease of q the linear model predicts (M,) (NaN for
+    Newton steps) and |δ| (M,). A Newton-mode point whose A is singular turns to Levenberg-Marquardt here
+    (p["mu"] is updated in place). While most points are in Newton mode every point gets one LU solve
+    (a gather of the others would cost more than their wasted solves)."""
     a, g, mu = p["a"], p["g"], p["mu"]
-    delta = torch.empty_like(g)
     predicted = torch.full_like(p["q"], float("nan"))
     lm = mu > 0
-    if not bool(lm.all()):
-        rows = None if not bool(lm.any()) else (~lm).nonzero()[:, 0]
-        dn, info = torch.linalg.solve_ex(a if rows is None else a[rows], -(g if rows is None else g[rows]))
-        failed = (info != 0) | ~dn.isfinite().all(-1)
-        radius = p["radius"] if rows is None else p["radius"][rows]
-        dn = dn * (radius / dn.norm(dim=-1)).clamp(max=1.0)[:, None]  # a long Newton step is shortened
-        if rows is None:
-            delta = dn
-            rows = torch.arange(len(g), device=g.device)
+    n_lm = int(lm.sum())
+    if n_lm < len(g):
+        if 2 * n_lm <= len(g):
+            delta, info = torch.linalg.solve_ex(a, -g)
         else:
-            delta[rows] = dn
+            rows = (~lm).nonzero()[:, 0]
+            delta, info = torch.zeros_like(g), torch.zeros(len(g), dtype=torch.int32, device=g.device)
+            delta[rows], info[rows] = torch.linalg.solve_ex(a[rows], -g[rows])
+        failed = ~lm & ((info != 0) | ~delta.isfinite().all(-1))
+        delta = delta * (p["radius"] / delta.norm(dim=-1)).clamp(max=1.0)[:, None]  # long steps shortened
         if bool(failed.any()):
-            bad = rows[failed]
-            mu[bad] = _initial_mu(a[bad])
-            lm[bad] = True
+            mu[failed] = _initial_mu(a[failed])
+            lm |= failed
+    else:
+        delta = torch.empty_like(g)
     if bool(lm.any()):
         rows = lm.nonzero()[:, 0]
         ar = a[rows]
         art = ar.transpose(-1, -2)
         delta[rows], predicted[rows] = lm_step(art @ ar, (art @ g[rows][..., None])[..., 0], mu[rows])
-    return delta, predicted
+    return delta, predicted, delta.norm(dim=-1)
 
 
-def merge_settled(p, delta, reach, cell, leader, iterations, out_q):
-    """Merge Newton-mode points whose step is at most `reach` long and that share a grid cell of side
-    `cell`: returns the followers (M,) bool (None when none), recording their leaders and results."""
-    settled = ((p["mu"] == 0) & (delta.norm(dim=-1) <= reach)).nonzero()[:, 0]
+def merge_settled(p, delta, reach, cell, leader, iterations, out_q, length=None):
+    """Merge Newton-mode points whose step is at most `reach` long and whose next iterates share a grid
+    cell of side `cell`: returns the followers (M,) bool (None when none), recording their leaders and
+    results. length: |δ| (M,) when already known."""
+    length = delta.norm(dim=-1) if length is None else length
+    settled = ((p["mu"] == 0) & (length <= reach)).nonzero()[:, 0]
     if settled.numel() < 2:
         return None
     dup, pos = duplicates(p["x"][settled] + delta[settled], cell)
