@@ -6,7 +6,7 @@ model) does not pay for importing torch.
 
 from __future__ import annotations
 
-import importlib
+from rnnscope.lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -26,14 +26,4 @@ _LAZY = {
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rnnscope' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)

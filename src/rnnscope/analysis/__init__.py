@@ -8,12 +8,11 @@ The names below load on first use (PEP 562), so importing one submodule (e.g. `a
 does not import them all (scipy.signal among them).
 """
 
-import importlib
-
 # Functions that share their module's name are bound now: once the submodule is imported, the package
 # attribute would otherwise be the module, not the function. Both modules are light (numpy, scipy.fft).
 from rnnscope.analysis.selectivity import selectivity
 from rnnscope.analysis.timescales import timescales
+from rnnscope.lazy import lazy_names
 
 _LAZY = {
     "FreeRunMeasures": "rnnscope.analysis.freerun",
@@ -99,14 +98,4 @@ __all__ = [
     "timescales",
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rnnscope.analysis' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)

@@ -8,7 +8,7 @@
 Format and conventions: docs/recording.md.
 """
 
-import importlib
+from rnnscope.lazy import lazy_names
 
 # Imported on first use, so that reading the constants (e.g. for `--help`) does not import torch.
 _LAZY = {
@@ -39,10 +39,4 @@ __all__ = [
     "record_to_disk",
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rnnscope.recording' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)

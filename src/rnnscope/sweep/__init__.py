@@ -15,7 +15,7 @@ Finished jobs are skipped when a sweep is repeated; interrupted ones resume from
     context.py    `rnnscope context`: the behavioural effective context on delayed recall
 """
 
-import importlib
+from rnnscope.lazy import lazy_names
 
 # Imported on first use, so that the light modules (compare/context configurations) load without torch.
 _LAZY = {
@@ -32,10 +32,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rnnscope.sweep' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)
