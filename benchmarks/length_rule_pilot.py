@@ -10,7 +10,8 @@ block of k steps, at most 100: the rule after), `every50`, `mean50` (at most 50 
 `mean100_lr5` (peak learning rate 0.005 instead of 0.002). Everything else is the real-data recipe of
 rnnscope.training.recipe (its update budget and warm-up; the carve is asked for, so batch and epochs follow
 the 70 % that is fitted). `run` appends one JSON line per run; `table` prints the mean validation accuracy
-per data set and variant with the seeds it averages, and the mean final training accuracy.
+per data set and variant with the seeds it averages, and the mean final training accuracy, then the
+paired comparison of the two 100-step rules on the seeds both ran.
 """
 
 from __future__ import annotations
@@ -84,6 +85,20 @@ def table(paths: list[str]) -> str:
             f"{per_seed} | "
             f"{statistics.mean(r['train_acc'] for r in rs):.2f} | {rs[0]['steps']} |"
         )
+    out += [
+        "",
+        "| data set | seeds both ran | every100 | mean100 | mean100 − every100 |",
+        "|---|---|---|---|---|",
+    ]
+    for dataset in sorted({d for d, _, _ in rows}):
+        by_seed = {
+            v: {r["seed"]: r["val_acc"] for r in rows.get((dataset, "gru", v), [])}
+            for v in ("every100", "mean100")
+        }
+        seeds = sorted(set(by_seed["every100"]) & set(by_seed["mean100"]))
+        if seeds:
+            a, b = (statistics.mean(by_seed[v][s] for s in seeds) for v in ("every100", "mean100"))
+            out.append(f"| {dataset} | {','.join(map(str, seeds))} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
     return "\n".join(out)
 
 
