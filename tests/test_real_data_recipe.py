@@ -11,12 +11,14 @@ import torch
 from conftest import run_cli
 from rnnscope import load_run
 from rnnscope.config import DataConfig, TrainConfig
+from rnnscope.data import load_dataset
 from rnnscope.data.csvfiles import parse_csv
 from rnnscope.data.prepare import reduce_steps
 from rnnscope.errors import BadArgument
 from rnnscope.report.run_report import preprocessing_sentence
 from rnnscope.stages.stream import input_every, input_transform
 from rnnscope.streaming.csvrows import CSVStreamer
+from rnnscope.training.api import load_data
 from rnnscope.training.chance import chance_warning, majority_rate
 from rnnscope.training.loop import lr_factor
 from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_train
@@ -216,6 +218,16 @@ def test_downsample_by_block_means_and_what_it_refuses():
         DataConfig(task=None, dataset="GunPoint", downsample_by="median")
     with pytest.raises(BadArgument, match="downsample_by applies to real data only"):
         DataConfig(task="mixture", downsample_by="mean")
+
+
+def test_a_config_without_downsample_by_rebuilds_every_kth_step():
+    """config.json written before block means has no downsample_by: its data rebuilds as it was trained."""
+    old = load_data(DataConfig(task=None, dataset="GunPoint", downsample=2), seed=0)[0]
+    np.testing.assert_array_equal(old.train.x, load_dataset("GunPoint", downsample=2).train.x)
+    assert old.source["downsample_by"] == "every" and old.train.seq_len == 75
+    new = load_data(DataConfig(task=None, dataset="GunPoint", downsample=2, downsample_by="mean"), seed=0)[0]
+    assert new.source["downsample_by"] == "mean" and new.train.seq_len == 75
+    assert not np.allclose(new.train.x, old.train.x)
 
 
 def test_stream_averages_blocks_as_the_run_was_trained():
