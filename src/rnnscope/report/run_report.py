@@ -99,7 +99,7 @@ def preprocessing_sentence(config: dict) -> str | None:
     kept = (
         f"each block of {k} steps averaged"
         if src.get("downsample_by") == "mean"
-        else (f"every {ordinal(k)} step kept")
+        else f"every {ordinal(k)} step kept"
     )
     return (
         f"{kept} {how}: the longest training series, {src.get('longest_train_series')} "

@@ -176,7 +176,7 @@ def recipe_lines(run) -> list[str]:
         kept = (
             f"each block of {k} steps averaged"
             if src.get("downsample_by") == "mean"
-            else (f"every {ordinal(k)} step kept")
+            else f"every {ordinal(k)} step kept"
         )
         lines.append(
             f"{how}: {kept} (longest training series {longest} -> {after} steps); "
