@@ -468,7 +468,9 @@ both rounded to 3 decimals as shown.
 - Training time: `train_seconds` of each run's `metrics.json` (all epochs, including each epoch's evaluation);
   sum over the runs in the table: {total / 60:.1f} min; the grid's wall-clock with {WORKERS} worker processes:
   {wall["seconds"] / 60:.1f} min over {wall["invocations"]} invocation(s) of the script, on a machine with
-  {os.cpu_count()} CPU cores shared with other jobs ({load}), under `nice -n {wall.get("nice", 10)}`.
+  {os.cpu_count()} CPU cores shared with other jobs ({load}), under
+  `nice -n {wall.get("nice", 10)}`. Both are wall-clock times: where other jobs paused or crowded out the
+  workers, the pauses are included (the per-run times in brackets vary with that, not only with the model).
 - Baselines, measured once per data set in this run:
 
 | data set | 1NN-ED | ED time | 1NN-DTW (full) | DTW time |
