@@ -21,7 +21,7 @@ from rnnscope.streaming.csvrows import CSVStreamer
 from rnnscope.training.api import load_data
 from rnnscope.training.chance import chance_warning, majority_rate
 from rnnscope.training.loop import lr_factor
-from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_train
+from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_data, resolve_train
 
 
 @pytest.mark.parametrize(
@@ -218,6 +218,15 @@ def test_downsample_by_block_means_and_what_it_refuses():
         DataConfig(task=None, dataset="GunPoint", downsample_by="median")
     with pytest.raises(BadArgument, match="downsample_by applies to real data only"):
         DataConfig(task="mixture", downsample_by="mean")
+
+
+def test_real_data_length_rule_fills_only_what_is_unset():
+    got = resolve_data(DataConfig(task=None, dataset="GunPoint"))
+    assert (got.downsample, got.downsample_by) == ("auto", "mean")
+    asked = resolve_data(DataConfig(task=None, dataset="GunPoint", downsample=3, downsample_by="every"))
+    assert (asked.downsample, asked.downsample_by) == (3, "every")
+    task = DataConfig(task="mixture")
+    assert resolve_data(task) is task
 
 
 def test_a_config_without_downsample_by_rebuilds_every_kth_step():

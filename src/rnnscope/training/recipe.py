@@ -33,6 +33,7 @@ __all__ = [
     "resolve_train",
     "recipe_batch_size",
     "recipe_epochs",
+    "resolve_data",
 ]
 
 TASK_DEFAULTS = {"epochs": 60, "batch_size": 32, "val_fraction": 0.1, "warmup": 0, "patience": 10}
@@ -59,6 +60,18 @@ def recipe_epochs(n_fit: int, batch_size: int, updates: int = UPDATES) -> int:
     """Epochs that give about `updates` optimizer updates on n_fit series, clamped to EPOCH_RANGE."""
     per_epoch = -(-n_fit // batch_size)
     return int(min(max(math.ceil(updates / per_epoch), EPOCH_RANGE[0]), EPOCH_RANGE[1]))
+
+
+def resolve_data(cfg):
+    """DataConfig with real data's unset length rule filled in: downsample "auto", by `DOWNSAMPLE_BY`.
+    Built-in tasks are returned unchanged."""
+    if cfg.task is not None:
+        return cfg
+    if cfg.downsample is None:
+        cfg = dataclasses.replace(cfg, downsample="auto")
+    if cfg.downsample_by is None:
+        cfg = dataclasses.replace(cfg, downsample_by=DOWNSAMPLE_BY)
+    return cfg
 
 
 def resolve_train(cfg, n_train: int, n_classes: int, real: bool):
