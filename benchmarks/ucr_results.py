@@ -118,11 +118,12 @@ def run(jobs: list[dict], out: Path, workers: int) -> None:
     if all(run_state(job) == "finished" for job in jobs):
         print(f"all {len(jobs)} runs are finished; nothing to train")
         return
-    done = [0]
+    done, loads = [0], []
     t0 = time.perf_counter()
 
     def report(result: dict) -> None:
         done[0] += 1
+        loads.append(os.getloadavg()[0])
         m = result["metrics"] or {}
         what = (
             f"test {m['test_acc']:.3f} in {m['train_seconds']:.0f} s"
@@ -140,16 +141,24 @@ def run(jobs: list[dict], out: Path, workers: int) -> None:
         run_sweep(jobs, executor, on_result=report)
     finally:
         executor.shutdown()
-        add_wallclock(out, time.perf_counter() - t0)
+        add_wallclock(out, time.perf_counter() - t0, loads)
         print(f"sweep wall-clock: {time.perf_counter() - t0:.0f} s")
 
 
-def add_wallclock(out: Path, seconds: float) -> None:
-    """Add one invocation's sweep time to DIR/wallclock.json (a resumed grid sums its invocations)."""
+def add_wallclock(out: Path, seconds: float, loads: list[float]) -> None:
+    """Add one invocation's sweep time and its 1-minute load averages (sampled as each run finished) to
+    DIR/wallclock.json (a resumed grid sums its invocations)."""
 
     prev = read_wallclock(out)
     write_json(
-        out / WALLCLOCK, {"seconds": prev["seconds"] + seconds, "invocations": prev["invocations"] + 1}
+        out / WALLCLOCK,
+        {
+            "seconds": prev["seconds"] + seconds,
+            "invocations": prev["invocations"] + 1,
+            "load_sum": prev.get("load_sum", 0.0) + sum(loads),
+            "load_samples": prev.get("load_samples", 0) + len(loads),
+            "nice": os.nice(0),
+        },
     )
 
 
@@ -205,7 +214,7 @@ def measure_baselines(out: Path, names: list[str]) -> dict:
 
 
 def _length(k: int | None) -> str:
-    return f"1 step in {k}" if k else "full length"
+    return f"means of {k} steps" if k else "full length"  # downsample_by "mean", the recipe's rule
 
 
 def _f(v: float | None) -> str:
@@ -389,6 +398,11 @@ def write_doc(path: Path, out: Path, jobs: list[dict], plan: dict, base: dict, n
     summary = summarise(cells, base, plan)
     total = sum(m["train_seconds"] for v in cells.values() for m in v)
     wall = read_wallclock(out)
+    load = (
+        f"1-minute load average {wall['load_sum'] / wall['load_samples']:.1f} on average over the runs' ends"
+        if wall.get("load_samples")
+        else "load not recorded"
+    )
     plan_rows = "\n".join(
         f"| {n} | {p['batch_size']} | {p['epochs']} | {p['val_fraction']:.0%} | {p['warmup']} | "
         f"{_length(p['downsample'])} |"
@@ -453,8 +467,10 @@ both rounded to 3 decimals as shown.
 - The model after the last epoch is scored once on TEST; no epoch, setting or seed is picked on the test set.
 - Training time: `train_seconds` of each run's `metrics.json` (all epochs, including each epoch's evaluation);
   sum over the runs in the table: {total / 60:.1f} min; the grid's wall-clock with {WORKERS} worker processes:
-  {wall["seconds"] / 60:.1f} min over {wall["invocations"]} invocation(s) of the script, on a machine with 2
-  CPU cores shared with other jobs (load average about 9), under `nice -n 10`.
+  {wall["seconds"] / 60:.1f} min over {wall["invocations"]} invocation(s) of the script, on a machine with
+  {os.cpu_count()} CPU cores shared with other jobs ({load}), under
+  `nice -n {wall.get("nice", 10)}`. Both are wall-clock times: where other jobs paused or crowded out the
+  workers, the pauses are included (the per-run times in brackets vary with that, not only with the model).
 - Baselines, measured once per data set in this run:
 
 | data set | 1NN-ED | ED time | 1NN-DTW (full) | DTW time |
@@ -477,7 +493,10 @@ A pilot on GunPoint at its full 150 steps (seed 0, 120 epochs, batch 16, the ear
 (lstm) epochs, and the tanh RNN never left it (0.54 after 120 epochs): the networks spent half their budget
 finding a class signal spread over 150 steps. Keeping every 2nd step (75 steps) took GunPoint past 1NN-DTW.
 That rule (`--downsample auto`: at most 100 steps) was fixed after that pilot, which had seen GunPoint's test
-accuracy; it is applied to every data set alike and the pilot runs are not repeated by this script."""
+accuracy; it is applied to every data set alike and the pilot runs are not repeated by this script.
+Since then each block of k steps is averaged instead of keeping its first step (`--downsample-by mean`, an
+anti-aliased decimation); that change was chosen on validation carves of the training sets only
+(docs/training.md, "How it was chosen")."""
 
 
 def main(argv: list[str] | None = None) -> int:

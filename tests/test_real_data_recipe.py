@@ -11,13 +11,17 @@ import torch
 from conftest import run_cli
 from rnnscope import load_run
 from rnnscope.config import DataConfig, TrainConfig
+from rnnscope.data import load_dataset
 from rnnscope.data.csvfiles import parse_csv
+from rnnscope.data.prepare import reduce_steps
 from rnnscope.errors import BadArgument
 from rnnscope.report.run_report import preprocessing_sentence
 from rnnscope.stages.stream import input_every, input_transform
+from rnnscope.streaming.csvrows import CSVStreamer
+from rnnscope.training.api import load_data
 from rnnscope.training.chance import chance_warning, majority_rate
 from rnnscope.training.loop import lr_factor
-from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_train
+from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_data, resolve_train
 
 
 @pytest.mark.parametrize(
@@ -112,25 +116,29 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     code, stdout, err = run_cli([*argv, "--epochs", "3", "--out", str(out), "--quiet"], capsys)
     assert code == 0, err
     assert "recipe for real data (docs/training.md): batch 8, 3 epochs, validation 0%" in stdout
-    assert "downsample auto: every 3rd step kept (longest training series 240 -> 80 steps)" in stdout
+    assert (
+        "downsample auto: each block of 3 steps averaged (longest training series 240 -> 80 steps)" in stdout
+    )
     assert "1NN Euclidean                1.000" in stdout and "1NN DTW (full)" in stdout
     config = json.loads((out / "config.json").read_text())
     assert config["data"]["downsample"] == "auto" and config["data_source"]["downsample"] == 3
+    assert config["data"]["downsample_by"] == "mean" and config["data_source"]["downsample_by"] == "mean"
     # 12 per class: no carve; real data trains its whole update budget (no early stopping)
     assert config["recipe"] == {"batch_size": 8, "val_fraction": 0.0, "warmup": 1, "patience": 0}
     assert config["requested"]["train"]["batch_size"] is None
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["baseline_1nn_ed"] == 1.0 and metrics["baseline_1nn_dtw"] == 1.0
-    # the stream feeds rows 1, 4, 7, ... of each stream: the last answer is the model's on the series
+    # the stream feeds the means of rows 1-3, 4-6, ... of each stream, answered at rows 3, 6, ...: the
+    # last answer is the model's on the series
     run = load_run(out)
     x = run.data.test.x[:2]
     raw = np.loadtxt(data / "Toy_TEST.csv", delimiter=",", skiprows=1, usecols=range(240))[:2]
     rows = "\n\n".join("\n".join(f"{v:.4f}" for v in series) for series in raw) + "\n"
     (tmp_path / "rows.csv").write_text(rows)
     code, stdout, err = run_cli(["stream", str(out), "--input", str(tmp_path / "rows.csv")], capsys)
-    assert code == 0 and "trained on every 3rd step (downsample 3): rows 1, 4, 7" in err
+    assert code == 0 and "trained on the means of blocks of 3 steps (downsample 3, by mean)" in err
     lines = stdout.strip().splitlines()
-    assert len(lines) == 1 + 2 * 80 and lines[2].split(",")[1] == "4"
+    assert len(lines) == 1 + 2 * 80 and lines[2].split(",")[1] == "6" and lines[80].split(",")[1] == "240"
     with torch.no_grad():
         want = torch.softmax(run.model(torch.as_tensor(x)), -1).numpy()
     last = [np.array(line.split(",")[3:], dtype=float) for line in (lines[80], lines[160])]
@@ -150,6 +158,8 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
         ("ok", ["--label-column", "nope"], "no column named 'nope' in the header"),
         ("ok", ["--readout", "median"], "unknown readout 'median'"),
         ("ok", ["--downsample", "auto", "--task", "mixture"], "a built-in task's length is set by its"),
+        ("ok", ["--downsample-by", "median"], "invalid choice: 'median' (choose from 'mean', 'every')"),
+        ("ok", ["--downsample-by", "mean", "--task", "mixture"], "downsample_by applies to real data only"),
         ("tsvheader", [], "looks like a header naming the columns"),
     ],
 )
@@ -193,6 +203,68 @@ def test_report_states_the_downsampling():
         "series, 150 steps, became 75; the network saw this coarser series, the 1NN baselines the full one."
     )
     assert preprocessing_sentence({"data_source": {"downsample": None}}) is None
+    config["data_source"]["downsample_by"] = "mean"
+    assert preprocessing_sentence(config).startswith(
+        "each block of 2 steps averaged by the length rule (downsample auto: at most 100 steps):"
+    )
+
+
+def test_downsample_by_block_means_and_what_it_refuses():
+    x = np.arange(7, dtype=float)[:, None] * [1.0, 10.0]  # (7, 2)
+    np.testing.assert_array_equal(reduce_steps(x, 3, "every")[:, 0], [0, 3, 6])
+    np.testing.assert_array_equal(reduce_steps(x, 3, "mean"), [[1, 10], [4, 40], [6, 60]])  # last: 1 step
+    assert reduce_steps(x, None, "mean") is x and reduce_steps(x, 1, "mean") is x
+    with pytest.raises(BadArgument, match="downsample_by must be one of mean, every, got 'median'"):
+        DataConfig(task=None, dataset="GunPoint", downsample_by="median")
+    with pytest.raises(BadArgument, match="downsample_by applies to real data only"):
+        DataConfig(task="mixture", downsample_by="mean")
+
+
+def test_real_data_length_rule_fills_only_what_is_unset():
+    got = resolve_data(DataConfig(task=None, dataset="GunPoint"))
+    assert (got.downsample, got.downsample_by) == ("auto", "mean")
+    asked = resolve_data(DataConfig(task=None, dataset="GunPoint", downsample=3, downsample_by="every"))
+    assert (asked.downsample, asked.downsample_by) == (3, "every")
+    task = DataConfig(task="mixture")
+    assert resolve_data(task) is task
+
+
+def test_a_config_without_downsample_by_rebuilds_every_kth_step():
+    """config.json written before block means has no downsample_by: its data rebuilds as it was trained."""
+    old = load_data(DataConfig(task=None, dataset="GunPoint", downsample=2), seed=0)[0]
+    np.testing.assert_array_equal(old.train.x, load_dataset("GunPoint", downsample=2).train.x)
+    assert old.source["downsample_by"] == "every" and old.train.seq_len == 75
+    new = load_data(DataConfig(task=None, dataset="GunPoint", downsample=2, downsample_by="mean"), seed=0)[0]
+    assert new.source["downsample_by"] == "mean" and new.train.seq_len == 75
+    assert not np.allclose(new.train.x, old.train.x)
+
+
+def test_stream_averages_blocks_as_the_run_was_trained():
+    fed = []
+
+    class EchoPool:  # answers each fed step with the step itself (C = 2 values as 2 "probabilities")
+        input_size = 2
+
+        def open(self):
+            return len(fed)
+
+        def close(self, slot):
+            pass
+
+        def feed_ragged(self, chunks):
+            fed.extend(chunks.values())
+            return {slot: torch.as_tensor(x) for slot, x in chunks.items()}
+
+    out = []
+    streamer = CSVStreamer(EchoPool(), ["a", "b"], out.append, print, every=3, mean=True, block=2)
+    rows = [f"{t},{10 * t}" for t in range(7)]  # one stream of 7 rows, then one of 2 (shorter than k)
+    streamer.run(rows + [""] + ["1,1", "3,3"])
+    got = [(r[0], r[1], float(r[3]), float(r[4])) for r in out[1:]]
+    assert got == [("0", 3, 1.0, 10.0), ("0", 6, 4.0, 40.0), ("0", 7, 6.0, 60.0), ("1", 2, 2.0, 2.0)]
+    # the same rows prepared for training: the stream fed exactly the training steps
+    np.testing.assert_allclose(
+        np.concatenate(fed)[:3], reduce_steps(np.array([[t, 10 * t] for t in range(7)], float), 3, "mean")
+    )
 
 
 def test_stream_refuses_what_it_cannot_reproduce():

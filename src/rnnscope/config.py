@@ -15,6 +15,7 @@ from rnnscope.errors import BadArgument
 
 DEFAULT_TASK = "mixture"
 MODEL_KINDS = names.MODEL_KINDS  # "rnn" | "lstm" | "gru" | "transformer"
+DOWNSAMPLE_BY = ("mean", "every")  # rnnscope.data.prepare.DOWNSAMPLE_BY (config imports no numpy)
 READOUTS = ("last", "mean", "max", "attention")  # how a recurrent classifier reads its top layer out
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
@@ -36,6 +37,9 @@ class DataConfig:
     label_column: int | str | None = None  # .csv files only: the label's column (0-based or header name)
     downsample: int | str | None = None  # real data only: keep every k-th step, or "auto" (at most
     #                                      training.recipe.MAX_STEPS steps); None: "auto" for real data
+    downsample_by: str | None = None  # real data only: "mean" of each block of k steps | "every" k-th step
+    #                                   kept; None: "mean" for a new real-data run (a config.json without
+    #                                   it, written before block means, rebuilds with "every")
 
     def __post_init__(self) -> None:
         given = [k for k in ("task", "dataset", "path") if getattr(self, k) is not None]
@@ -50,6 +54,15 @@ class DataConfig:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
         if self.label_column is not None and self.path is None:
             raise BadArgument("a label column applies to your own .csv files (--data) only")
+        if self.downsample_by is not None:
+            if self.downsample_by not in DOWNSAMPLE_BY:
+                raise BadArgument(
+                    f"downsample_by must be one of {', '.join(DOWNSAMPLE_BY)}, got {self.downsample_by!r}"
+                )
+            if self.task is not None:
+                raise BadArgument(
+                    "downsample_by applies to real data only (a built-in task is not downsampled)"
+                )
         if isinstance(self.downsample, str):
             if self.downsample.lower() != "auto":
                 raise BadArgument(f"downsample must be a positive integer or auto, got {self.downsample!r}")

@@ -66,8 +66,14 @@ def add_train_options(p) -> None:
         "--downsample",
         type=downsample_value,
         metavar="K|auto",
-        help="real data: keep every k-th step, or auto: k = ceil(longest training series / 100) "
+        help="real data: shorten by k, or auto: k = ceil(longest training series / 100) "
         "(default for real data: auto; 1 keeps every step)",
+    )
+    src.add_argument(
+        "--downsample-by",
+        choices=["mean", "every"],
+        help="real data: how --downsample shortens: the mean of each block of k steps (default), or "
+        "every k-th step kept",
     )
     g = p.add_argument_group("model")
     g.add_argument("--model", type=model_name, default=m.kind, help=" | ".join(MODEL_KINDS) + " (any case)")
@@ -249,6 +255,7 @@ def configs_from_args(args):
         normalize=args.normalize,
         truncate=args.truncate,
         downsample=args.downsample,
+        downsample_by=args.downsample_by,
         label_column=args.label_column,
     )
     model_cfg = ModelConfig(

@@ -21,7 +21,25 @@ from rnnscope.errors import BadArgument
 NORMALIZE = ("none", "series", "channel")
 MISSING = ("interpolate", "error")
 _TINY_STD = 1e-8  # below this a series/channel counts as constant: centred, not scaled
-AUTO_MAX_STEPS = 100  # downsample="auto": keep every k-th step, k = ceil(longest training series / this)
+AUTO_MAX_STEPS = 100  # downsample="auto": k = ceil(longest training series / this)
+DOWNSAMPLE_BY = ("mean", "every")  # downsampling by k: the mean of each block of k steps, or every k-th step
+
+
+def reduce_steps(x: np.ndarray, k: int | None, by: str = "every") -> np.ndarray:
+    """One (T_i, C) series shortened by k -> (ceil(T_i / k), C).
+
+    by="every": steps 0, k, 2k, ... kept. by="mean": the mean of each block of k consecutive steps (steps
+    0..k-1, k..2k-1, ...; the last block may be shorter and is the mean of the steps it holds) — an
+    anti-aliasing low-pass before the decimation, so that spikes and fast oscillations between the kept
+    steps are not lost or folded into slow ones. k None or 1: unchanged.
+    """
+    if not k or k < 2:
+        return x
+    if by == "every":
+        return x[::k]
+    starts = np.arange(0, len(x), k)
+    counts = np.minimum(starts + k, len(x)) - starts
+    return np.add.reduceat(x, starts, axis=0) / counts[:, None]
 
 
 def auto_downsample(longest: int, max_steps: int = AUTO_MAX_STEPS) -> int | None:
@@ -150,19 +168,23 @@ def prepare(
     missing: str = "interpolate",
     truncate: int | None = None,
     downsample: int | None = None,
+    downsample_by: str = "every",
     source: dict | None = None,
 ) -> DataBundle:
     """Two RawSplits -> DataBundle with x (N, T, C) float32, y (N,), lengths (N,).
 
     normalize: "none" | "series" | "channel" (train statistics). missing: "interpolate" | "error".
-    downsample: keep every k-th step (steps 0, k, 2k, ...), or "auto": k = ceil(longest training series /
-    AUTO_MAX_STEPS) (none when it fits); truncate: then keep at most this many steps.
+    downsample: shorten by k, or "auto": k = ceil(longest training series / AUTO_MAX_STEPS) (none when it
+    fits); downsample_by: "every" keeps steps 0, k, 2k, ..., "mean" averages each block of k steps
+    (`reduce_steps`); truncate: then keep at most this many steps.
     source: what the loader knows (name, paths, format); preparation steps and the label mapping are added.
     """
     if normalize not in NORMALIZE:
         raise BadArgument(f"normalize must be one of {', '.join(NORMALIZE)}; got {normalize!r}")
     if missing not in MISSING:
         raise BadArgument(f"missing must be one of {', '.join(MISSING)}; got {missing!r}")
+    if downsample_by not in DOWNSAMPLE_BY:
+        raise BadArgument(f"downsample_by must be one of {', '.join(DOWNSAMPLE_BY)}; got {downsample_by!r}")
     _check_step("truncate", truncate)
     auto = downsample == "auto"
     if not auto:
@@ -186,7 +208,7 @@ def prepare(
     longest = max(len(x) for x in cleaned[0])
     if auto:  # from the training series only
         downsample = auto_downsample(longest)
-    prepared = [[x[:: downsample or 1][:truncate] for x in out] for out in cleaned]
+    prepared = [[reduce_steps(x, downsample, downsample_by)[:truncate] for x in out] for out in cleaned]
     tr, te, stats = normalize_series(prepared[0], prepared[1], normalize)
     t = max(len(x) for x in tr + te)  # one T for both splits: models see the same padded length
     (x_tr, len_tr), (x_te, len_te) = pad(tr, t), pad(te, t)
@@ -207,6 +229,7 @@ def prepare(
             "truncate": truncate,
             "downsample": downsample,
             "downsample_auto": auto,
+            "downsample_by": downsample_by,
             "longest_train_series": int(longest),
             "label_mapping": {name: i for i, name in enumerate(names)},
             "lengths": {

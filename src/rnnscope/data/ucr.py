@@ -105,13 +105,14 @@ def load_dataset(
     normalize: str = "channel",
     missing: str = "interpolate",
     truncate: int | None = None,
-    downsample: int | None = None,
+    downsample: int | str | None = None,
+    downsample_by: str = "every",
 ) -> DataBundle:
     """A built-in data set with its official train/test split (names: DATASETS, case-insensitive).
 
-    normalize: "none" | "series" | "channel"; missing: "interpolate" | "error"; truncate/downsample: see
-    prepare.prepare. Raises BadArgument (a ValueError) for an unknown name, MissingExtra (an ImportError) when
-    aeon is not installed.
+    normalize: "none" | "series" | "channel"; missing: "interpolate" | "error"; truncate, downsample,
+    downsample_by: see prepare.prepare. Raises BadArgument (a ValueError) for an unknown name, MissingExtra
+    (an ImportError) when aeon is not installed.
     """
     name = _resolve(name)
     train_path, test_path = _files(name)
@@ -132,6 +133,7 @@ def load_dataset(
         missing=missing,
         truncate=truncate,
         downsample=downsample,
+        downsample_by=downsample_by,
         source=source,
     )
 
@@ -195,6 +197,7 @@ def load_directory(
     missing: str = "interpolate",
     truncate: int | None = None,
     downsample: int | str | None = None,
+    downsample_by: str = "every",
     label_column: int | str | None = None,
 ) -> DataBundle:
     """The user's own data for `--data PATH`.
@@ -229,5 +232,6 @@ def load_directory(
         missing=missing,
         truncate=truncate,
         downsample=downsample,
+        downsample_by=downsample_by,
         source=source,
     )

@@ -96,8 +96,13 @@ def preprocessing_sentence(config: dict) -> str | None:
         else "as asked"
     )
     after = (src.get("lengths") or {}).get("train", [None, None])[1]
+    kept = (
+        f"each block of {k} steps averaged"
+        if src.get("downsample_by") == "mean"
+        else f"every {ordinal(k)} step kept"
+    )
     return (
-        f"every {ordinal(k)} step kept {how}: the longest training series, {src.get('longest_train_series')} "
+        f"{kept} {how}: the longest training series, {src.get('longest_train_series')} "
         f"steps, became {after}; the network saw this coarser series, the 1NN baselines the full one."
     )
 

@@ -63,7 +63,12 @@ def preprocessing(config: dict) -> str | None:
     ]
     k = src.get("downsample", d.get("downsample"))
     if k and k > 1:
-        parts.append(f"every {ordinal(k)} step kept (downsampled by {k})")
+        by_mean = src.get("downsample_by", d.get("downsample_by")) == "mean"
+        parts.append(
+            f"each block of {k} steps averaged (downsampled by {k})"
+            if by_mean
+            else f"every {ordinal(k)} step kept (downsampled by {k})"
+        )
     n = src.get("truncate", d.get("truncate"))
     if n:
         parts.append(f"truncated to the first {n} steps")

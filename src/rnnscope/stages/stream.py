@@ -1,8 +1,8 @@
 """`rnnscope stream RUN_DIR`: CSV rows in (one time step per row), running predictions out.
 
-The stream sees what the run was trained on: the run's channel normalisation and its downsampling are
-applied to the rows (or refused in one line where a stream cannot reproduce them); `raw` feeds rows as
-given.
+The stream sees what the run was trained on: the run's channel normalisation and its downsampling (every
+k-th row, or the mean of each block of k rows) are applied to the rows (or refused in one line where a
+stream cannot reproduce them); `raw` feeds rows as given.
 """
 
 from __future__ import annotations
@@ -33,22 +33,36 @@ def input_transform(run, raw: bool):
     return None
 
 
+def input_by_mean(run) -> bool:
+    """Whether the run's downsampling averaged blocks of k steps (`downsample_by` "mean"); a run whose
+    data source does not say so (written before block means) kept every k-th step."""
+    return (run.config.get("data_source") or {}).get("downsample_by", "every") == "mean"
+
+
 def input_every(run, raw: bool) -> tuple[int, str | None]:
-    """(k, the sentence saying so) when the run was trained on every k-th step (its downsample), else
-    (1, None); raw=True: (1, None)."""
+    """(k, the sentence saying so) when the run was trained on data shortened by k (its downsample:
+    every k-th step or block means), else (1, None); raw=True: (1, None)."""
     k = (run.config.get("data_source") or {}).get("downsample") if run.data_cfg.task is None else None
     if raw or not k or k < 2:
         return 1, None
-    note = (
-        f"this run was trained on every {ordinal(k)} step (downsample {k}): rows 1, {k + 1}, "
-        f"{2 * k + 1}, ... of each stream are fed and answered (--raw feeds every row)"
-    )
+    if input_by_mean(run):
+        note = (
+            f"this run was trained on the means of blocks of {k} steps (downsample {k}, by mean): each "
+            f"block of {k} rows of a stream is averaged and fed, answered at rows {k}, {2 * k}, ... and at "
+            "a stream's last row (--raw feeds every row)"
+        )
+    else:
+        note = (
+            f"this run was trained on every {ordinal(k)} step (downsample {k}): rows 1, {k + 1}, "
+            f"{2 * k + 1}, ... of each stream are fed and answered (--raw feeds every row)"
+        )
     return int(k), note
 
 
 def streamer(run, write_row, on_error, *, transform=None, every: int = 1, **options) -> CSVStreamer:
     """A CSVStreamer over a StreamPool of the run's model; options: id_column, header, block,
-    stop_on_error, flush (see rnnscope.streaming.csvrows.CSVStreamer)."""
+    stop_on_error, flush (see rnnscope.streaming.csvrows.CSVStreamer). every > 1 averages blocks of
+    `every` rows where the run was trained on block means (`input_by_mean`)."""
     return CSVStreamer(
         StreamPool(run.model),
         run.config["class_names"],
@@ -56,5 +70,6 @@ def streamer(run, write_row, on_error, *, transform=None, every: int = 1, **opti
         on_error,
         transform=transform,
         every=every,
+        mean=every > 1 and input_by_mean(run),
         **options,
     )

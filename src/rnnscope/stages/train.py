@@ -78,6 +78,7 @@ def train(
     normalize: str = "channel",
     truncate: int | None = None,
     downsample: int | str | None = None,
+    downsample_by: str | None = None,
     model: str = "rnn",
     hidden: int = 64,
     layers: int = 2,
@@ -113,6 +114,7 @@ def train(
         normalize=normalize,
         truncate=truncate,
         downsample=downsample,
+        downsample_by=downsample_by,
         label_column=label_column,
     )
     model_cfg = ModelConfig(
@@ -171,8 +173,13 @@ def recipe_lines(run) -> list[str]:
         how = "downsample auto" if src.get("downsample_auto") else f"--downsample {k}"
         longest = src.get("longest_train_series")
         after = (src.get("lengths") or {}).get("train", [None, None])[1]
+        kept = (
+            f"each block of {k} steps averaged"
+            if src.get("downsample_by") == "mean"
+            else f"every {ordinal(k)} step kept"
+        )
         lines.append(
-            f"{how}: every {ordinal(k)} step kept (longest training series {longest} -> {after} steps); "
+            f"{how}: {kept} (longest training series {longest} -> {after} steps); "
             "`rnnscope stream` applies the same"
         )
     return lines

@@ -39,6 +39,9 @@ class CSVStreamer:
     transform: optional function x (n, C) float32 -> x (n, C), e.g. the run's channel normalisation.
     every: feed only each stream's rows 1, 1 + every, 1 + 2 every, ... (a run trained on every k-th
     step: its `downsample`); only those rows are answered, numbered by their row in the stream.
+    mean (with every = k > 1): feed the mean of each block of k rows instead (rows 1..k, k+1..2k, ...: a
+    run trained on block means, `downsample_by` "mean"), answered at the block's last row; a stream that
+    ends inside a block gets the mean of the rows its last block holds, answered at its last row.
     block: rows gathered before the model runs (1 answers each row as it arrives; larger is faster —
     the answers are the same). write: called with each output row (a list); report: with each
     bad-row message; flush: called after each block is written.
@@ -58,12 +61,14 @@ class CSVStreamer:
         stop_on_error: bool = False,
         flush=None,
         every: int = 1,
+        mean: bool = False,
     ):
         if block < 1:
             raise BadArgument(f"block must be positive, got {block}")
         if every < 1:
             raise BadArgument(f"every must be positive, got {every}")
-        self.every = every
+        self.every, self.mean = every, mean and every > 1
+        self._blocks: dict[str, tuple[np.ndarray, int]] = {}  # mean: open stream -> (sum, rows) of its block
         self._rows_in: dict[str, int] = {}  # open stream name -> its good rows so far (fed or not)
         self.pool, self.class_names = pool, [str(c) for c in class_names]
         self.write, self.report, self.flush = write, report, flush or (lambda: None)
@@ -72,7 +77,7 @@ class CSVStreamer:
         self.n_features = pool.input_size
         self.stats = StreamStats()
         self._slots: dict[str, int] = {}  # open stream name -> slot
-        self._pending: list[tuple[str, np.ndarray]] = []
+        self._pending: list[tuple[str, np.ndarray, int]] = []  # (stream, row values, row number in it)
         self._next_name = 0  # blank-line mode: the number of the current stream
         self._seen_rows = False  # blank-line mode: the current stream has had a (good or bad) row
         self._id_index: int | None = (
@@ -111,6 +116,8 @@ class CSVStreamer:
                 self._run_block()
         if not started:
             self.write(self.header_row())
+        for name in list(self._blocks):  # the input ended: the open streams' partial blocks
+            self._end_block(name)
         self._run_block()
         self.flush()
         return self.stats
@@ -140,6 +147,7 @@ class CSVStreamer:
             name = fields.pop(self._id_index)
             where = f"line {number} (stream {name!r})"
             if not any(fields):  # only the id: the stream ends
+                self._end_block(name)
                 self._run_block()
                 self._close(name)
                 return True
@@ -161,9 +169,20 @@ class CSVStreamer:
             name = str(self._next_name)
         seen = self._rows_in.get(name, 0)
         self._rows_in[name] = seen + 1
-        if seen % self.every == 0:  # a step the run's model was trained on
-            self._pending.append((name, values))
+        if self.mean:
+            total, n = self._blocks.pop(name, (np.zeros(len(values)), 0))
+            self._blocks[name] = (total + values, n + 1)
+            if n + 1 == self.every:
+                self._end_block(name)
+        elif seen % self.every == 0:  # a step the run's model was trained on
+            self._pending.append((name, values, seen + 1))
         return True
+
+    def _end_block(self, name: str) -> None:
+        """mean: the stream's current block (full, or partial when the stream ends) -> its mean, pending."""
+        total, n = self._blocks.pop(name, (None, 0))
+        if n:
+            self._pending.append((name, (total / n).astype(np.float32), self._rows_in[name]))
 
     def _csv_column(self, feature: int) -> int:
         """1-based column number in the file of 0-based feature `feature`."""
@@ -180,6 +199,7 @@ class CSVStreamer:
     def _end_current(self) -> None:
         """A blank line: the current stream (if it had any row) ends; the next row starts the next one."""
         if self._seen_rows:
+            self._end_block(str(self._next_name))
             self._run_block()
             self._close(str(self._next_name))
             self._next_name += 1
@@ -204,7 +224,7 @@ class CSVStreamer:
             return
         pending, self._pending = self._pending, []
         per: dict[str, list[int]] = {}
-        for i, (name, _) in enumerate(pending):
+        for i, (name, _, _) in enumerate(pending):
             per.setdefault(name, []).append(i)
         chunks = {}
         for name, idx in per.items():
@@ -215,10 +235,8 @@ class CSVStreamer:
         for name, idx in per.items():
             slot = self._slots[name]
             p = probs[slot].numpy()
-            first = self.pool.steps(slot) - len(idx) + 1
             for j, i in enumerate(idx):
-                row = p[j]
-                step = (first + j - 1) * self.every + 1  # the row's number in its stream
+                row, step = p[j], pending[i][2]  # step: the row's number in its stream
                 out[i] = [name, step, self.class_names[int(row.argmax())]] + [_prob(v) for v in row]
         for row in out:
             self.write(row)

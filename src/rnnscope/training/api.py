@@ -39,7 +39,7 @@ from rnnscope.training.checkpoint import (
 from rnnscope.training.imported import load_imported
 from rnnscope.training.loop import Trainer
 from rnnscope.training.metrics import compute_metrics
-from rnnscope.training.recipe import resolve_train
+from rnnscope.training.recipe import resolve_data, resolve_train
 from rnnscope.training.rundir import HistoryWriter, rebuild_hint, verify_run
 
 Finisher = Callable[[Path, list[dict], dict], object]  # (out, history, metrics) -> anything
@@ -56,6 +56,7 @@ def load_data(cfg: DataConfig, seed: int) -> tuple[DataBundle, object | None]:
         return task.make(cfg.n_train, cfg.n_test, seed), task
 
     kw = {"normalize": cfg.normalize, "truncate": cfg.truncate, "downsample": cfg.downsample}
+    kw["downsample_by"] = cfg.downsample_by or "every"  # None: a config.json from before block means
     if cfg.dataset is not None:
         return load_dataset(cfg.dataset, **kw), None
     return load_directory(cfg.path, label_column=cfg.label_column, **kw), None
@@ -120,8 +121,7 @@ def run_training(
     if data_cfg.path is not None:  # config.json must rebuild the data from any working directory
         data_cfg = dataclasses.replace(data_cfg, path=str(Path(data_cfg.path).resolve()))
     requested = {"data": to_dict(data_cfg), "train": to_dict(train_cfg)}  # before the recipe fills in
-    if data_cfg.task is None and data_cfg.downsample is None:  # the recipe's length rule for real data
-        data_cfg = dataclasses.replace(data_cfg, downsample="auto")
+    data_cfg = resolve_data(data_cfg)  # real data: the recipe's length rule (downsample auto, block means)
     out = rundir.prepare_output(out, overwrite) if out is not None else None
     data, task = load_data(data_cfg, train_cfg.seed)
     train_cfg, chosen = resolve_train(train_cfg, len(data.train), data.n_classes, real=task is None)

@@ -121,6 +121,7 @@ def data_of(summary: ImportSummary, path: Path) -> tuple[DataConfig, DataBundle 
         "normalize",
         "truncate",
         "downsample",
+        "downsample_by",
     )
     cfg = {k: d[k] for k in keys if k in d}
     if "task" not in cfg:

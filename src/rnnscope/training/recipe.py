@@ -13,8 +13,9 @@ training folds only):
   cosine to zero, stepped per update;
 - early stopping: off (the update budget is the recipe; built-in tasks stop after 10 epochs without a
   validation gain, not before `min_epochs`);
-- length: series longer than `MAX_STEPS` keep every k-th step, k = ceil(longest / MAX_STEPS)
-  (`downsample="auto"`).
+- length: series longer than `MAX_STEPS` are shortened by k = ceil(longest / MAX_STEPS)
+  (`downsample="auto"`), each block of k steps replaced by its mean (`DOWNSAMPLE_BY`, "mean"; an explicit
+  `downsample=k` averages too unless `downsample_by="every"`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ import math
 from rnnscope.data.prepare import AUTO_MAX_STEPS as MAX_STEPS
 from rnnscope.data.prepare import auto_downsample
 
-__all__ = ["MAX_STEPS", "auto_downsample", "resolve_train", "recipe_batch_size", "recipe_epochs"]
+__all__ = [
+    "DOWNSAMPLE_BY",
+    "MAX_STEPS",
+    "auto_downsample",
+    "resolve_train",
+    "recipe_batch_size",
+    "recipe_epochs",
+    "resolve_data",
+]
 
 TASK_DEFAULTS = {"epochs": 60, "batch_size": 32, "val_fraction": 0.1, "warmup": 0, "patience": 10}
 UPDATES = 600  # optimizer updates a real-data run aims for
@@ -34,6 +43,7 @@ BATCH_RANGE = (8, 64)  # batch size: the power of two nearest N / 8, clamped to 
 VAL_FRACTION = 0.1  # the validation carve where the classes are large enough
 VAL_MIN_PER_CLASS = 20  # carve only when training series per class average at least this
 WARMUP_SHARE = 0.05  # share of the updates over which the learning rate warms up
+DOWNSAMPLE_BY = "mean"  # how real data is shortened by k: block means (anti-aliased), not every k-th step
 
 
 def recipe_batch_size(n_train: int) -> int:
@@ -50,6 +60,18 @@ def recipe_epochs(n_fit: int, batch_size: int, updates: int = UPDATES) -> int:
     """Epochs that give about `updates` optimizer updates on n_fit series, clamped to EPOCH_RANGE."""
     per_epoch = -(-n_fit // batch_size)
     return int(min(max(math.ceil(updates / per_epoch), EPOCH_RANGE[0]), EPOCH_RANGE[1]))
+
+
+def resolve_data(cfg):
+    """DataConfig with real data's unset length rule filled in: downsample "auto", by `DOWNSAMPLE_BY`.
+    Built-in tasks are returned unchanged."""
+    if cfg.task is not None:
+        return cfg
+    if cfg.downsample is None:
+        cfg = dataclasses.replace(cfg, downsample="auto")
+    if cfg.downsample_by is None:
+        cfg = dataclasses.replace(cfg, downsample_by=DOWNSAMPLE_BY)
+    return cfg
 
 
 def resolve_train(cfg, n_train: int, n_classes: int, real: bool):
