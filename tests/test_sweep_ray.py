@@ -24,6 +24,7 @@ from ray._private import ray_constants
 from rnnscope.cli import main
 from rnnscope.io import load_tensors
 from rnnscope.rundir import RunPaths, read_history, read_sweep_file
+from rnnscope.stages import sweeps as sweeps_stage
 from rnnscope.sweep import InlineExecutor, run_sweep, runner
 from rnnscope.sweep.compare import plan_compare
 from rnnscope.sweep.ray_executor import SCRATCH_ENV, RayExecutor, scratch_dir
@@ -125,12 +126,17 @@ def test_unreachable_ray_address_is_one_line_within_seconds(tmp_path, capsys):
     assert not (tmp_path / "sweep").exists()
 
 
-def test_ray_sweep_gives_the_local_results(cluster, reference, tmp_path, capsys):
+def test_ray_sweep_gives_the_local_results(cluster, reference, tmp_path, capsys, monkeypatch):
+    def driver_draws(*args, **kwargs):
+        raise AssertionError("the driver drew a run's curves: its Ray worker should have")
+
+    monkeypatch.setattr(sweeps_stage, "write_curves", driver_draws)  # the Ray workers import their own
     out = tmp_path / "sweep"
     assert main(cli_args(out, "--executor", "ray")) == 0
     assert table(out) == table(reference)
     for job in jobs_in(out, reference):
         assert_same_run(Path(job["out"]), reference / "runs" / job["name"])
+        assert (Path(job["out"]) / "training_curves.png").stat().st_size > 1000  # drawn on the worker
     assert not any(cluster.rglob("*.safetensors"))  # scratch copies are gone once delivered
     assert main(cli_args(out, "--executor", "ray")) == 0  # a repeat skips both runs
     assert "2 of 2 runs were already finished (skipped)" in capsys.readouterr().out
