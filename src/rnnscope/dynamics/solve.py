@@ -193,8 +193,7 @@ def newton_lm(
             mu = torch.where(lm, torch.where(ok, mu * factor, mu * nu), mu)
         newton_failed = ~lm & ~ok
         if bool(newton_failed.any()):  # a Newton step that did not lower q: Levenberg-Marquardt next
-            mu = mu.clone()
-            mu[newton_failed] = _initial_mu(p["a"][newton_failed])
+            mu = torch.where(newton_failed, torch.full_like(mu, MU0), mu)
         p["mu"] = mu
         capped = ~lm & ok & (length >= p["radius"] * (1 - 1e-9))
         p["radius"] = torch.where(capped, 2 * p["radius"], p["radius"])  # a shortened step that paid: longer
@@ -245,7 +244,7 @@ def _directions(p: dict) -> tuple[Tensor, Tensor, Tensor]:
         failed = ~lm & ((info != 0) | ~delta.isfinite().all(-1))
         delta = delta * (p["radius"] / delta.norm(dim=-1)).clamp(max=1.0)[:, None]  # long steps shortened
         if bool(failed.any()):
-            mu[failed] = _initial_mu(a[failed])
+            mu[failed] = MU0
             lm |= failed
     else:
         delta = torch.empty_like(g)
@@ -276,8 +275,3 @@ def merge_settled(p, delta, reach, cell, leader, iterations, out_q, length=None)
     follow = torch.zeros(len(idx), dtype=torch.bool, device=idx.device)
     follow[rows] = True
     return follow
-
-
-def _initial_mu(a: Tensor) -> Tensor:
-    """Levenberg-Marquardt's first μ for points (M, D, D) = A: MU0 each."""
-    return a.new_full((a.shape[0],), MU0)
