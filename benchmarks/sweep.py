@@ -15,11 +15,12 @@ sweeps (benchmarks/parallel_ceiling.py: one workload alone against two at once, 
 and for the sweep's own training): a shared virtual machine's two cores give less than 2x, and no sweep
 runner can beat that.
 
-The defaults (8 jobs of 30 epochs, ~10 minutes in all) make training outweigh the fixed start-up of a
-sweep (the driver's imports, a spawned worker importing torch, figures at the end: ~9 s here); with
-fewer or shorter jobs the same fixed cost caps the 2-worker speed-up lower (docs/scale.md).
+The defaults (12 jobs of 30 epochs, ~10-13 minutes in all) make training outweigh the fixed cost of a
+sweep (the driver's imports, a spawned worker importing torch and torch.optim's torch._dynamo, figures
+and exit at the end: ~11 s here). With fewer or shorter jobs the same fixed cost caps the 2-worker
+speed-up lower: 8 of these jobs gave 1.50-1.62x where 12 gave 1.70-1.79x (docs/scale.md).
 
-    python benchmarks/sweep.py [--epochs 30] [--n-train 600] [--seeds 0,1,2,3] [--repeats 1] [--skip-ray]
+    python benchmarks/sweep.py [--epochs 30] [--n-train 600] [--seeds 0,1,2,3,4,5] [--repeats 1] [--skip-ray]
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def train_argv(job: dict, out: Path) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="rnn,gru")
-    ap.add_argument("--seeds", default="0,1,2,3")
+    ap.add_argument("--seeds", default="0,1,2,3,4,5")
     ap.add_argument("--length", type=int, default=40)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--n-train", type=int, default=600)
