@@ -15,7 +15,7 @@ from rnnscope.errors import BadArgument
 
 DEFAULT_TASK = "mixture"
 MODEL_KINDS = names.MODEL_KINDS  # "rnn" | "lstm" | "gru" | "transformer"
-DOWNSAMPLE_BY = ("mean", "every")  # rnnscope.data.prepare.DOWNSAMPLE_BY (config imports no numpy)
+DOWNSAMPLE_BY = ("mean", "every")  # shortening by k: block means | every k-th step (data.prepare)
 READOUTS = ("last", "mean", "max", "attention")  # how a recurrent classifier reads its top layer out
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from rnnscope.config import DOWNSAMPLE_BY  # by k: the mean of each block of k steps, or every k-th
 from rnnscope.data.dataset import DataBundle, Split
 from rnnscope.data.formats import RawSplit, fail
 from rnnscope.errors import BadArgument
@@ -22,7 +23,6 @@ NORMALIZE = ("none", "series", "channel")
 MISSING = ("interpolate", "error")
 _TINY_STD = 1e-8  # below this a series/channel counts as constant: centred, not scaled
 AUTO_MAX_STEPS = 100  # downsample="auto": k = ceil(longest training series / this)
-DOWNSAMPLE_BY = ("mean", "every")  # downsampling by k: the mean of each block of k steps, or every k-th step
 
 
 def reduce_steps(x: np.ndarray, k: int | None, by: str = "every") -> np.ndarray:

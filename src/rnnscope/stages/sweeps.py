@@ -54,13 +54,10 @@ def run_and_draw(job: dict) -> dict:
     """One job in a worker: `run_job`, then the run's training curves when it trained to the end and has
     none yet (a drawing failure is left to the driver's `draw_missing_curves`, which raises it)."""
     result = run_job(job)
-    if result["status"] != "failed" and result.get("metrics"):
-        paths = RunPaths(result["out"])
-        if not paths.training_curves.png.exists():
-            try:
-                write_curves(paths.root, metrics=result["metrics"])
-            except Exception:  # redrawn (and then raised) by the driver
-                pass
+    try:
+        draw_missing_curves([result])
+    except Exception:  # redrawn (and then raised) by the driver
+        pass
     return result
 
 

@@ -14,8 +14,8 @@ training folds only):
 - early stopping: off (the update budget is the recipe; built-in tasks stop after 10 epochs without a
   validation gain, not before `min_epochs`);
 - length: series longer than `MAX_STEPS` are shortened by k = ceil(longest / MAX_STEPS)
-  (`downsample="auto"`), each block of k steps replaced by its mean (`DOWNSAMPLE_BY`, "mean"; an explicit
-  `downsample=k` averages too unless `downsample_by="every"`).
+  (`downsample="auto"`), each block of k steps replaced by its mean (`DEFAULT_DOWNSAMPLE_BY`, "mean";
+  an explicit `downsample=k` averages too unless `downsample_by="every"`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from rnnscope.data.prepare import AUTO_MAX_STEPS as MAX_STEPS
 from rnnscope.data.prepare import auto_downsample
 
 __all__ = [
-    "DOWNSAMPLE_BY",
+    "DEFAULT_DOWNSAMPLE_BY",
     "MAX_STEPS",
     "auto_downsample",
     "resolve_train",
@@ -43,7 +43,7 @@ BATCH_RANGE = (8, 64)  # batch size: the power of two nearest N / 8, clamped to 
 VAL_FRACTION = 0.1  # the validation carve where the classes are large enough
 VAL_MIN_PER_CLASS = 20  # carve only when training series per class average at least this
 WARMUP_SHARE = 0.05  # share of the updates over which the learning rate warms up
-DOWNSAMPLE_BY = "mean"  # how real data is shortened by k: block means (anti-aliased), not every k-th step
+DEFAULT_DOWNSAMPLE_BY = "mean"  # real data shortened by k: block means (anti-aliased), not every k-th step
 
 
 def recipe_batch_size(n_train: int) -> int:
@@ -63,14 +63,14 @@ def recipe_epochs(n_fit: int, batch_size: int, updates: int = UPDATES) -> int:
 
 
 def resolve_data(cfg):
-    """DataConfig with real data's unset length rule filled in: downsample "auto", by `DOWNSAMPLE_BY`.
+    """DataConfig with real data's unset length rule filled in: downsample "auto", by `DEFAULT_DOWNSAMPLE_BY`.
     Built-in tasks are returned unchanged."""
     if cfg.task is not None:
         return cfg
     if cfg.downsample is None:
         cfg = dataclasses.replace(cfg, downsample="auto")
     if cfg.downsample_by is None:
-        cfg = dataclasses.replace(cfg, downsample_by=DOWNSAMPLE_BY)
+        cfg = dataclasses.replace(cfg, downsample_by=DEFAULT_DOWNSAMPLE_BY)
     return cfg
 
 
