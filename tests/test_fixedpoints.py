@@ -19,6 +19,7 @@ from rnnscope.dynamics import (
     state_trajectories,
 )
 from rnnscope.dynamics.solve import merge_settled, settled_cell
+from rnnscope.dynamics.unique import identical_rows, unique_points
 from rnnscope.errors import BadArgument
 from rnnscope.io import RunFileError, read_json, write_json
 from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier
@@ -173,13 +174,12 @@ def test_points_settled_on_one_root_are_merged_into_the_first():
         "x": x,
         "mu": torch.tensor([0.0, 0.0, 0.0, 1e-3, 0.0, 0.0], dtype=torch.float64),
         "idx": torch.tensor([10, 11, 12, 13, 14, 15]),
-        "its": torch.tensor([4, 4, 4, 4, 4, 4]),
         "q": torch.full((6,), 1e-20, dtype=torch.float64),
     }
     leader, iterations = torch.arange(16), torch.zeros(16, dtype=torch.int64)
     out_q = torch.zeros(16, dtype=torch.float64)
     cell = settled_cell(2, 1e-3)
-    follow = merge_settled(p, delta.double(), cell, cell, leader, iterations, out_q)
+    follow = merge_settled(p, delta.double(), cell, cell, leader, iterations, out_q, its=4)
     assert follow.tolist() == [False, True, False, False, True, False]
     assert leader[10:].tolist() == [10, 10, 12, 13, 10, 15] and iterations[[11, 14]].tolist() == [4, 4]
 
@@ -374,3 +374,20 @@ def test_step_and_jacobian_from_one_traced_forward_equal_step_and_jacobian(kind)
         f, jac = fmap.step_and_jacobian(x)
         torch.testing.assert_close(f, fmap.step(x), atol=1e-14, rtol=0)
         torch.testing.assert_close(jac, fmap.jacobian(x), atol=1e-14, rtol=0)
+
+
+def test_identical_rows_group_like_numpy_unique_and_uniqueness_counts_every_start():
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((7, 5))
+    pick = rng.integers(0, 7, size=40)
+    x = base[pick]
+    rows, first, inverse = identical_rows(x)
+    np.testing.assert_array_equal(rows[inverse], x)  # every row is its group's row, bit for bit
+    assert len(rows) == len(np.unique(x, axis=0)) == len(np.unique(pick))
+    assert (first == np.array([np.flatnonzero(pick == pick[f])[0] for f in first])).all()
+    # a row 1e-9 away is its own group but one point at tol 1e-3; q decides the representative
+    y = np.concatenate([x, x[:1] + 1e-9])
+    q = np.arange(len(y), dtype=float)[::-1].copy()
+    kept, counts = unique_points(y, q, 1e-3)
+    assert counts.sum() == len(y) and len(kept) == len(np.unique(pick))
+    assert kept[0] == len(y) - 1 and counts[0] == (pick == pick[0]).sum() + 1

@@ -7,7 +7,8 @@ good: (AᵀA + μ I) δ = -Aᵀ G by Cholesky, μ adapted per point (Nielsen's r
 where A is singular (saddle-node ghosts, line attractors), Newton's step where it is not. Quadratic
 convergence near a regular root; descent everywhere.
 
-A point stops when q <= tol_q (then `polish` more steps take it to machine precision), when it stalls
+A point stops when q <= tol_q (after at most `polish` more steps, fewer once q <= tol_q * min(tol_q,
+1e-12): Newton's one step from the tolerance usually gets there), when it stalls
 (its step vanishes, or q has not fallen tenfold in PROGRESS_WINDOW iterations — HOPELESS_WINDOW while q is
 above the slow tolerance —: slow convergence towards a local minimum of q that is not a root or along a
 near-continuous set of near-roots, i.e. a slow point candidate), or at `max_iters`. Points settled on the
@@ -34,6 +35,7 @@ HOPELESS_WINDOW = 5  # ... or in this many, while q is still above the slow tole
 SETTLED_CELLS = 1.0  # a Newton step at most this many merge cells long: the point is settled on its root
 MAX_STEP = 0.25  # a point's first Newton step is at most MAX_STEP * sqrt(D) long (1.0 for D = 16); the
 #                  limit doubles after each shortened step that lowered q
+POLISHED = 1e-12  # a point with q <= tol_q * min(tol_q, POLISHED) is polished (1e-24 at tol_q 1e-12)
 MU0 = 1e-3  # Levenberg-Marquardt's first μ (a point turning to it from Newton)
 
 
@@ -114,7 +116,7 @@ def newton_lm(
     *,
     tol_q: float,
     max_iters: int,
-    polish: int = 3,
+    polish: int = 2,
     stall: float = 1e-14,
     merge_cell: float | None = None,
     slow_tol: float | None = None,
@@ -149,7 +151,7 @@ def newton_lm(
     g = f - x
     a.diagonal(dim1=-2, dim2=-1).sub_(1.0)
     q = 0.5 * g.square().sum(-1)
-    p = {  # per active point
+    p = {  # per active point; every active point has taken the same number of iterations (`its` below)
         "idx": torch.arange(n, device=dev),  # its row in the full arrays
         "x": x.clone(),
         "g": g,
@@ -159,69 +161,82 @@ def newton_lm(
         "nu": torch.full_like(q, 2.0),
         "q_mark": q.clone(),
         "q_short": q.clone(),
-        "extra": torch.full((n,), polish, dtype=torch.int64, device=dev),  # polish steps left once converged
-        "its": torch.zeros(n, dtype=torch.int64, device=dev),
+        "extra": torch.full((n,), polish + 1, dtype=torch.int64, device=dev),  # iterations left once at tol_q
         "radius": torch.full_like(q, MAX_STEP * math.sqrt(d)),  # the longest Newton step allowed
     }
     keep = (q > 0) & q.isfinite()
     tiny = torch.finfo(x.dtype).tiny
     reach = None if merge_cell is None else SETTLED_CELLS * merge_cell
-    for step in range(max_iters + polish + 1):
+    polished = tol_q * min(tol_q, POLISHED)  # a converged point this close needs no polish step
+    its = 0
+    while True:
         if not bool(keep.all()):  # write the stopped points out, compact the working set
-            rows = p["idx"][~keep]
-            out_x[rows], out_q[rows], iterations[rows] = p["x"][~keep], p["q"][~keep], p["its"][~keep]
-            p = {k: v[keep] for k, v in p.items()}
-        if p["idx"].numel() == 0 or step == max_iters + polish:
+            gone, rows = (~keep).nonzero()[:, 0], keep.nonzero()[:, 0]
+            out_rows = p["idx"][gone]
+            out_x[out_rows], out_q[out_rows], iterations[out_rows] = p["x"][gone], p["q"][gone], its
+            p = {k: v[rows] for k, v in p.items()}
+        if p["idx"].numel() == 0 or its == max_iters + polish:
             break
         delta, predicted, length = _directions(p)
         if reach is not None and delta.shape[0] > 1:
-            follow = merge_settled(p, delta, reach, merge_cell, leader, iterations, out_q, length)
+            follow = merge_settled(p, delta, reach, merge_cell, leader, iterations, out_q, length, its)
             if follow is not None:
-                p = {k: v[~follow] for k, v in p.items()}
-                delta, predicted, length = delta[~follow], predicted[~follow], length[~follow]
-        xi, q, mu, nu = p["x"], p["q"], p["mu"], p["nu"]
+                rows = (~follow).nonzero()[:, 0]
+                p = {k: v[rows] for k, v in p.items()}
+                delta, predicted, length = delta[rows], predicted[rows], length[rows]
+        xi, q, mu = p["x"], p["q"], p["mu"]
         xn = xi + delta
         fn, an = fmap.step_and_jacobian(xn)
         gn = fn - xn
         qn = 0.5 * gn.square().sum(-1)
-        ok = torch.isfinite(qn) & (qn < q)
+        ok = qn < q  # False for a NaN qn
         lm = mu > 0
         if bool(lm.any()):
+            nu = p["nu"]
             rho = (q - qn) / predicted.clamp_min(tiny)
             factor = torch.clamp(1 - (2 * rho - 1) ** 3, min=1 / 3)
             p["nu"] = torch.where(lm & ~ok, nu * 2, torch.full_like(nu, 2.0))
             mu = torch.where(lm, torch.where(ok, mu * factor, mu * nu), mu)
-        newton_failed = ~lm & ~ok
+        newton_failed = ~(lm | ok)
         if bool(newton_failed.any()):  # a Newton step that did not lower q: Levenberg-Marquardt next
-            mu = torch.where(newton_failed, torch.full_like(mu, MU0), mu)
+            mu = mu.masked_fill(newton_failed, MU0)
         p["mu"] = mu
-        capped = ~lm & ok & (length >= p["radius"] * (1 - 1e-9))
+        capped = ok & ~lm & (length >= p["radius"] * (1 - 1e-9))
         p["radius"] = torch.where(capped, 2 * p["radius"], p["radius"])  # a shortened step that paid: longer
         an.diagonal(dim1=-2, dim2=-1).sub_(1.0)
-        if bool(ok.any()):  # the trial arrays become the state; rejected points keep their old rows
-            rej = (~ok).nonzero()[:, 0]
+        rej = (~ok).nonzero()[:, 0]
+        if rej.numel() < len(ok):  # the trial arrays become the state; rejected points keep their old rows
             if rej.numel():
                 an[rej], xn[rej], gn[rej], qn[rej] = p["a"][rej], xi[rej], p["g"][rej], q[rej]
             p["a"], p["x"], p["g"], p["q"] = an, xn, gn, qn
         xi, q = p["x"], p["q"]
-        its = p["its"].add_(1)
+        its += 1
         done = q <= tol_q
         p["extra"] -= done.long()
-        small = length <= stall * (1 + xi.norm(dim=-1))
-        stuck = ~ok & (mu > 1e12)  # no descent left: a local minimum of q (or its floating floor)
-        check = its % PROGRESS_WINDOW == 0
-        stuck |= check & ~done & (q > PROGRESS_FACTOR * p["q_mark"])
-        p["q_mark"] = torch.where(check, q, p["q_mark"])
-        if slow_tol is not None:
-            short = its % HOPELESS_WINDOW == 0
-            stuck |= short & (q > slow_tol) & (q > PROGRESS_FACTOR * p["q_short"])
-            p["q_short"] = torch.where(short, q, p["q_short"])
-        keep = ~((done & (p["extra"] <= 0)) | small | stuck | (q == 0))
-        keep &= ~(~done & (its >= max_iters))
+        stop = (p["extra"] <= 0) | (q <= polished) | (length <= stall * (1 + xi.norm(dim=-1)))
+        stop |= ~ok & (mu > 1e12)  # no descent left: a local minimum of q (or its floating floor)
+        if its % PROGRESS_WINDOW == 0:
+            stop |= ~done & (q > PROGRESS_FACTOR * p["q_mark"])
+            p["q_mark"] = q
+        if slow_tol is not None and its % HOPELESS_WINDOW == 0:
+            stop |= (q > slow_tol) & (q > PROGRESS_FACTOR * p["q_short"])
+            p["q_short"] = q
+        if its >= max_iters:
+            stop |= ~done
+        keep = ~stop
     while bool((leader[leader] != leader).any()):  # a leader that later followed another
         leader = leader[leader]
     x, q = out_x[leader], out_q[leader]
     return Solution(x, q, iterations[leader], q <= tol_q)
+
+
+def newton_solve(a: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
+    """δ (M, D) from A δ = -g for A (M, D, D), g (M, D), and LAPACK's info (M,) (> 0: A singular).
+
+    The LU factors Aᵀ, which is A's own memory read column-major (LAPACK's layout), and solves with its
+    adjoint: no transposing copy of the M matrices, ~13 % less time than `solve_ex` on 1024 16 x 16."""
+    lu, pivots, info = torch.linalg.lu_factor_ex(a.mT)
+    return torch.linalg.lu_solve(lu, pivots, g.neg()[..., None], adjoint=True)[..., 0], info
 
 
 def _directions(p: dict) -> tuple[Tensor, Tensor, Tensor]:
@@ -236,30 +251,35 @@ def _directions(p: dict) -> tuple[Tensor, Tensor, Tensor]:
     n_lm = int(lm.sum())
     if n_lm < len(g):
         if 2 * n_lm <= len(g):
-            delta, info = torch.linalg.solve_ex(a, -g)
+            delta, info = newton_solve(a, g)
         else:
             rows = (~lm).nonzero()[:, 0]
             delta, info = torch.zeros_like(g), torch.zeros(len(g), dtype=torch.int32, device=g.device)
-            delta[rows], info[rows] = torch.linalg.solve_ex(a[rows], -g[rows])
-        failed = ~lm & ((info != 0) | ~delta.isfinite().all(-1))
-        delta = delta * (p["radius"] / delta.norm(dim=-1)).clamp(max=1.0)[:, None]  # long steps shortened
+            delta[rows], info[rows] = newton_solve(a[rows], g[rows])
+        norm = delta.norm(dim=-1)
+        failed = ~lm & ((info != 0) | ~norm.isfinite())
+        scale = (p["radius"] / norm).clamp_(max=1.0)  # long steps shortened
+        delta.mul_(scale[:, None])
+        length = norm.mul_(scale)
         if bool(failed.any()):
             mu[failed] = MU0
             lm |= failed
+            n_lm = int(lm.sum())
     else:
-        delta = torch.empty_like(g)
-    if bool(lm.any()):
+        delta, length = torch.empty_like(g), torch.empty_like(p["q"])
+    if n_lm:
         rows = lm.nonzero()[:, 0]
         ar = a[rows]
         art = ar.transpose(-1, -2)
         delta[rows], predicted[rows] = lm_step(art @ ar, (art @ g[rows][..., None])[..., 0], mu[rows])
-    return delta, predicted, delta.norm(dim=-1)
+        length[rows] = delta[rows].norm(dim=-1)
+    return delta, predicted, length
 
 
-def merge_settled(p, delta, reach, cell, leader, iterations, out_q, length=None):
+def merge_settled(p, delta, reach, cell, leader, iterations, out_q, length=None, its=0):
     """Merge Newton-mode points whose step is at most `reach` long and whose next iterates share a grid
     cell of side `cell`: returns the followers (M,) bool (None when none), recording their leaders and
-    results. length: |δ| (M,) when already known."""
+    results (`its`: the iterations every active point has taken). length: |δ| (M,) when already known."""
     length = delta.norm(dim=-1) if length is None else length
     settled = ((p["mu"] == 0) & (length <= reach)).nonzero()[:, 0]
     if settled.numel() < 2:
@@ -270,7 +290,7 @@ def merge_settled(p, delta, reach, cell, leader, iterations, out_q, length=None)
     rows, lead = settled[dup], settled[pos[dup]]
     idx = p["idx"]
     leader[idx[rows]] = idx[lead]
-    iterations[idx[rows]] = p["its"][rows]
+    iterations[idx[rows]] = its
     out_q[idx[rows]] = p["q"][rows]
     follow = torch.zeros(len(idx), dtype=torch.bool, device=idx.device)
     follow[rows] = True

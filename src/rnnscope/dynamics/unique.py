@@ -22,10 +22,10 @@ def unique_points(x: np.ndarray, q: np.ndarray, tol: float) -> tuple[np.ndarray,
     """
     if len(x) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    x, first, inverse = np.unique(x, axis=0, return_index=True, return_inverse=True)[:3]
-    mult = np.bincount(inverse.ravel(), minlength=len(x))
+    x, first, inverse = identical_rows(x)
+    mult = np.bincount(inverse, minlength=len(x))
     qd = np.full(len(x), np.inf)
-    np.minimum.at(qd, inverse.ravel(), q)
+    np.minimum.at(qd, inverse, q)
     order = np.lexsort((first, qd))  # lowest q first, ties by the first start that reached the row
     x, first, mult = x[order], first[order], mult[order]
     free = np.ones(len(x), dtype=bool)
@@ -37,6 +37,24 @@ def unique_points(x: np.ndarray, q: np.ndarray, tol: float) -> tuple[np.ndarray,
         counts.append(int(mult[near].sum()))
         free &= ~near
     return np.asarray(kept, dtype=np.int64), np.asarray(counts, dtype=np.int64)
+
+
+def identical_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of x (N, D) float64, by their bits: (rows (M, D), first (M,) index of each row's
+    first occurrence, inverse (N,) each row's distinct row), like np.unique(x, axis=0) but ~50x cheaper.
+
+    Each row's bits are hashed to one integer (a 1-D unique), and every row is confirmed equal to the row
+    it was grouped with, so a hash collision falls back to np.unique rather than merging different rows."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    weights = (np.arange(1, x.shape[1] + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
+    with np.errstate(over="ignore"):
+        keys = (x.view(np.uint64) * weights).sum(axis=1)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if not np.array_equal(x.view(np.uint64), x.view(np.uint64)[first][inverse]):
+        rows, first, inverse = np.unique(x, axis=0, return_index=True, return_inverse=True)[:3]
+        return rows, first, inverse.ravel()
+    return x[first], first, inverse
 
 
 def near_any(x: np.ndarray, others: np.ndarray, tol: float) -> np.ndarray:
