@@ -120,6 +120,7 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
         "downsample auto: each block of 3 steps averaged (longest training series 240 -> 80 steps)" in stdout
     )
     assert "1NN Euclidean                1.000" in stdout and "1NN DTW (full)" in stdout
+    assert "validation accuracy            n/a   no validation split" in stdout  # no carve: no number
     config = json.loads((out / "config.json").read_text())
     assert config["data"]["downsample"] == "auto" and config["data_source"]["downsample"] == 3
     assert config["data"]["downsample_by"] == "mean" and config["data_source"]["downsample_by"] == "mean"

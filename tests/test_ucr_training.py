@@ -100,7 +100,7 @@ def task_dir(tmp_path_factory):
 
 def test_cli_trains_a_shipped_dataset_into_a_task_like_run(tmp_path, capsys, task_dir):
     out = _cli(["train", "--dataset", "GunPoint", *TINY, "--out", str(tmp_path / "gp")], capsys)
-    assert re.search(r"task ceiling\s+n/a \(real data\)", out)
+    assert re.search(r"task ceiling\s+n/a\s+Bayes/oracle accuracy: unknown for real data", out)
     _assert_like_a_task_run(tmp_path / "gp", task_dir)
     config = _json(tmp_path / "gp" / "config.json")
     assert config["data"]["dataset"] == "GunPoint" and config["data"]["task"] is None

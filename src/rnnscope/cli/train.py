@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from rnnscope.cli import (
@@ -291,16 +292,22 @@ def print_results(run, file=None) -> None:
     ceiling = m.get("task_ceiling")
     conv = m.get("converged_epoch")
     demo = _is_demo_cfg(run)
+    val = m.get("val_acc")
+    has_val = isinstance(val, (int, float)) and math.isfinite(val)
     rows = [
         ("train accuracy", f"{m['train_acc']:.3f}", ">= 0.95 (reference ~0.95)" if demo else ""),
         ("test accuracy", f"{m['test_acc']:.3f}", ">= 0.93 (reference ~0.93)" if demo else ""),
-        ("validation accuracy", f"{m['val_acc']:.3f}", ""),
-        ("converged epoch", str(conv), "30-50 (reference)" if demo else ""),
+        ("validation accuracy", f"{val:.3f}" if has_val else "n/a", "" if has_val else "no validation split"),
+        (
+            "converged epoch",
+            str(conv) if conv is not None else "none",
+            "30-50 (reference)" if demo else "",
+        ),
         ("epochs run", str(m["epochs_run"]), ""),
         (
             "task ceiling",
-            f"{ceiling:.3f}" if ceiling is not None else "n/a (real data)",
-            "Bayes/oracle accuracy",
+            f"{ceiling:.3f}" if ceiling is not None else "n/a",
+            "Bayes/oracle accuracy" + ("" if ceiling is not None else ": unknown for real data"),
         ),
         ("parameters", f"{m['params']:,}", ""),
         ("training time", f"{m['train_seconds']:.1f} s", ""),

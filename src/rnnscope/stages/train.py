@@ -164,7 +164,7 @@ def recipe_lines(run) -> list[str]:
         t = run.train_cfg
         lines.append(
             f"recipe for real data (docs/training.md): batch {t.batch_size}, {t.epochs} epochs, "
-            f"validation {t.val_fraction:.0%}, warm-up {t.warmup} updates "
+            f"validation {t.val_fraction:.0%}, warm-up {t.warmup} update{'' if t.warmup == 1 else 's'} "
             f"(chosen: {', '.join(sorted(chosen))})"
         )
     src = c.get("data_source") or {}
