@@ -40,12 +40,10 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         if self.bar is not None and record["epoch"] > 0:
-            self.bar.set_postfix(
-                loss=f"{record['train_loss']:.3f}",
-                train=f"{record['train_acc']:.3f}",
-                val=f"{record['val_acc']:.3f}",
-                test=f"{record['test_acc']:.3f}",
-            )
+            shown = {"loss": record["train_loss"], "train": record["train_acc"], "val": record["val_acc"]}
+            shown["test"] = record["test_acc"]
+            # a run without a validation split has no val figure: leave it out rather than show nan
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items() if not (k == "val" and v != v)})
             self.bar.update(1)
 
     def on_train_end(self, trainer) -> None:
