@@ -1,17 +1,23 @@
-"""The length rule chosen on validation carves of the TRAINING sets only (docs/training.md, "How it was
-chosen"): candidate rules for shortening long real series, each scored by a GRU's accuracy on a seeded,
-stratified 30 % validation carve of the training split. No test accuracy is read or printed.
+"""The length rule and the update budget chosen on validation carves of the TRAINING sets only
+(docs/training.md, "How it was chosen"): candidate rules for shortening long real series and candidate
+update budgets, each scored by a GRU's accuracy on a seeded, stratified 30 % validation carve of the
+training split. No test accuracy is read or printed.
 
     nice -n 19 python benchmarks/length_rule_pilot.py run OUT.jsonl VARIANT:DATASET:SEED[:MODEL] ...
     python benchmarks/length_rule_pilot.py table OUT.jsonl [OUT2.jsonl ...]
 
 Variants: `every100` (every k-th step, at most 100 steps: the rule before), `mean100` (the mean of each
 block of k steps, at most 100: the rule after), `every50`, `mean50` (at most 50 steps), `every100_lr5`,
-`mean100_lr5` (peak learning rate 0.005 instead of 0.002). Everything else is the real-data recipe of
-rnnscope.training.recipe (its update budget and warm-up; the carve is asked for, so batch and epochs follow
-the 70 % that is fitted). `run` appends one JSON line per run; `table` prints the mean validation accuracy
-per data set and variant with the seeds it averages, and the mean final training accuracy, then the
-paired comparison of the two 100-step rules on the seeds both ran.
+`mean100_lr5` (peak learning rate 0.005 instead of 0.002), `mean100_u1200`, `mean100_u2400` (block means
+with an update budget of 1,200 or 2,400 optimizer updates; the upper epoch clamp is scaled by the same
+factor, 300 -> 600 or 1,200 epochs, so that a small set really gets its updates). Every other variant
+trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
+has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
+rnnscope.training.recipe (batch size and warm-up; the carve is asked for, so batch and epochs follow the
+70 % that is fitted). `run` appends one JSON line per run (with the epochs and optimizer updates it
+trained); `table` prints the mean validation accuracy per data set and variant with the seeds it averages,
+and the mean final training accuracy, then the paired comparisons against `mean100` (the two 100-step
+rules; each update budget) on the seeds both ran.
 """
 
 from __future__ import annotations
@@ -25,25 +31,34 @@ import time
 import torch
 
 import rnnscope.data.prepare as prepare
+import rnnscope.training.recipe as recipe
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.training.api import run_training
 
 VAL_FRACTION = 0.3
-VARIANTS = {  # name: (downsample_by, at most this many steps, peak learning rate)
-    "every100": ("every", 100, 2e-3),
-    "mean100": ("mean", 100, 2e-3),
-    "every50": ("every", 50, 2e-3),
-    "mean50": ("mean", 50, 2e-3),
-    "every100_lr5": ("every", 100, 5e-3),
-    "mean100_lr5": ("mean", 100, 5e-3),
+VARIANTS = {  # name: (downsample_by, at most this many steps, peak learning rate, update budget)
+    "every100": ("every", 100, 2e-3, 600),
+    "mean100": ("mean", 100, 2e-3, 600),
+    "every50": ("every", 50, 2e-3, 600),
+    "mean50": ("mean", 50, 2e-3, 600),
+    "every100_lr5": ("every", 100, 5e-3, 600),
+    "mean100_lr5": ("mean", 100, 5e-3, 600),
+    "mean100_u1200": ("mean", 100, 2e-3, 1200),
+    "mean100_u2400": ("mean", 100, 2e-3, 2400),
 }
+BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
+RECIPE_EPOCHS = recipe.recipe_epochs
 
 
 def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     """Train one candidate on the training split with a 30 % carve -> its validation figures."""
-    by, max_steps, lr = VARIANTS[variant]
+    by, max_steps, lr, updates = VARIANTS[variant]
     # the auto length rule at another step limit (prepare() looks the function up when it runs)
     prepare.auto_downsample = lambda longest: (lambda k: k if k > 1 else None)(math.ceil(longest / max_steps))
+    # the update budget, with the upper epoch clamp scaled alike (resolve_train looks both up when it runs)
+    lo, hi = BASE_EPOCH_RANGE
+    recipe.EPOCH_RANGE = (lo, hi * updates // BASE_UPDATES)
+    recipe.recipe_epochs = lambda n_fit, batch_size: RECIPE_EPOCHS(n_fit, batch_size, updates)
     t0 = time.perf_counter()
     run = run_training(
         DataConfig(task=None, dataset=dataset, downsample_by=by),
@@ -52,6 +67,8 @@ def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
         None,
     )
     last = run.history[-1]
+    t = run.train_cfg
+    n_fit = len(run.data.train) - int(round(t.val_fraction * len(run.data.train)))
     return {
         "variant": variant,
         "dataset": dataset,
@@ -61,6 +78,8 @@ def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
         "train_acc": last["train_acc"],
         "steps": int(run.data.train.x.shape[1]),
         "epochs": len(run.history) - 1,
+        "batch_size": t.batch_size,
+        "updates": (len(run.history) - 1) * -(-n_fit // t.batch_size),
         "seconds": round(time.perf_counter() - t0, 1),
     }
 
@@ -85,11 +104,12 @@ def table(paths: list[str]) -> str:
             f"{per_seed} | "
             f"{statistics.mean(r['train_acc'] for r in rs):.2f} | {rs[0]['steps']} |"
         )
-    out += [
-        "",
-        "| data set | seeds both ran | every100 | mean100 | mean100 − every100 |",
-        "|---|---|---|---|---|",
-    ]
+    if any(k[2] == "every100" for k in rows):
+        out += [
+            "",
+            "| data set | seeds both ran | every100 | mean100 | mean100 − every100 |",
+            "|---|---|---|---|---|",
+        ]
     for dataset in sorted({d for d, _, _ in rows}):
         by_seed = {
             v: {r["seed"]: r["val_acc"] for r in rows.get((dataset, "gru", v), [])}
@@ -99,7 +119,49 @@ def table(paths: list[str]) -> str:
         if seeds:
             a, b = (statistics.mean(by_seed[v][s] for s in seeds) for v in ("every100", "mean100"))
             out.append(f"| {dataset} | {','.join(map(str, seeds))} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
-    return "\n".join(out)
+    return "\n".join(out + budget_table(rows))
+
+
+def budget_table(rows: dict) -> list[str]:
+    """Each update budget against `mean100` (600 updates) on the seeds both ran: mean validation and
+    training accuracy, the updates and seconds of one run, and the mean paired difference over data sets."""
+    budgets = [v for v in VARIANTS if v.startswith("mean100_u") and any(k[2] == v for k in rows)]
+    if not budgets:
+        return []
+    out = [
+        "",
+        "| data set | budget | seeds both ran | validation 600 | validation budget | difference | "
+        "training acc. 600 → budget | updates | epochs | seconds per run 600 → budget |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    overall = {}
+    for variant in budgets:
+        for dataset in sorted({d for d, _, _ in rows}):
+            base = {r["seed"]: r for r in rows.get((dataset, "gru", "mean100"), [])}
+            new = {r["seed"]: r for r in rows.get((dataset, "gru", variant), [])}
+            seeds = sorted(set(base) & set(new))
+            if not seeds:
+                continue
+
+            def mean(runs, key, seeds=seeds):
+                return statistics.mean(runs[s][key] for s in seeds)
+
+            diff = mean(new, "val_acc") - mean(base, "val_acc")
+            overall.setdefault(variant, []).append(diff)
+            out.append(
+                f"| {dataset} | {VARIANTS[variant][3]} | {','.join(map(str, seeds))} | "
+                f"{mean(base, 'val_acc'):.3f} | {mean(new, 'val_acc'):.3f} | {diff:+.3f} | "
+                f"{mean(base, 'train_acc'):.2f} → {mean(new, 'train_acc'):.2f} | "
+                f"{new[seeds[0]].get('updates', '?')} | {new[seeds[0]]['epochs']} | "
+                f"{mean(base, 'seconds'):.0f} → {mean(new, 'seconds'):.0f} |"
+            )
+    out.append("")
+    for variant, diffs in overall.items():
+        out.append(
+            f"{variant}: mean paired validation difference over {len(diffs)} data sets "
+            f"{statistics.mean(diffs):+.3f}"
+        )
+    return out
 
 
 def main() -> None:

@@ -131,7 +131,7 @@ def test_help_shows_defaults_and_required_out(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "usage: rnnscope train [-h] (--out DIR | --resume RUN_DIR)" in text
     assert (
-        "--epochs EPOCHS maximum number of epochs (default: 60 for built-in tasks; real data: about 600 "
+        "--epochs EPOCHS maximum number of epochs (default: 60 for built-in tasks; real data: about 1200 "
         "optimizer updates, docs/training.md)" in text
     )
     assert "--lr LR Adam learning rate (default: 0.002)" in text

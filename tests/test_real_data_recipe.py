@@ -30,17 +30,17 @@ from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_d
         (
             36,
             3,
-            {"batch_size": 8, "val_fraction": 0.0, "epochs": 120, "warmup": 30, "patience": 0},
+            {"batch_size": 8, "val_fraction": 0.0, "epochs": 240, "warmup": 60, "patience": 0},
         ),  # ArrowHead
         (
             50,
             2,
-            {"batch_size": 8, "val_fraction": 0.1, "epochs": 100, "warmup": 30, "patience": 0},
+            {"batch_size": 8, "val_fraction": 0.1, "epochs": 200, "warmup": 60, "patience": 0},
         ),  # GunPoint
         (
             270,
             9,
-            {"batch_size": 32, "val_fraction": 0.1, "epochs": 75, "warmup": 30, "patience": 0},
+            {"batch_size": 32, "val_fraction": 0.1, "epochs": 150, "warmup": 60, "patience": 0},
         ),  # JapaneseVowels
         (
             5000,

@@ -116,7 +116,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int | None = None  # maximum number of epochs (None: by the recipe, training/recipe.py:
-    #                            60 for built-in tasks; real data: about 600 optimizer updates)
+    #                            60 for built-in tasks; real data: about 1200 optimizer updates)
     batch_size: int | None = None  # sequences per optimisation step (None: 32 for tasks; real data: ~N/8)
     lr: float = 2e-3  # Adam learning rate (peak of the cosine schedule)
     weight_decay: float = 0.0  # Adam (L2) weight decay

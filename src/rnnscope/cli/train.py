@@ -109,7 +109,7 @@ def add_train_options(p) -> None:
     g.add_argument(
         "--epochs",
         type=positive_int,
-        help="maximum number of epochs (default: 60 for built-in tasks; real data: about 600 optimizer "
+        help="maximum number of epochs (default: 60 for built-in tasks; real data: about 1200 optimizer "
         "updates, docs/training.md)",
     )
     g.add_argument(

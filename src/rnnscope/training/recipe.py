@@ -37,8 +37,8 @@ __all__ = [
 ]
 
 TASK_DEFAULTS = {"epochs": 60, "batch_size": 32, "val_fraction": 0.1, "warmup": 0, "patience": 10}
-UPDATES = 600  # optimizer updates a real-data run aims for
-EPOCH_RANGE = (30, 300)  # ... within this many epochs
+UPDATES = 1200  # optimizer updates a real-data run aims for (600 before: docs/training.md)
+EPOCH_RANGE = (30, 600)  # ... within this many epochs (the upper bound scaled with UPDATES)
 BATCH_RANGE = (8, 64)  # batch size: the power of two nearest N / 8, clamped to this range
 VAL_FRACTION = 0.1  # the validation carve where the classes are large enough
 VAL_MIN_PER_CLASS = 20  # carve only when training series per class average at least this
