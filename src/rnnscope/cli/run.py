@@ -1,4 +1,5 @@
-"""`rnnscope run [train options] --out DIR`: train → record → analyse units → gradients → report."""
+"""`rnnscope run [train options] --out DIR`: train → record → analyse units → gradients → fixed points →
+gated companion → report."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ def add_parser(sub) -> None:
     from rnnscope.cli.train import add_train_options, check_train
     from rnnscope.names import PIPELINE_SEQUENCES as SEQUENCES
 
-    p = sub.add_parser("run", help="the whole pipeline: train, record, analyse units, gradients, HTML report")
+    p = sub.add_parser(
+        "run",
+        help="the whole pipeline: train, record, analyse units, gradients, fixed points, a gated companion, "
+        "HTML report",
+    )
     p.add_argument(
         "--out", required=True, metavar="DIR", help="run directory to create (the report is DIR/report.html)"
     )
