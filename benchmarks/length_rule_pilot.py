@@ -10,14 +10,15 @@ Variants: `every100` (every k-th step, at most 100 steps: the rule before), `mea
 block of k steps, at most 100: the rule after), `every50`, `mean50` (at most 50 steps), `every100_lr5`,
 `mean100_lr5` (peak learning rate 0.005 instead of 0.002), `mean100_u1200`, `mean100_u2400` (block means
 with an update budget of 1,200 or 2,400 optimizer updates; the upper epoch clamp is scaled by the same
-factor, 300 -> 600 or 1,200 epochs, so that a small set really gets its updates). Every other variant
+factor, 300 -> 600 or 1,200 epochs, so that a small set really gets its updates), `mean100_u1200_chrono`
+(`mean100_u1200` with chrono initialisation, T = the series' used length). Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
 rnnscope.training.recipe (batch size and warm-up; the carve is asked for, so batch and epochs follow the
 70 % that is fitted). `run` appends one JSON line per run (with the epochs and optimizer updates it
 trained); `table` prints the mean validation accuracy per data set and variant with the seeds it averages,
 and the mean final training accuracy, then the paired comparisons against `mean100` (the two 100-step
-rules; each update budget) on the seeds both ran.
+rules; each update budget) and of each chrono variant against its constant-bias twin, on the seeds both ran.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import torch
 import rnnscope.data.prepare as prepare
 import rnnscope.training.recipe as recipe
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+from rnnscope.data import list_datasets
 from rnnscope.training.api import run_training
 
 VAL_FRACTION = 0.3
@@ -46,13 +48,14 @@ VARIANTS = {  # name: (downsample_by, at most this many steps, peak learning rat
     "mean100_u1200": ("mean", 100, 2e-3, 1200),
     "mean100_u2400": ("mean", 100, 2e-3, 2400),
 }
+CHRONO = {"mean100_u1200_chrono": "mean100_u1200"}  # chrono initialisation, T = the series' used length
 BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
 RECIPE_EPOCHS = recipe.recipe_epochs
 
 
 def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     """Train one candidate on the training split with a 30 % carve -> its validation figures."""
-    by, max_steps, lr, updates = VARIANTS[variant]
+    by, max_steps, lr, updates = VARIANTS[CHRONO.get(variant, variant)]
     # the auto length rule at another step limit (prepare() looks the function up when it runs)
     prepare.auto_downsample = lambda longest: (lambda k: k if k > 1 else None)(math.ceil(longest / max_steps))
     # the update budget, with the upper epoch clamp scaled alike (resolve_train looks both up when it runs)
@@ -62,7 +65,7 @@ def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     t0 = time.perf_counter()
     run = run_training(
         DataConfig(task=None, dataset=dataset, downsample_by=by),
-        ModelConfig(kind=model),
+        ModelConfig(kind=model, chrono_tmax=used_length(dataset, max_steps) if variant in CHRONO else None),
         TrainConfig(seed=seed, device="cpu", val_fraction=VAL_FRACTION, lr=lr),
         None,
     )
@@ -82,6 +85,12 @@ def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
         "updates": (len(run.history) - 1) * -(-n_fit // t.batch_size),
         "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+def used_length(dataset: str, max_steps: int) -> int:
+    """The longest series' length after the auto length rule at `max_steps` (the chrono variants' T)."""
+    longest = next(r["length_max"] for r in list_datasets() if r["name"] == dataset)
+    return math.ceil(longest / math.ceil(longest / max_steps)) if longest > max_steps else longest
 
 
 def table(paths: list[str]) -> str:
@@ -119,7 +128,7 @@ def table(paths: list[str]) -> str:
         if seeds:
             a, b = (statistics.mean(by_seed[v][s] for s in seeds) for v in ("every100", "mean100"))
             out.append(f"| {dataset} | {','.join(map(str, seeds))} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
-    return "\n".join(out + budget_table(rows))
+    return "\n".join(out + budget_table(rows) + chrono_table(rows))
 
 
 def budget_table(rows: dict) -> list[str]:
@@ -161,6 +170,41 @@ def budget_table(rows: dict) -> list[str]:
             f"{variant}: mean paired validation difference over {len(diffs)} data sets "
             f"{statistics.mean(diffs):+.3f}"
         )
+    return out
+
+
+def chrono_table(rows: dict) -> list[str]:
+    """Each chrono variant against its constant-bias twin on the seeds both ran: validation and training
+    accuracy, the paired difference, and its mean over data sets and the sets that lost."""
+    out = []
+    for variant, twin in CHRONO.items():
+        diffs = {}
+        lines = []
+        for dataset in sorted({d for d, _, _ in rows}):
+            base = {r["seed"]: r for r in rows.get((dataset, "gru", twin), [])}
+            new = {r["seed"]: r for r in rows.get((dataset, "gru", variant), [])}
+            seeds = sorted(set(base) & set(new))
+            if not seeds:
+                continue
+            va, vb = (statistics.mean(runs[s]["val_acc"] for s in seeds) for runs in (base, new))
+            ta, tb = (statistics.mean(runs[s]["train_acc"] for s in seeds) for runs in (base, new))
+            diffs[dataset] = vb - va
+            lines.append(
+                f"| {dataset} | {','.join(map(str, seeds))} | {va:.3f} | {vb:.3f} | {vb - va:+.3f} | "
+                f"{ta:.2f} → {tb:.2f} | {new[seeds[0]]['steps']} |"
+            )
+        if lines:
+            lost = [d for d, v in diffs.items() if v < 0]
+            out += [
+                "",
+                f"| data set | seeds both ran | validation {twin} | validation {variant} | difference | "
+                "training acc. | T (steps) |",
+                "|---|---|---|---|---|---|---|",
+                *lines,
+                "",
+                f"{variant}: mean paired validation difference over {len(diffs)} data sets "
+                f"{statistics.mean(diffs.values()):+.3f}; lower on {len(lost)} ({', '.join(lost) or 'none'})",
+            ]
     return out
 
 
