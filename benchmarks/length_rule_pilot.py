@@ -131,6 +131,13 @@ def table(paths: list[str]) -> str:
     return "\n".join(out + budget_table(rows) + chrono_table(rows))
 
 
+def paired(rows: dict, dataset: str, base_variant: str, variant: str) -> tuple[list[int], dict, dict]:
+    """The GRU runs of two variants on one data set: (the seeds both ran, {seed: run} of each)."""
+    base = {r["seed"]: r for r in rows.get((dataset, "gru", base_variant), [])}
+    new = {r["seed"]: r for r in rows.get((dataset, "gru", variant), [])}
+    return sorted(set(base) & set(new)), base, new
+
+
 def budget_table(rows: dict) -> list[str]:
     """Each update budget against `mean100` (600 updates) on the seeds both ran: mean validation and
     training accuracy, the updates and seconds of one run, and the mean paired difference over data sets."""
@@ -146,9 +153,7 @@ def budget_table(rows: dict) -> list[str]:
     overall = {}
     for variant in budgets:
         for dataset in sorted({d for d, _, _ in rows}):
-            base = {r["seed"]: r for r in rows.get((dataset, "gru", "mean100"), [])}
-            new = {r["seed"]: r for r in rows.get((dataset, "gru", variant), [])}
-            seeds = sorted(set(base) & set(new))
+            seeds, base, new = paired(rows, dataset, "mean100", variant)
             if not seeds:
                 continue
 
@@ -181,9 +186,7 @@ def chrono_table(rows: dict) -> list[str]:
         diffs = {}
         lines = []
         for dataset in sorted({d for d, _, _ in rows}):
-            base = {r["seed"]: r for r in rows.get((dataset, "gru", twin), [])}
-            new = {r["seed"]: r for r in rows.get((dataset, "gru", variant), [])}
-            seeds = sorted(set(base) & set(new))
+            seeds, base, new = paired(rows, dataset, twin, variant)
             if not seeds:
                 continue
             va, vb = (statistics.mean(runs[s]["val_acc"] for s in seeds) for runs in (base, new))

@@ -7,6 +7,8 @@ library code paths other than the CLI's own progress callback.
 
 from __future__ import annotations
 
+import math
+
 from tqdm.auto import tqdm
 
 
@@ -42,8 +44,9 @@ class ProgressBar(Callback):
         if self.bar is not None and record["epoch"] > 0:
             shown = {"loss": record["train_loss"], "train": record["train_acc"], "val": record["val_acc"]}
             shown["test"] = record["test_acc"]
-            # a run without a validation split has no val figure: leave it out rather than show nan
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items() if not (k == "val" and v != v)})
+            if math.isnan(shown["val"]):  # no validation split: no val figure rather than "nan"
+                del shown["val"]
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items()})
             self.bar.update(1)
 
     def on_train_end(self, trainer) -> None:
