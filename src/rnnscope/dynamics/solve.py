@@ -110,6 +110,7 @@ def settled_cell(d: int, tol_unique: float) -> float:
     return 0.25 * tol_unique / math.sqrt(d)
 
 
+@torch.inference_mode()
 def newton_lm(
     fmap: StepMap,
     x: Tensor,
@@ -141,6 +142,8 @@ def newton_lm(
     roots lie within tol_unique / 4 (the cell's diagonal) + 2 steps <= tol_unique of each other.
     slow_tol: a point still above it stalls after HOPELESS_WINDOW iterations without a tenfold fall of q
     (PROGRESS_WINDOW otherwise, so slow points settle where q is least before they stop).
+    Runs in inference mode (no autograd bookkeeping on its ~200 small tensor operations per iteration;
+    torch.func Jacobians still work): the Solution's tensors are inference tensors, for reading only.
     """
     n, d = x.shape
     dev = x.device
@@ -169,6 +172,8 @@ def newton_lm(
     reach = None if merge_cell is None else SETTLED_CELLS * merge_cell
     polished = tol_q * min(tol_q, POLISHED)  # a converged point this close needs no polish step
     its = 0
+    if dev.type == "cpu":
+        recycle_pages(4 * n * d * d * x.element_size())
     while True:
         if not bool(keep.all()):  # write the stopped points out, compact the working set
             gone, rows = (~keep).nonzero()[:, 0], keep.nonzero()[:, 0]
@@ -228,6 +233,22 @@ def newton_lm(
         leader = leader[leader]
     x, q = out_x[leader], out_q[leader]
     return Solution(x, q, iterations[leader], q <= tol_q)
+
+
+RECYCLE_MAX = 32 << 20  # glibc raises its dynamic mmap threshold to at most 32 MB (64-bit)
+
+
+def recycle_pages(nbytes: int) -> None:
+    """Allocate and free one untouched block of min(nbytes, RECYCLE_MAX) bytes (no page is touched, so
+    it costs nothing), so that the search's per-iteration arrays are recycled from the heap.
+
+    glibc's malloc maps blocks above its mmap threshold (128 KB at first) with their own pages and, when
+    such a block is freed, raises the threshold to its size and the heap's trim threshold to twice that
+    (mallopt(3), "M_MMAP_THRESHOLD"). A search over 1024 points of D = 16 holds several fresh 2 MB
+    arrays per iteration (Jacobians, factors); with the thresholds where a 2 MB block leaves them, the heap
+    is trimmed and re-grown every iteration, and every page comes back as a page fault (~2,500 per
+    flip-flop search, a fifth of its time). Other allocators ignore the hint: it is one alloc and free."""
+    torch.empty(min(nbytes, RECYCLE_MAX), dtype=torch.uint8)
 
 
 def newton_solve(a: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
