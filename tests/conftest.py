@@ -9,6 +9,11 @@ import torch
 # tests start binds 127.0.0.1 only (tests/test_sweep_ray.py, docs/scale.md).
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
+# One intra-op thread for the whole suite, as `rnnscope train` uses by default: the models are tiny, and on
+# two busy cores a second thread made a 20-epoch flip-flop training ~8x slower (3.5 s -> 27 s, measured
+# with two other jobs running; docs/training.md, "Why one thread").
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _seed():

@@ -22,7 +22,7 @@ import numpy as np
 from rnnscope.dynamics.data import input_from_data, recorded_states, sample_starts, state_trajectories
 from rnnscope.dynamics.linearise import linearise, mode_loadings, periods, slow_set_dimension, time_constants
 from rnnscope.dynamics.points import FixedPoints
-from rnnscope.dynamics.solve import newton_lm, settled_cell, warm_start
+from rnnscope.dynamics.solve import newton_lm, polish, settled_cell, warm_start
 from rnnscope.dynamics.system import StepMap, require_recurrent
 from rnnscope.dynamics.unique import inliers, near_any, unique_points
 from rnnscope.errors import BadArgument
@@ -157,6 +157,7 @@ def fixed_points(
         x,
         tol_q=tol_q,
         max_iters=max_iters,
+        polish=0,
         merge_cell=settled_cell(fmap.D, tol_unique),
         slow_tol=slow_tol,
     )
@@ -170,7 +171,7 @@ def fixed_points(
     is_slow &= keep
 
     fi, fcount = unique_points(xs[is_fixed], qs[is_fixed], tol_unique)
-    fixed_x, fixed_q = xs[is_fixed][fi], qs[is_fixed][fi]
+    fixed_x, fixed_q = polish(fmap, xs[is_fixed][fi], qs[is_fixed][fi], tol_q)
     slow_x_all, slow_q_all = xs[is_slow], qs[is_slow]
     apart = ~near_any(slow_x_all, fixed_x, tol_unique)  # a slow point at a fixed point is that point
     si, scount = unique_points(slow_x_all[apart], slow_q_all[apart], tol_unique)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -249,6 +250,18 @@ def recycle_pages(nbytes: int) -> None:
     is trimmed and re-grown every iteration, and every page comes back as a page fault (~2,500 per
     flip-flop search, a fifth of its time). Other allocators ignore the hint: it is one alloc and free."""
     torch.empty(min(nbytes, RECYCLE_MAX), dtype=torch.uint8)
+
+
+def polish(fmap: StepMap, x: np.ndarray, q: np.ndarray, tol_q: float, steps: int = 2):
+    """Up to `steps` more Newton / Levenberg-Marquardt steps on converged points x (K, D) with q (K,):
+    until q <= tol_q * min(tol_q, POLISHED) (float64 precision at the default tol_q) -> (x, q) improved
+    copies. Run once on the unique fixed points rather than on every start inside the search."""
+    if len(x) == 0:
+        return x, q
+    sol = newton_lm(fmap, fmap.tensor(x), tol_q=tol_q * min(tol_q, POLISHED), max_iters=steps, polish=0)
+    xs, qs = sol.x.cpu().numpy().astype(np.float64), sol.q.cpu().numpy().astype(np.float64)
+    better = qs < q
+    return np.where(better[:, None], xs, x), np.where(better, qs, q)
 
 
 def newton_solve(a: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
