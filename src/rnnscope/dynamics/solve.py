@@ -253,15 +253,32 @@ def recycle_pages(nbytes: int) -> None:
 
 
 def polish(fmap: StepMap, x: np.ndarray, q: np.ndarray, tol_q: float, steps: int = 2):
-    """Up to `steps` more Newton / Levenberg-Marquardt steps on converged points x (K, D) with q (K,):
-    until q <= tol_q * min(tol_q, POLISHED) (float64 precision at the default tol_q) -> (x, q) improved
-    copies. Run once on the unique fixed points rather than on every start inside the search."""
+    """Up to `steps` more steps on converged points x (K, D) with q (K,), until q <= tol_q * min(tol_q,
+    POLISHED) (float64 precision at the default tol_q) -> (x, q) improved copies. Run once on the unique
+    fixed points rather than on every start inside the search: one plain Newton step for all, then
+    `newton_lm` (Levenberg-Marquardt where A is singular, e.g. on a line attractor) for any still above."""
     if len(x) == 0:
         return x, q
-    sol = newton_lm(fmap, fmap.tensor(x), tol_q=tol_q * min(tol_q, POLISHED), max_iters=steps, polish=0)
-    xs, qs = sol.x.cpu().numpy().astype(np.float64), sol.q.cpu().numpy().astype(np.float64)
-    better = qs < q
-    return np.where(better[:, None], xs, x), np.where(better, qs, q)
+    target = tol_q * min(tol_q, POLISHED)
+    with torch.inference_mode():
+        xt = fmap.tensor(x)
+        f, a = fmap.step_and_jacobian(xt)
+        a.diagonal(dim1=-2, dim2=-1).sub_(1.0)
+        xn = xt + newton_solve(a, f - xt)[0]
+        qn = 0.5 * (fmap.step(xn) - xn).square().sum(-1)
+    x, q = _better(x, q, xn, qn)
+    rest = q > target
+    if rest.any():
+        sol = newton_lm(fmap, fmap.tensor(x[rest]), tol_q=target, max_iters=steps, polish=0)
+        x[rest], q[rest] = _better(x[rest], q[rest], sol.x, sol.q)
+    return x, q
+
+
+def _better(x: np.ndarray, q: np.ndarray, xn: Tensor, qn: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Where qn (K,) < q (K,) (never for a NaN), xn (K, D) and qn replace x and q: new arrays."""
+    xn, qn = xn.cpu().numpy().astype(np.float64), qn.cpu().numpy().astype(np.float64)
+    better = qn < q
+    return np.where(better[:, None], xn, x), np.where(better, qn, q)
 
 
 def newton_solve(a: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
