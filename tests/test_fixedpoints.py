@@ -391,3 +391,28 @@ def test_identical_rows_group_like_numpy_unique_and_uniqueness_counts_every_star
     kept, counts = unique_points(y, q, 1e-3)
     assert counts.sum() == len(y) and len(kept) == len(np.unique(pick))
     assert kept[0] == len(y) - 1 and counts[0] == (pick == pick[0]).sum() + 1
+
+
+def test_unique_points_follow_the_greedy_rule_exactly_at_the_tolerance():
+    """The screened rounds keep what the plain rule keeps: lowest q first, every point within tol joins."""
+
+    def plain(x, q, tol):  # FixedPointFinder's rule, distance by distance
+        free, kept, counts = np.ones(len(x), bool), [], []
+        for i in np.lexsort((np.arange(len(x)), q)):
+            if free[i]:
+                near = free & (np.linalg.norm(x - x[i], axis=1) <= tol)
+                kept.append(i)
+                counts.append(int(near.sum()))
+                free &= ~near
+        return kept, counts
+
+    rng = np.random.default_rng(5)
+    for scale in (1e-2, 1.0, 100.0):
+        centres = rng.standard_normal((6, 8)) * scale
+        x = centres[rng.integers(0, 6, 300)] + rng.standard_normal((300, 8)) * 4e-4
+        x[:20] = x[20:40] + 1e-3 * np.eye(8)[rng.integers(0, 8, 20)]  # pairs exactly one tol apart
+        q = rng.random(300)
+        kept, counts = unique_points(x, q, 1e-3)
+        want_kept, want_counts = plain(x, q, 1e-3)
+        assert kept.tolist() == want_kept and counts.tolist() == want_counts
+        assert counts.sum() == 300 and len(kept) > 6

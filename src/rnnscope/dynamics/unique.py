@@ -17,8 +17,10 @@ def unique_points(x: np.ndarray, q: np.ndarray, tol: float) -> tuple[np.ndarray,
     """x (N, D), q (N,) -> (indices of the kept points in increasing q, (K,); starts merged into each, (K,)).
 
     The lowest-q point not yet assigned is kept and takes every unassigned point within `tol` of it;
-    repeat (K rounds of O(M D) each over the M distinct rows: starts merged during the search share
-    their leader's x and q exactly, so identical rows are grouped first and carry their multiplicity).
+    repeat (K rounds over the M distinct rows: starts merged during the search share their leader's x and
+    q exactly, so identical rows are grouped first and carry their multiplicity). Each round screens the
+    rows by |x|² + |x_i|² - 2 x·x_i (one matrix-vector product) with a margin far above its rounding
+    error, then decides on the exact distances of the candidates only.
     """
     if len(x) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -28,14 +30,17 @@ def unique_points(x: np.ndarray, q: np.ndarray, tol: float) -> tuple[np.ndarray,
     np.minimum.at(qd, inverse, q)
     order = np.lexsort((first, qd))  # lowest q first, ties by the first start that reached the row
     x, first, mult = x[order], first[order], mult[order]
+    sq = np.einsum("ij,ij->i", x, x)
+    screen = (tol * (1 + 1e-6)) ** 2 + 1e-12 * (1 + sq.max())  # rounding of the screen: ~1e-16 |x|²
     free = np.ones(len(x), dtype=bool)
     kept, counts = [], []
     while free.any():
         i = int(np.argmax(free))
-        near = free & (np.linalg.norm(x - x[i], axis=1) <= tol)
+        cand = np.flatnonzero(free & (sq + sq[i] - 2.0 * (x @ x[i]) <= screen))
+        near = cand[np.linalg.norm(x[cand] - x[i], axis=1) <= tol]
         kept.append(int(first[i]))
         counts.append(int(mult[near].sum()))
-        free &= ~near
+        free[near] = False
     return np.asarray(kept, dtype=np.int64), np.asarray(counts, dtype=np.int64)
 
 
