@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+import rnnscope
 from plain_models import Gated, Layered, RequiredOnly, TanhCell, TwoLayerLSTM, unrolled_reference
 from rnnscope.config import ModelConfig
 from rnnscope.gradients import carry_gates, step_gradients, step_jacobians
 from rnnscope.models import CausalTransformerClassifier, RecurrentClassifier, build_model
 from rnnscope.models.protocol import (
+    AutonomousMap,
     ClosedFormJacobian,
     HasGates,
     LayeredStep,
@@ -217,6 +219,31 @@ def test_jacobians_closed_form_equal_jacrev_through_step(kind):
     assert float(closed[:, 5 * (2 if kind == "lstm" else 1) :, :5].abs().max()) > 0  # layer 1 feels layer 0
     with pytest.raises(ValueError, match="no closed-form"):
         step_jacobians(RequiredOnly(model), x, method="explicit")
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_autonomous_map_of_the_tanh_rnn_equals_step_and_jacrev_through_step(layers):
+    torch.manual_seed(layers)
+    u = torch.tensor([0.4, -0.3, 0.2], dtype=torch.float64)
+    for model in (
+        RecurrentClassifier("rnn", 3, 5, layers, 4).double(),
+        rnnscope.wrap(torch.nn.RNN(3, 5, num_layers=layers, batch_first=True)).double(),
+    ):
+        assert supports(model, AutonomousMap)
+        x = torch.randn(6, 5 * layers, dtype=torch.float64)
+        f, jac = model.autonomous_map(u)(x)
+        step = state_vector(model, model.step(u.expand(6, 3), vector_state(model, x)))
+        ref = torch.func.vmap(
+            torch.func.jacrev(
+                lambda v, m=model: state_vector(m, m.step(u[None], vector_state(m, v[None])))[0]
+            )
+        )(x)
+        torch.testing.assert_close(f, step, rtol=0, atol=1e-14)
+        torch.testing.assert_close(jac, ref, rtol=1e-12, atol=1e-14)
+        if layers > 1:  # the top layer feels the bottom one through this step's new h
+            assert float(jac[:, -5:, :5].abs().max()) > 0.01
+    for kind in ("gru", "lstm"):  # no fast map: callers take the traced step
+        assert RecurrentClassifier(kind, 3, 5, 2, 4).autonomous_map(u.float()) is None
 
 
 # ---- the impulse probe through the protocol ------------------------------------------------------

@@ -6,6 +6,8 @@ The map is evaluated on a private float64 copy of the model, so the caller's mod
 (no dtype, mode or requires_grad change); a model that cannot step in float64 is used as it is, in its
 own dtype, without gradients tracked on its parameters.
 
+F with ∂F/∂x together (what the Newton search evaluates) come from the model's `AutonomousMap` (the tanh
+RNN: a few fused ops on the state vector, the input drive computed once) or `StepWithJacobian`.
 Jacobians ∂F/∂x come from the model's `ClosedFormJacobian.step_jacobian` when it offers one, otherwise
 from `torch.func.vmap(torch.func.jacrev(...))` through `step` (any protocol model); directional
 derivatives J v (for the leading Lyapunov exponents of large states) from `torch.func.jvp`.
@@ -23,6 +25,7 @@ from torch import Tensor, nn
 
 from rnnscope.errors import BadArgument
 from rnnscope.models.protocol import (
+    AutonomousMap,
     ClosedFormJacobian,
     StepWithJacobian,
     is_recurrent,
@@ -104,6 +107,8 @@ class StepMap:
                 f"got {tuple(u.shape)}"
             )
         self.u = u
+        with torch.no_grad():
+            self._map = self.model.autonomous_map(u) if supports(self.model, AutonomousMap) else None
 
     def tensor(self, x) -> Tensor:
         """x as a (N, D) tensor on the map's device and dtype."""
@@ -140,24 +145,29 @@ class StepMap:
         return torch.cat(out) if out else x.new_zeros(0, d, d)
 
     def step_and_jacobian(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """F(x) (N, D) and ∂F/∂x (N, D, D) at x (N, D) under the constant input; from one traced forward
-        when the model offers `step_with_jacobian`, otherwise `step` then `jacobian`."""
-        if not self.fused:
+        """F(x) (N, D) and ∂F/∂x (N, D, D) at x (N, D) under the constant input: from the model's
+        `autonomous_map` when it has one (the tanh RNN), else from one traced forward when it offers
+        `step_with_jacobian`, otherwise `step` then `jacobian`."""
+        if self._map is None and not self.fused:
             return self.step(x), self.jacobian(x)
-        u = self.u.expand(x.shape[0], self.C)
         n, d = x.shape
         size = max(1, CHUNK_ENTRIES // (d * d))
         fs, js = [], []
         with torch.no_grad():
             for i in range(0, n, size):
-                new, jac = self.model.step_with_jacobian(
-                    u[i : i + size], vector_state(self.model, x[i : i + size])
-                )
-                fs.append(state_vector(self.model, new).to(self.dtype))
-                js.append(jac.to(self.dtype))
+                f, j = self._step_and_jacobian(x[i : i + size])
+                fs.append(f)
+                js.append(j)
         if len(fs) == 1:
             return fs[0], js[0]
         return torch.cat(fs), torch.cat(js)
+
+    def _step_and_jacobian(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if self._map is not None:
+            return self._map(x)
+        u = self.u.expand(x.shape[0], self.C)
+        new, jac = self.model.step_with_jacobian(u, vector_state(self.model, x))
+        return state_vector(self.model, new).to(self.dtype), jac.to(self.dtype)
 
     def jvp(self, x: Tensor, v: Tensor, u: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """F(x) and J v for K tangents per point: x (N, D), v (N, D, K) -> ((N, D), (N, D, K))."""

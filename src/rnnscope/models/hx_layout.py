@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from rnnscope.models.jacobians import stacked_jacobian, traced_step_jacobian
+from rnnscope.models.statemap import rnn_autonomous_map
 from rnnscope.models.traced import LayerTrace, layer_traces, step_traces
 
 State = Tensor | tuple[Tensor, Tensor]
@@ -65,3 +66,9 @@ class ClosedFormKernels:
     def step_with_jacobian(self, x_t: Tensor, state: State) -> tuple[State, Tensor]:
         """`step` and `step_jacobian` from one traced forward: (new state, (B, D, D) float64)."""
         return traced_step_jacobian(self, x_t, state)
+
+    def autonomous_map(self, u: Tensor):
+        """`AutonomousMap` for the tanh RNN (any depth, `models.statemap`); None for the gated cells."""
+        if self.kind != "rnn":
+            return None
+        return rnn_autonomous_map([self.layer_weights(layer) for layer in range(self.num_layers)], u)

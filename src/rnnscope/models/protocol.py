@@ -129,6 +129,14 @@ class StepWithJacobian(Protocol):
         """`step` and `step_jacobian` from one forward pass: (new state, (B, D, D) float64)."""
 
 
+@runtime_checkable
+class AutonomousMap(Protocol):
+    def autonomous_map(self, u: Tensor):
+        """For a constant input u (C,): a function x (N, D) -> (F (N, D), ∂F/∂x (N, D, D)) on state
+        vectors, F = state_vector(step(u, vector_state(x))), in the model's dtype — or None where the
+        model has no such fast path (callers then use `step_with_jacobian` or `step_jacobian`)."""
+
+
 class NoReadout(TypeError):
     """Raised by `readout` of a model that has none; analyses that need class scores say so."""
 
