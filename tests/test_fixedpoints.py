@@ -373,7 +373,9 @@ def test_step_and_jacobian_from_one_traced_forward_equal_step_and_jacobian(kind)
         x = torch.randn(7, fmap.D, dtype=torch.float64)
         f, jac = fmap.step_and_jacobian(x)
         torch.testing.assert_close(f, fmap.step(x), atol=1e-14, rtol=0)
-        torch.testing.assert_close(jac, fmap.jacobian(x), atol=1e-14, rtol=0)
+        # u given explicitly: the closed-form step_jacobian, not the fast map of the rnn
+        torch.testing.assert_close(jac, fmap.jacobian(x, fmap.u.expand(7, -1)), atol=1e-14, rtol=0)
+        torch.testing.assert_close(fmap.jacobian(x), jac, atol=1e-14, rtol=0)
 
 
 def test_identical_rows_group_like_numpy_unique_and_uniqueness_counts_every_start():

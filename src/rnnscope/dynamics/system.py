@@ -131,6 +131,8 @@ class StepMap:
 
     def jacobian(self, x: Tensor, u: Tensor | None = None) -> Tensor:
         """∂F/∂x at each point: x (N, D) -> (N, D, D). u: (N, C) per point, or None (constant input)."""
+        if u is None and self._map is not None:
+            return self.step_and_jacobian(x)[1]
         u = self.u.expand(x.shape[0], self.C) if u is None else u
         n, d = x.shape
         step = max(1, CHUNK_ENTRIES // (d * d))
