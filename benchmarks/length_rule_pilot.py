@@ -11,14 +11,19 @@ block of k steps, at most 100: the rule after), `every50`, `mean50` (at most 50 
 `mean100_lr5` (peak learning rate 0.005 instead of 0.002), `mean100_u1200`, `mean100_u2400` (block means
 with an update budget of 1,200 or 2,400 optimizer updates; the upper epoch clamp is scaled by the same
 factor, 300 -> 600 or 1,200 epochs, so that a small set really gets its updates), `mean100_u1200_chrono`
-(`mean100_u1200` with chrono initialisation, T = the series' used length). Every other variant
+(`mean100_u1200` with chrono initialisation, T = the series' used length), and the regularised
+variants of `mean100_u1200` (same budget and length rule): `mean100_u1200_wd` (Adam L2 weight decay 1e-4),
+`mean100_u1200_drop` (dropout 0.2 between the two recurrent layers), `mean100_u1200_h128` (hidden size
+128 instead of 64). Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
 rnnscope.training.recipe (batch size and warm-up; the carve is asked for, so batch and epochs follow the
 70 % that is fitted). `run` appends one JSON line per run (with the epochs and optimizer updates it
 trained); `table` prints the mean validation accuracy per data set and variant with the seeds it averages,
 and the mean final training accuracy, then the paired comparisons against `mean100` (the two 100-step
-rules; each update budget) and of each chrono variant against its constant-bias twin, on the seeds both ran.
+rules; each update budget), of each chrono variant against its constant-bias twin and of each regularised
+variant against `mean100_u1200`, on the seeds both ran (with the mean difference over data sets and the sets
+that lost).
 """
 
 from __future__ import annotations
@@ -49,13 +54,22 @@ VARIANTS = {  # name: (downsample_by, at most this many steps, peak learning rat
     "mean100_u2400": ("mean", 100, 2e-3, 2400),
 }
 CHRONO = {"mean100_u1200_chrono": "mean100_u1200"}  # chrono initialisation, T = the series' used length
+REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fields it changes)
+    "mean100_u1200_wd": ("mean100_u1200", {"weight_decay": 1e-4}),
+    "mean100_u1200_drop": ("mean100_u1200", {"dropout": 0.2}),
+    "mean100_u1200_h128": ("mean100_u1200", {"hidden": 128}),
+}
+MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden"}, {"weight_decay"}
 BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
 RECIPE_EPOCHS = recipe.recipe_epochs
 
 
 def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     """Train one candidate on the training split with a 30 % carve -> its validation figures."""
-    by, max_steps, lr, updates = VARIANTS[CHRONO.get(variant, variant)]
+    twin, changes = REGULARISED.get(variant, (CHRONO.get(variant, variant), {}))
+    by, max_steps, lr, updates = VARIANTS[twin]
+    model_changes = {k: v for k, v in changes.items() if k in MODEL_FIELDS}
+    train_changes = {k: v for k, v in changes.items() if k in TRAIN_FIELDS}
     # the auto length rule at another step limit (prepare() looks the function up when it runs)
     prepare.auto_downsample = lambda longest: (lambda k: k if k > 1 else None)(math.ceil(longest / max_steps))
     # the update budget, with the upper epoch clamp scaled alike (resolve_train looks both up when it runs)
@@ -65,8 +79,12 @@ def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     t0 = time.perf_counter()
     run = run_training(
         DataConfig(task=None, dataset=dataset, downsample_by=by),
-        ModelConfig(kind=model, chrono_tmax=used_length(dataset, max_steps) if variant in CHRONO else None),
-        TrainConfig(seed=seed, device="cpu", val_fraction=VAL_FRACTION, lr=lr),
+        ModelConfig(
+            kind=model,
+            chrono_tmax=used_length(dataset, max_steps) if variant in CHRONO else None,
+            **model_changes,
+        ),
+        TrainConfig(seed=seed, device="cpu", val_fraction=VAL_FRACTION, lr=lr, **train_changes),
         None,
     )
     last = run.history[-1]
@@ -128,7 +146,7 @@ def table(paths: list[str]) -> str:
         if seeds:
             a, b = (statistics.mean(by_seed[v][s] for s in seeds) for v in ("every100", "mean100"))
             out.append(f"| {dataset} | {','.join(map(str, seeds))} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
-    return "\n".join(out + budget_table(rows) + chrono_table(rows))
+    return "\n".join(out + budget_table(rows) + chrono_table(rows) + regularisation_table(rows))
 
 
 def paired(rows: dict, dataset: str, base_variant: str, variant: str) -> tuple[list[int], dict, dict]:
@@ -181,34 +199,59 @@ def budget_table(rows: dict) -> list[str]:
 def chrono_table(rows: dict) -> list[str]:
     """Each chrono variant against its constant-bias twin on the seeds both ran: validation and training
     accuracy, the paired difference, and its mean over data sets and the sets that lost."""
-    out = []
-    for variant, twin in CHRONO.items():
-        diffs = {}
-        lines = []
-        for dataset in sorted({d for d, _, _ in rows}):
-            seeds, base, new = paired(rows, dataset, twin, variant)
-            if not seeds:
-                continue
-            va, vb = (statistics.mean(runs[s]["val_acc"] for s in seeds) for runs in (base, new))
-            ta, tb = (statistics.mean(runs[s]["train_acc"] for s in seeds) for runs in (base, new))
-            diffs[dataset] = vb - va
-            lines.append(
-                f"| {dataset} | {','.join(map(str, seeds))} | {va:.3f} | {vb:.3f} | {vb - va:+.3f} | "
-                f"{ta:.2f} → {tb:.2f} | {new[seeds[0]]['steps']} |"
-            )
+    return [
+        line for variant, twin in CHRONO.items() for line in twin_table(rows, variant, twin, "T (steps)")[0]
+    ]
+
+
+def regularisation_table(rows: dict) -> list[str]:
+    """Each regularised variant against `mean100_u1200` on the seeds both ran, as the chrono table, with
+    the mean seconds of one run; then the variant with the largest mean paired difference."""
+    out, best = [], {}
+    for variant, (twin, _) in REGULARISED.items():
+        lines, mean_diff = twin_table(rows, variant, twin, "seconds per run")
         if lines:
-            lost = [d for d, v in diffs.items() if v < 0]
-            out += [
-                "",
-                f"| data set | seeds both ran | validation {twin} | validation {variant} | difference | "
-                "training acc. | T (steps) |",
-                "|---|---|---|---|---|---|---|",
-                *lines,
-                "",
-                f"{variant}: mean paired validation difference over {len(diffs)} data sets "
-                f"{statistics.mean(diffs.values()):+.3f}; lower on {len(lost)} ({', '.join(lost) or 'none'})",
-            ]
+            best[variant] = mean_diff
+        out += lines
+    if best:
+        top = max(best, key=best.get)
+        out += ["", f"largest mean paired validation difference: {top} ({best[top]:+.3f})"]
     return out
+
+
+def twin_table(rows: dict, variant: str, twin: str, last: str) -> tuple[list[str], float]:
+    """One variant against its twin per data set on the seeds both ran (validation and training accuracy,
+    the paired difference, and `last`: "T (steps)" of the variant or "seconds per run" twin → variant),
+    then the mean difference over data sets and the sets that lost -> (lines, mean difference); ([], nan)
+    where they share no seed."""
+    diffs, lines = {}, []
+    for dataset in sorted({d for d, _, _ in rows}):
+        seeds, base, new = paired(rows, dataset, twin, variant)
+        if not seeds:
+            continue
+        va, vb = (statistics.mean(runs[s]["val_acc"] for s in seeds) for runs in (base, new))
+        ta, tb = (statistics.mean(runs[s]["train_acc"] for s in seeds) for runs in (base, new))
+        sa, sb = (statistics.mean(runs[s]["seconds"] for s in seeds) for runs in (base, new))
+        diffs[dataset] = vb - va
+        tail = new[seeds[0]]["steps"] if last == "T (steps)" else f"{sa:.0f} → {sb:.0f}"
+        lines.append(
+            f"| {dataset} | {','.join(map(str, seeds))} | {va:.3f} | {vb:.3f} | {vb - va:+.3f} | "
+            f"{ta:.2f} → {tb:.2f} | {tail} |"
+        )
+    if not lines:
+        return [], math.nan
+    lost = [d for d, v in diffs.items() if v < 0]
+    mean_diff = statistics.mean(diffs.values())
+    return [
+        "",
+        f"| data set | seeds both ran | validation {twin} | validation {variant} | difference | "
+        f"training acc. | {last} |",
+        "|---|---|---|---|---|---|---|",
+        *lines,
+        "",
+        f"{variant}: mean paired validation difference over {len(diffs)} data sets "
+        f"{mean_diff:+.3f}; lower on {len(lost)} ({', '.join(lost) or 'none'})",
+    ], mean_diff
 
 
 def main() -> None:
