@@ -157,7 +157,6 @@ def fixed_points(
         x,
         tol_q=tol_q,
         max_iters=max_iters,
-        polish=0,
         merge_cell=settled_cell(fmap.D, tol_unique),
         slow_tol=slow_tol,
     )

@@ -7,8 +7,8 @@ good: (AᵀA + μ I) δ = -Aᵀ G by Cholesky, μ adapted per point (Nielsen's r
 where A is singular (saddle-node ghosts, line attractors), Newton's step where it is not. Quadratic
 convergence near a regular root; descent everywhere.
 
-A point stops when q <= tol_q (after at most `polish` more steps, fewer once q <= tol_q * min(tol_q,
-1e-12): Newton's one step from the tolerance usually gets there), when it stalls
+A point stops when q <= tol_q (the float64 polish comes later, on the unique points only: `polish`), when
+it stalls
 (its step vanishes, or q has not fallen tenfold in PROGRESS_WINDOW iterations — HOPELESS_WINDOW while q is
 above the slow tolerance —: slow convergence towards a local minimum of q that is not a root or along a
 near-continuous set of near-roots, i.e. a slow point candidate), or at `max_iters`. Points settled on the
@@ -118,7 +118,6 @@ def newton_lm(
     *,
     tol_q: float,
     max_iters: int,
-    polish: int = 2,
     stall: float = 1e-14,
     merge_cell: float | None = None,
     slow_tol: float | None = None,
@@ -165,13 +164,11 @@ def newton_lm(
         "nu": torch.full_like(q, 2.0),
         "q_mark": q.clone(),
         "q_short": q.clone(),
-        "extra": torch.full((n,), polish + 1, dtype=torch.int64, device=dev),  # iterations left once at tol_q
         "radius": torch.full_like(q, MAX_STEP * math.sqrt(d)),  # the longest Newton step allowed
     }
     keep = (q > 0) & q.isfinite()
     tiny = torch.finfo(x.dtype).tiny
     reach = None if merge_cell is None else SETTLED_CELLS * merge_cell
-    polished = tol_q * min(tol_q, POLISHED)  # a converged point this close needs no polish step
     its = 0
     if dev.type == "cpu":
         recycle_pages(4 * n * d * d * x.element_size())
@@ -181,7 +178,7 @@ def newton_lm(
             out_rows = p["idx"][gone]
             out_x[out_rows], out_q[out_rows], iterations[out_rows] = p["x"][gone], p["q"][gone], its
             p = {k: v[rows] for k, v in p.items()}
-        if p["idx"].numel() == 0 or its == max_iters + polish:
+        if p["idx"].numel() == 0 or its == max_iters:
             break
         delta, predicted, length = _directions(p)
         if reach is not None and delta.shape[0] > 1:
@@ -218,8 +215,7 @@ def newton_lm(
         xi, q = p["x"], p["q"]
         its += 1
         done = q <= tol_q
-        p["extra"] -= done.long()
-        stop = (p["extra"] <= 0) | (q <= polished) | (length <= stall * (1 + xi.norm(dim=-1)))
+        stop = done | (length <= stall * (1 + xi.norm(dim=-1)))
         stop |= ~ok & (mu > 1e12)  # no descent left: a local minimum of q (or its floating floor)
         if its % PROGRESS_WINDOW == 0:
             stop |= ~done & (q > PROGRESS_FACTOR * p["q_mark"])
@@ -269,7 +265,7 @@ def polish(fmap: StepMap, x: np.ndarray, q: np.ndarray, tol_q: float, steps: int
     x, q = _better(x, q, xn, qn)
     rest = q > target
     if rest.any():
-        sol = newton_lm(fmap, fmap.tensor(x[rest]), tol_q=target, max_iters=steps, polish=0)
+        sol = newton_lm(fmap, fmap.tensor(x[rest]), tol_q=target, max_iters=steps)
         x[rest], q[rest] = _better(x[rest], q[rest], sol.x, sol.q)
     return x, q
 
