@@ -14,9 +14,8 @@ centroid dropped, Jacobians by batched autograd, eigenvalues by np.linalg.eig. r
     on the same task, 64 starts each (the baseline's 5000 Adam steps on D = 256 take a while on 1 thread).
 Prints per case: CPU and wall seconds (the flip-flop: rnnscope best of 3 x `--repeats`, the baseline best
 of 3, the two interleaved so that the shared machine's changes of speed hit both; the scaling cases: one
-run each), their ratios,
-unique / stable / converged / slow points and the largest q of each. CPU time is the primary figure on a
-shared machine.
+run each), their ratios, unique / stable / converged / slow points, the largest q of each and the fewest
+minor page faults of one call of each. CPU time is the primary figure on a shared machine.
 
     python benchmarks/fixedpoints.py [--threads 1] [--repeats 3] [--quick]
 """
@@ -26,6 +25,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
 
 import numpy as np
 import torch
@@ -120,13 +124,20 @@ def ours(model, starts, u) -> dict:
 
 
 def timed(fn, repeats: int):
-    """Best (wall, CPU) seconds of `repeats` calls, and the last result."""
-    wall, cpu, out = float("inf"), float("inf"), None
+    """Best (wall, CPU) seconds of `repeats` calls, the last result and the fewest minor page faults of a
+    call (`resource.getrusage`; 0 where the platform has no such count)."""
+    wall, cpu, out, faults = float("inf"), float("inf"), None, None
     for _ in range(repeats):
+        f0 = _minor_faults()
         t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
-    return wall, cpu, out
+        faults = _minor_faults() - f0 if faults is None else min(faults, _minor_faults() - f0)
+    return wall, cpu, out, faults
+
+
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource is not None else 0
 
 
 def case(name: str, kind: str, size: tuple[int, int], epochs: int, n_starts: int, repeats: tuple[int, int]):
@@ -158,11 +169,12 @@ def case(name: str, kind: str, size: tuple[int, int], epochs: int, n_starts: int
     ours(model, starts[:8], u)  # warm-up (imports, first torch.func call, torch.optim's first step)
     baseline(model, starts[:8], u, max_iters=3)
     w_ours = c_ours = w_base = c_base = float("inf")
+    f_ours = f_base = None
     for _ in range(base_repeats):  # interleaved, so a change in the machine's speed hits both
-        w, c, r_ours = timed(lambda: ours(model, starts, u), repeats)
-        w_ours, c_ours = min(w_ours, w), min(c_ours, c)
-        w, c, r_base = timed(lambda: baseline(model, starts, u), 1)
-        w_base, c_base = min(w_base, w), min(c_base, c)
+        w, c, r_ours, f = timed(lambda: ours(model, starts, u), repeats)
+        w_ours, c_ours, f_ours = min(w_ours, w), min(c_ours, c), f if f_ours is None else min(f_ours, f)
+        w, c, r_base, f = timed(lambda: baseline(model, starts, u), 1)
+        w_base, c_base, f_base = min(w_base, w), min(c_base, c), f if f_base is None else min(f_base, f)
     print(
         f"{'':28s}{'CPU s':>8s}{'wall s':>8s}{'unique':>8s}{'stable':>8s}{'q<=1e-12':>10s}{'slow':>6s}"
         f"{'max q':>10s}{'iters':>7s}"
@@ -179,6 +191,7 @@ def case(name: str, kind: str, size: tuple[int, int], epochs: int, n_starts: int
         f"ratio FixedPointFinder / rnnscope: CPU {c_base / c_ours:.1f}x, wall {w_base / w_ours:.1f}x   "
         f"(rnnscope Jacobians: {r_ours['jacobian']}; iters: Adam steps vs the most LM steps of any point)"
     )
+    print(f"minor page faults per call (fewest): FixedPointFinder algorithm {f_base}, rnnscope {f_ours}")
 
 
 def main() -> None:
