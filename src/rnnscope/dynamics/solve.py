@@ -7,12 +7,12 @@ good: (AᵀA + μ I) δ = -Aᵀ G by Cholesky, μ adapted per point (Nielsen's r
 where A is singular (saddle-node ghosts, line attractors), Newton's step where it is not. Quadratic
 convergence near a regular root; descent everywhere.
 
-A point stops when q <= tol_q (the float64 polish comes later, on the unique points only: `polish`), when
-it stalls
-(its step vanishes, or q has not fallen tenfold in PROGRESS_WINDOW iterations — HOPELESS_WINDOW while q is
-above the slow tolerance —: slow convergence towards a local minimum of q that is not a root or along a
-near-continuous set of near-roots, i.e. a slow point candidate), or at `max_iters`. Points settled on the
-same root (a short Newton step, one grid cell) are merged before they cost another evaluation.
+A point stops when q <= tol_q (the float64 polish comes later, on the unique points only: `polish`),
+when it stalls (its step vanishes, or q has not fallen tenfold in PROGRESS_WINDOW iterations —
+HOPELESS_WINDOW while q is above the slow tolerance —: slow convergence towards a local minimum of q that
+is not a root or along a near-continuous set of near-roots, i.e. a slow point candidate), or at
+`max_iters`. Points settled on the same root (a short Newton step, one grid cell) are merged before they
+cost another evaluation.
 
 `warm_start` (optional, off by default): per-point Adam steps on q before the search.
 

@@ -165,6 +165,7 @@ class StepMap:
         return torch.cat(fs), torch.cat(js)
 
     def _step_and_jacobian(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """One chunk of `step_and_jacobian`: x (n, D) -> ((n, D), (n, D, D))."""
         if self._map is not None:
             return self._map(x)
         u = self.u.expand(x.shape[0], self.C)
