@@ -15,7 +15,8 @@ factor, 300 -> 600 or 1,200 epochs, so that a small set really gets its updates)
 variants of `mean100_u1200` (same budget and length rule): `mean100_u1200_wd` (Adam L2 weight decay 1e-4),
 `mean100_u1200_wd3` (weight decay 1e-3),
 `mean100_u1200_drop` (dropout 0.2 between the two recurrent layers), `mean100_u1200_h128` (hidden size
-128 instead of 64). Every other variant
+128 instead of 64), and `mean200_u1200` (`mean100_u1200` with block means to at most 200 steps instead
+of 100: the longer length limit). Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
 rnnscope.training.recipe (batch size and warm-up; the carve is asked for, so batch and epochs follow the
@@ -23,9 +24,9 @@ rnnscope.training.recipe (batch size and warm-up; the carve is asked for, so bat
 trained); `table` prints the mean validation accuracy per data set and variant with the seeds it averages,
 and the mean final training accuracy, then the paired comparisons against `mean100` (the two 100-step
 rules; each update budget), of each chrono variant against its constant-bias twin and of each regularised
-variant against `mean100_u1200`, on the seeds both ran (with the mean difference over data sets and the sets
-that lost). `--seeds 3,4,5` reads only the runs of those seeds, so every table (and every paired line) is
-computed on them alone (a confirmation on fresh carves).
+variant and of `mean200_u1200` against `mean100_u1200`, on the seeds both ran (with the mean difference
+over data sets and the sets that lost). `--seeds 3,4,5` reads only the runs of those seeds, so every
+table (and every paired line) is computed on them alone (a confirmation on fresh carves).
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ VARIANTS = {  # name: (downsample_by, at most this many steps, peak learning rat
     "mean100_lr5": ("mean", 100, 5e-3, 600),
     "mean100_u1200": ("mean", 100, 2e-3, 1200),
     "mean100_u2400": ("mean", 100, 2e-3, 2400),
+    "mean200_u1200": ("mean", 200, 2e-3, 1200),
 }
+LONGER = {"mean200_u1200": "mean100_u1200"}  # a longer length limit against its 100-step twin
 CHRONO = {"mean100_u1200_chrono": "mean100_u1200"}  # chrono initialisation, T = the series' used length
 REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fields it changes)
     "mean100_u1200_wd": ("mean100_u1200", {"weight_decay": 1e-4}),
@@ -152,7 +155,9 @@ def table(paths: list[str], seeds: set[int] | None = None) -> str:
         if seeds:
             a, b = (statistics.mean(by_seed[v][s] for s in seeds) for v in ("every100", "mean100"))
             out.append(f"| {dataset} | {','.join(map(str, seeds))} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
-    return "\n".join(out + budget_table(rows) + chrono_table(rows) + regularisation_table(rows))
+    return "\n".join(
+        out + budget_table(rows) + chrono_table(rows) + regularisation_table(rows) + length_table(rows)
+    )
 
 
 def paired(rows: dict, dataset: str, base_variant: str, variant: str) -> tuple[list[int], dict, dict]:
@@ -225,9 +230,20 @@ def regularisation_table(rows: dict) -> list[str]:
     return out
 
 
+def length_table(rows: dict) -> list[str]:
+    """Each longer length limit against its 100-step twin on the seeds both ran, as the chrono table, with
+    the steps and the mean seconds of one run twin -> variant."""
+    return [
+        line
+        for variant, twin in LONGER.items()
+        for line in twin_table(rows, variant, twin, "steps; seconds per run")[0]
+    ]
+
+
 def twin_table(rows: dict, variant: str, twin: str, last: str) -> tuple[list[str], float]:
     """One variant against its twin per data set on the seeds both ran (validation and training accuracy,
-    the paired difference, and `last`: "T (steps)" of the variant or "seconds per run" twin → variant),
+    the paired difference, and `last`: "T (steps)" of the variant, "seconds per run" twin → variant, or
+    "steps; seconds per run": the steps and the seconds twin → variant),
     then the mean difference over data sets and the sets that lost -> (lines, mean difference); ([], nan)
     where they share no seed."""
     diffs, lines = {}, []
@@ -239,7 +255,11 @@ def twin_table(rows: dict, variant: str, twin: str, last: str) -> tuple[list[str
         ta, tb = (statistics.mean(runs[s]["train_acc"] for s in seeds) for runs in (base, new))
         sa, sb = (statistics.mean(runs[s]["seconds"] for s in seeds) for runs in (base, new))
         diffs[dataset] = vb - va
-        tail = new[seeds[0]]["steps"] if last == "T (steps)" else f"{sa:.0f} → {sb:.0f}"
+        steps = f"{base[seeds[0]]['steps']} → {new[seeds[0]]['steps']}"
+        tail = {
+            "T (steps)": new[seeds[0]]["steps"],
+            "steps; seconds per run": f"{steps}; {sa:.0f} → {sb:.0f}",
+        }.get(last, f"{sa:.0f} → {sb:.0f}")
         lines.append(
             f"| {dataset} | {','.join(map(str, seeds))} | {va:.3f} | {vb:.3f} | {vb - va:+.3f} | "
             f"{ta:.2f} → {tb:.2f} | {tail} |"
