@@ -29,22 +29,22 @@ def rnn_autonomous_map(weights: list[Weights], u: Tensor) -> Callable[[Tensor], 
     constant input u (C,), in the weights' dtype and device."""
     ws = [tuple(w.detach() for w in layer) for layer in weights]
     sizes = [w_hh.shape[0] for _, w_hh, _, _ in ws]
-    drive = torch.addmv(ws[0][2] + ws[0][3], ws[0][0], u.to(ws[0][0]))  # (H_0,)
-    biases = [b_ih + b_hh for _, _, b_ih, b_hh in ws]
+    w_ih0, _, b_ih0, b_hh0 = ws[0]
+    # the constant part of each layer's pre-activation: the input drive W_ih,0 u + b_0, then b_l
+    biases = [torch.addmv(b_ih0 + b_hh0, w_ih0, u.to(w_ih0))] + [b_ih + b_hh for _, _, b_ih, b_hh in ws[1:]]
 
     def one(x: Tensor) -> tuple[Tensor, Tensor]:
-        if len(ws) == 1:
-            h = torch.addmm(drive, x, ws[0][1].T).tanh_()
+        if len(ws) == 1:  # the common case, without the zero-filled block matrix
+            h = torch.addmm(biases[0], x, ws[0][1].T).tanh_()
             return h, torch.addcmul(h.new_ones(()), h, h, value=-1.0)[:, :, None] * ws[0][1]
         n, d = x.shape[0], sum(sizes)
         jac = x.new_zeros(n, d, d)
         outs, off = [], 0
         for layer, (h_in, (w_ih, w_hh, _, _)) in enumerate(zip(x.split(sizes, dim=1), ws)):
             size = sizes[layer]
-            if layer == 0:
-                h = torch.addmm(drive, h_in, w_hh.T)
-            else:
-                h = torch.addmm(biases[layer], outs[-1], w_ih.T).addmm_(h_in, w_hh.T)
+            h = torch.addmm(biases[layer], h_in, w_hh.T)
+            if layer:
+                h.addmm_(outs[-1], w_ih.T)
             s = torch.addcmul(h.tanh_().new_ones(()), h, h, value=-1.0)[:, :, None]  # (N, H_l, 1)
             rows = jac[:, off : off + size]
             rows[:, :, off : off + size] = s * w_hh
