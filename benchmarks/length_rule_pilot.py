@@ -15,8 +15,10 @@ factor, 300 -> 600 or 1,200 epochs, so that a small set really gets its updates)
 variants of `mean100_u1200` (same budget and length rule): `mean100_u1200_wd` (Adam L2 weight decay 1e-4),
 `mean100_u1200_wd3` (weight decay 1e-3),
 `mean100_u1200_drop` (dropout 0.2 between the two recurrent layers), `mean100_u1200_h128` (hidden size
-128 instead of 64), and `mean200_u1200` (`mean100_u1200` with block means to at most 200 steps instead
-of 100: the longer length limit). Every other variant
+128 instead of 64), `mean100_u1200_rmean` (the mean readout over the valid steps instead of the last
+step), `mean200_u1200` (`mean100_u1200` with block means to at most 200 steps instead of 100: the longer
+length limit) and `frames100_u1200` (each block of k steps fed whole as one step of k values, frame
+stacking, instead of its mean: `downsample_by` "frames"). Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
 rnnscope.training.recipe (batch size and warm-up; the carve is asked for, so batch and epochs follow the
@@ -56,16 +58,21 @@ VARIANTS = {  # name: (downsample_by, at most this many steps, peak learning rat
     "mean100_u1200": ("mean", 100, 2e-3, 1200),
     "mean100_u2400": ("mean", 100, 2e-3, 2400),
     "mean200_u1200": ("mean", 200, 2e-3, 1200),
+    "frames100_u1200": ("frames", 100, 2e-3, 1200),
 }
-LONGER = {"mean200_u1200": "mean100_u1200"}  # a longer length limit against its 100-step twin
+LONGER = {  # a longer length limit, or frames instead of block means, against the 100-step block means
+    "mean200_u1200": "mean100_u1200",
+    "frames100_u1200": "mean100_u1200",
+}
 CHRONO = {"mean100_u1200_chrono": "mean100_u1200"}  # chrono initialisation, T = the series' used length
 REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fields it changes)
     "mean100_u1200_wd": ("mean100_u1200", {"weight_decay": 1e-4}),
     "mean100_u1200_wd3": ("mean100_u1200", {"weight_decay": 1e-3}),
     "mean100_u1200_drop": ("mean100_u1200", {"dropout": 0.2}),
     "mean100_u1200_h128": ("mean100_u1200", {"hidden": 128}),
+    "mean100_u1200_rmean": ("mean100_u1200", {"readout": "mean"}),
 }
-MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden"}, {"weight_decay"}
+MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden", "readout"}, {"weight_decay"}
 BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
 RECIPE_EPOCHS = recipe.recipe_epochs
 

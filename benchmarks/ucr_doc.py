@@ -16,6 +16,7 @@ import torch
 
 from rnnscope.data import list_datasets
 from rnnscope.io import atomic_write_bytes
+from rnnscope.training.recipe import DEFAULT_DOWNSAMPLE_BY
 
 MODELS = ("rnn", "gru", "lstm")
 
@@ -36,7 +37,12 @@ RESNET_SOURCE = {"BasicMotions": "[4]"}  # every other ResNet figure is [2]
 
 
 def _length(k: int | None) -> str:
-    return f"means of {k} steps" if k else "full length"  # downsample_by "mean", the recipe's rule
+    """The recipe's length rule for one data set (downsample k, by `DEFAULT_DOWNSAMPLE_BY`)."""
+    if not k:
+        return "full length"
+    return {"frames": f"frames of {k} steps", "mean": f"means of {k} steps"}.get(
+        DEFAULT_DOWNSAMPLE_BY, f"every {k}th step"
+    )
 
 
 def fmt(v: float | None) -> str:
@@ -318,6 +324,7 @@ A pilot on GunPoint at its full 150 steps (seed 0, 120 epochs, batch 16, the ear
 finding a class signal spread over 150 steps. Keeping every 2nd step (75 steps) took GunPoint past 1NN-DTW.
 That rule (`--downsample auto`: at most 100 steps) was fixed after that pilot, which had seen GunPoint's test
 accuracy; it is applied to every data set alike and the pilot runs are not repeated by this script.
-Since then each block of k steps is averaged instead of keeping its first step (`--downsample-by mean`, an
-anti-aliased decimation); that change was chosen on validation carves of the training sets only
-(docs/training.md, "How it was chosen")."""
+Since then each block of k steps was first averaged instead of keeping its first step (`--downsample-by
+mean`, an anti-aliased decimation), and is now fed whole as one step of k values per channel
+(`--downsample-by frames`, lossless); both changes were chosen on validation carves of the training sets
+only (docs/training.md, "How it was chosen")."""

@@ -112,7 +112,7 @@ def test_tanh_rnn_highway_caption_describes_what_is_drawn():
 
 
 def test_real_data_report_states_sizes_and_preprocessing(tmp_path):
-    """A run on the user's own files (GunPoint-like: 50 / 150 series of 150 steps, blocks of 2 averaged)
+    """A run on the user's own files (GunPoint-like: 50 / 150 series of 150 steps, frames of 2 steps)
     reports 50 / 150 sequences of 75 steps, the preprocessing, and no demo reference."""
     rng = np.random.default_rng(0)
     path = tmp_path / "gun.npz"
@@ -126,7 +126,11 @@ def test_real_data_report_states_sizes_and_preprocessing(tmp_path):
     run = rnnscope.train(out=tmp_path / "run", data=str(path), downsample=2, hidden=4, epochs=1, device="cpu")
     html = render_report(run.path)
     assert "50 training (10% of them held out for validation) / 150 test sequences of 75 steps" in html
-    assert "each block of 2 steps averaged (downsampled by 2)" in html and "z-normalised per channel" in html
+    assert (
+        "each block of 2 steps fed whole as one step of 2 values per channel (frames) (downsampled by 2)"
+        in html
+    )
+    assert "z-normalised per channel" in html
     assert "1500 training" not in html and "30-50" not in html and "~95%" not in html
 
 

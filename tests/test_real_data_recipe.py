@@ -14,8 +14,9 @@ from rnnscope.config import DataConfig, TrainConfig
 from rnnscope.data import load_dataset
 from rnnscope.data.csvfiles import parse_csv
 from rnnscope.data.prepare import reduce_steps
-from rnnscope.errors import BadArgument
+from rnnscope.errors import BadArgument, BadRunDirectory
 from rnnscope.report.run_report import preprocessing_sentence
+from rnnscope.rundir.runfacts import shortening
 from rnnscope.stages.stream import input_every, input_transform
 from rnnscope.streaming.csvrows import CSVStreamer
 from rnnscope.training.api import load_data
@@ -117,19 +118,21 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     assert code == 0, err
     assert "recipe for real data (docs/training.md): batch 8, 3 epochs, validation 0%" in stdout
     assert (
-        "downsample auto: each block of 3 steps averaged (longest training series 240 -> 80 steps)" in stdout
+        "downsample auto: each block of 3 steps fed whole as one step of 3 values per channel (frames) "
+        "(longest training series 240 -> 80 steps)" in stdout
     )
     assert "1NN Euclidean                1.000" in stdout and "1NN DTW (full)" in stdout
     assert "validation accuracy            n/a   no validation split" in stdout  # no carve: no number
     config = json.loads((out / "config.json").read_text())
     assert config["data"]["downsample"] == "auto" and config["data_source"]["downsample"] == 3
-    assert config["data"]["downsample_by"] == "mean" and config["data_source"]["downsample_by"] == "mean"
+    assert config["data"]["downsample_by"] == "frames" and config["data_source"]["downsample_by"] == "frames"
+    assert config["input_size"] == 3  # frames of 3 steps of one channel
     # 12 per class: no carve; real data trains its whole update budget (no early stopping)
     assert config["recipe"] == {"batch_size": 8, "val_fraction": 0.0, "warmup": 1, "patience": 0}
     assert config["requested"]["train"]["batch_size"] is None
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["baseline_1nn_ed"] == 1.0 and metrics["baseline_1nn_dtw"] == 1.0
-    # the stream feeds the means of rows 1-3, 4-6, ... of each stream, answered at rows 3, 6, ...: the
+    # the stream feeds rows 1-3, 4-6, ... of each stream as frames, answered at rows 3, 6, ...: the
     # last answer is the model's on the series
     run = load_run(out)
     x = run.data.test.x[:2]
@@ -137,7 +140,7 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     rows = "\n\n".join("\n".join(f"{v:.4f}" for v in series) for series in raw) + "\n"
     (tmp_path / "rows.csv").write_text(rows)
     code, stdout, err = run_cli(["stream", str(out), "--input", str(tmp_path / "rows.csv")], capsys)
-    assert code == 0 and "trained on the means of blocks of 3 steps (downsample 3, by mean)" in err
+    assert code == 0 and "trained on frames of 3 steps (downsample 3, by frames)" in err
     lines = stdout.strip().splitlines()
     assert len(lines) == 1 + 2 * 80 and lines[2].split(",")[1] == "6" and lines[80].split(",")[1] == "240"
     with torch.no_grad():
@@ -159,7 +162,11 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
         ("ok", ["--label-column", "nope"], "no column named 'nope' in the header"),
         ("ok", ["--readout", "median"], "unknown readout 'median'"),
         ("ok", ["--downsample", "auto", "--task", "mixture"], "a built-in task's length is set by its"),
-        ("ok", ["--downsample-by", "median"], "invalid choice: 'median' (choose from 'mean', 'every')"),
+        (
+            "ok",
+            ["--downsample-by", "median"],
+            "invalid choice: 'median' (choose from 'mean', 'every', 'frames')",
+        ),
         ("ok", ["--downsample-by", "mean", "--task", "mixture"], "downsample_by applies to real data only"),
         ("tsvheader", [], "looks like a header naming the columns"),
     ],
@@ -208,6 +215,10 @@ def test_report_states_the_downsampling():
     assert preprocessing_sentence(config).startswith(
         "each block of 2 steps averaged by the length rule (downsample auto: at most 100 steps):"
     )
+    config["data_source"]["downsample_by"] = "frames"
+    assert preprocessing_sentence(config).startswith(
+        "each block of 2 steps fed whole as one step of 2 values per channel (frames) by the length rule"
+    )
 
 
 def test_downsample_by_block_means_and_what_it_refuses():
@@ -215,7 +226,7 @@ def test_downsample_by_block_means_and_what_it_refuses():
     np.testing.assert_array_equal(reduce_steps(x, 3, "every")[:, 0], [0, 3, 6])
     np.testing.assert_array_equal(reduce_steps(x, 3, "mean"), [[1, 10], [4, 40], [6, 60]])  # last: 1 step
     assert reduce_steps(x, None, "mean") is x and reduce_steps(x, 1, "mean") is x
-    with pytest.raises(BadArgument, match="downsample_by must be one of mean, every, got 'median'"):
+    with pytest.raises(BadArgument, match="downsample_by must be one of mean, every, frames, got 'median'"):
         DataConfig(task=None, dataset="GunPoint", downsample_by="median")
     with pytest.raises(BadArgument, match="downsample_by applies to real data only"):
         DataConfig(task="mixture", downsample_by="mean")
@@ -223,7 +234,7 @@ def test_downsample_by_block_means_and_what_it_refuses():
 
 def test_real_data_length_rule_fills_only_what_is_unset():
     got = resolve_data(DataConfig(task=None, dataset="GunPoint"))
-    assert (got.downsample, got.downsample_by) == ("auto", "mean")
+    assert (got.downsample, got.downsample_by) == ("auto", "frames")
     asked = resolve_data(DataConfig(task=None, dataset="GunPoint", downsample=3, downsample_by="every"))
     assert (asked.downsample, asked.downsample_by) == (3, "every")
     task = DataConfig(task="mixture")
@@ -257,7 +268,7 @@ def test_stream_averages_blocks_as_the_run_was_trained():
             return {slot: torch.as_tensor(x) for slot, x in chunks.items()}
 
     out = []
-    streamer = CSVStreamer(EchoPool(), ["a", "b"], out.append, print, every=3, mean=True, block=2)
+    streamer = CSVStreamer(EchoPool(), ["a", "b"], out.append, print, every=3, by="mean", block=2)
     rows = [f"{t},{10 * t}" for t in range(7)]  # one stream of 7 rows, then one of 2 (shorter than k)
     streamer.run(rows + [""] + ["1,1", "3,3"])
     got = [(r[0], r[1], float(r[3]), float(r[4])) for r in out[1:]]
@@ -266,6 +277,51 @@ def test_stream_averages_blocks_as_the_run_was_trained():
     np.testing.assert_allclose(
         np.concatenate(fed)[:3], reduce_steps(np.array([[t, 10 * t] for t in range(7)], float), 3, "mean")
     )
+
+
+def test_frames_keep_every_value_and_the_stream_feeds_the_same_frames():
+    x = np.arange(14, dtype=float).reshape(7, 2)  # 7 steps, 2 channels; k = 3: the last block is short
+    frames = reduce_steps(x, 3, "frames")
+    assert frames.shape == (3, 6)
+    np.testing.assert_array_equal(frames[:2].reshape(6, 2), x[:6])  # lossless, step after step
+    np.testing.assert_array_equal(frames[2], [12, 13, 12, 13, 12, 13])  # completed by its last step
+    fed = []
+
+    class EchoPool:  # echoes the first 2 of each fed step's 6 values as the 2 "probabilities"
+        input_size = 6
+
+        def open(self):
+            return len(fed)
+
+        def close(self, slot):
+            pass
+
+        def feed_ragged(self, chunks):
+            fed.extend(chunks.values())
+            return {slot: torch.as_tensor(x[:, :2]) for slot, x in chunks.items()}
+
+    out = []
+    streamer = CSVStreamer(EchoPool(), ["a", "b"], out.append, print, every=3, by="frames", block=2)
+    assert streamer.n_features == 2  # rows hold C values; the model takes k * C
+    streamer.run([f"{a:g},{b:g}" for a, b in x] + ["", "1,1", "3,3"])
+    assert [(r[0], r[1]) for r in out[1:]] == [("0", 3), ("0", 6), ("0", 7), ("1", 2)]
+    np.testing.assert_array_equal(np.concatenate(fed)[:3], frames)
+    np.testing.assert_array_equal(np.concatenate(fed)[3], [1, 1, 3, 3, 3, 3])
+    with pytest.raises(BadRunDirectory, match="not a whole number of frames of 4 rows"):
+        CSVStreamer(EchoPool(), ["a", "b"], out.append, print, every=4, by="frames")
+
+
+def test_a_run_on_frames_takes_k_values_per_channel_and_says_so():
+    bundle = load_data(
+        resolve_data(DataConfig(task=None, dataset="GunPoint", downsample_by="frames")), seed=0
+    )[0]
+    assert bundle.train.x.shape[1:] == (75, 2) and bundle.source["downsample_by"] == "frames"
+    run = SimpleNamespace(
+        config={"data_source": bundle.source}, data_cfg=DataConfig(task=None, dataset="GunPoint")
+    )
+    k, note = input_every(run, raw=False)
+    assert k == 2 and "frames of 2 steps" in note
+    assert shortening(2, "frames").startswith("each block of 2 steps fed whole")
 
 
 def test_stream_refuses_what_it_cannot_reproduce():

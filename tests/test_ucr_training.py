@@ -107,14 +107,14 @@ def test_cli_trains_a_shipped_dataset_into_a_task_like_run(tmp_path, capsys, tas
     source = config["data_source"]
     assert source["kind"] == "ucr" and source["name"] == "GunPoint" and source["normalize"] == "channel"
     assert source["label_mapping"] == {"1": 0, "2": 1} and config["class_names"] == ["1", "2"]
-    assert (config["input_size"], config["n_classes"]) == (1, 2)
+    assert (config["input_size"], config["n_classes"]) == (2, 2)  # frames of 2 steps of 1 channel
     full = load_dataset("GunPoint")
     assert (len(full.train), len(full.test), full.train.seq_len) == (50, 150, 150)
-    # the real-data default: downsample auto, the means of 75 blocks of 2 of the 150 steps (docs/training.md)
+    # the real-data default: downsample auto, 75 frames of 2 of the 150 steps (docs/training.md)
     assert config["data"]["downsample"] == "auto" and source["downsample"] == 2
-    assert config["data"]["downsample_by"] == "mean" and source["downsample_by"] == "mean"
-    reference = load_dataset("GunPoint", downsample="auto", downsample_by="mean")
-    assert reference.train.seq_len == 75
+    assert config["data"]["downsample_by"] == "frames" and source["downsample_by"] == "frames"
+    reference = load_dataset("GunPoint", downsample="auto", downsample_by="frames")
+    assert (reference.train.seq_len, reference.input_size) == (75, 2)
     _assert_rebuilt_identically(tmp_path / "gp", reference)
 
 
@@ -198,7 +198,7 @@ def test_user_files_in_every_format_train_the_same_task_like_run(tmp_path, capsy
         assert source["label_mapping"] == {"down": 0, "flat": 1, "up": 2}
         assert source["lengths"] == {"train": [6, 11], "test": [6, 11]}
         _assert_rebuilt_identically(
-            tmp_path / fmt, load_directory(folder, downsample="auto", downsample_by="mean")
+            tmp_path / fmt, load_directory(folder, downsample="auto", downsample_by="frames")
         )
         runs[fmt] = rnnscope.load_run(tmp_path / fmt)
     # Four formats, one data set: the same arrays, hence bit-identical training.

@@ -15,7 +15,8 @@ from rnnscope.errors import BadArgument
 
 DEFAULT_TASK = "mixture"
 MODEL_KINDS = names.MODEL_KINDS  # "rnn" | "lstm" | "gru" | "transformer"
-DOWNSAMPLE_BY = ("mean", "every")  # shortening by k: block means | every k-th step (data.prepare)
+DOWNSAMPLE_BY = ("mean", "every", "frames")  # shortening by k: block means | every k-th step | each block
+#                                              of k steps as one step of k x C values (data.prepare)
 READOUTS = ("last", "mean", "max", "attention")  # how a recurrent classifier reads its top layer out
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
@@ -37,8 +38,9 @@ class DataConfig:
     label_column: int | str | None = None  # .csv files only: the label's column (0-based or header name)
     downsample: int | str | None = None  # real data only: keep every k-th step, or "auto" (at most
     #                                      training.recipe.MAX_STEPS steps); None: "auto" for real data
-    downsample_by: str | None = None  # real data only: "mean" of each block of k steps | "every" k-th step
-    #                                   kept; None: "mean" for a new real-data run (a config.json without
+    downsample_by: str | None = None  # real data only: "frames" (each block of k steps as one step of
+    #                                   k x C values) | "mean" of each block | "every" k-th step kept; None:
+    #                                   "frames" for a new real-data run (a config.json without
     #                                   it, written before block means, rebuilds with "every")
 
     def __post_init__(self) -> None:

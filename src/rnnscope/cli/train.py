@@ -24,7 +24,7 @@ from rnnscope.names import MODEL_KINDS
 
 def add_train_options(p) -> None:
     """Options shared by `train` and `run` (the whole pipeline)."""
-    from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+    from rnnscope.config import DOWNSAMPLE_BY, DataConfig, ModelConfig, TrainConfig
 
     d, m, t = DataConfig(), ModelConfig(), TrainConfig()
     src = p.add_argument_group("data (give at most one; default: the default task)")
@@ -72,9 +72,9 @@ def add_train_options(p) -> None:
     )
     src.add_argument(
         "--downsample-by",
-        choices=["mean", "every"],
-        help="real data: how --downsample shortens: the mean of each block of k steps (default), or "
-        "every k-th step kept",
+        choices=list(DOWNSAMPLE_BY),
+        help="real data: how --downsample shortens: frames (default): each block of k steps fed whole as "
+        "one step of k x channels values; mean: the mean of each block; every: every k-th step kept",
     )
     g = p.add_argument_group("model")
     g.add_argument("--model", type=model_name, default=m.kind, help=" | ".join(MODEL_KINDS) + " (any case)")

@@ -26,9 +26,11 @@ AUTO_MAX_STEPS = 100  # downsample="auto": k = ceil(longest training series / th
 
 
 def reduce_steps(x: np.ndarray, k: int | None, by: str = "every") -> np.ndarray:
-    """One (T_i, C) series shortened by k -> (ceil(T_i / k), C).
+    """One (T_i, C) series shortened by k -> (ceil(T_i / k), C), or (ceil(T_i / k), k * C) by "frames".
 
-    by="every": steps 0, k, 2k, ... kept. by="mean": the mean of each block of k consecutive steps (steps
+    by="every": steps 0, k, 2k, ... kept. by="frames": each block of k steps becomes one step holding all
+    k * C values (lossless: step j's features are x[jk, 0..C-1], x[jk+1, 0..C-1], ...; a short last block
+    is completed by repeating its last step). by="mean": the mean of each block of k consecutive steps (steps
     0..k-1, k..2k-1, ...; the last block may be shorter and is the mean of the steps it holds) — an
     anti-aliasing low-pass before the decimation, so that spikes and fast oscillations between the kept
     steps are not lost or folded into slow ones. k None or 1: unchanged.
@@ -37,6 +39,11 @@ def reduce_steps(x: np.ndarray, k: int | None, by: str = "every") -> np.ndarray:
         return x
     if by == "every":
         return x[::k]
+    if by == "frames":
+        n = -(-len(x) // k)
+        if n * k > len(x):  # the last block, short: its last step repeated (edge padding)
+            x = np.concatenate([x, np.repeat(x[-1:], n * k - len(x), axis=0)])
+        return x.reshape(n, k * x.shape[1])
     starts = np.arange(0, len(x), k)
     counts = np.minimum(starts + k, len(x)) - starts
     return np.add.reduceat(x, starts, axis=0) / counts[:, None]

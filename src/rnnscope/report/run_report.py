@@ -33,9 +33,9 @@ from rnnscope.rundir.runfacts import (
     REFERENCE,
     data_sizes,
     is_demo,
-    ordinal,
     preprocessing,
     reference_cells,
+    shortening,
     training_caption,
 )
 
@@ -96,11 +96,7 @@ def preprocessing_sentence(config: dict) -> str | None:
         else "as asked"
     )
     after = (src.get("lengths") or {}).get("train", [None, None])[1]
-    kept = (
-        f"each block of {k} steps averaged"
-        if src.get("downsample_by") == "mean"
-        else f"every {ordinal(k)} step kept"
-    )
+    kept = shortening(k, src.get("downsample_by"))
     return (
         f"{kept} {how}: the longest training series, {src.get('longest_train_series')} "
         f"steps, became {after}; the network saw this coarser series, the 1NN baselines the full one."

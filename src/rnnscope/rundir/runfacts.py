@@ -63,11 +63,8 @@ def preprocessing(config: dict) -> str | None:
     ]
     k = src.get("downsample", d.get("downsample"))
     if k and k > 1:
-        by_mean = src.get("downsample_by", d.get("downsample_by")) == "mean"
         parts.append(
-            f"each block of {k} steps averaged (downsampled by {k})"
-            if by_mean
-            else f"every {ordinal(k)} step kept (downsampled by {k})"
+            f"{shortening(k, src.get('downsample_by', d.get('downsample_by')))} (downsampled by {k})"
         )
     n = src.get("truncate", d.get("truncate"))
     if n:
@@ -75,6 +72,16 @@ def preprocessing(config: dict) -> str | None:
     if src.get("missing_filled"):
         parts.append(f"missing values filled ({src.get('missing')})")
     return "; ".join(parts)
+
+
+def shortening(k: int, by: str | None) -> str:
+    """What downsampling by k did, by `downsample_by` ("mean" | "frames" | "every"; None, from a run
+    written before block means: every k-th step) -> a phrase."""
+    if by == "mean":
+        return f"each block of {k} steps averaged"
+    if by == "frames":
+        return f"each block of {k} steps fed whole as one step of {k} values per channel (frames)"
+    return f"every {ordinal(k)} step kept"
 
 
 def ordinal(k: int) -> str:

@@ -1,8 +1,8 @@
 """`rnnscope stream RUN_DIR`: CSV rows in (one time step per row), running predictions out.
 
 The stream sees what the run was trained on: the run's channel normalisation and its downsampling (every
-k-th row, or the mean of each block of k rows) are applied to the rows (or refused in one line where a
-stream cannot reproduce them); `raw` feeds rows as given.
+k-th row, the mean of each block of k rows, or each block of k rows fed whole as a frame) are applied to
+the rows (or refused in one line where a stream cannot reproduce them); `raw` feeds rows as given.
 """
 
 from __future__ import annotations
@@ -33,19 +33,28 @@ def input_transform(run, raw: bool):
     return None
 
 
-def input_by_mean(run) -> bool:
-    """Whether the run's downsampling averaged blocks of k steps (`downsample_by` "mean"); a run whose
-    data source does not say so (written before block means) kept every k-th step."""
-    return (run.config.get("data_source") or {}).get("downsample_by", "every") == "mean"
+def input_by(run) -> str:
+    """How the run's downsampling shortened its series: `downsample_by` "mean" (block means), "frames"
+    (each block of k steps as one step) or "every"; a run whose data source does not say so (written
+    before block means) kept every k-th step."""
+    return (run.config.get("data_source") or {}).get("downsample_by", "every")
 
 
 def input_every(run, raw: bool) -> tuple[int, str | None]:
     """(k, the sentence saying so) when the run was trained on data shortened by k (its downsample:
-    every k-th step or block means), else (1, None); raw=True: (1, None)."""
+    every k-th step, block means or frames), else (1, None); raw=True: (1, None)."""
     k = (run.config.get("data_source") or {}).get("downsample") if run.data_cfg.task is None else None
     if raw or not k or k < 2:
         return 1, None
-    if input_by_mean(run):
+    by = input_by(run)
+    if by == "frames":
+        note = (
+            f"this run was trained on frames of {k} steps (downsample {k}, by frames): each block of {k} "
+            f"rows of a stream is fed as one step, answered at rows {k}, {2 * k}, ... and at a stream's last "
+            "row, whose short frame is completed by repeating its last row as in training (--raw feeds rows "
+            f"as given: each must then hold a whole frame, {k} steps' values side by side)"
+        )
+    elif by == "mean":
         note = (
             f"this run was trained on the means of blocks of {k} steps (downsample {k}, by mean): each "
             f"block of {k} rows of a stream is averaged and fed, answered at rows {k}, {2 * k}, ... and at "
@@ -62,7 +71,7 @@ def input_every(run, raw: bool) -> tuple[int, str | None]:
 def streamer(run, write_row, on_error, *, transform=None, every: int = 1, **options) -> CSVStreamer:
     """A CSVStreamer over a StreamPool of the run's model; options: id_column, header, block,
     stop_on_error, flush (see rnnscope.streaming.csvrows.CSVStreamer). every > 1 averages blocks of
-    `every` rows where the run was trained on block means (`input_by_mean`)."""
+    `every` rows, or feeds them whole, where the run was trained on block means or frames (`input_by`)."""
     return CSVStreamer(
         StreamPool(run.model),
         run.config["class_names"],
@@ -70,6 +79,6 @@ def streamer(run, write_row, on_error, *, transform=None, every: int = 1, **opti
         on_error,
         transform=transform,
         every=every,
-        mean=every > 1 and input_by_mean(run),
+        by=input_by(run) if every > 1 else "every",
         **options,
     )

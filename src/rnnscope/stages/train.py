@@ -16,7 +16,7 @@ from rnnscope.config import DEFAULT_TASK, DataConfig, ModelConfig, TrainConfig
 from rnnscope.plots import save_figure
 from rnnscope.plots.training import plot_training_curves
 from rnnscope.rundir import RunPaths, read_config, read_history, read_metrics
-from rnnscope.rundir.runfacts import REFERENCE, is_demo, ordinal
+from rnnscope.rundir.runfacts import REFERENCE, is_demo, shortening
 from rnnscope.stages.baselines import add_baselines
 from rnnscope.training import api
 from rnnscope.training.api import Run
@@ -173,11 +173,7 @@ def recipe_lines(run) -> list[str]:
         how = "downsample auto" if src.get("downsample_auto") else f"--downsample {k}"
         longest = src.get("longest_train_series")
         after = (src.get("lengths") or {}).get("train", [None, None])[1]
-        kept = (
-            f"each block of {k} steps averaged"
-            if src.get("downsample_by") == "mean"
-            else f"every {ordinal(k)} step kept"
-        )
+        kept = shortening(k, src.get("downsample_by"))
         lines.append(
             f"{how}: {kept} (longest training series {longest} -> {after} steps); "
             "`rnnscope stream` applies the same"

@@ -39,9 +39,12 @@ class CSVStreamer:
     transform: optional function x (n, C) float32 -> x (n, C), e.g. the run's channel normalisation.
     every: feed only each stream's rows 1, 1 + every, 1 + 2 every, ... (a run trained on every k-th
     step: its `downsample`); only those rows are answered, numbered by their row in the stream.
-    mean (with every = k > 1): feed the mean of each block of k rows instead (rows 1..k, k+1..2k, ...: a
-    run trained on block means, `downsample_by` "mean"), answered at the block's last row; a stream that
-    ends inside a block gets the mean of the rows its last block holds, answered at its last row.
+    by (with every = k > 1): "every" as above; "mean": feed the mean of each block of k rows instead (rows
+    1..k, k+1..2k, ...: a run trained on block means, `downsample_by` "mean"); "frames": feed each block of
+    k rows of C values as one step of k * C values, row after row (a run trained on frames, whose model
+    takes k * C inputs). Both answer at the block's last row; a stream that ends inside a block gets the
+    mean of the rows its last block holds, or its frame completed by repeating its last row (as training
+    completed a short last block), answered at its last row.
     block: rows gathered before the model runs (1 answers each row as it arrives; larger is faster —
     the answers are the same). write: called with each output row (a list); report: with each
     bad-row message; flush: called after each block is written.
@@ -61,20 +64,28 @@ class CSVStreamer:
         stop_on_error: bool = False,
         flush=None,
         every: int = 1,
-        mean: bool = False,
+        by: str = "every",
     ):
         if block < 1:
             raise BadArgument(f"block must be positive, got {block}")
         if every < 1:
             raise BadArgument(f"every must be positive, got {every}")
-        self.every, self.mean = every, mean and every > 1
-        self._blocks: dict[str, tuple[np.ndarray, int]] = {}  # mean: open stream -> (sum, rows) of its block
+        if by not in ("every", "mean", "frames"):
+            raise BadArgument(f"by must be every, mean or frames, got {by!r}")
+        self.every, self.by = every, by if every > 1 else "every"
+        self._blocks: dict[str, list[np.ndarray]] = {}  # mean, frames: open stream -> its block's rows
         self._rows_in: dict[str, int] = {}  # open stream name -> its good rows so far (fed or not)
         self.pool, self.class_names = pool, [str(c) for c in class_names]
         self.write, self.report, self.flush = write, report, flush or (lambda: None)
         self.id_column, self.header = id_column, header or (id_column is not None and not _is_int(id_column))
         self.transform, self.block, self.stop_on_error = transform, block, stop_on_error
         self.n_features = pool.input_size
+        if self.by == "frames":  # the model takes k rows at once
+            if pool.input_size % every:
+                raise BadRunDirectory(
+                    f"the model takes {pool.input_size} inputs, not a whole number of frames of {every} rows"
+                )
+            self.n_features = pool.input_size // every
         self.stats = StreamStats()
         self._slots: dict[str, int] = {}  # open stream name -> slot
         self._pending: list[tuple[str, np.ndarray, int]] = []  # (stream, row values, row number in it)
@@ -169,20 +180,26 @@ class CSVStreamer:
             name = str(self._next_name)
         seen = self._rows_in.get(name, 0)
         self._rows_in[name] = seen + 1
-        if self.mean:
-            total, n = self._blocks.pop(name, (np.zeros(len(values)), 0))
-            self._blocks[name] = (total + values, n + 1)
-            if n + 1 == self.every:
+        if self.by != "every":
+            rows = self._blocks.setdefault(name, [])
+            rows.append(values)
+            if len(rows) == self.every:
                 self._end_block(name)
         elif seen % self.every == 0:  # a step the run's model was trained on
             self._pending.append((name, values, seen + 1))
         return True
 
     def _end_block(self, name: str) -> None:
-        """mean: the stream's current block (full, or partial when the stream ends) -> its mean, pending."""
-        total, n = self._blocks.pop(name, (None, 0))
-        if n:
-            self._pending.append((name, (total / n).astype(np.float32), self._rows_in[name]))
+        """mean, frames: the stream's current block (full, or partial when the stream ends) -> its mean, or
+        its rows side by side (a short block completed by repeating its last row), pending."""
+        rows = self._blocks.pop(name, [])
+        if not rows:
+            return
+        if self.by == "mean":
+            x = np.mean(rows, axis=0, dtype=np.float64)
+        else:
+            x = np.concatenate(rows + rows[-1:] * (self.every - len(rows)))
+        self._pending.append((name, x.astype(np.float32), self._rows_in[name]))
 
     def _csv_column(self, feature: int) -> int:
         """1-based column number in the file of 0-based feature `feature`."""

@@ -121,7 +121,7 @@ def run_training(
     if data_cfg.path is not None:  # config.json must rebuild the data from any working directory
         data_cfg = dataclasses.replace(data_cfg, path=str(Path(data_cfg.path).resolve()))
     requested = {"data": to_dict(data_cfg), "train": to_dict(train_cfg)}  # before the recipe fills in
-    data_cfg = resolve_data(data_cfg)  # real data: the recipe's length rule (downsample auto, block means)
+    data_cfg = resolve_data(data_cfg)  # real data: the recipe's length rule (downsample auto, frames)
     out = rundir.prepare_output(out, overwrite) if out is not None else None
     data, task = load_data(data_cfg, train_cfg.seed)
     train_cfg, chosen = resolve_train(train_cfg, len(data.train), data.n_classes, real=task is None)

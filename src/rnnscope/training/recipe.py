@@ -14,8 +14,9 @@ training folds only):
 - early stopping: off (the update budget is the recipe; built-in tasks stop after 10 epochs without a
   validation gain, not before `min_epochs`);
 - length: series longer than `MAX_STEPS` are shortened by k = ceil(longest / MAX_STEPS)
-  (`downsample="auto"`), each block of k steps replaced by its mean (`DEFAULT_DOWNSAMPLE_BY`, "mean";
-  an explicit `downsample=k` averages too unless `downsample_by="every"`).
+  (`downsample="auto"`), each block of k steps fed whole as one step of k values per channel
+  (`DEFAULT_DOWNSAMPLE_BY`, "frames"; an explicit `downsample=k` makes frames too unless `downsample_by`
+  says "mean" or "every").
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ BATCH_RANGE = (8, 64)  # batch size: the power of two nearest N / 8, clamped to 
 VAL_FRACTION = 0.1  # the validation carve where the classes are large enough
 VAL_MIN_PER_CLASS = 20  # carve only when training series per class average at least this
 WARMUP_SHARE = 0.05  # share of the updates over which the learning rate warms up
-DEFAULT_DOWNSAMPLE_BY = "mean"  # real data shortened by k: block means (anti-aliased), not every k-th step
+DEFAULT_DOWNSAMPLE_BY = "frames"  # real data shortened by k: frames of k steps (lossless; "mean" before)
 
 
 def recipe_batch_size(n_train: int) -> int:
