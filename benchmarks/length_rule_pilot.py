@@ -205,6 +205,8 @@ def budget_table(rows: dict) -> list[str]:
                 f"{new[seeds[0]].get('updates', '?')} | {new[seeds[0]]['epochs']} | "
                 f"{mean(base, 'seconds'):.0f} → {mean(new, 'seconds'):.0f} |"
             )
+    if not overall:  # no run of the 600-update twin: nothing to pair
+        return []
     out.append("")
     for variant, diffs in overall.items():
         out.append(
