@@ -251,24 +251,28 @@ def test_a_config_without_downsample_by_rebuilds_every_kth_step():
     assert not np.allclose(new.train.x, old.train.x)
 
 
+class EchoPool:
+    """A StreamPool stand-in that records what it is fed and answers each step with its first 2 values
+    (as 2 "probabilities")."""
+
+    def __init__(self, input_size: int):
+        self.input_size, self.fed = input_size, []
+
+    def open(self):
+        return len(self.fed)
+
+    def close(self, slot):
+        pass
+
+    def feed_ragged(self, chunks):
+        self.fed.extend(chunks.values())
+        return {slot: torch.as_tensor(x[:, :2]) for slot, x in chunks.items()}
+
+
 def test_stream_averages_blocks_as_the_run_was_trained():
-    fed = []
-
-    class EchoPool:  # answers each fed step with the step itself (C = 2 values as 2 "probabilities")
-        input_size = 2
-
-        def open(self):
-            return len(fed)
-
-        def close(self, slot):
-            pass
-
-        def feed_ragged(self, chunks):
-            fed.extend(chunks.values())
-            return {slot: torch.as_tensor(x) for slot, x in chunks.items()}
-
-    out = []
-    streamer = CSVStreamer(EchoPool(), ["a", "b"], out.append, print, every=3, by="mean", block=2)
+    pool, out = EchoPool(2), []
+    fed = pool.fed
+    streamer = CSVStreamer(pool, ["a", "b"], out.append, print, every=3, by="mean", block=2)
     rows = [f"{t},{10 * t}" for t in range(7)]  # one stream of 7 rows, then one of 2 (shorter than k)
     streamer.run(rows + [""] + ["1,1", "3,3"])
     got = [(r[0], r[1], float(r[3]), float(r[4])) for r in out[1:]]
@@ -285,30 +289,16 @@ def test_frames_keep_every_value_and_the_stream_feeds_the_same_frames():
     assert frames.shape == (3, 6)
     np.testing.assert_array_equal(frames[:2].reshape(6, 2), x[:6])  # lossless, step after step
     np.testing.assert_array_equal(frames[2], [12, 13, 12, 13, 12, 13])  # completed by its last step
-    fed = []
-
-    class EchoPool:  # echoes the first 2 of each fed step's 6 values as the 2 "probabilities"
-        input_size = 6
-
-        def open(self):
-            return len(fed)
-
-        def close(self, slot):
-            pass
-
-        def feed_ragged(self, chunks):
-            fed.extend(chunks.values())
-            return {slot: torch.as_tensor(x[:, :2]) for slot, x in chunks.items()}
-
-    out = []
-    streamer = CSVStreamer(EchoPool(), ["a", "b"], out.append, print, every=3, by="frames", block=2)
+    pool, out = EchoPool(6), []
+    fed = pool.fed
+    streamer = CSVStreamer(pool, ["a", "b"], out.append, print, every=3, by="frames", block=2)
     assert streamer.n_features == 2  # rows hold C values; the model takes k * C
     streamer.run([f"{a:g},{b:g}" for a, b in x] + ["", "1,1", "3,3"])
     assert [(r[0], r[1]) for r in out[1:]] == [("0", 3), ("0", 6), ("0", 7), ("1", 2)]
     np.testing.assert_array_equal(np.concatenate(fed)[:3], frames)
     np.testing.assert_array_equal(np.concatenate(fed)[3], [1, 1, 3, 3, 3, 3])
     with pytest.raises(BadRunDirectory, match="not a whole number of frames of 4 rows"):
-        CSVStreamer(EchoPool(), ["a", "b"], out.append, print, every=4, by="frames")
+        CSVStreamer(EchoPool(6), ["a", "b"], out.append, print, every=4, by="frames")
 
 
 def test_a_run_on_frames_takes_k_values_per_channel_and_says_so():
