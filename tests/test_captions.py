@@ -126,11 +126,8 @@ def test_real_data_report_states_sizes_and_preprocessing(tmp_path):
     run = rnnscope.train(out=tmp_path / "run", data=str(path), downsample=2, hidden=4, epochs=1, device="cpu")
     html = render_report(run.path)
     assert "50 training (10% of them held out for validation) / 150 test sequences of 75 steps" in html
-    assert (
-        "each block of 2 steps fed whole as one step of 2 values per channel (frames) (downsampled by 2)"
-        in html
-    )
-    assert "z-normalised per channel" in html
+    assert "each block of 2 steps fed whole, as a frame of 2 values per channel (downsampled by 2)" in html
+    assert "z-normalised per channel" in html and "values filled" not in html  # none was filled
     assert "1500 training" not in html and "30-50" not in html and "~95%" not in html
 
 

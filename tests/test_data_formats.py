@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rnnscope.data import DataFormatError, load_directory
 from rnnscope.data.formats import RawSplit, parse_npz, parse_ts, parse_tsv, parse_txt
 from rnnscope.data.prepare import prepare
+from rnnscope.rundir.runfacts import preprocessing
 
 # ---------------------------------------------------------------- writers (test-side, deliberately naive)
 
@@ -204,6 +205,7 @@ def test_missing_values_interpolated_and_ends_trimmed():
     # nearest observed value at the ends of a channel, linear inside
     np.testing.assert_allclose(b.train.x[0], [[2, 1], [2, 3], [4, 5], [6, 5]])
     assert b.source["missing"] == "interpolate" and b.source["missing_filled"] == {"train": 4, "test": 0}
+    assert "; 4 missing values filled (interpolate)" in preprocessing({"data_source": b.source, "data": {}})
 
 
 def test_trailing_nan_padding_is_fine_even_when_missing_values_are_errors(tmp_path):

@@ -118,7 +118,7 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     assert code == 0, err
     assert "recipe for real data (docs/training.md): batch 8, 3 epochs, validation 0%" in stdout
     assert (
-        "downsample auto: each block of 3 steps fed whole as one step of 3 values per channel (frames) "
+        "downsample auto: each block of 3 steps fed whole, as a frame of 3 values per channel "
         "(longest training series 240 -> 80 steps)" in stdout
     )
     assert "1NN Euclidean                1.000" in stdout and "1NN DTW (full)" in stdout
@@ -217,7 +217,7 @@ def test_report_states_the_downsampling():
     )
     config["data_source"]["downsample_by"] = "frames"
     assert preprocessing_sentence(config).startswith(
-        "each block of 2 steps fed whole as one step of 2 values per channel (frames) by the length rule"
+        "each block of 2 steps fed whole, as a frame of 2 values per channel by the length rule"
     )
 
 

@@ -69,8 +69,11 @@ def preprocessing(config: dict) -> str | None:
     n = src.get("truncate", d.get("truncate"))
     if n:
         parts.append(f"truncated to the first {n} steps")
-    if src.get("missing_filled"):
-        parts.append(f"missing values filled ({src.get('missing')})")
+    filled = src.get("missing_filled")
+    if isinstance(filled, dict):  # {"train": n, "test": n}: missing values filled per split
+        filled = sum(v for v in filled.values() if isinstance(v, int))
+    if filled:
+        parts.append(f"{filled} missing value{'' if filled == 1 else 's'} filled ({src.get('missing')})")
     return "; ".join(parts)
 
 
@@ -80,7 +83,7 @@ def shortening(k: int, by: str | None) -> str:
     if by == "mean":
         return f"each block of {k} steps averaged"
     if by == "frames":
-        return f"each block of {k} steps fed whole as one step of {k} values per channel (frames)"
+        return f"each block of {k} steps fed whole, as a frame of {k} values per channel"
     return f"every {ordinal(k)} step kept"
 
 
