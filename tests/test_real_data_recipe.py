@@ -79,7 +79,10 @@ def test_chance_warning_and_null_convergence():
         hist, majority_rate(np.array([0, 1, 0, 1])), TrainConfig(epochs=3, batch_size=16), "rnn"
     )
     assert "stayed near chance (best 0.530, majority class 0.500)" in w
-    assert "--epochs 6" in w and "--batch-size 8" in w and "--model gru" in w
+    assert "--epochs 6" in w and "--batch-size 8" in w and "--model gru" in w and "--readout mean" in w
+    # the transformer reads out its last step only: a readout it would refuse is not suggested
+    w = chance_warning(hist, 0.5, TrainConfig(epochs=3, batch_size=16), "transformer")
+    assert "--readout" not in w and "--model gru" in w
     assert chance_warning([{"train_acc": 0.5}, {"train_acc": 0.9}], 0.5, None, "gru") is None
 
 
