@@ -18,7 +18,8 @@ variants of `mean100_u1200` (same budget and length rule): `mean100_u1200_wd` (A
 128 instead of 64), `mean100_u1200_rmean` (the mean readout over the valid steps instead of the last
 step), `mean200_u1200` (`mean100_u1200` with block means to at most 200 steps instead of 100: the longer
 length limit) and `frames100_u1200` (each block of k steps fed whole as one step of k values, frame
-stacking, instead of its mean: `downsample_by` "frames"). Every other variant
+stacking, instead of its mean: `downsample_by` "frames"), and `frames100_u1200_aug` (`frames100_u1200` with
+each training batch augmented, `augment="jitter+scale"`, training.augment). Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
 rnnscope.training.recipe (batch size and warm-up; the carve is asked for, so batch and epochs follow the
@@ -71,8 +72,9 @@ REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fiel
     "mean100_u1200_drop": ("mean100_u1200", {"dropout": 0.2}),
     "mean100_u1200_h128": ("mean100_u1200", {"hidden": 128}),
     "mean100_u1200_rmean": ("mean100_u1200", {"readout": "mean"}),
+    "frames100_u1200_aug": ("frames100_u1200", {"augment": "jitter+scale"}),
 }
-MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden", "readout"}, {"weight_decay"}
+MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden", "readout"}, {"weight_decay", "augment"}
 BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
 RECIPE_EPOCHS = recipe.recipe_epochs
 

@@ -17,6 +17,7 @@ DEFAULT_TASK = "mixture"
 MODEL_KINDS = names.MODEL_KINDS  # "rnn" | "lstm" | "gru" | "transformer"
 DOWNSAMPLE_BY = ("mean", "every", "frames")  # shortening by k: block means | every k-th step | each block
 #                                              of k steps as one step of k x C values (data.prepare)
+AUGMENTATIONS = ("jitter", "scale")  # training-batch augmentations (training.augment), joined by "+"
 READOUTS = ("last", "mean", "max", "attention")  # how a recurrent classifier reads its top layer out
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
@@ -133,8 +134,10 @@ class TrainConfig:
     #                            per update (None: 0 for tasks; real data: 5 % of the updates)
     seed: int = 0  # seeds data, initialisation and data order
     device: str = "auto"  # "auto" | "cpu" | "cuda"
+    augment: str = "none"  # training batches: "none" | "jitter" | "scale" | "jitter+scale" (training.augment)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", parse_augment(self.augment))
         for name in ("epochs", "batch_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
@@ -156,6 +159,23 @@ class TrainConfig:
             raise BadArgument(f"val_fraction must lie in [0, 1), got {self.val_fraction}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise BadArgument(f"device must be auto, cpu or cuda, got {self.device!r}")
+
+
+def parse_augment(spec: str) -> str:
+    """ "none" or names from AUGMENTATIONS joined by "+" (any order, any case) -> the canonical spelling.
+
+    Raises BadArgument for an unknown or repeated name."""
+    text = str(spec).strip().lower()
+    if text in ("none", ""):
+        return "none"
+    names = [s.strip() for s in text.split("+")]
+    unknown = [n for n in names if n not in AUGMENTATIONS]
+    if unknown or len(set(names)) != len(names):
+        raise BadArgument(
+            f"augment must be none or {', '.join(AUGMENTATIONS)} joined by '+' (e.g. jitter+scale), "
+            f"got {spec!r}"
+        )
+    return "+".join(n for n in AUGMENTATIONS if n in names)
 
 
 def to_dict(cfg) -> dict:

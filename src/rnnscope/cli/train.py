@@ -135,6 +135,14 @@ def add_train_options(p) -> None:
         default=t.schedule,
         help="learning-rate schedule over the epochs",
     )
+    g.add_argument(
+        "--augment",
+        type=augment_spec,
+        default=t.augment,
+        metavar="none|jitter|scale|jitter+scale",
+        help="augment each training batch: jitter (Gaussian noise, sd 0.03 per value) and/or scale (one "
+        "factor 1 + 0.1 N(0,1) per series and channel); evaluation is never augmented (default: none)",
+    )
     g.add_argument("--clip", type=positive_float, default=t.clip, help="max gradient norm")
     g.add_argument("--no-clip", action="store_true", help="disable gradient clipping")
     g.add_argument(
@@ -202,6 +210,17 @@ def readout_name(text: str) -> str:
     if text.strip().lower() not in READOUTS:
         raise argparse.ArgumentTypeError(f"unknown readout {text!r}; choose from {', '.join(READOUTS)}")
     return text.strip().lower()
+
+
+def augment_spec(text: str) -> str:
+    """--augment: none, or augmentations joined by '+' (rnnscope.config.parse_augment)."""
+    from rnnscope.config import parse_augment
+    from rnnscope.errors import BadArgument
+
+    try:
+        return parse_augment(text)
+    except BadArgument as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def downsample_value(text: str):
@@ -281,6 +300,7 @@ def configs_from_args(args):
         warmup=args.warmup,
         seed=args.seed,
         device=args.device,
+        augment=args.augment,
     )
     return data_cfg, model_cfg, train_cfg
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from rnnscope.data.dataset import DataBundle, Split
 from rnnscope.errors import BadArgument
+from rnnscope.training.augment import augment_batch, batch_generator
 from rnnscope.training.callbacks import Callback, EarlyStopping
 from rnnscope.training.recipe import resolve_train
 
@@ -175,6 +176,9 @@ class Trainer:
             if b < first:
                 continue
             x, y, lengths = tr.batch(perm[start : start + self.cfg.batch_size])
+            if self.cfg.augment != "none":
+                noise = batch_generator(self.cfg.seed, self.epoch, b)
+                x = augment_batch(x, self.cfg.augment, noise, lengths)
             loss = F.cross_entropy(self.model(x, lengths), y)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
