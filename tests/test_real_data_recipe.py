@@ -10,7 +10,7 @@ import torch
 
 from conftest import run_cli
 from rnnscope import load_run
-from rnnscope.config import DataConfig, TrainConfig
+from rnnscope.config import DataConfig, TrainConfig, from_dict, to_dict
 from rnnscope.data import load_dataset
 from rnnscope.data.csvfiles import parse_csv
 from rnnscope.data.prepare import reduce_steps
@@ -51,6 +51,7 @@ from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_d
     ],
 )
 def test_recipe_sizes_itself_to_the_training_set(n, classes, want):
+    want = {**want, "augment": "jitter+scale"}  # the same for every size
     cfg, chosen = resolve_train(TrainConfig(), n, classes, real=True)
     assert chosen == want
     assert all(getattr(cfg, k) == v for k, v in want.items())
@@ -58,9 +59,15 @@ def test_recipe_sizes_itself_to_the_training_set(n, classes, want):
 
 def test_recipe_keeps_what_the_user_set_and_tasks_keep_their_defaults():
     cfg, chosen = resolve_train(TrainConfig(epochs=7, batch_size=4), 50, 2, real=True)
-    assert (cfg.epochs, cfg.batch_size) == (7, 4) and set(chosen) == {"val_fraction", "warmup", "patience"}
+    assert (cfg.epochs, cfg.batch_size) == (7, 4)
+    assert set(chosen) == {"val_fraction", "warmup", "patience", "augment"}
     cfg, chosen = resolve_train(TrainConfig(), 1500, 3, real=False)
     assert chosen == TASK_DEFAULTS and cfg.epochs == 60 and cfg.batch_size == 32 and cfg.warmup == 0
+    assert cfg.augment == "none"  # built-in tasks keep their reference result
+    assert resolve_train(TrainConfig(augment="scale"), 50, 2, real=True)[0].augment == "scale"
+    # a config.json from before augmentation rebuilds without it, as it was trained
+    old = {k: v for k, v in to_dict(TrainConfig(seed=3)).items() if k != "augment"}
+    assert from_dict(TrainConfig, old).augment == "none"
     assert cfg.patience == 10  # the demo stops once converged; real data trains its update budget
     assert resolve_train(cfg, 1500, 3, real=True) == (cfg, {})  # a resolved config is left alone
     assert [recipe_batch_size(n) for n in (10, 100, 200, 2000)] == [8, 16, 32, 64]
@@ -131,7 +138,13 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     assert config["data"]["downsample_by"] == "frames" and config["data_source"]["downsample_by"] == "frames"
     assert config["input_size"] == 3  # frames of 3 steps of one channel
     # 12 per class: no carve; real data trains its whole update budget (no early stopping)
-    assert config["recipe"] == {"batch_size": 8, "val_fraction": 0.0, "warmup": 1, "patience": 0}
+    assert config["recipe"] == {
+        "batch_size": 8,
+        "val_fraction": 0.0,
+        "warmup": 1,
+        "patience": 0,
+        "augment": "jitter+scale",
+    }
     assert config["requested"]["train"]["batch_size"] is None
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["baseline_1nn_ed"] == 1.0 and metrics["baseline_1nn_dtw"] == 1.0

@@ -134,10 +134,12 @@ class TrainConfig:
     #                            per update (None: 0 for tasks; real data: 5 % of the updates)
     seed: int = 0  # seeds data, initialisation and data order
     device: str = "auto"  # "auto" | "cpu" | "cuda"
-    augment: str = "none"  # training batches: "none" | "jitter" | "scale" | "jitter+scale" (training.augment)
+    augment: str | None = None  # training batches: "none" | "jitter" | "scale" | "jitter+scale"
+    #                             (training.augment; None: "none" for tasks; real data: the recipe's)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "augment", parse_augment(self.augment))
+        if self.augment is not None:
+            object.__setattr__(self, "augment", parse_augment(self.augment))
         for name in ("epochs", "batch_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise BadArgument(f"{name} must be positive, got {getattr(self, name)}")
@@ -185,4 +187,6 @@ def to_dict(cfg) -> dict:
 def from_dict(cls, d: dict):
     """Rebuild a config, ignoring unknown keys (forward compatibility of config.json)."""
     names = {f.name for f in dataclasses.fields(cls)}
+    if cls is TrainConfig and "augment" not in d:  # a config.json written before augmentation existed
+        d = {**d, "augment": "none"}
     return cls(**{k: v for k, v in d.items() if k in names})

@@ -138,10 +138,10 @@ def add_train_options(p) -> None:
     g.add_argument(
         "--augment",
         type=augment_spec,
-        default=t.augment,
         metavar="none|jitter|scale|jitter+scale",
         help="augment each training batch: jitter (Gaussian noise, sd 0.03 per value) and/or scale (one "
-        "factor 1 + 0.1 N(0,1) per series and channel); evaluation is never augmented (default: none)",
+        "factor 1 + 0.1 N(0,1) per series and channel); evaluation is never augmented (default: none "
+        "for built-in tasks; real data: jitter+scale)",
     )
     g.add_argument("--clip", type=positive_float, default=t.clip, help="max gradient norm")
     g.add_argument("--no-clip", action="store_true", help="disable gradient clipping")

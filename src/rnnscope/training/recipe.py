@@ -13,6 +13,7 @@ training folds only):
   cosine to zero, stepped per update;
 - early stopping: off (the update budget is the recipe; built-in tasks stop after 10 epochs without a
   validation gain, not before `min_epochs`);
+- augmentation: each training batch jittered and scaled (`AUGMENT`, "jitter+scale"; built-in tasks: none);
 - length: series longer than `MAX_STEPS` are shortened by k = ceil(longest / MAX_STEPS)
   (`downsample="auto"`), each block of k steps fed whole as one step of k values per channel
   (`DEFAULT_DOWNSAMPLE_BY`, "frames"; an explicit `downsample=k` makes frames too unless `downsample_by`
@@ -37,13 +38,21 @@ __all__ = [
     "resolve_data",
 ]
 
-TASK_DEFAULTS = {"epochs": 60, "batch_size": 32, "val_fraction": 0.1, "warmup": 0, "patience": 10}
+TASK_DEFAULTS = {
+    "epochs": 60,
+    "batch_size": 32,
+    "val_fraction": 0.1,
+    "warmup": 0,
+    "patience": 10,
+    "augment": "none",
+}
 UPDATES = 1200  # optimizer updates a real-data run aims for (600 before: docs/training.md)
 EPOCH_RANGE = (30, 600)  # ... within this many epochs (the upper bound scaled with UPDATES)
 BATCH_RANGE = (8, 64)  # batch size: the power of two nearest N / 8, clamped to this range
 VAL_FRACTION = 0.1  # the validation carve where the classes are large enough
 VAL_MIN_PER_CLASS = 20  # carve only when training series per class average at least this
 WARMUP_SHARE = 0.05  # share of the updates over which the learning rate warms up
+AUGMENT = "jitter+scale"  # real data's training batches: jitter and scaling (training.augment)
 DEFAULT_DOWNSAMPLE_BY = "frames"  # real data shortened by k: frames of k steps (lossless; "mean" before)
 
 
@@ -80,7 +89,8 @@ def resolve_train(cfg, n_train: int, n_classes: int, real: bool):
     recipe above for real data. Fields the user set are kept. Returns (TrainConfig, {field: value} of
     what the recipe chose)."""
     unset = {
-        f: getattr(cfg, f) is None for f in ("epochs", "batch_size", "val_fraction", "warmup", "patience")
+        f: getattr(cfg, f) is None
+        for f in ("epochs", "batch_size", "val_fraction", "warmup", "patience", "augment")
     }
     if not any(unset.values()):
         return cfg, {}
@@ -95,12 +105,14 @@ def resolve_train(cfg, n_train: int, n_classes: int, real: bool):
     updates = epochs * -(-n_fit // batch)
     warmup = cfg.warmup if cfg.warmup is not None else max(1, round(WARMUP_SHARE * updates))
     patience = cfg.patience if cfg.patience is not None else 0  # real data trains its whole update budget
+    augment = cfg.augment if cfg.augment is not None else AUGMENT
     chosen_values = (
         ("batch_size", batch),
         ("val_fraction", val),
         ("epochs", epochs),
         ("warmup", warmup),
         ("patience", patience),
+        ("augment", augment),
     )
     for name, value in chosen_values:
         if unset[name]:
