@@ -16,7 +16,7 @@ import torch
 
 from rnnscope.data import list_datasets
 from rnnscope.io import atomic_write_bytes
-from rnnscope.training.recipe import DEFAULT_DOWNSAMPLE_BY
+from rnnscope.training.recipe import AUGMENT, DEFAULT_DOWNSAMPLE_BY
 
 MODELS = ("rnn", "gru", "lstm")
 
@@ -287,8 +287,9 @@ both rounded to 3 decimals as shown.
 - Models: `rnn` (tanh), `gru`, `lstm`; the defaults: 2 layers of 64 units, read out at each series' last
   step (variable-length series are packed, never padded into the recurrence).
 - Training: the defaults — Adam, lr 0.002, linear warm-up then a cosine to 0 stepped per update, gradient-norm
-  clipping at 1, no weight decay, no dropout, per-channel z-normalisation with train statistics — with what
-  the recipe chose per data set (docs/training.md, `rnnscope.training.recipe`):
+  clipping at 1, no weight decay, no dropout, per-channel z-normalisation with train statistics, training
+  batches augmented (`--augment {AUGMENT}`, the recipe's) — with what the recipe chose per data set
+  (docs/training.md, `rnnscope.training.recipe`):
 
 | data set | batch | epochs | validation carve | warm-up (updates) | length |
 |---|---|---|---|---|---|
