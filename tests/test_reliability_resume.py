@@ -270,7 +270,8 @@ class _Crash(Callback):
 
 def test_resume_inside_an_epoch_is_exact(tmp_path):
     """Deterministic twin of the kill test: crash 5 batches into epoch 2; the newest checkpoint then sits 4
-    batches in (every 2 batches), and the resume skips those 4 batches of the regenerated order."""
+    batches in (every 2 batches), and the resume skips those 4 batches of the regenerated order (with
+    dropout and training-batch augmentation, whose random draws must repeat too)."""
     import rnnscope
 
     kw = {
@@ -286,6 +287,7 @@ def test_resume_inside_an_epoch_is_exact(tmp_path):
         "seed": 9,
         "device": "cpu",
         "checkpoint_every_batches": 2,
+        "augment": "jitter+scale",  # its noise too is drawn again exactly (seeded by seed, epoch, batch)
     }
     ref = rnnscope.train(out=tmp_path / "ref", **kw)
     with pytest.raises(KeyboardInterrupt):
