@@ -89,6 +89,31 @@ dataset_name = _named(names.dataset_name)
 companion_name = _named(names.companion)
 
 
+def readout_name(text: str) -> str:
+    from rnnscope.config import READOUTS
+
+    if text.strip().lower() not in READOUTS:
+        raise argparse.ArgumentTypeError(f"unknown readout {text!r}; choose from {', '.join(READOUTS)}")
+    return text.strip().lower()
+
+
+def augment_spec(text: str) -> str:
+    """--augment: none, or augmentations joined by '+' (rnnscope.config.parse_augment)."""
+    from rnnscope.config import parse_augment
+
+    try:
+        return parse_augment(text)
+    except BadArgument as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def downsample_value(text: str):
+    """--downsample: a positive integer or `auto`."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return positive_int(text)
+
+
 def readable_file(text: str) -> str:
     """A file that exists and can be read (checked now, so a typo costs no start-up)."""
     if not os.path.exists(text):

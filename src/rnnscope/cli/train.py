@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -10,13 +9,16 @@ import sys
 from rnnscope.cli import (
     EXIT_FAILED,
     CLIError,
+    augment_spec,
     dataset_name,
+    downsample_value,
     existing_path,
     model_name,
     non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
+    readout_name,
     task_name,
 )
 from rnnscope.names import MODEL_KINDS
@@ -202,32 +204,6 @@ def add_parser(sub) -> None:
         help="also checkpoint every N batches inside an epoch (long epochs; default: epoch ends only)",
     )
     p.set_defaults(func=cmd_train, check=check_train)
-
-
-def readout_name(text: str) -> str:
-    from rnnscope.config import READOUTS
-
-    if text.strip().lower() not in READOUTS:
-        raise argparse.ArgumentTypeError(f"unknown readout {text!r}; choose from {', '.join(READOUTS)}")
-    return text.strip().lower()
-
-
-def augment_spec(text: str) -> str:
-    """--augment: none, or augmentations joined by '+' (rnnscope.config.parse_augment)."""
-    from rnnscope.config import parse_augment
-    from rnnscope.errors import BadArgument
-
-    try:
-        return parse_augment(text)
-    except BadArgument as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def downsample_value(text: str):
-    """--downsample: a positive integer or `auto`."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    return positive_int(text)
 
 
 def check_train(args) -> None:
