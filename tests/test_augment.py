@@ -41,6 +41,7 @@ def test_padding_is_left_alone_and_the_noise_depends_only_on_seed_epoch_batch():
     assert torch.equal(out, again)  # a resumed epoch draws the same noise
     other = augment_batch(x, "jitter+scale", batch_generator(1, 2, 4), lengths)
     assert not torch.equal(out, other)
+    batch_generator(2**40, 10_000, 10_000)  # any seed a user gives makes a valid generator seed
 
 
 @pytest.mark.slow

@@ -127,6 +127,7 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     code, stdout, err = run_cli([*argv, "--epochs", "3", "--out", str(out), "--quiet"], capsys)
     assert code == 0, err
     assert "recipe for real data (docs/training.md): batch 8, 3 epochs, validation 0%" in stdout
+    assert "augment jitter+scale (chosen: augment, batch_size, patience, val_fraction, warmup)" in stdout
     assert (
         "downsample auto: each block of 3 steps fed whole, as a frame of 3 values per channel "
         "(longest training series 240 -> 80 steps)" in stdout

@@ -132,6 +132,11 @@ def run_section(r: RunReader) -> Section:
             (
                 f"{t.get('epochs')} epochs max, batch {t.get('batch_size')}, Adam lr {t.get('lr')}, "
                 f"{t.get('schedule')} schedule, clip {t.get('clip')}"
+                + (
+                    f", training batches augmented ({t['augment']})"
+                    if t.get("augment") not in (None, "none")
+                    else ""
+                )
             ),
         ),
         ("versions", ", ".join(f"{k} {v}" for k, v in (c.get("versions") or {}).items())),

@@ -164,8 +164,8 @@ def recipe_lines(run) -> list[str]:
         t = run.train_cfg
         lines.append(
             f"recipe for real data (docs/training.md): batch {t.batch_size}, {t.epochs} epochs, "
-            f"validation {t.val_fraction:.0%}, warm-up {t.warmup} update{'' if t.warmup == 1 else 's'} "
-            f"(chosen: {', '.join(sorted(chosen))})"
+            f"validation {t.val_fraction:.0%}, warm-up {t.warmup} update{'' if t.warmup == 1 else 's'}, "
+            f"augment {t.augment} (chosen: {', '.join(sorted(chosen))})"
         )
     src = c.get("data_source") or {}
     k = src.get("downsample")

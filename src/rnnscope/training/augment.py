@@ -24,7 +24,7 @@ SCALE_SD = 0.1
 
 def batch_generator(seed: int, epoch: int, batch: int) -> torch.Generator:
     """The CPU generator of one training batch's noise (a function of seed, epoch and batch only)."""
-    return torch.Generator().manual_seed((seed * 1_000_003 + epoch) * 1_000_033 + batch)
+    return torch.Generator().manual_seed(((seed * 1_000_003 + epoch) * 1_000_033 + batch) % 2**63)
 
 
 def augment_batch(x: torch.Tensor, how: str, generator: torch.Generator, lengths=None) -> torch.Tensor:
