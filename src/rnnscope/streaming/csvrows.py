@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnscope.config import DOWNSAMPLE_BY
+from rnnscope.data.prepare import reduce_steps
 from rnnscope.errors import BadArgument, BadRunDirectory
 
 
@@ -70,8 +72,8 @@ class CSVStreamer:
             raise BadArgument(f"block must be positive, got {block}")
         if every < 1:
             raise BadArgument(f"every must be positive, got {every}")
-        if by not in ("every", "mean", "frames"):
-            raise BadArgument(f"by must be every, mean or frames, got {by!r}")
+        if by not in DOWNSAMPLE_BY:
+            raise BadArgument(f"by must be one of {', '.join(DOWNSAMPLE_BY)}, got {by!r}")
         self.every, self.by = every, by if every > 1 else "every"
         self._blocks: dict[str, list[np.ndarray]] = {}  # mean, frames: open stream -> its block's rows
         self._rows_in: dict[str, int] = {}  # open stream name -> its good rows so far (fed or not)
@@ -190,16 +192,12 @@ class CSVStreamer:
         return True
 
     def _end_block(self, name: str) -> None:
-        """mean, frames: the stream's current block (full, or partial when the stream ends) -> its mean, or
-        its rows side by side (a short block completed by repeating its last row), pending."""
+        """mean, frames: the stream's current block (full, or partial when the stream ends) -> one step, as
+        training made it (`data.prepare.reduce_steps`: the mean, or the frame), pending."""
         rows = self._blocks.pop(name, [])
-        if not rows:
-            return
-        if self.by == "mean":
-            x = np.mean(rows, axis=0, dtype=np.float64)
-        else:
-            x = np.concatenate(rows + rows[-1:] * (self.every - len(rows)))
-        self._pending.append((name, x.astype(np.float32), self._rows_in[name]))
+        if rows:
+            x = reduce_steps(np.stack(rows).astype(np.float64), self.every, self.by)[0]
+            self._pending.append((name, x.astype(np.float32), self._rows_in[name]))
 
     def _csv_column(self, feature: int) -> int:
         """1-based column number in the file of 0-based feature `feature`."""
