@@ -88,10 +88,7 @@ def resolve_train(cfg, n_train: int, n_classes: int, real: bool):
     """TrainConfig with every field left at None filled in: `TASK_DEFAULTS` for built-in tasks, the
     recipe above for real data. Fields the user set are kept. Returns (TrainConfig, {field: value} of
     what the recipe chose)."""
-    unset = {
-        f: getattr(cfg, f) is None
-        for f in ("epochs", "batch_size", "val_fraction", "warmup", "patience", "augment")
-    }
+    unset = {f: getattr(cfg, f) is None for f in TASK_DEFAULTS}  # the fields a recipe fills
     if not any(unset.values()):
         return cfg, {}
     if not real:
