@@ -18,8 +18,11 @@ variants of `mean100_u1200` (same budget and length rule): `mean100_u1200_wd` (A
 128 instead of 64), `mean100_u1200_rmean` (the mean readout over the valid steps instead of the last
 step), `mean200_u1200` (`mean100_u1200` with block means to at most 200 steps instead of 100: the longer
 length limit) and `frames100_u1200` (each block of k steps fed whole as one step of k values, frame
-stacking, instead of its mean: `downsample_by` "frames"), and `frames100_u1200_aug` (`frames100_u1200` with
-each training batch augmented, `augment="jitter+scale"`, training.augment). Every other variant
+stacking, instead of its mean: `downsample_by` "frames"), `frames100_u1200_aug` (`frames100_u1200` with
+each training batch augmented, `augment="jitter+scale"`, training.augment), and its pooled readouts
+`frames100_u1200_aug_ratt` (attention over the valid steps) and `frames100_u1200_aug_rmax` (max), each
+paired against `frames100_u1200_aug`; against it too, `frames50_u1200_aug` (frames to at most 50 steps)
+and `frames100_u1200_aug_ls` (the training loss with label smoothing 0.1). Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
 rnnscope.training.recipe (batch size and warm-up; the carve is asked for, so batch and epochs follow the
@@ -39,10 +42,13 @@ import json
 import math
 import statistics
 import time
+import types
 
 import torch
+import torch.nn.functional as F
 
 import rnnscope.data.prepare as prepare
+import rnnscope.training.loop as loop
 import rnnscope.training.recipe as recipe
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.data import list_datasets
@@ -60,10 +66,12 @@ VARIANTS = {  # name: (downsample_by, at most this many steps, peak learning rat
     "mean100_u2400": ("mean", 100, 2e-3, 2400),
     "mean200_u1200": ("mean", 200, 2e-3, 1200),
     "frames100_u1200": ("frames", 100, 2e-3, 1200),
+    "frames50_u1200": ("frames", 50, 2e-3, 1200),
 }
 LONGER = {  # a longer length limit, or frames instead of block means, against the 100-step block means
     "mean200_u1200": "mean100_u1200",
     "frames100_u1200": "mean100_u1200",
+    "frames50_u1200_aug": "frames100_u1200_aug",
 }
 CHRONO = {"mean100_u1200_chrono": "mean100_u1200"}  # chrono initialisation, T = the series' used length
 REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fields it changes)
@@ -73,20 +81,43 @@ REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fiel
     "mean100_u1200_h128": ("mean100_u1200", {"hidden": 128}),
     "mean100_u1200_rmean": ("mean100_u1200", {"readout": "mean"}),
     "frames100_u1200_aug": ("frames100_u1200", {"augment": "jitter+scale"}),
+    "frames100_u1200_aug_ratt": ("frames100_u1200_aug", {"readout": "attention"}),
+    "frames100_u1200_aug_rmax": ("frames100_u1200_aug", {"readout": "max"}),
+    "frames50_u1200_aug": ("frames50_u1200", {"augment": "jitter+scale"}),
+    "frames100_u1200_aug_ls": ("frames100_u1200_aug", {"label_smoothing": 0.1}),
 }
 MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden", "readout"}, {"weight_decay", "augment"}
 BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
 RECIPE_EPOCHS = recipe.recipe_epochs
 
 
+def resolve(variant: str) -> tuple[str, dict]:
+    """A variant -> (its base in VARIANTS, the fields it changes), following twins of twins."""
+    if variant not in REGULARISED:
+        return CHRONO.get(variant, variant), {}
+    twin, changes = REGULARISED[variant]
+    base, inherited = resolve(twin)
+    return base, {**inherited, **changes}
+
+
 def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     """Train one candidate on the training split with a 30 % carve -> its validation figures."""
-    twin, changes = REGULARISED.get(variant, (CHRONO.get(variant, variant), {}))
+    twin, changes = resolve(variant)
     by, max_steps, lr, updates = VARIANTS[twin]
+    # label smoothing of the training loss (no config field: the training loop's cross-entropy is wrapped;
+    # the evaluation loss, reduction="sum", is left as it is)
+    smoothing = changes.pop("label_smoothing", 0.0)
+    loop.F = types.SimpleNamespace(
+        cross_entropy=lambda logits, y, reduction="mean": F.cross_entropy(
+            logits, y, reduction=reduction, label_smoothing=smoothing if reduction == "mean" else 0.0
+        )
+    )
     model_changes = {k: v for k, v in changes.items() if k in MODEL_FIELDS}
     train_changes = {k: v for k, v in changes.items() if k in TRAIN_FIELDS}
     # the auto length rule at another step limit (prepare() looks the function up when it runs)
-    prepare.auto_downsample = lambda longest: (lambda k: k if k > 1 else None)(math.ceil(longest / max_steps))
+    prepare.auto_downsample = lambda longest, by: (lambda k: k if k > 1 else None)(
+        math.ceil(longest / max_steps)
+    )
     # the update budget, with the upper epoch clamp scaled alike (resolve_train looks both up when it runs)
     lo, hi = BASE_EPOCH_RANGE
     recipe.EPOCH_RANGE = (lo, hi * updates // BASE_UPDATES)
