@@ -28,7 +28,7 @@ from rnnscope.rundir import check_sweep_dir, write_sweep_file
 from rnnscope.stages.baselines import compute_baselines
 from rnnscope.sweep import LocalProcessExecutor, make_job, run_state, run_sweep
 from rnnscope.sweep.jobs import read_metrics
-from rnnscope.training.recipe import auto_downsample, resolve_train
+from rnnscope.training.recipe import DEFAULT_DOWNSAMPLE_BY, auto_downsample, resolve_train
 from ucr_doc import MODELS, fmt, write_doc
 
 COMMAND = "ucr_results"
@@ -61,7 +61,7 @@ def make_plan() -> dict[str, dict]:
             "val_fraction": cfg.val_fraction,
             "epochs": cfg.epochs,
             "warmup": cfg.warmup,
-            "downsample": auto_downsample(r["length_max"]),
+            "downsample": auto_downsample(r["length_max"], DEFAULT_DOWNSAMPLE_BY),
         }
     return plan
 

@@ -2,6 +2,7 @@
 the chance warning, CSV user files and the stream following a run's preprocessing."""
 
 import json
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,7 +14,7 @@ from rnnscope import load_run
 from rnnscope.config import DataConfig, TrainConfig, from_dict, to_dict
 from rnnscope.data import load_dataset
 from rnnscope.data.csvfiles import parse_csv
-from rnnscope.data.prepare import reduce_steps
+from rnnscope.data.prepare import AUTO_MAX_STEPS, auto_downsample, reduce_steps
 from rnnscope.errors import BadArgument, BadRunDirectory
 from rnnscope.report.run_report import preprocessing_sentence
 from rnnscope.rundir.runfacts import shortening
@@ -129,15 +130,15 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     assert "recipe for real data (docs/training.md): batch 8, 3 epochs, validation 0%" in stdout
     assert "augment jitter+scale (chosen: augment, batch_size, patience, val_fraction, warmup)" in stdout
     assert (
-        "downsample auto: each block of 3 steps fed whole, as a frame of 3 values per channel "
-        "(longest training series 240 -> 80 steps)" in stdout
+        "downsample auto (at most 50 steps): each block of 5 steps fed whole, as a frame of 5 values per "
+        "channel (longest training series 240 -> 48 steps)" in stdout
     )
     assert "1NN Euclidean                1.000" in stdout and "1NN DTW (full)" in stdout
     assert "validation accuracy            n/a   no validation split" in stdout  # no carve: no number
     config = json.loads((out / "config.json").read_text())
-    assert config["data"]["downsample"] == "auto" and config["data_source"]["downsample"] == 3
+    assert config["data"]["downsample"] == "auto" and config["data_source"]["downsample"] == 5
     assert config["data"]["downsample_by"] == "frames" and config["data_source"]["downsample_by"] == "frames"
-    assert config["input_size"] == 3  # frames of 3 steps of one channel
+    assert config["input_size"] == 5  # frames of 5 steps of one channel
     # 12 per class: no carve; real data trains its whole update budget (no early stopping)
     assert config["recipe"] == {
         "batch_size": 8,
@@ -149,7 +150,7 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     assert config["requested"]["train"]["batch_size"] is None
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["baseline_1nn_ed"] == 1.0 and metrics["baseline_1nn_dtw"] == 1.0
-    # the stream feeds rows 1-3, 4-6, ... of each stream as frames, answered at rows 3, 6, ...: the
+    # the stream feeds rows 1-5, 6-10, ... of each stream as frames, answered at rows 5, 10, ...: the
     # last answer is the model's on the series
     run = load_run(out)
     x = run.data.test.x[:2]
@@ -157,12 +158,12 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     rows = "\n\n".join("\n".join(f"{v:.4f}" for v in series) for series in raw) + "\n"
     (tmp_path / "rows.csv").write_text(rows)
     code, stdout, err = run_cli(["stream", str(out), "--input", str(tmp_path / "rows.csv")], capsys)
-    assert code == 0 and "trained on frames of 3 steps (downsample 3, by frames)" in err
+    assert code == 0 and "trained on frames of 5 steps (downsample 5, by frames)" in err
     lines = stdout.strip().splitlines()
-    assert len(lines) == 1 + 2 * 80 and lines[2].split(",")[1] == "6" and lines[80].split(",")[1] == "240"
+    assert len(lines) == 1 + 2 * 48 and lines[2].split(",")[1] == "10" and lines[48].split(",")[1] == "240"
     with torch.no_grad():
         want = torch.softmax(run.model(torch.as_tensor(x)), -1).numpy()
-    last = [np.array(line.split(",")[3:], dtype=float) for line in (lines[80], lines[160])]
+    last = [np.array(line.split(",")[3:], dtype=float) for line in (lines[48], lines[96])]
     np.testing.assert_allclose(np.stack(last), want, atol=2e-5)
     # --no-baselines records why they are missing
     code, stdout, _ = run_cli(
@@ -236,6 +237,31 @@ def test_report_states_the_downsampling():
     assert preprocessing_sentence(config).startswith(
         "each block of 2 steps fed whole, as a frame of 2 values per channel by the length rule"
     )
+    # the limit the run was shortened to, as recorded (a run from before the record: 100)
+    config["data_source"].update(downsample=3, downsample_max_steps=50, lengths={"train": [50, 50]})
+    assert preprocessing_sentence(config).startswith(
+        "each block of 3 steps fed whole, as a frame of 3 values per channel by the length rule "
+        "(downsample auto: at most 50 steps): the longest training series, 150 steps, became 50;"
+    )
+
+
+@pytest.mark.parametrize(
+    "longest, by, k",
+    [
+        (251, "frames", 6),
+        (251, "mean", 3),
+        (251, "every", 3),
+        (100, "frames", 2),
+        (100, "mean", None),
+        (50, "frames", None),
+        (1460, "frames", 30),
+        (1460, "mean", 15),
+    ],
+)
+def test_the_length_rule_limit_is_50_steps_for_frames_and_100_otherwise(longest, by, k):
+    assert auto_downsample(longest, by) == k
+    if k:  # the shortened series fits the limit, and k - 1 would not
+        assert math.ceil(longest / k) <= AUTO_MAX_STEPS[by] < math.ceil(longest / (k - 1))
 
 
 def test_downsample_by_block_means_and_what_it_refuses():
@@ -322,12 +348,12 @@ def test_a_run_on_frames_takes_k_values_per_channel_and_says_so():
     bundle = load_data(
         resolve_data(DataConfig(task=None, dataset="GunPoint", downsample_by="frames")), seed=0
     )[0]
-    assert bundle.train.x.shape[1:] == (75, 2) and bundle.source["downsample_by"] == "frames"
+    assert bundle.train.x.shape[1:] == (50, 3) and bundle.source["downsample_by"] == "frames"
     run = SimpleNamespace(
         config={"data_source": bundle.source}, data_cfg=DataConfig(task=None, dataset="GunPoint")
     )
     k, note = input_every(run, raw=False)
-    assert k == 2 and "frames of 2 steps" in note
+    assert k == 3 and "frames of 3 steps" in note
     assert shortening(2, "frames").startswith("each block of 2 steps fed whole")
 
 

@@ -107,14 +107,17 @@ def test_cli_trains_a_shipped_dataset_into_a_task_like_run(tmp_path, capsys, tas
     source = config["data_source"]
     assert source["kind"] == "ucr" and source["name"] == "GunPoint" and source["normalize"] == "channel"
     assert source["label_mapping"] == {"1": 0, "2": 1} and config["class_names"] == ["1", "2"]
-    assert (config["input_size"], config["n_classes"]) == (2, 2)  # frames of 2 steps of 1 channel
+    assert (config["input_size"], config["n_classes"]) == (3, 2)  # frames of 3 steps of 1 channel
     full = load_dataset("GunPoint")
     assert (len(full.train), len(full.test), full.train.seq_len) == (50, 150, 150)
-    # the real-data default: downsample auto, 75 frames of 2 of the 150 steps (docs/training.md)
-    assert config["data"]["downsample"] == "auto" and source["downsample"] == 2
+    # the real-data default: downsample auto, 50 frames of 3 of the 150 steps (docs/training.md)
+    assert config["data"]["downsample"] == "auto" and source["downsample"] == 3
     assert config["data"]["downsample_by"] == "frames" and source["downsample_by"] == "frames"
+    assert source["downsample_max_steps"] == 50
     reference = load_dataset("GunPoint", downsample="auto", downsample_by="frames")
-    assert (reference.train.seq_len, reference.input_size) == (75, 2)
+    assert (reference.train.seq_len, reference.input_size) == (50, 3)
+    # block means and every k-th step keep the 100-step limit: k = 2, 75 steps
+    assert load_dataset("GunPoint", downsample="auto", downsample_by="mean").train.seq_len == 75
     _assert_rebuilt_identically(tmp_path / "gp", reference)
 
 

@@ -37,8 +37,9 @@ class DataConfig:
     normalize: str = "channel"  # real data only: "none" | "series" | "channel" z-normalisation
     truncate: int | None = None  # real data only: keep the first N steps (off by default)
     label_column: int | str | None = None  # .csv files only: the label's column (0-based or header name)
-    downsample: int | str | None = None  # real data only: keep every k-th step, or "auto" (at most
-    #                                      training.recipe.MAX_STEPS steps); None: "auto" for real data
+    downsample: int | str | None = None  # real data only: shorten by k, or "auto" (at most
+    #                                      data.prepare.AUTO_MAX_STEPS[downsample_by] steps); None: "auto"
+    #                                      for real data
     downsample_by: str | None = None  # real data only: "frames" (each block of k steps as one step of
     #                                   k x C values) | "mean" of each block | "every" k-th step kept; None:
     #                                   "frames" for a new real-data run (a config.json without

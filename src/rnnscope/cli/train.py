@@ -69,8 +69,8 @@ def add_train_options(p) -> None:
         "--downsample",
         type=downsample_value,
         metavar="K|auto",
-        help="real data: shorten by k, or auto: k = ceil(longest training series / 100) "
-        "(default for real data: auto; 1 keeps every step)",
+        help="real data: shorten by k, or auto: k = ceil(longest training series / 50), at most 50 steps "
+        "(100 with --downsample-by mean or every) (default for real data: auto; 1 keeps every step)",
     )
     src.add_argument(
         "--downsample-by",

@@ -22,7 +22,10 @@ from rnnscope.errors import BadArgument
 NORMALIZE = ("none", "series", "channel")
 MISSING = ("interpolate", "error")
 _TINY_STD = 1e-8  # below this a series/channel counts as constant: centred, not scaled
-AUTO_MAX_STEPS = 100  # downsample="auto": k = ceil(longest training series / this)
+# downsample="auto": k = ceil(longest training series / the limit of its downsample_by): frames keep every
+# value, so they were chosen at 50 steps; block means and every k-th step lose values and stay at 100
+# (docs/training.md, "How it was chosen")
+AUTO_MAX_STEPS = {"frames": 50, "mean": 100, "every": 100}
 
 
 def reduce_steps(x: np.ndarray, k: int | None, by: str = "every") -> np.ndarray:
@@ -49,9 +52,10 @@ def reduce_steps(x: np.ndarray, k: int | None, by: str = "every") -> np.ndarray:
     return np.add.reduceat(x, starts, axis=0) / counts[:, None]
 
 
-def auto_downsample(longest: int, max_steps: int = AUTO_MAX_STEPS) -> int | None:
-    """k for downsample="auto": ceil(longest / max_steps), or None when the series are short enough."""
-    k = math.ceil(longest / max_steps)
+def auto_downsample(longest: int, by: str) -> int | None:
+    """k for downsample="auto" by `by` ("frames" | "mean" | "every"): ceil(longest / AUTO_MAX_STEPS[by]), or
+    None when the series are short enough."""
+    k = math.ceil(longest / AUTO_MAX_STEPS[by])
     return k if k > 1 else None
 
 
@@ -181,9 +185,9 @@ def prepare(
     """Two RawSplits -> DataBundle with x (N, T, C) float32, y (N,), lengths (N,).
 
     normalize: "none" | "series" | "channel" (train statistics). missing: "interpolate" | "error".
-    downsample: shorten by k, or "auto": k = ceil(longest training series / AUTO_MAX_STEPS) (none when it
-    fits); downsample_by: "every" keeps steps 0, k, 2k, ..., "mean" averages each block of k steps
-    (`reduce_steps`); truncate: then keep at most this many steps.
+    downsample: shorten by k, or "auto": k = ceil(longest training series / AUTO_MAX_STEPS[downsample_by])
+    (none when it fits); downsample_by: "every" keeps steps 0, k, 2k, ..., "mean" averages each block of k
+    steps, "frames" feeds each block whole (`reduce_steps`); truncate: then keep at most this many steps.
     source: what the loader knows (name, paths, format); preparation steps and the label mapping are added.
     """
     if normalize not in NORMALIZE:
@@ -214,7 +218,7 @@ def prepare(
         filled[split_name] = n_filled
     longest = max(len(x) for x in cleaned[0])
     if auto:  # from the training series only
-        downsample = auto_downsample(longest)
+        downsample = auto_downsample(longest, downsample_by)
     prepared = [[reduce_steps(x, downsample, downsample_by)[:truncate] for x in out] for out in cleaned]
     tr, te, stats = normalize_series(prepared[0], prepared[1], normalize)
     t = max(len(x) for x in tr + te)  # one T for both splits: models see the same padded length
@@ -236,6 +240,7 @@ def prepare(
             "truncate": truncate,
             "downsample": downsample,
             "downsample_auto": auto,
+            "downsample_max_steps": AUTO_MAX_STEPS[downsample_by] if auto else None,
             "downsample_by": downsample_by,
             "longest_train_series": int(longest),
             "label_mapping": {name: i for i, name in enumerate(names)},

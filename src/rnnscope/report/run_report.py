@@ -31,6 +31,7 @@ from rnnscope.rundir import (
 )
 from rnnscope.rundir.runfacts import (
     REFERENCE,
+    auto_limit,
     data_sizes,
     is_demo,
     preprocessing,
@@ -91,7 +92,7 @@ def preprocessing_sentence(config: dict) -> str | None:
     if not k or k < 2:
         return None
     how = (
-        "by the length rule (downsample auto: at most 100 steps)"
+        f"by the length rule (downsample auto: at most {auto_limit(src)} steps)"
         if src.get("downsample_auto")
         else "as asked"
     )

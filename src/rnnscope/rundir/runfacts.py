@@ -77,6 +77,12 @@ def preprocessing(config: dict) -> str | None:
     return "; ".join(parts)
 
 
+def auto_limit(source: dict) -> int:
+    """The step limit `downsample="auto"` shortened a run's series to, from its config.json's data_source
+    (a run written before the limit was recorded: 100, the only limit there was then)."""
+    return source.get("downsample_max_steps") or 100
+
+
 def shortening(k: int, by: str | None) -> str:
     """What downsampling by k did, by `downsample_by` ("mean" | "frames" | "every"; None, from a run
     written before block means: every k-th step) -> a phrase."""

@@ -16,7 +16,7 @@ from rnnscope.config import DEFAULT_TASK, DataConfig, ModelConfig, TrainConfig
 from rnnscope.plots import save_figure
 from rnnscope.plots.training import plot_training_curves
 from rnnscope.rundir import RunPaths, read_config, read_history, read_metrics
-from rnnscope.rundir.runfacts import REFERENCE, is_demo, shortening
+from rnnscope.rundir.runfacts import REFERENCE, auto_limit, is_demo, shortening
 from rnnscope.stages.baselines import add_baselines
 from rnnscope.training import api
 from rnnscope.training.api import Run
@@ -170,7 +170,8 @@ def recipe_lines(run) -> list[str]:
     src = c.get("data_source") or {}
     k = src.get("downsample")
     if k and k > 1:
-        how = "downsample auto" if src.get("downsample_auto") else f"--downsample {k}"
+        auto = f"downsample auto (at most {auto_limit(src)} steps)"
+        how = auto if src.get("downsample_auto") else f"--downsample {k}"
         longest = src.get("longest_train_series")
         after = (src.get("lengths") or {}).get("train", [None, None])[1]
         kept = shortening(k, src.get("downsample_by"))

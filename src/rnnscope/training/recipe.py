@@ -14,10 +14,11 @@ training folds only):
 - early stopping: off (the update budget is the recipe; built-in tasks stop after 10 epochs without a
   validation gain, not before `min_epochs`);
 - augmentation: each training batch jittered and scaled (`AUGMENT`, "jitter+scale"; built-in tasks: none);
-- length: series longer than `MAX_STEPS` are shortened by k = ceil(longest / MAX_STEPS)
+- length: series longer than `MAX_STEPS` (50) are shortened by k = ceil(longest / MAX_STEPS)
   (`downsample="auto"`), each block of k steps fed whole as one step of k values per channel
   (`DEFAULT_DOWNSAMPLE_BY`, "frames"; an explicit `downsample=k` makes frames too unless `downsample_by`
-  says "mean" or "every").
+  says "mean" or "every"; auto with "mean" or "every" shortens to at most 100 steps,
+  `data.prepare.AUTO_MAX_STEPS`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from rnnscope.data.prepare import AUTO_MAX_STEPS as MAX_STEPS
-from rnnscope.data.prepare import auto_downsample
+from rnnscope.data.prepare import AUTO_MAX_STEPS, auto_downsample
 
 __all__ = [
     "DEFAULT_DOWNSAMPLE_BY",
@@ -54,6 +54,7 @@ VAL_MIN_PER_CLASS = 20  # carve only when training series per class average at l
 WARMUP_SHARE = 0.05  # share of the updates over which the learning rate warms up
 AUGMENT = "jitter+scale"  # real data's training batches: jitter and scaling (training.augment)
 DEFAULT_DOWNSAMPLE_BY = "frames"  # real data shortened by k: frames of k steps (lossless; "mean" before)
+MAX_STEPS = AUTO_MAX_STEPS[DEFAULT_DOWNSAMPLE_BY]  # the length rule's limit at the recipe's defaults
 
 
 def recipe_batch_size(n_train: int) -> int:
