@@ -191,11 +191,17 @@ def verdicts(summary: list[dict]) -> list[str]:
         if s["dtw"] is not None:
             verdict = "matches or beats" if round(best, 3) >= round(s["dtw"], 3) else "**falls short of**"
             line += f" {verdict} 1NN-DTW (full window) {s['dtw']:.3f}"
-        line += f"; best published network {deep_name} {deep:.3f} (gap {best - deep:+.3f})"
+        line += f"; best published network {deep_name} {deep:.3f} (gap {_gap(best, deep)})"
         if pub[6] is not None:
-            line += f"; published recurrent network TWIESN {pub[6]:.3f} (gap {best - pub[6]:+.3f})"
+            line += f"; published recurrent network TWIESN {pub[6]:.3f} (gap {_gap(best, pub[6])})"
         lines.append(line + ".")
     return lines
+
+
+def _gap(ours: float, theirs: float) -> str:
+    """ours - theirs as "+0.012" / "-0.012", and "±0.000" where it rounds to zero (never "-0.000")."""
+    d = round(ours - theirs, 3)
+    return "±0.000" if d == 0 else f"{d:+.3f}"
 
 
 def _accs(runs: list[dict]) -> str:
