@@ -128,7 +128,7 @@ def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     model_changes = {k: v for k, v in changes.items() if k in MODEL_FIELDS}
     train_changes = {k: v for k, v in changes.items() if k in TRAIN_FIELDS}
     # the auto length rule at another step limit (prepare() looks the function up when it runs)
-    prepare.auto_downsample = lambda longest, by: (lambda k: k if k > 1 else None)(
+    prepare.auto_downsample = lambda longest, by, limit=None: (lambda k: k if k > 1 else None)(
         math.ceil(longest / max_steps)
     )
     # the update budget, with the upper epoch clamp scaled alike (resolve_train looks both up when it runs)

@@ -277,9 +277,13 @@ def test_downsample_by_block_means_and_what_it_refuses():
 
 def test_real_data_length_rule_fills_only_what_is_unset():
     got = resolve_data(DataConfig(task=None, dataset="GunPoint"))
-    assert (got.downsample, got.downsample_by) == ("auto", "frames")
+    assert (got.downsample, got.downsample_by, got.downsample_max_steps) == ("auto", "frames", 50)
     asked = resolve_data(DataConfig(task=None, dataset="GunPoint", downsample=3, downsample_by="every"))
-    assert (asked.downsample, asked.downsample_by) == (3, "every")
+    assert (asked.downsample, asked.downsample_by, asked.downsample_max_steps) == (3, "every", None)
+    mean = resolve_data(DataConfig(task=None, dataset="GunPoint", downsample_by="mean"))
+    assert mean.downsample_max_steps == 100
+    with pytest.raises(BadArgument, match="downsample_max_steps must be a positive integer, got 0"):
+        DataConfig(task=None, dataset="GunPoint", downsample_max_steps=0)
     task = DataConfig(task="mixture")
     assert resolve_data(task) is task
 
@@ -292,6 +296,18 @@ def test_a_config_without_downsample_by_rebuilds_every_kth_step():
     new = load_data(DataConfig(task=None, dataset="GunPoint", downsample=2, downsample_by="mean"), seed=0)[0]
     assert new.source["downsample_by"] == "mean" and new.train.seq_len == 75
     assert not np.allclose(new.train.x, old.train.x)
+
+
+def test_a_frames_run_from_before_the_50_step_limit_rebuilds_at_100_steps():
+    """config.json of an auto run written before the limit was recorded: the limit then, 100 steps."""
+    data = {"task": None, "dataset": "GunPoint", "downsample": "auto", "downsample_by": "frames"}
+    old = from_dict(DataConfig, data)
+    assert old.downsample_max_steps == 100
+    bundle = load_data(old, seed=0)[0]
+    assert bundle.train.x.shape[1:] == (75, 2) and bundle.source["downsample_max_steps"] == 100
+    written = to_dict(resolve_data(DataConfig(task=None, dataset="GunPoint")))  # as config.json holds it
+    new = resolve_data(from_dict(DataConfig, written))
+    assert new.downsample_max_steps == 50 and load_data(new, seed=0)[0].train.x.shape[1:] == (50, 3)
 
 
 class EchoPool:

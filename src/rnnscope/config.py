@@ -44,6 +44,10 @@ class DataConfig:
     #                                   k x C values) | "mean" of each block | "every" k-th step kept; None:
     #                                   "frames" for a new real-data run (a config.json without
     #                                   it, written before block means, rebuilds with "every")
+    downsample_max_steps: int | None = None  # downsample "auto": the step limit; None: the limit of its
+    #                                          downsample_by (data.prepare.AUTO_MAX_STEPS), which a new
+    #                                          real-data run records here (a config.json without it,
+    #                                          written before frames had a limit of their own: 100)
 
     def __post_init__(self) -> None:
         given = [k for k in ("task", "dataset", "path") if getattr(self, k) is not None]
@@ -67,6 +71,9 @@ class DataConfig:
                 raise BadArgument(
                     "downsample_by applies to real data only (a built-in task is not downsampled)"
                 )
+        m = self.downsample_max_steps
+        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
+            raise BadArgument(f"downsample_max_steps must be a positive integer, got {m!r}")
         if isinstance(self.downsample, str):
             if self.downsample.lower() != "auto":
                 raise BadArgument(f"downsample must be a positive integer or auto, got {self.downsample!r}")
@@ -190,4 +197,6 @@ def from_dict(cls, d: dict):
     names = {f.name for f in dataclasses.fields(cls)}
     if cls is TrainConfig and "augment" not in d:  # a config.json written before augmentation existed
         d = {**d, "augment": "none"}
+    if cls is DataConfig and d.get("downsample") == "auto" and "downsample_max_steps" not in d:
+        d = {**d, "downsample_max_steps": 100}  # written when every auto rule shortened to 100 steps
     return cls(**{k: v for k, v in d.items() if k in names})

@@ -52,10 +52,10 @@ def reduce_steps(x: np.ndarray, k: int | None, by: str = "every") -> np.ndarray:
     return np.add.reduceat(x, starts, axis=0) / counts[:, None]
 
 
-def auto_downsample(longest: int, by: str) -> int | None:
-    """k for downsample="auto" by `by` ("frames" | "mean" | "every"): ceil(longest / AUTO_MAX_STEPS[by]), or
-    None when the series are short enough."""
-    k = math.ceil(longest / AUTO_MAX_STEPS[by])
+def auto_downsample(longest: int, by: str, max_steps: int | None = None) -> int | None:
+    """k for downsample="auto" by `by` ("frames" | "mean" | "every"): ceil(longest / max_steps), the limit
+    AUTO_MAX_STEPS[by] unless given, or None when the series are short enough."""
+    k = math.ceil(longest / (max_steps or AUTO_MAX_STEPS[by]))
     return k if k > 1 else None
 
 
@@ -181,13 +181,15 @@ def prepare(
     downsample: int | None = None,
     downsample_by: str = "every",
     source: dict | None = None,
+    downsample_max_steps: int | None = None,
 ) -> DataBundle:
     """Two RawSplits -> DataBundle with x (N, T, C) float32, y (N,), lengths (N,).
 
     normalize: "none" | "series" | "channel" (train statistics). missing: "interpolate" | "error".
-    downsample: shorten by k, or "auto": k = ceil(longest training series / AUTO_MAX_STEPS[downsample_by])
-    (none when it fits); downsample_by: "every" keeps steps 0, k, 2k, ..., "mean" averages each block of k
-    steps, "frames" feeds each block whole (`reduce_steps`); truncate: then keep at most this many steps.
+    downsample: shorten by k, or "auto": k = ceil(longest training series / the limit) (none when it fits),
+    the limit `downsample_max_steps` (None: AUTO_MAX_STEPS[downsample_by]); downsample_by: "every" keeps
+    steps 0, k, 2k, ..., "mean" averages each block of k steps, "frames" feeds each block whole
+    (`reduce_steps`); truncate: then keep at most this many steps.
     source: what the loader knows (name, paths, format); preparation steps and the label mapping are added.
     """
     if normalize not in NORMALIZE:
@@ -198,7 +200,10 @@ def prepare(
         raise BadArgument(f"downsample_by must be one of {', '.join(DOWNSAMPLE_BY)}; got {downsample_by!r}")
     _check_step("truncate", truncate)
     auto = downsample == "auto"
-    if not auto:
+    limit = (downsample_max_steps or AUTO_MAX_STEPS[downsample_by]) if auto else None
+    if auto:
+        _check_step("downsample_max_steps", limit)
+    else:
         _check_step("downsample", downsample)
     if train.n_channels != test.n_channels:
         raise fail(
@@ -218,7 +223,7 @@ def prepare(
         filled[split_name] = n_filled
     longest = max(len(x) for x in cleaned[0])
     if auto:  # from the training series only
-        downsample = auto_downsample(longest, downsample_by)
+        downsample = auto_downsample(longest, downsample_by, limit)
     prepared = [[reduce_steps(x, downsample, downsample_by)[:truncate] for x in out] for out in cleaned]
     tr, te, stats = normalize_series(prepared[0], prepared[1], normalize)
     t = max(len(x) for x in tr + te)  # one T for both splits: models see the same padded length
@@ -240,7 +245,7 @@ def prepare(
             "truncate": truncate,
             "downsample": downsample,
             "downsample_auto": auto,
-            "downsample_max_steps": AUTO_MAX_STEPS[downsample_by] if auto else None,
+            "downsample_max_steps": limit,
             "downsample_by": downsample_by,
             "longest_train_series": int(longest),
             "label_mapping": {name: i for i, name in enumerate(names)},

@@ -107,12 +107,13 @@ def load_dataset(
     truncate: int | None = None,
     downsample: int | str | None = None,
     downsample_by: str = "every",
+    downsample_max_steps: int | None = None,
 ) -> DataBundle:
     """A built-in data set with its official train/test split (names: DATASETS, case-insensitive).
 
     normalize: "none" | "series" | "channel"; missing: "interpolate" | "error"; truncate, downsample,
-    downsample_by: see prepare.prepare. Raises BadArgument (a ValueError) for an unknown name, MissingExtra
-    (an ImportError) when aeon is not installed.
+    downsample_by, downsample_max_steps: see prepare.prepare. Raises BadArgument (a ValueError) for an
+    unknown name, MissingExtra (an ImportError) when aeon is not installed.
     """
     name = _resolve(name)
     train_path, test_path = _files(name)
@@ -135,6 +136,7 @@ def load_dataset(
         downsample=downsample,
         downsample_by=downsample_by,
         source=source,
+        downsample_max_steps=downsample_max_steps,
     )
 
 
@@ -199,12 +201,14 @@ def load_directory(
     downsample: int | str | None = None,
     downsample_by: str = "every",
     label_column: int | str | None = None,
+    downsample_max_steps: int | None = None,
 ) -> DataBundle:
     """The user's own data for `--data PATH`.
 
     PATH: a directory holding <Name>_TRAIN.<ext> and <Name>_TEST.<ext> (ext: ts, tsv, txt), a <Name>_TRAIN
     file itself, a .npz with X_train, y_train, X_test, y_test, or a directory holding exactly one .npz.
     label_column: .csv files only: the label's 0-based column or header name (default: the first column).
+    normalize, truncate, downsample, downsample_by, downsample_max_steps: see prepare.prepare.
     Raises DataFormatError (one line naming the file and line) for anything it cannot use.
     """
     try:
@@ -234,4 +238,5 @@ def load_directory(
         downsample=downsample,
         downsample_by=downsample_by,
         source=source,
+        downsample_max_steps=downsample_max_steps,
     )

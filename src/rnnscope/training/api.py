@@ -56,6 +56,7 @@ def load_data(cfg: DataConfig, seed: int) -> tuple[DataBundle, object | None]:
         return task.make(cfg.n_train, cfg.n_test, seed), task
 
     kw = {"normalize": cfg.normalize, "truncate": cfg.truncate, "downsample": cfg.downsample}
+    kw["downsample_max_steps"] = cfg.downsample_max_steps
     kw["downsample_by"] = cfg.downsample_by or "every"  # None: a config.json from before block means
     if cfg.dataset is not None:
         return load_dataset(cfg.dataset, **kw), None

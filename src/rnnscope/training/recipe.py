@@ -74,14 +74,16 @@ def recipe_epochs(n_fit: int, batch_size: int, updates: int = UPDATES) -> int:
 
 
 def resolve_data(cfg):
-    """DataConfig with real data's unset length rule filled in: downsample "auto", by `DEFAULT_DOWNSAMPLE_BY`.
-    Built-in tasks are returned unchanged."""
+    """DataConfig with real data's unset length rule filled in: downsample "auto", by `DEFAULT_DOWNSAMPLE_BY`,
+    to at most AUTO_MAX_STEPS[downsample_by] steps. Built-in tasks are returned unchanged."""
     if cfg.task is not None:
         return cfg
     if cfg.downsample is None:
         cfg = dataclasses.replace(cfg, downsample="auto")
     if cfg.downsample_by is None:
         cfg = dataclasses.replace(cfg, downsample_by=DEFAULT_DOWNSAMPLE_BY)
+    if cfg.downsample == "auto" and cfg.downsample_max_steps is None:  # recorded: a new rule won't move it
+        cfg = dataclasses.replace(cfg, downsample_max_steps=AUTO_MAX_STEPS[cfg.downsample_by])
     return cfg
 
 
