@@ -1,8 +1,11 @@
 """The cost of frames: one training epoch on frames of k steps (k x C inputs per step, the real-data default)
-against block means (C inputs per step) of the same data set, same number of recurrent steps.
+against block means (C inputs per step) of the same data set.
 
-Both runs use the recipe's settings for the data set (batch size, length rule) and a default 2-layer
-64-unit model; they alternate in one process and the medians are compared.
+Three trainers per data set, with the recipe's settings (batch size, length rule) and a default 2-layer
+64-unit model: block means at the recipe's limit for them (at most 100 steps), frames at that same limit
+(the same number of recurrent steps: what the wider input product costs), and frames at their own limit
+(at most 50 steps, the real-data default: what the default costs against block means). They alternate in
+one process and the medians are compared.
 
     python benchmarks/frames_cost.py [--datasets ACSF1,OSULeaf,GunPoint] [--model gru] [--repeats 5]
 """
@@ -16,15 +19,23 @@ import time
 import torch
 
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
+from rnnscope.data.prepare import AUTO_MAX_STEPS
 from rnnscope.models import build_model
 from rnnscope.training.api import load_data
 from rnnscope.training.loop import Trainer
 from rnnscope.training.recipe import resolve_data
 
+VARIANTS = {  # name: (downsample_by, step limit)
+    "means": ("mean", AUTO_MAX_STEPS["mean"]),
+    "frames, same steps": ("frames", AUTO_MAX_STEPS["mean"]),
+    "frames (default)": ("frames", AUTO_MAX_STEPS["frames"]),
+}
 
-def trainer_for(dataset: str, by: str, kind: str) -> Trainer:
-    """A Trainer over `dataset` shortened by the recipe's k, `by` "frames" or "mean"."""
-    data = load_data(resolve_data(DataConfig(task=None, dataset=dataset, downsample_by=by)), seed=0)[0]
+
+def trainer_for(dataset: str, by: str, limit: int, kind: str) -> Trainer:
+    """A Trainer over `dataset` shortened by the auto rule to at most `limit` steps by `by` (frames, mean)."""
+    cfg = DataConfig(task=None, dataset=dataset, downsample_by=by, downsample_max_steps=limit)
+    data = load_data(resolve_data(cfg), seed=0)[0]
     model = build_model(ModelConfig(kind=kind), data.input_size, data.n_classes)
     return Trainer(model, data, TrainConfig(seed=0, device="cpu"))
 
@@ -43,20 +54,25 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     for dataset in args.datasets.split(","):
-        trainers = {by: trainer_for(dataset, by, args.model) for by in ("mean", "frames")}
-        times: dict[str, list[float]] = {by: [] for by in trainers}
+        trainers = {
+            name: trainer_for(dataset, by, limit, args.model) for name, (by, limit) in VARIANTS.items()
+        }
+        times: dict[str, list[float]] = {name: [] for name in trainers}
         for tr in trainers.values():  # warm-up epoch each
             epoch_seconds(tr)
         for _ in range(args.repeats):
-            for by, tr in trainers.items():
-                times[by].append(epoch_seconds(tr))
-        mean_t, frames_t = (statistics.median(times[by]) for by in ("mean", "frames"))
-        x = {by: tr.splits["train"].x.shape for by, tr in trainers.items()}
+            for name, tr in trainers.items():
+                times[name].append(epoch_seconds(tr))
+        med = {name: statistics.median(t) for name, t in times.items()}
+        shapes = "   ".join(
+            f"{name} {tuple(tr.splits['train'].x.shape)}: {1e3 * med[name]:6.1f} ms"
+            for name, tr in trainers.items()
+        )
         print(
-            f"{dataset:<22} {args.model}  batch {trainers['frames'].cfg.batch_size:>2}  "
-            f"block means {tuple(x['mean'])}: {1e3 * mean_t:7.1f} ms/epoch   "
-            f"frames {tuple(x['frames'])}: {1e3 * frames_t:7.1f} ms/epoch   "
-            f"ratio frames / means {frames_t / mean_t:.3f}"
+            f"{dataset:<10} {args.model}  batch {trainers['means'].cfg.batch_size:>2}  {shapes}   "
+            "ratio to means: "
+            f"same steps {med['frames, same steps'] / med['means']:.3f}, "
+            f"default {med['frames (default)'] / med['means']:.3f}"
         )
 
 
