@@ -308,6 +308,11 @@ def test_a_frames_run_from_before_the_50_step_limit_rebuilds_at_100_steps():
     written = to_dict(resolve_data(DataConfig(task=None, dataset="GunPoint")))  # as config.json holds it
     new = resolve_data(from_dict(DataConfig, written))
     assert new.downsample_max_steps == 50 and load_data(new, seed=0)[0].train.x.shape[1:] == (50, 3)
+    # another limit, asked for: 150 steps to at most 30 -> k = 5
+    asked = load_dataset("GunPoint", downsample="auto", downsample_by="frames", downsample_max_steps=30)
+    assert asked.train.x.shape[1:] == (30, 5) and asked.source["downsample_max_steps"] == 30
+    with pytest.raises(BadArgument, match="downsample_max_steps must be None or a positive integer, got 0"):
+        load_dataset("GunPoint", downsample="auto", downsample_max_steps=0)
 
 
 class EchoPool:

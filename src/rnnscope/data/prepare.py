@@ -199,12 +199,11 @@ def prepare(
     if downsample_by not in DOWNSAMPLE_BY:
         raise BadArgument(f"downsample_by must be one of {', '.join(DOWNSAMPLE_BY)}; got {downsample_by!r}")
     _check_step("truncate", truncate)
+    _check_step("downsample_max_steps", downsample_max_steps)
     auto = downsample == "auto"
-    limit = (downsample_max_steps or AUTO_MAX_STEPS[downsample_by]) if auto else None
-    if auto:
-        _check_step("downsample_max_steps", limit)
-    else:
+    if not auto:
         _check_step("downsample", downsample)
+    limit = (downsample_max_steps or AUTO_MAX_STEPS[downsample_by]) if auto else None
     if train.n_channels != test.n_channels:
         raise fail(
             test.path,
