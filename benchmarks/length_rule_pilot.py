@@ -24,7 +24,7 @@ each training batch augmented, `augment="jitter+scale"`, training.augment), and 
 paired against `frames100_u1200_aug`; against it too, `frames50_u1200_aug` (frames to at most 50 steps)
 and `frames100_u1200_aug_ls` (the training loss with label smoothing 0.1); against `frames50_u1200_aug`,
 `frames50_u1200_aug_carve10` (the recipe's 10 % validation carve also taken out of the fitted series:
-what the carve costs). Every other variant
+what the carve costs) and `frames50_u1200_aug_h32` (hidden size 32 instead of 64). Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
 rnnscope.training.recipe (batch size and warm-up; the carve is asked for, so batch and epochs follow the
@@ -88,6 +88,7 @@ REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fiel
     "frames50_u1200_aug": ("frames50_u1200", {"augment": "jitter+scale"}),
     "frames100_u1200_aug_ls": ("frames100_u1200_aug", {"label_smoothing": 0.1}),
     "frames50_u1200_aug_carve10": ("frames50_u1200_aug", {"fit_carve": 0.1}),
+    "frames50_u1200_aug_h32": ("frames50_u1200_aug", {"hidden": 32}),
 }
 MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden", "readout"}, {"weight_decay", "augment"}
 BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
