@@ -17,6 +17,9 @@ DEFAULT_TASK = "mixture"
 MODEL_KINDS = names.MODEL_KINDS  # "rnn" | "lstm" | "gru" | "transformer"
 DOWNSAMPLE_BY = ("mean", "every", "frames")  # shortening by k: block means | every k-th step | each block
 #                                              of k steps as one step of k x C values (data.prepare)
+# downsample "auto"'s step limit for a run whose config.json does not record one: it was written when every
+# auto rule shortened to at most 100 steps
+UNRECORDED_AUTO_MAX_STEPS = 100
 AUGMENTATIONS = ("jitter", "scale")  # training-batch augmentations (training.augment), joined by "+"
 READOUTS = ("last", "mean", "max", "attention")  # how a recurrent classifier reads its top layer out
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
@@ -198,5 +201,5 @@ def from_dict(cls, d: dict):
     if cls is TrainConfig and "augment" not in d:  # a config.json written before augmentation existed
         d = {**d, "augment": "none"}
     if cls is DataConfig and d.get("downsample") == "auto" and "downsample_max_steps" not in d:
-        d = {**d, "downsample_max_steps": 100}  # written when every auto rule shortened to 100 steps
+        d = {**d, "downsample_max_steps": UNRECORDED_AUTO_MAX_STEPS}
     return cls(**{k: v for k, v in d.items() if k in names})

@@ -7,6 +7,8 @@ Shared by the report and the CLI so both say the same thing. `config` is the par
 
 from __future__ import annotations
 
+from rnnscope.config import UNRECORDED_AUTO_MAX_STEPS
+
 DEMO_TASK = "mixture"  # rnnscope.config.DEFAULT_TASK; the task the reference band was measured on
 DEMO_MODEL = {"kind": "rnn", "hidden": 64, "layers": 2}
 REFERENCE = {"train_acc": 0.95, "test_acc": 0.93, "epochs": (30, 50)}  # the demo's reference result
@@ -79,8 +81,8 @@ def preprocessing(config: dict) -> str | None:
 
 def auto_limit(source: dict) -> int:
     """The step limit `downsample="auto"` shortened a run's series to, from its config.json's data_source
-    (a run written before the limit was recorded: 100, the only limit there was then)."""
-    return source.get("downsample_max_steps") or 100
+    (a run written before the limit was recorded: config.UNRECORDED_AUTO_MAX_STEPS, the only limit then)."""
+    return source.get("downsample_max_steps") or UNRECORDED_AUTO_MAX_STEPS
 
 
 def shortening(k: int, by: str | None) -> str:
