@@ -10,14 +10,23 @@ import torch
 from conftest import run_cli
 from rnnscope.config import TrainConfig, parse_augment
 from rnnscope.errors import BadArgument
-from rnnscope.training.augment import JITTER_SD, SCALE_SD, augment_batch, batch_generator
+from rnnscope.training.augment import (
+    JITTER_SD,
+    MAGWARP_KNOTS,
+    MAGWARP_SD,
+    SCALE_SD,
+    augment_batch,
+    batch_generator,
+    magwarp_curve,
+)
 
 
 def test_augment_is_spelled_one_way_and_bad_names_are_refused():
     assert parse_augment("Scale+JITTER") == "jitter+scale" and parse_augment("none") == "none"
+    assert parse_augment("magwarp+scale+jitter") == "jitter+scale+magwarp"
     assert TrainConfig(augment="scale").augment == "scale" and TrainConfig().augment is None  # the recipe
     for bad in ("noise", "jitter+jitter", "jitter,scale"):
-        with pytest.raises(BadArgument, match="augment must be none or jitter, scale joined by"):
+        with pytest.raises(BadArgument, match="augment must be none or jitter, scale, magwarp joined by"):
             parse_augment(bad)
 
 
@@ -32,14 +41,37 @@ def test_jitter_and_scale_have_their_stated_sizes():
     assert augment_batch(x, "none", batch_generator(0, 0, 0)) is x
 
 
+def test_magnitude_warping_is_one_smooth_curve_through_knots_of_the_stated_size():
+    n, steps = MAGWARP_KNOTS + 2, 51  # knots at steps 0, 10, 20, 30, 40, 50
+    curve = magwarp_curve(4000, steps, batch_generator(0, 0, 0))
+    knots = curve[:, :: (steps - 1) // (n - 1)]
+    assert knots.shape == (4000, n)
+    assert abs(float(knots.std()) - MAGWARP_SD) < 0.005 and abs(float(knots.mean()) - 1) < 0.005
+    # between two knots the curve runs monotonically from one to the other, flat at both ends
+    seg = curve[:, 10:21]
+    lo, hi = torch.minimum(seg[:, :1], seg[:, -1:]), torch.maximum(seg[:, :1], seg[:, -1:])
+    assert ((seg >= lo - 1e-6) & (seg <= hi + 1e-6)).all()
+    d = seg.diff(dim=1)
+    assert ((d >= -1e-6).all(dim=1) | (d <= 1e-6).all(dim=1)).all()
+    assert (d[:, 0].abs() < d[:, 4].abs() + 1e-6).all()  # slope 0 at the knot, steepest midway
+    # smooth: no step moves the curve by more than pi/2 * (largest knot gap) / 10 steps
+    gaps = knots.diff(dim=1).abs().max(dim=1).values
+    assert (curve.diff(dim=1).abs().max(dim=1).values <= gaps * torch.pi / 20 + 1e-6).all()
+    # applied as one factor per series and step, the same for every channel
+    x = torch.ones(3, 7, 4)
+    out = augment_batch(x, "magwarp", batch_generator(1, 1, 1))
+    assert torch.equal(out, magwarp_curve(3, 7, batch_generator(1, 1, 1))[:, :, None].expand(3, 7, 4))
+    assert magwarp_curve(2, 1, batch_generator(0, 0, 0)).shape == (2, 1)  # a one-step series
+
+
 def test_padding_is_left_alone_and_the_noise_depends_only_on_seed_epoch_batch():
     x = torch.zeros(3, 6, 2)
     lengths = torch.tensor([6, 4, 1])
-    out = augment_batch(x, "jitter+scale", batch_generator(1, 2, 3), lengths)
+    out = augment_batch(x, "jitter+scale+magwarp", batch_generator(1, 2, 3), lengths)
     assert (out[1, 4:] == 0).all() and (out[2, 1:] == 0).all() and (out[0] != 0).all()
-    again = augment_batch(x, "jitter+scale", batch_generator(1, 2, 3), lengths)
+    again = augment_batch(x, "jitter+scale+magwarp", batch_generator(1, 2, 3), lengths)
     assert torch.equal(out, again)  # a resumed epoch draws the same noise
-    other = augment_batch(x, "jitter+scale", batch_generator(1, 2, 4), lengths)
+    other = augment_batch(x, "jitter+scale+magwarp", batch_generator(1, 2, 4), lengths)
     assert not torch.equal(out, other)
     batch_generator(2**40, 10_000, 10_000)  # any seed a user gives makes a valid generator seed
 
@@ -62,5 +94,5 @@ def test_an_augmented_run_trains_differently_and_records_it(tmp_path, capsys):
     )
     assert ha[0] == hb[0] and ha[-1] != hb[-1]  # the same start; the noise changed the updates
     code, _, err = run_cli([*argv, "--augment", "noise", "--out", str(tmp_path / "c")], capsys)
-    assert code == 2 and "augment must be none or jitter, scale joined by '+'" in err
+    assert code == 2 and "augment must be none or jitter, scale, magwarp joined by '+'" in err
     assert "Traceback" not in err and not (tmp_path / "c").exists()

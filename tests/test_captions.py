@@ -128,7 +128,7 @@ def test_real_data_report_states_sizes_and_preprocessing(tmp_path):
     assert "50 training (10% of them held out for validation) / 150 test sequences of 75 steps" in html
     assert "each block of 2 steps fed whole, as a frame of 2 values per channel (downsampled by 2)" in html
     assert "z-normalised per channel" in html and "values filled" not in html  # none was filled
-    assert "training batches augmented (jitter+scale)" in html  # the real-data recipe's augmentation
+    assert "training batches augmented (jitter+scale+magwarp)" in html  # the real-data recipe's augmentation
     assert "1500 training" not in html and "30-50" not in html and "~95%" not in html
 
 

@@ -52,7 +52,7 @@ from rnnscope.training.recipe import TASK_DEFAULTS, recipe_batch_size, resolve_d
     ],
 )
 def test_recipe_sizes_itself_to_the_training_set(n, classes, want):
-    want = {**want, "augment": "jitter+scale"}  # the same for every size
+    want = {**want, "augment": "jitter+scale+magwarp"}  # the same for every size
     cfg, chosen = resolve_train(TrainConfig(), n, classes, real=True)
     assert chosen == want
     assert all(getattr(cfg, k) == v for k, v in want.items())
@@ -128,7 +128,8 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
     code, stdout, err = run_cli([*argv, "--epochs", "3", "--out", str(out), "--quiet"], capsys)
     assert code == 0, err
     assert "recipe for real data (docs/training.md): batch 8, 3 epochs, validation 0%" in stdout
-    assert "augment jitter+scale (chosen: augment, batch_size, patience, val_fraction, warmup)" in stdout
+    chosen = "(chosen: augment, batch_size, patience, val_fraction, warmup)"
+    assert f"augment jitter+scale+magwarp {chosen}" in stdout
     assert (
         "downsample auto (at most 50 steps): each block of 5 steps fed whole, as a frame of 5 values per "
         "channel (longest training series 240 -> 48 steps)" in stdout
@@ -145,7 +146,7 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
         "val_fraction": 0.0,
         "warmup": 1,
         "patience": 0,
-        "augment": "jitter+scale",
+        "augment": "jitter+scale+magwarp",
     }
     assert config["requested"]["train"]["batch_size"] is None
     metrics = json.loads((out / "metrics.json").read_text())

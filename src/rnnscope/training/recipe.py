@@ -13,7 +13,8 @@ training folds only):
   cosine to zero, stepped per update;
 - early stopping: off (the update budget is the recipe; built-in tasks stop after 10 epochs without a
   validation gain, not before `min_epochs`);
-- augmentation: each training batch jittered and scaled (`AUGMENT`, "jitter+scale"; built-in tasks: none);
+- augmentation: each training batch jittered, scaled and magnitude-warped (`AUGMENT`, "jitter+scale+magwarp";
+  built-in tasks: none);
 - length: series longer than `MAX_STEPS` (50) are shortened by k = ceil(longest / MAX_STEPS)
   (`downsample="auto"`), each block of k steps fed whole as one step of k values per channel
   (`DEFAULT_DOWNSAMPLE_BY`, "frames"; an explicit `downsample=k` makes frames too unless `downsample_by`
@@ -52,7 +53,7 @@ BATCH_RANGE = (8, 64)  # batch size: the power of two nearest N / 8, clamped to 
 VAL_FRACTION = 0.1  # the validation carve where the classes are large enough
 VAL_MIN_PER_CLASS = 20  # carve only when training series per class average at least this
 WARMUP_SHARE = 0.05  # share of the updates over which the learning rate warms up
-AUGMENT = "jitter+scale"  # real data's training batches: jitter and scaling (training.augment)
+AUGMENT = "jitter+scale+magwarp"  # real data's training batches (training.augment)
 DEFAULT_DOWNSAMPLE_BY = "frames"  # real data shortened by k: frames of k steps (lossless; "mean" before)
 MAX_STEPS = AUTO_MAX_STEPS[DEFAULT_DOWNSAMPLE_BY]  # the length rule's limit at the recipe's defaults
 
