@@ -26,7 +26,10 @@ and `frames100_u1200_aug_ls` (the training loss with label smoothing 0.1); again
 `frames50_u1200_aug_carve10` (the recipe's 10 % validation carve also taken out of the fitted series:
 what the carve costs), `frames50_u1200_aug_h32` (hidden size 32 instead of 64),
 `frames50_u1200_aug_strong` (jitter sd 0.1 and scale sd 0.2 instead of 0.03 and 0.1) and
-`frames50_u1200_aug_mw` (magnitude warping added: augment "jitter+scale+magwarp"); a variant that names no
+`frames50_u1200_aug_mw` (magnitude warping added: augment "jitter+scale+magwarp"), and against it
+`frames50_u1200_aug_mw4` (magnitude-warp knots N(1, 0.4^2) instead of 0.2^2) and `frames50_u1200_aug_mw_mix`
+(mixup added: "jitter+scale+magwarp+mixup"; its runs were made with the same draws in a pilot-only copy
+before mixup was an augmentation of the training loop); a variant that names no
 augmentation trains without any, whatever the recipe's default is now. Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
@@ -95,6 +98,8 @@ REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fiel
     "frames50_u1200_aug_h32": ("frames50_u1200_aug", {"hidden": 32}),
     "frames50_u1200_aug_strong": ("frames50_u1200_aug", {"jitter_sd": 0.1, "scale_sd": 0.2}),
     "frames50_u1200_aug_mw": ("frames50_u1200_aug", {"augment": "jitter+scale+magwarp"}),
+    "frames50_u1200_aug_mw4": ("frames50_u1200_aug_mw", {"magwarp_sd": 0.4}),
+    "frames50_u1200_aug_mw_mix": ("frames50_u1200_aug_mw", {"augment": "jitter+scale+magwarp+mixup"}),
 }
 MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden", "readout"}, {"weight_decay", "augment"}
 BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
@@ -129,6 +134,7 @@ def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     # augmentation strength (module constants read when each batch is augmented)
     augment.JITTER_SD = changes.pop("jitter_sd", 0.03)
     augment.SCALE_SD = changes.pop("scale_sd", 0.1)
+    augment.MAGWARP_SD = changes.pop("magwarp_sd", 0.2)
 
     def split(train, fraction, seed):
         fit, val = SPLIT_VALIDATION(train, fraction, seed)

@@ -14,10 +14,12 @@ from rnnscope.training.augment import (
     JITTER_SD,
     MAGWARP_KNOTS,
     MAGWARP_SD,
+    MIXUP_ALPHA,
     SCALE_SD,
     augment_batch,
     batch_generator,
     magwarp_curve,
+    mixup_batch,
 )
 
 
@@ -26,7 +28,7 @@ def test_augment_is_spelled_one_way_and_bad_names_are_refused():
     assert parse_augment("magwarp+scale+jitter") == "jitter+scale+magwarp"
     assert TrainConfig(augment="scale").augment == "scale" and TrainConfig().augment is None  # the recipe
     for bad in ("noise", "jitter+jitter", "jitter,scale"):
-        with pytest.raises(BadArgument, match="augment must be none or jitter, scale, magwarp joined by"):
+        with pytest.raises(BadArgument, match="none or jitter, scale, magwarp, mixup joined by"):
             parse_augment(bad)
 
 
@@ -64,6 +66,35 @@ def test_magnitude_warping_is_one_smooth_curve_through_knots_of_the_stated_size(
     assert magwarp_curve(2, 1, batch_generator(0, 0, 0)).shape == (2, 1)  # a one-step series
 
 
+def test_mixup_mixes_each_series_with_a_partner_by_one_beta_weight_per_batch():
+    x = torch.randn(6, 5, 2, generator=torch.Generator().manual_seed(0))
+    mixed, lam, perm = mixup_batch(x, batch_generator(3, 1, 2))
+    assert 0 <= lam <= 1 and sorted(perm.tolist()) == list(range(6))
+    assert torch.allclose(mixed, lam * x + (1 - lam) * x[perm])
+    again = mixup_batch(x, batch_generator(3, 1, 2))
+    assert again[1] == lam and torch.equal(again[2], perm)  # a resumed epoch mixes alike
+    lams = torch.tensor([mixup_batch(x, batch_generator(0, 0, b))[1] for b in range(4000)])
+    var = 1 / (4 * (2 * MIXUP_ALPHA + 1))  # Beta(a, a): mean 1/2, variance 1 / (4 (2a + 1))
+    assert abs(float(lams.mean()) - 0.5) < 0.02 and abs(float(lams.var()) - var) < 0.01
+    assert float(((lams < 0.1) | (lams > 0.9)).float().mean()) > 0.5  # alpha 0.2: mostly mild mixes
+
+
+def test_the_training_loss_mixes_as_the_inputs_do(monkeypatch):
+    """With a partner that is the series itself, mixup must leave training exactly as it was: the inputs
+    are unchanged and the loss weights lam and 1 - lam add up to one on the same labels."""
+    import rnnscope
+    import rnnscope.training.loop as loop
+
+    kw = dict(task="mixture", n_train=64, n_test=16, hidden=6, epochs=2, batch_size=16, device="cpu")
+    plain = rnnscope.train(augment="jitter", **kw).history
+    monkeypatch.setattr(loop, "mixup_batch", lambda x, g: (x, 0.3, torch.arange(x.shape[0])))
+    same = rnnscope.train(augment="jitter+mixup", **kw).history
+    assert [h["train_loss"] for h in same] == [h["train_loss"] for h in plain]
+    monkeypatch.undo()
+    mixed = rnnscope.train(augment="jitter+mixup", **kw).history
+    assert mixed[-1]["train_loss"] != plain[-1]["train_loss"]
+
+
 def test_padding_is_left_alone_and_the_noise_depends_only_on_seed_epoch_batch():
     x = torch.zeros(3, 6, 2)
     lengths = torch.tensor([6, 4, 1])
@@ -94,5 +125,5 @@ def test_an_augmented_run_trains_differently_and_records_it(tmp_path, capsys):
     )
     assert ha[0] == hb[0] and ha[-1] != hb[-1]  # the same start; the noise changed the updates
     code, _, err = run_cli([*argv, "--augment", "noise", "--out", str(tmp_path / "c")], capsys)
-    assert code == 2 and "augment must be none or jitter, scale, magwarp joined by '+'" in err
+    assert code == 2 and "augment must be none or jitter, scale, magwarp, mixup joined by '+'" in err
     assert "Traceback" not in err and not (tmp_path / "c").exists()

@@ -288,7 +288,7 @@ def test_resume_inside_an_epoch_is_exact(tmp_path):
         "device": "cpu",
         "checkpoint_every_batches": 2,
         # its noise too is drawn again exactly (seeded by seed, epoch, batch)
-        "augment": "jitter+scale+magwarp",
+        "augment": "jitter+scale+magwarp+mixup",
     }
     ref = rnnscope.train(out=tmp_path / "ref", **kw)
     with pytest.raises(KeyboardInterrupt):

@@ -21,7 +21,7 @@ DOWNSAMPLE_BY = ("mean", "every", "frames")  # shortening by k: block means | ev
 # auto rule shortened to at most 100 steps
 UNRECORDED_AUTO_MAX_STEPS = 100
 # training-batch augmentations (training.augment), joined by "+"
-AUGMENTATIONS = ("jitter", "scale", "magwarp")
+AUGMENTATIONS = ("jitter", "scale", "magwarp", "mixup")
 READOUTS = ("last", "mean", "max", "attention")  # how a recurrent classifier reads its top layer out
 GATED_KINDS = ("lstm", "gru")  # the kinds with carry gates (forget_bias, chrono_tmax apply to these)
 ANALYSIS_MAX_SEQUENCES = 512  # sequences `rnnscope analyze` uses by default ...
@@ -146,7 +146,7 @@ class TrainConfig:
     #                            per update (None: 0 for tasks; real data: 5 % of the updates)
     seed: int = 0  # seeds data, initialisation and data order
     device: str = "auto"  # "auto" | "cpu" | "cuda"
-    augment: str | None = None  # training batches: "none" or "jitter", "scale", "magwarp" joined by "+"
+    augment: str | None = None  # training batches: "none" or jitter, scale, magwarp, mixup joined by "+"
     #                             (training.augment; None: "none" for tasks; real data: the recipe's)
 
     def __post_init__(self) -> None:
@@ -186,8 +186,8 @@ def parse_augment(spec: str) -> str:
     unknown = [n for n in names if n not in AUGMENTATIONS]
     if unknown or len(set(names)) != len(names):
         raise BadArgument(
-            f"augment must be none or {', '.join(AUGMENTATIONS)} joined by '+' (e.g. jitter+scale+magwarp), "
-            f"got {spec!r}"
+            f"augment must be none or {', '.join(AUGMENTATIONS)} joined by '+' "
+            f"(e.g. jitter+scale+magwarp+mixup), got {spec!r}"
         )
     return "+".join(n for n in AUGMENTATIONS if n in names)
 

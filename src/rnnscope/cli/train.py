@@ -142,9 +142,10 @@ def add_train_options(p) -> None:
         type=augment_spec,
         metavar="none|jitter+scale+magwarp|...",
         help="augment each training batch with any of jitter (Gaussian noise, sd 0.03 per value), scale "
-        "(one factor 1 + 0.1 N(0,1) per series and channel) and magwarp (one smooth random curve per series, "
-        "knots N(1, 0.2^2)), joined by '+'; evaluation is never augmented (default: none for built-in "
-        "tasks; real data: jitter+scale+magwarp)",
+        "(one factor 1 + 0.1 N(0,1) per series and channel), magwarp (one smooth random curve per series, "
+        "knots N(1, 0.2^2)) and mixup (series and loss mixed with a shuffled partner, Beta(0.2, 0.2)), "
+        "joined by '+'; evaluation is never augmented (default: none for built-in tasks; real data: "
+        "jitter+scale+magwarp)",
     )
     g.add_argument("--clip", type=positive_float, default=t.clip, help="max gradient norm")
     g.add_argument("--no-clip", action="store_true", help="disable gradient clipping")

@@ -1,7 +1,7 @@
-"""Training-batch augmentation for real data: random scaling, magnitude warping and jitter of each batch.
+"""Training-batch augmentation for real data: random scaling, magnitude warping, jitter and mixup.
 
 `augment` in TrainConfig names what is applied, "none" or a "+"-joined subset of
-`rnnscope.config.AUGMENTATIONS` ("jitter", "scale", "magwarp", e.g. "jitter+scale+magwarp";
+`rnnscope.config.AUGMENTATIONS` ("jitter", "scale", "magwarp", "mixup", e.g. "jitter+scale+magwarp+mixup";
 `config.parse_augment` spells it), applied in this order:
 
 - scale: x * (1 + SCALE_SD * N(0, 1)), one factor per series and channel;
@@ -10,7 +10,13 @@
   batch's padded length T, first and last included, cosine-interpolated between them; training batches are
   padded to the training split's longest series, so a shorter series gets the start of its curve). With
   `downsample_by` "frames" a step's k values are one step, so they share its factor;
-- jitter: x + JITTER_SD * N(0, 1), independently per value.
+- jitter: x + JITTER_SD * N(0, 1), independently per value;
+- mixup (Zhang et al. 2018, "mixup: beyond empirical risk minimization"), last, by the training loop:
+  `mixup_batch` mixes the (augmented) batch with a random permutation of itself,
+  x' = lam x + (1 - lam) x[perm], one lam ~ Beta(MIXUP_ALPHA, MIXUP_ALPHA) per batch, and the loop mixes the
+  loss alike,
+  lam CE(y) + (1 - lam) CE(y[perm]). Each series keeps its own length: where its partner is shorter, the
+  partner's padding (0) is mixed in.
 
 The parameters are the usual ones of Iwana & Uchida 2021 ("An empirical survey of data augmentation for
 time series classification with neural networks") for z-normalised series (their magnitude warp draws
@@ -24,11 +30,13 @@ Key: B = batch, T = padded steps, C = input channels.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 JITTER_SD = 0.03
 SCALE_SD = 0.1
 MAGWARP_SD = 0.2
+MIXUP_ALPHA = 0.2
 MAGWARP_KNOTS = 4  # interior knots; with both ends, MAGWARP_KNOTS + 2 knot values per curve
 
 
@@ -70,3 +78,12 @@ def augment_batch(x: torch.Tensor, how: str, generator: torch.Generator, lengths
         valid = torch.arange(x.shape[1])[None, :] < torch.as_tensor(lengths)[:, None]
         out = torch.where(valid[:, :, None].to(x.device), out, x)
     return out
+
+
+def mixup_batch(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, float, torch.Tensor]:
+    """x (B, T, C) -> (lam x + (1 - lam) x[perm] (B, T, C), lam, perm (B,) on the CPU): one
+    lam ~ Beta(MIXUP_ALPHA, MIXUP_ALPHA) and one permutation per batch, drawn from `generator` (after the
+    batch's other augmentations have drawn theirs)."""
+    rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=generator)))
+    lam, perm = float(rng.beta(MIXUP_ALPHA, MIXUP_ALPHA)), torch.as_tensor(rng.permutation(x.shape[0]))
+    return lam * x + (1 - lam) * x[perm.to(x.device)], lam, perm

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from rnnscope.data.dataset import DataBundle, Split
 from rnnscope.errors import BadArgument
-from rnnscope.training.augment import augment_batch, batch_generator
+from rnnscope.training.augment import augment_batch, batch_generator, mixup_batch
 from rnnscope.training.callbacks import Callback, EarlyStopping
 from rnnscope.training.recipe import resolve_train
 
@@ -176,10 +176,17 @@ class Trainer:
             if b < first:
                 continue
             x, y, lengths = tr.batch(perm[start : start + self.cfg.batch_size])
+            mixed = None
             if self.cfg.augment != "none":
                 noise = batch_generator(self.cfg.seed, self.epoch, b)
                 x = augment_batch(x, self.cfg.augment, noise, lengths)
-            loss = F.cross_entropy(self.model(x, lengths), y)
+                if "mixup" in self.cfg.augment.split("+"):
+                    x, lam, partner = mixup_batch(x, noise)
+                    mixed = lam, y[partner.to(y.device)]
+            logits = self.model(x, lengths)
+            loss = F.cross_entropy(logits, y)
+            if mixed is not None:  # the loss mixes as the inputs did (Zhang et al. 2018)
+                loss = mixed[0] * loss + (1 - mixed[0]) * F.cross_entropy(logits, mixed[1])
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
