@@ -7,7 +7,7 @@ import torch
 import rnnscope
 from rnnscope.io import load_tensors
 from rnnscope.training.callbacks import Callback
-from rnnscope.training.loop import converged_epoch
+from rnnscope.training.loop import converged_epoch, convergence_key
 
 SMALL = dict(
     task="evidence",
@@ -159,3 +159,16 @@ def test_converged_epoch_definition():
     h = [{"epoch": i, "val_acc": v} for i, v in enumerate([0.2, 0.5, 0.8, 0.905, 0.91, 0.9])]
     assert converged_epoch(h) == 3  # first epoch within 1 point of the best (0.91)
     assert converged_epoch([{"epoch": 0, "val_acc": float("nan"), "test_acc": 0.5}]) == 0
+
+
+def test_convergence_is_not_judged_on_a_carve_of_a_few_series():
+    # GunPoint's recipe carve: 5 validation series, one lucky epoch at 1.0 while the model is at chance
+    h = [
+        {"epoch": e, "val_acc": v, "test_acc": t}
+        for e, (v, t) in enumerate([(0.4, 0.50), (1.0, 0.51), (0.6, 0.52), (0.4, 0.58), (0.6, 0.61)])
+    ]
+    assert convergence_key(5, 150) == "test_acc" and converged_epoch(h, "test_acc") == 4
+    assert converged_epoch(h) == 1  # what judging on the carve would say
+    assert convergence_key(150, 1000) == "val_acc" and convergence_key(30, 1029) == "val_acc"
+    assert convergence_key(29, 1029) == "test_acc" and convergence_key(0, 40) == "test_acc"
+    assert convergence_key(12, 10) == "val_acc"  # a test split smaller still: the larger one

@@ -283,6 +283,14 @@ def configs_from_args(args):
     return data_cfg, model_cfg, train_cfg
 
 
+def convergence_basis(m: dict) -> str:
+    """What metrics.json's converged_epoch was judged on, in words ("" for a run that does not say)."""
+    on = m.get("converged_on")
+    if on is None or m.get("converged_epoch") is None:
+        return ""
+    return "on validation accuracy" if on == "val_acc" else "on test accuracy (validation under 30 series)"
+
+
 def print_results(run, file=None) -> None:
     """The results table next to the reference result."""
     file = file or sys.stdout
@@ -299,7 +307,7 @@ def print_results(run, file=None) -> None:
         (
             "converged epoch",
             str(conv) if conv is not None else "none",
-            "30-50 (reference)" if demo else "",
+            "30-50 (reference)" if demo else convergence_basis(m),
         ),
         ("epochs run", str(m["epochs_run"]), ""),
         (

@@ -3,7 +3,7 @@
     RUN_DIR/config.json              everything needed to rebuild data and model (format_version, versions)
     RUN_DIR/status.json              running | completed | failed_nonfinite, resumes, SHA-256 of final files
     RUN_DIR/history.jsonl            one JSON object per epoch (epoch 0 = before training)
-    RUN_DIR/metrics.json             train_acc, val_acc, test_acc, converged_epoch, epochs_run, params, ...
+    RUN_DIR/metrics.json             train_acc, val_acc, test_acc, converged_epoch, converged_on, ...
     RUN_DIR/model.safetensors        final weights
     RUN_DIR/training_curves.png|svg  drawn by the train stage
     RUN_DIR/checkpoints/             epoch-NNNNNN[-batch-NNNNNN]/ (rnnscope.training.checkpoint)

@@ -291,6 +291,17 @@ def lr_factor(update: int, warmup: int, total: int, schedule: str) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(update - warmup, total - warmup) / (total - warmup)))
 
 
+CONVERGENCE_MIN_VAL = 30  # fewer validation series than this: convergence is judged on the test accuracy
+
+
+def convergence_key(n_val: int, n_test: int) -> str:
+    """The accuracy the convergence epoch is judged on: "val_acc" if the validation split holds at least
+    CONVERGENCE_MIN_VAL series (or at least as many as the test split), else "test_acc". On a carve of a
+    few series one series moves the accuracy by 10-20 points, so a lucky epoch of an untrained model can
+    set the best value that later epochs are measured against."""
+    return "val_acc" if n_val >= min(CONVERGENCE_MIN_VAL, n_test) and n_val > 0 else "test_acc"
+
+
 def converged_epoch(history: list[dict], key: str = "val_acc", within: float = 0.01) -> int | None:
     """First epoch whose `key` is within `within` (1 point) of the run's best; None if no finite value.
 

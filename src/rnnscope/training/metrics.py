@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rnnscope.training.chance import chance_warning, majority_rate
-from rnnscope.training.loop import Trainer, converged_epoch
+from rnnscope.training.loop import Trainer, converged_epoch, convergence_key
 from rnnscope.training.recipe import MAX_STEPS
 
 
@@ -12,6 +12,8 @@ def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dic
     last = h[-1]
     majority = majority_rate(trainer.splits["train"].y.cpu().numpy())
     long_series = trainer.splits["train"].x.shape[1] > MAX_STEPS
+    val, test = trainer.splits.get("val"), trainer.splits.get("test")
+    key = convergence_key(val.n if val is not None else 0, test.n if test is not None else 0)
     warning = (  # a run that failed on a non-finite loss says so instead
         chance_warning(h, majority, trainer.cfg, getattr(trainer.model, "kind", ""), long_series)
         if trainer.status != "failed_nonfinite"
@@ -24,7 +26,8 @@ def compute_metrics(trainer: Trainer, params: int, ceiling: float | None) -> dic
         "train_loss": last["train_loss"],
         "test_loss": last["test_loss"],
         "best_val_acc": max((r["val_acc"] for r in h), default=float("nan")),
-        "converged_epoch": None if warning else converged_epoch(h),  # nothing to converge to at chance
+        "converged_epoch": None if warning else converged_epoch(h, key),  # nothing to converge to at chance
+        "converged_on": key,
         "epochs_run": trainer.epoch,
         "params": params,
         "train_seconds": sum(r["seconds"] for r in h),
