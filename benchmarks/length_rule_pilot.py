@@ -29,7 +29,8 @@ what the carve costs), `frames50_u1200_aug_h32` (hidden size 32 instead of 64),
 `frames50_u1200_aug_mw` (magnitude warping added: augment "jitter+scale+magwarp"), and against it
 `frames50_u1200_aug_mw4` (magnitude-warp knots N(1, 0.4^2) instead of 0.2^2) and `frames50_u1200_aug_mw_mix`
 (mixup added: "jitter+scale+magwarp+mixup"; its runs were made with the same draws in a pilot-only copy
-before mixup was an augmentation of the training loop); a variant that names no
+before mixup was an augmentation of the training loop), `frames50_u1200_aug_mw_u2400` (2,400 updates) and
+`frames50_u1200_aug_mw_f100` (frames to at most 100 steps); a variant that names no
 augmentation trains without any, whatever the recipe's default is now. Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
@@ -100,6 +101,8 @@ REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fiel
     "frames50_u1200_aug_mw": ("frames50_u1200_aug", {"augment": "jitter+scale+magwarp"}),
     "frames50_u1200_aug_mw4": ("frames50_u1200_aug_mw", {"magwarp_sd": 0.4}),
     "frames50_u1200_aug_mw_mix": ("frames50_u1200_aug_mw", {"augment": "jitter+scale+magwarp+mixup"}),
+    "frames50_u1200_aug_mw_u2400": ("frames50_u1200_aug_mw", {"updates": 2400}),
+    "frames50_u1200_aug_mw_f100": ("frames50_u1200_aug_mw", {"max_steps": 100}),
 }
 MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden", "readout"}, {"weight_decay", "augment"}
 BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
@@ -120,6 +123,7 @@ def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     """Train one candidate on the training split with a 30 % carve -> its validation figures."""
     twin, changes = resolve(variant)
     by, max_steps, lr, updates = VARIANTS[twin]
+    updates, max_steps = changes.pop("updates", updates), changes.pop("max_steps", max_steps)
     # label smoothing of the training loss (no config field: the training loop's cross-entropy is wrapped;
     # the evaluation loss, reduction="sum", is left as it is)
     smoothing = changes.pop("label_smoothing", 0.0)
