@@ -285,10 +285,14 @@ def configs_from_args(args):
 
 def convergence_basis(m: dict) -> str:
     """What metrics.json's converged_epoch was judged on, in words ("" for a run that does not say)."""
+    from rnnscope.training.loop import CONVERGENCE_MIN_VAL
+
     on = m.get("converged_on")
     if on is None or m.get("converged_epoch") is None:
         return ""
-    return "on validation accuracy" if on == "val_acc" else "on test accuracy (validation under 30 series)"
+    if on == "val_acc":
+        return "on validation accuracy"
+    return f"on test accuracy (validation under {CONVERGENCE_MIN_VAL} series)"
 
 
 def print_results(run, file=None) -> None:

@@ -14,9 +14,8 @@
 - mixup (Zhang et al. 2018, "mixup: beyond empirical risk minimization"), last, by the training loop:
   `mixup_batch` mixes the (augmented) batch with a random permutation of itself,
   x' = lam x + (1 - lam) x[perm], one lam ~ Beta(MIXUP_ALPHA, MIXUP_ALPHA) per batch, and the loop mixes the
-  loss alike,
-  lam CE(y) + (1 - lam) CE(y[perm]). Each series keeps its own length: where its partner is shorter, the
-  partner's padding (0) is mixed in.
+  loss alike, lam CE(y) + (1 - lam) CE(y[perm]). Each series keeps its own length: where its partner is
+  shorter, the partner's padding (0) is mixed in.
 
 The parameters are the usual ones of Iwana & Uchida 2021 ("An empirical survey of data augmentation for
 time series classification with neural networks") for z-normalised series (their magnitude warp draws
