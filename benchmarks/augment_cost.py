@@ -10,12 +10,7 @@ one process (one torch thread) and the medians are compared with `none`.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-
-import torch
-
-from frames_cost import epoch_seconds
+from frames_cost import epoch_cost_args, median_epoch_seconds
 from rnnscope.config import DataConfig, ModelConfig, TrainConfig
 from rnnscope.models import build_model
 from rnnscope.training.api import load_data
@@ -26,12 +21,7 @@ AUGMENTS = ("none", "jitter+scale", "jitter+scale+magwarp", "jitter+scale+magwar
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--datasets", default="ArrowHead,OSULeaf,GunPoint")
-    ap.add_argument("--model", default="gru")
-    ap.add_argument("--repeats", type=int, default=7)
-    args = ap.parse_args()
-    torch.set_num_threads(1)
+    args = epoch_cost_args(__doc__, "ArrowHead,OSULeaf,GunPoint", 7)
     for dataset in args.datasets.split(","):
         data = load_data(resolve_data(DataConfig(task=None, dataset=dataset)), seed=0)[0]
         trainers = {
@@ -42,13 +32,7 @@ def main() -> None:
             )
             for how in AUGMENTS
         }
-        times: dict[str, list[float]] = {how: [] for how in trainers}
-        for tr in trainers.values():  # warm-up epoch each
-            epoch_seconds(tr)
-        for _ in range(args.repeats):
-            for how, tr in trainers.items():
-                times[how].append(epoch_seconds(tr))
-        med = {how: statistics.median(t) for how, t in times.items()}
+        med = median_epoch_seconds(trainers, args.repeats)
         tr = trainers["none"]
         shape = tuple(tr.splits["train"].x.shape)
         ratios = ", ".join(f"{how} {med[how] / med['none']:.3f}" for how in AUGMENTS[1:])

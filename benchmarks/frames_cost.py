@@ -46,24 +46,35 @@ def epoch_seconds(trainer: Trainer) -> float:
     return time.perf_counter() - t0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--datasets", default="ACSF1,OSULeaf,GunPoint")
+def median_epoch_seconds(trainers: dict[str, Trainer], repeats: int) -> dict[str, float]:
+    """One warm-up epoch each, then `repeats` rounds of one epoch each, alternating -> median seconds."""
+    times: dict[str, list[float]] = {name: [] for name in trainers}
+    for tr in trainers.values():
+        epoch_seconds(tr)
+    for _ in range(repeats):
+        for name, tr in trainers.items():
+            times[name].append(epoch_seconds(tr))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def epoch_cost_args(doc: str, datasets: str, repeats: int) -> argparse.Namespace:
+    """The options of an epoch-cost benchmark (--datasets, --model, --repeats); one torch thread from here."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--datasets", default=datasets)
     ap.add_argument("--model", default="gru")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=repeats)
     args = ap.parse_args()
     torch.set_num_threads(1)
+    return args
+
+
+def main() -> None:
+    args = epoch_cost_args(__doc__, "ACSF1,OSULeaf,GunPoint", 5)
     for dataset in args.datasets.split(","):
         trainers = {
             name: trainer_for(dataset, by, limit, args.model) for name, (by, limit) in VARIANTS.items()
         }
-        times: dict[str, list[float]] = {name: [] for name in trainers}
-        for tr in trainers.values():  # warm-up epoch each
-            epoch_seconds(tr)
-        for _ in range(args.repeats):
-            for name, tr in trainers.items():
-                times[name].append(epoch_seconds(tr))
-        med = {name: statistics.median(t) for name, t in times.items()}
+        med = median_epoch_seconds(trainers, args.repeats)
         shapes = "   ".join(
             f"{name} {tuple(tr.splits['train'].x.shape)}: {1e3 * med[name]:6.1f} ms"
             for name, tr in trainers.items()
