@@ -283,18 +283,10 @@ def configs_from_args(args):
     return data_cfg, model_cfg, train_cfg
 
 
-def convergence_basis(m: dict) -> str:
-    """What metrics.json's converged_epoch was judged on, in words ("" for a run that does not say)."""
-    on = m.get("converged_on")
-    if on is None or m.get("converged_epoch") is None:
-        return ""
-    if on == "val_acc":
-        return "on validation accuracy"
-    return "on test accuracy (no or a small validation split)"  # docs/training.md: under 30 series
-
-
 def print_results(run, file=None) -> None:
     """The results table next to the reference result."""
+    from rnnscope.rundir import runfacts
+
     file = file or sys.stdout
     m = run.metrics
     ceiling = m.get("task_ceiling")
@@ -309,7 +301,7 @@ def print_results(run, file=None) -> None:
         (
             "converged epoch",
             str(conv) if conv is not None else "none",
-            "30-50 (reference)" if demo else convergence_basis(m),
+            "30-50 (reference)" if demo else runfacts.convergence_basis(m),
         ),
         ("epochs run", str(m["epochs_run"]), ""),
         (

@@ -32,6 +32,7 @@ from rnnscope.rundir import (
 from rnnscope.rundir.runfacts import (
     REFERENCE,
     auto_limit,
+    convergence_basis,
     data_sizes,
     is_demo,
     preprocessing,
@@ -165,15 +166,6 @@ def _history_csv(history: list[dict]) -> bytes:
     return csv_bytes(keys, [[row.get(k, "") for k in keys] for row in history])
 
 
-def converged_cell(m: dict) -> str:
-    """The convergence epoch and, where metrics.json says, the accuracy it was judged on."""
-    conv = m.get("converged_epoch")
-    if conv is None:
-        return "–"
-    on = {"val_acc": "validation", "test_acc": "test"}.get(m.get("converged_on"))
-    return f"{conv} (on {on} accuracy)" if on else str(conv)
-
-
 def training_section(r: RunReader, finder: FigureFinder) -> Section:
     s = Section("training", "Training curves")
     if r.history is None:
@@ -190,7 +182,11 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
         ["train accuracy", pct(m.get("train_acc")), ref["train_acc"]],
         ["test accuracy", pct(m.get("test_acc")), ref["test_acc"]],
         ["validation accuracy", pct(m.get("val_acc")), ""],
-        ["converged epoch", converged_cell(m), ref["converged_epoch"]],
+        [
+            "converged epoch",
+            "–" if conv is None else f"{conv} {convergence_basis(m)}".strip(),
+            ref["converged_epoch"],
+        ],
         ["epochs run", m.get("epochs_run", len(r.history) - 1), ""],
         ["task ceiling", pct(ceiling) if ceiling is not None else "n/a (real data)", "Bayes/oracle accuracy"],
     ]

@@ -101,6 +101,16 @@ def ordinal(k: int) -> str:
     return f"{k}{suffix}"
 
 
+def convergence_basis(metrics: dict) -> str:
+    """What metrics.json's converged_epoch was judged on, in words ("" where it has none or does not say)."""
+    on = metrics.get("converged_on")
+    if on is None or metrics.get("converged_epoch") is None:
+        return ""
+    if on == "val_acc":
+        return "on validation accuracy"
+    return "on test accuracy (no or a small validation split)"  # docs/training.md: under 30 series
+
+
 def reference_cells(config: dict) -> dict[str, str]:
     """The reference column: {"train_acc", "test_acc", "converged_epoch"} text for the demo, "" otherwise."""
     if not is_demo(config):
