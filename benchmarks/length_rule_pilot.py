@@ -30,7 +30,11 @@ what the carve costs), `frames50_u1200_aug_h32` (hidden size 32 instead of 64),
 `frames50_u1200_aug_mw4` (magnitude-warp knots N(1, 0.4^2) instead of 0.2^2) and `frames50_u1200_aug_mw_mix`
 (mixup added: "jitter+scale+magwarp+mixup"; its runs were made with the same draws in a pilot-only copy
 before mixup was an augmentation of the training loop), `frames50_u1200_aug_mw_u2400` (2,400 updates) and
-`frames50_u1200_aug_mw_f100` (frames to at most 100 steps); a variant that names no
+`frames50_u1200_aug_mw_f100` (frames to at most 100 steps), `frames50_u1200_aug_mw_slice` (window
+slicing first: each series' valid part cropped to a random 90 % window and resampled back to its length)
+and `frames50_u1200_aug_mw_wwarp` (window warping first: a random window of 10 % of the valid length
+stretched by 0.5 or 2, the series resampled back to its length; both on the raw time axis, frames unframed
+and re-framed, pilot-only: `time_augment`); a variant that names no
 augmentation trains without any, whatever the recipe's default is now. Every other variant
 trains 600 updates within 30-300 epochs, the recipe's budget when the length rule was chosen (the recipe
 has trained 1,200 since this pilot), so earlier runs reproduce. Everything else is the real-data recipe of
@@ -103,11 +107,48 @@ REGULARISED = {  # name: (its unregularised twin, ModelConfig / TrainConfig fiel
     "frames50_u1200_aug_mw_mix": ("frames50_u1200_aug_mw", {"augment": "jitter+scale+magwarp+mixup"}),
     "frames50_u1200_aug_mw_u2400": ("frames50_u1200_aug_mw", {"updates": 2400}),
     "frames50_u1200_aug_mw_f100": ("frames50_u1200_aug_mw", {"max_steps": 100}),
+    "frames50_u1200_aug_mw_slice": ("frames50_u1200_aug_mw", {"time_aug": "slice"}),
+    "frames50_u1200_aug_mw_wwarp": ("frames50_u1200_aug_mw", {"time_aug": "wwarp"}),
 }
 MODEL_FIELDS, TRAIN_FIELDS = {"dropout", "hidden", "readout"}, {"weight_decay", "augment"}
 BASE_UPDATES, BASE_EPOCH_RANGE = 600, (30, 300)  # the recipe these variants were measured against
 RECIPE_EPOCHS = recipe.recipe_epochs
 SPLIT_VALIDATION = loop.split_validation
+AUGMENT_BATCH = augment.augment_batch
+
+
+def resample(seg: torch.Tensor, n: int) -> torch.Tensor:
+    """(m, C) -> (n, C), linear interpolation over evenly spaced positions."""
+    m = seg.shape[0]
+    if m == 1:
+        return seg.expand(n, -1).clone()
+    pos = torch.linspace(0, m - 1, n)
+    i0 = pos.floor().long().clamp(max=m - 2)
+    w = (pos - i0)[:, None].to(seg.dtype)
+    return seg[i0] * (1 - w) + seg[i0 + 1] * w
+
+
+def time_augment(x, how, k, generator, lengths=None):
+    """x (B, T, k*C) frames -> a copy with each series' valid raw part window-sliced or window-warped."""
+    B, T, F_ = x.shape
+    assert F_ % k == 0, (F_, k)
+    C = F_ // k
+    raw = x.reshape(B, T * k, C).clone()
+    for i in range(B):
+        L = int(lengths[i]) * k if lengths is not None else T * k
+        r = raw[i, :L]
+        if how == "slice":
+            w = math.ceil(0.9 * L)
+            start = int(torch.randint(0, L - w + 1, (1,), generator=generator))
+            new = resample(r[start : start + w], L)
+        else:
+            win = max(1, math.ceil(0.1 * L))
+            start = int(torch.randint(0, L - win + 1, (1,), generator=generator))
+            scale = 0.5 if float(torch.rand(1, generator=generator)) < 0.5 else 2.0
+            mid = resample(r[start : start + win], max(1, round(win * scale)))
+            new = resample(torch.cat([r[:start], mid, r[start + win :]]), L)
+        raw[i, :L] = new
+    return raw.reshape(B, T, F_)
 
 
 def resolve(variant: str) -> tuple[str, dict]:
@@ -139,6 +180,19 @@ def run_one(variant: str, dataset: str, seed: int, model: str = "gru") -> dict:
     augment.JITTER_SD = changes.pop("jitter_sd", 0.03)
     augment.SCALE_SD = changes.pop("scale_sd", 0.1)
     augment.MAGWARP_SD = changes.pop("magwarp_sd", 0.2)
+    # time-domain augmentation first (pilot 9), on the raw time axis of the frames
+    time_aug = changes.pop("time_aug", None)
+    k_frames = 1
+    if time_aug:
+        longest = next(r["length_max"] for r in list_datasets() if r["name"] == dataset)
+        k_frames = math.ceil(longest / max_steps) if longest > max_steps else 1
+
+    def augment_batch(x, how, generator, lengths=None):
+        if time_aug:
+            x = time_augment(x, time_aug, k_frames, generator, lengths)
+        return AUGMENT_BATCH(x, how, generator, lengths)
+
+    loop.augment_batch = augment_batch
 
     def split(train, fraction, seed):
         fit, val = SPLIT_VALIDATION(train, fraction, seed)
