@@ -12,7 +12,7 @@ import torch
 from conftest import run_cli
 from rnnscope import load_run
 from rnnscope.config import DataConfig, TrainConfig, from_dict, to_dict
-from rnnscope.data import load_dataset
+from rnnscope.data import DataFormatError, load_dataset
 from rnnscope.data.csvfiles import parse_csv
 from rnnscope.data.prepare import AUTO_MAX_STEPS, auto_downsample, reduce_steps
 from rnnscope.errors import BadArgument, BadRunDirectory
@@ -183,6 +183,7 @@ def test_csv_run_recipe_baselines_downsampling_and_stream(tmp_path, capsys):
         ("ragged", [], "line 4: ragged row: 3 fields but line 1 has 4"),
         ("ok", ["--label-column", "9"], "label column 9 is out of range: rows have 4 columns"),
         ("ok", ["--label-column", "nope"], "no column named 'nope' in the header"),
+        ("ok", ["--label-column", "labl"], "did you mean 'label'? columns: label, a, b, c"),
         ("ok", ["--readout", "median"], "unknown readout 'median'"),
         ("ok", ["--downsample", "auto", "--task", "mixture"], "a built-in task's length is set by its"),
         (
@@ -209,6 +210,15 @@ def test_bad_real_data_input_one_line_exit_2(tmp_path, capsys, make, argv, needl
     assert code == 2 and needle in err, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_label_column_names_few_of_many_header_columns():
+    header = "label," + ",".join(f"t{i}" for i in range(250))
+    with pytest.raises(DataFormatError) as err:
+        parse_csv(header + "\na," + ",".join(["0.5"] * 250) + "\n", "x.csv", label_column="class")
+    message = str(err.value)
+    assert message.endswith("columns: label, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, ... (251 in all)")
+    assert "did you mean" not in message and len(message) < 200
 
 
 def test_csv_header_detection_and_label_column():

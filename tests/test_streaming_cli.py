@@ -137,7 +137,8 @@ def test_a_header_without_the_flag_is_named(monkeypatch, capsys, run_dir):
 
 def test_bad_arguments_exit_2_with_one_line_and_no_output(monkeypatch, capsys, run_dir, tmp_path):
     code, rows, err = _stream(monkeypatch, capsys, run_dir, "id,x,y,z\na,1,2,3\n", "--id-column", "nope")
-    assert code == 2 and rows == [] and len(err) == 1 and "the header has no column 'nope'" in err[0]
+    assert code == 2 and rows == [] and len(err) == 1
+    assert "the header has no column 'nope'; columns: id, x, y, z" in err[0]
     code, rows, err = _stream(monkeypatch, capsys, tmp_path / "missing", "1,2,3\n")
     assert code == 2 and rows == [] and len(err) == 1 and "is not a directory" in err[0]
     assert main(["stream", str(run_dir), "--input", str(tmp_path / "none.csv")]) == 2

@@ -10,6 +10,8 @@ Matching is case-insensitive and returns the canonical spelling: `canonical("LST
 
 from __future__ import annotations
 
+import difflib
+
 from rnnscope.errors import BadArgument
 
 MODEL_KINDS = ("rnn", "lstm", "gru", "transformer")
@@ -34,6 +36,23 @@ def canonical(name: str, names, what: str) -> str:
     if found is None:
         raise BadArgument(f"unknown {what} {name!r}; choose from {', '.join(names)}")
     return found
+
+
+def listing(names, limit: int = 12) -> str:
+    """The names joined for a one-line message, the first `limit` only when there are more:
+    listing(["a", "b", "c"], 2) -> "a, b, ... (3 in all)"."""
+    names = [str(n) for n in names]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])}, ... ({len(names)} in all)"
+
+
+def unknown_column(name: str, names) -> str:
+    """The tail of a "no such column" message: the nearest header name, if one is close, and the columns
+    (shortened by `listing`): "did you mean 'label'? columns: label, t0, ... (252 in all)"."""
+    close = difflib.get_close_matches(str(name), [str(n) for n in names], n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}columns: {listing(names)}"
 
 
 def spelled(name: str, names) -> str:

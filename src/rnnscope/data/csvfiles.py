@@ -14,6 +14,7 @@ import csv
 import io
 
 from rnnscope.data.formats import RawSplit, _check_label, _floats, fail
+from rnnscope.names import unknown_column
 
 
 def _is_number(text: str) -> bool:
@@ -39,7 +40,7 @@ def label_index(label_column, names: list[str] | None, n_fields: int, path: str)
     if names is None:
         raise fail(path, "", f"label column {text!r} is a name, but the file has no header row")
     if text not in names:
-        raise fail(path, "", f"no column named {text!r} in the header ({', '.join(names)})")
+        raise fail(path, "", f"no column named {text!r} in the header; {unknown_column(text, names)}")
     return names.index(text)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from rnnscope.config import DOWNSAMPLE_BY
 from rnnscope.data.prepare import reduce_steps
 from rnnscope.errors import BadArgument, BadRunDirectory
+from rnnscope.names import unknown_column
 
 
 @dataclass
@@ -140,8 +141,8 @@ class CSVStreamer:
         if self.id_column is not None and self._id_index is None:
             if self.id_column not in names:
                 raise BadArgument(
-                    f"line {number}: the header has no column {self.id_column!r} "
-                    f"(columns: {', '.join(names)})"
+                    f"line {number}: the header has no column {self.id_column!r}; "
+                    f"{unknown_column(self.id_column, names)}"
                 )
             self._id_index = names.index(self.id_column)
 
