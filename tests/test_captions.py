@@ -1,12 +1,14 @@
 """Captions and headlines are computed from the run's own results: one test per caption family, with
 contrived results where the usual claim would be false."""
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
 import rnnscope
+from rnnscope.data.prepare import reduce_steps
 from rnnscope.report import render_report
 from rnnscope.report.companion_part import companion_highway_caption
 from rnnscope.report.explorer import _unit_roles
@@ -14,9 +16,18 @@ from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY
 from rnnscope.report.html import Bound, table
 from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 from rnnscope.report.unit_sections import _bounded
-from rnnscope.rundir.runfacts import data_sizes, is_demo, preprocessing, reference_cells, training_caption
+from rnnscope.rundir.runfacts import (
+    data_sizes,
+    input_description,
+    input_names,
+    is_demo,
+    preprocessing,
+    reference_cells,
+    training_caption,
+)
 from rnnscope.rundir.summaries import DecayRow
 from rnnscope.rundir.tables import Table
+from rnnscope.stages.record import record_run
 
 DEMO = {
     "data": {"task": "mixture", "task_params": {}, "n_train": 1500, "n_test": 1000},
@@ -126,10 +137,22 @@ def test_real_data_report_states_sizes_and_preprocessing(tmp_path):
     run = rnnscope.train(out=tmp_path / "run", data=str(path), downsample=2, hidden=4, epochs=1, device="cpu")
     html = render_report(run.path)
     assert "50 training (10% of them held out for validation) / 150 test sequences of 75 steps" in html
-    assert "each block of 2 steps fed whole, as a frame of 2 values per channel (downsampled by 2)" in html
+    # one preprocessing row, saying the shortening once
+    assert "z-normalised per channel (training-set mean and std); each block of 2 steps fed whole" in html
+    assert "75 steps, 2 input values per step (1 channel × frames of 2 steps), 2 classes" in html
+    assert html.count("each block of 2 steps") == 1 and html.count("<dt>preprocessing</dt>") == 1
     assert "z-normalised per channel" in html and "values filled" not in html  # none was filled
     assert "training batches augmented (jitter+scale+magwarp)" in html  # the real-data recipe's augmentation
     assert "1500 training" not in html and "30-50" not in html and "~95%" not in html
+    # the baselines beside the run, in a table of one value column (no demo reference, no task ceiling)
+    training = re.search(r'data-section="training".*?</table>', html, re.DOTALL).group(0)
+    assert "<td>1NN Euclidean, test accuracy (same split)</td>" in training
+    assert "<td>1NN DTW (full window), test accuracy (same split)</td>" in training
+    assert training.count("<th ") == 2 and "<td>n/a (real data)</td></tr>" in training
+    # recorded: the explorer's input legend names a frame's values, not channels
+    record_run(run.path, max_sequences=8)
+    html = render_report(run.path)
+    assert '"channels":["value 1 of 2","value 2 of 2"]' in html and '"channel 1"' not in html
 
 
 def test_censored_numbers_are_shown_as_bounds():
@@ -142,3 +165,27 @@ def test_censored_numbers_are_shown_as_bounds():
     html = table(cols, shown, sortable=True, numeric={3, 5})
     assert '<td class="num" data-key="30.0">&gt; 30</td>' in html and ">30.0<" not in html
     assert _unit_roles(units)[(0, 0)] == ("integrator", "> 30")
+
+
+def test_input_names_follow_the_frame_layout():
+    """Names of a framed step's values match data.prepare.reduce_steps: feature j * C + c is channel c of
+    the frame's step j."""
+    x = np.array([[10 * t + c for c in range(2)] for t in range(4)], dtype=float)  # value = 10 t + c
+    framed = reduce_steps(x, 2, "frames")  # (2 steps, 4 values)
+    config = {"data_source": {"downsample": 2, "downsample_by": "frames"}, "input_size": 4}
+    names = input_names(config, 4)
+    assert names == [
+        "channel 0, value 1 of 2",
+        "channel 1, value 1 of 2",
+        "channel 0, value 2 of 2",
+        "channel 1, value 2 of 2",
+    ]
+    for f, name in enumerate(names):  # step 0 of the frame is t = 0, step 1 is t = 1
+        c, j = int(name.split(",")[0][-1]), int(name.split("value ")[1][0]) - 1
+        assert framed[0, f] == 10 * j + c
+    assert input_description(config) == "4 input values per step (2 channels × frames of 2 steps)"
+    config["data_source"]["downsample_by"] = "mean"  # not frames: channels as they are
+    assert (
+        input_names(config, 2) == ["channel 0", "channel 1"]
+        and input_description({"input_size": 2}) == "2 input channels"
+    )

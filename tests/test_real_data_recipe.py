@@ -16,7 +16,7 @@ from rnnscope.data import DataFormatError, load_dataset
 from rnnscope.data.csvfiles import parse_csv
 from rnnscope.data.prepare import AUTO_MAX_STEPS, auto_downsample, reduce_steps
 from rnnscope.errors import BadArgument, BadRunDirectory
-from rnnscope.report.run_report import preprocessing_sentence
+from rnnscope.report.run_report import preprocessing_row, preprocessing_sentence
 from rnnscope.rundir.runfacts import shortening
 from rnnscope.stages.stream import input_every, input_transform
 from rnnscope.streaming.csvrows import CSVStreamer
@@ -402,3 +402,27 @@ def test_stream_refuses_what_it_cannot_reproduce():
         input_transform(run, raw=False)
     assert input_transform(run, raw=True) is None
     assert input_every(run, raw=True) == (1, None) and input_every(run, raw=False)[0] == 4
+
+
+def test_the_report_says_the_preprocessing_in_one_row_and_the_shortening_once():
+    config = {
+        "data": {"task": None, "dataset": "X", "normalize": "channel"},
+        "data_source": {
+            "normalize": "channel",
+            "downsample": 6,
+            "downsample_by": "frames",
+            "downsample_auto": True,
+            "downsample_max_steps": 50,
+            "longest_train_series": 251,
+            "lengths": {"train": [42, 42]},
+        },
+    }
+    assert preprocessing_row(config) == (
+        "z-normalised per channel (training-set mean and std); each block of 6 steps fed whole, as a frame "
+        "of 6 values per channel by the length rule (downsample auto: at most 50 steps): the longest "
+        "training series, 251 steps, became 42; the network saw this coarser series, the 1NN baselines the "
+        "full one."
+    )
+    config["data_source"]["downsample"] = None  # nothing shortened: the normalisation alone
+    assert preprocessing_row(config) == "z-normalised per channel (training-set mean and std)"
+    assert preprocessing_row({"data": {"task": "mixture"}}) is None

@@ -104,8 +104,11 @@ def _unit_roles(units: Table | None) -> dict[tuple[int, int], tuple[str, float |
     return out
 
 
-def explorer_data(rec, units: Table | None, max_sequences: int = MAX_SEQUENCES) -> dict | None:
+def explorer_data(
+    rec, units: Table | None, max_sequences: int = MAX_SEQUENCES, input_names: list[str] | None = None
+) -> dict | None:
     """The explorer's JSON from a Recording and units.csv (roles; None: every unit "unclassified").
+    input_names: the legend's name of each input value (runfacts.input_names; None: "channel c").
 
     Returns None when the recording holds no per-unit states or no inputs."""
     states = _state_arrays(rec)
@@ -167,7 +170,7 @@ def explorer_data(rec, units: Table | None, max_sequences: int = MAX_SEQUENCES) 
         "split": str(rec.source.get("split", "recorded")),
         "steps": [int(s) for s in rec.steps],
         "seqs": seqs,
-        "channels": [f"channel {c}" for c in range(n_channels)],
+        "channels": input_names or [f"channel {c}" for c in range(n_channels)],
         "classes": classes or ([f"class {k}" for k in range(rec.shape("probs")[-1])] if probs else []),
         "roles": order,
         "inputs": quantize(

@@ -34,6 +34,7 @@ from rnnscope.rundir.runfacts import (
     auto_limit,
     convergence_basis,
     data_sizes,
+    input_description,
     is_demo,
     preprocessing,
     reference_cells,
@@ -105,6 +106,15 @@ def preprocessing_sentence(config: dict) -> str | None:
     )
 
 
+def preprocessing_row(config: dict) -> str | None:
+    """The report's one preprocessing row: normalisation, truncation and filling (runfacts.preprocessing),
+    the shortening said once, by `preprocessing_sentence` where there was any; None for a task."""
+    sentence = preprocessing_sentence(config)
+    if sentence is None:
+        return preprocessing(config)
+    return "; ".join(p for p in (preprocessing(config, shortening_phrase=False), sentence) if p)
+
+
 def run_section(r: RunReader) -> Section:
     c, d, m = r.config, r.config["data"], r.config["model"]
     src = c.get("data_source") or {}
@@ -121,11 +131,10 @@ def run_section(r: RunReader) -> Section:
         ("task", task),
         (
             "data",
-            f"{data_sizes(c)}, {c.get('input_size')} input channels, {c.get('n_classes')} classes",
+            f"{data_sizes(c)}, {input_description(c)}, {c.get('n_classes')} classes",
         ),
-        *([("preprocessing", preprocessing(c))] if preprocessing(c) else []),
+        *([("preprocessing", prep)] if (prep := preprocessing_row(c)) else []),
         ("classes", ", ".join(map(str, c.get("class_names", [])))),
-        *([("preprocessing", prep)] if (prep := preprocessing_sentence(c)) else []),
         ("model", model),
         ("parameters", f"{c.get('params', 0):,}"),
         ("seed", t.get("seed")),
@@ -192,12 +201,13 @@ def training_section(r: RunReader, finder: FigureFinder) -> Section:
     ]
     demo = any(ref.values())
     header = ["", "this run", "reference (the demo's)" if demo else ""]
-    if not (demo or ceiling is not None):
-        rows = [row[:2] + [""] for row in rows]
-    for key, name in (("baseline_1nn_ed", "1NN Euclidean (same split)"), ("baseline_1nn_dtw", "1NN DTW")):
+    for key, name in (("baseline_1nn_ed", "1NN Euclidean"), ("baseline_1nn_dtw", "1NN DTW (full window)")):
         if key in m:
             why = ((m.get("baselines") or {}).get(key) or {}).get("skipped")
-            rows.append([name, pct(m[key]) if m[key] is not None else f"skipped: {why}", "test accuracy"])
+            value = pct(m[key]) if m[key] is not None else f"skipped: {why}"
+            rows.append([f"{name}, test accuracy (same split)", value, ""])
+    if not (demo or ceiling is not None):  # nothing to set beside this run's numbers: one column
+        header, rows = header[:2], [row[:2] for row in rows]
     s.add(table(header, rows))
     for warning in m.get("warnings", []):
         s.add(note(f"Warning: {warning}."))

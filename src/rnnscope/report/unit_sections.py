@@ -9,6 +9,7 @@ from rnnscope.report.figures import FigureFinder, Slot
 from rnnscope.report.html import Bound, Download, Section, json_script, missing, note, table
 from rnnscope.report.sources import Table, layer_index
 from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
+from rnnscope.rundir.runfacts import input_names
 
 HEATMAP = Slot(
     "heatmap",
@@ -42,7 +43,8 @@ def explorer_section(r) -> Section:
     if r.recording is None:
         s.available = False
         return s.add(r.missing("a recording of the hidden states (RUN_DIR/recording/)", "record"))
-    data = explorer_data(r.recording, r.units)
+    n_inputs = r.recording.shape("inputs")[-1] if "inputs" in r.recording else 0
+    data = explorer_data(r.recording, r.units, input_names=input_names(r.config, n_inputs))
     if data is None:
         s.available = False
         return s.add(missing("per-unit states and inputs in the recording", r.command("record")))

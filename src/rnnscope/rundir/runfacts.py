@@ -50,8 +50,9 @@ def data_sizes(config: dict) -> str:
     return f"{n_train} training{held} / {n_test} test sequences of {steps}"
 
 
-def preprocessing(config: dict) -> str | None:
-    """How real data was prepared ('z-normalised per channel; every 2nd step kept; ...'), None for a task."""
+def preprocessing(config: dict, shortening_phrase: bool = True) -> str | None:
+    """How real data was prepared ('z-normalised per channel; every 2nd step kept; ...'), None for a task.
+    shortening_phrase False leaves the downsampling out (for a caller that says it in its own words)."""
     d, src = config.get("data", {}), config.get("data_source") or {}
     if d.get("task"):
         return None
@@ -64,7 +65,7 @@ def preprocessing(config: dict) -> str | None:
         }.get(str(norm), f"normalisation {norm}")
     ]
     k = src.get("downsample", d.get("downsample"))
-    if k and k > 1:
+    if k and k > 1 and shortening_phrase:
         parts.append(
             f"{shortening(k, src.get('downsample_by', d.get('downsample_by')))} (downsampled by {k})"
         )
@@ -93,6 +94,38 @@ def shortening(k: int, by: str | None) -> str:
     if by == "frames":
         return f"each block of {k} steps fed whole, as a frame of {k} values per channel"
     return f"every {ordinal(k)} step kept"
+
+
+def frame_size(config: dict) -> int | None:
+    """k where a run fed each block of k steps whole as one step (downsample_by "frames", k > 1);
+    else None."""
+    src = config.get("data_source") or {}
+    k = src.get("downsample")
+    return k if src.get("downsample_by") == "frames" and isinstance(k, int) and k > 1 else None
+
+
+def input_names(config: dict, n_inputs: int) -> list[str]:
+    """Names of the n_inputs values the network reads at each step: "channel c", or, for frames of k steps
+    (data.prepare.reduce_steps: feature j * C + c is channel c of the frame's step j), "value j of k"
+    (one channel) or "channel c, value j of k"."""
+    k = frame_size(config)
+    if k is None or n_inputs % k:
+        return [f"channel {c}" for c in range(n_inputs)]
+    channels = n_inputs // k
+    if channels == 1:
+        return [f"value {j + 1} of {k}" for j in range(k)]
+    return [f"channel {c}, value {j + 1} of {k}" for j in range(k) for c in range(channels)]
+
+
+def input_description(config: dict) -> str:
+    """The network's input width in words: "6 input channels", or, with frames of k steps, "6 input
+    values per step (1 channel x frames of 6 steps)"."""
+    n, k = config.get("input_size"), frame_size(config)
+    if k is None or not isinstance(n, int) or n % k:
+        return f"{n} input channels"
+    channels = n // k
+    plural = "" if channels == 1 else "s"
+    return f"{n} input values per step ({channels} channel{plural} × frames of {k} steps)"
 
 
 def ordinal(k: int) -> str:
