@@ -12,7 +12,7 @@ from rnnscope.data.prepare import reduce_steps
 from rnnscope.report import render_report
 from rnnscope.report.companion_part import companion_highway_caption
 from rnnscope.report.explorer import _unit_roles
-from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY
+from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY, loose_fits
 from rnnscope.report.html import Bound, table
 from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 from rnnscope.report.unit_sections import _bounded
@@ -115,6 +115,17 @@ def test_companion_caption_says_vanished_only_where_it_did():
     flat = SimpleNamespace(per_layer=_rows((0, 1.001, 0.0006, 59, True), (1, 0.99, 0.2, 59, True)))
     assert "vanished (" not in companion_highway_caption(flat)
     assert "did not vanish within the sequence in any layer" in companion_highway_caption(flat)
+
+
+def test_the_decay_table_flags_loose_fits_only():
+    rows = _rows((0, 0.97, 0.57, 41, True), (1, 0.86, 0.96, 41, True))
+    assert loose_fits(rows) == (
+        " R² below 0.8 for layer 0 ∂L/∂h (R² 0.57): that gradient does not fall at one constant rate, so its "
+        "factor and half-life are a loose summary; the figure above shows its profile."
+    )
+    assert loose_fits(rows[1:]) == "" and loose_fits([]) == ""
+    both = loose_fits(_rows((0, 0.97, 0.57, 41, True), (1, 0.9, 0.35, 41, True)))
+    assert "layer 0 ∂L/∂h (R² 0.57), layer 1 ∂L/∂h (R² 0.35): those gradients do not fall" in both
 
 
 def test_tanh_rnn_highway_caption_describes_what_is_drawn():

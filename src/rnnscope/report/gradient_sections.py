@@ -108,6 +108,29 @@ def _snapshots_csv(paths, kind: str) -> list[Download]:
     return [Download("gradient_through_training.csv", data=csv_bytes(["gradient", "epoch", *steps], rows))]
 
 
+LOOSE_FIT_R2 = 0.8  # below this R², a decay factor describes its gradient only loosely (the caption says so)
+
+
+def loose_fits(per_layer) -> str:
+    """The caption's sentence on fits with R² below LOOSE_FIT_R2 ("" when every fit is tight): there the
+    gradient does not fall at one constant rate, so the factor and half-life are a loose summary."""
+    loose = [
+        f"layer {r.layer} {QUANTITY.get(r.quantity, r.quantity)} (R² {r.r2:.2f})"
+        for r in per_layer
+        if isinstance(r.r2, (int, float)) and r.r2 < LOOSE_FIT_R2
+    ]
+    if not loose:
+        return ""
+    what = (
+        "that gradient does not fall at one constant rate, so its factor and half-life are a loose summary; "
+        "the figure above shows its profile"
+        if len(loose) == 1
+        else "those gradients do not fall at one constant rate, so their factors and half-lives are a loose "
+        "summary; the figure above shows their profiles"
+    )
+    return f" R² below {LOOSE_FIT_R2} for {', '.join(loose)}: {what}."
+
+
 def _decay_table(summary: GradientSummary | None) -> str:
     rows = []
     for r, i in summary.pairs() if summary is not None else []:
@@ -135,7 +158,7 @@ def _decay_table(summary: GradientSummary | None) -> str:
         rows,
         numeric={2, 3, 4, 5},
         caption="Per-step decay factor fitted to log‖∂L/∂h‖ against the distance from the last step "
-        "(docs/gradients.md); the half-life is ln 2 / −ln(decay factor).",
+        "(docs/gradients.md); the half-life is ln 2 / −ln(decay factor)." + loose_fits(summary.per_layer),
     )
 
 
