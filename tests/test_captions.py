@@ -16,6 +16,7 @@ from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY, loose_fits
 from rnnscope.report.html import Bound, table
 from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 from rnnscope.report.unit_sections import _bounded
+from rnnscope.rundir.fixedpoint_summary import FixedPointSummary
 from rnnscope.rundir.runfacts import (
     data_sizes,
     input_description,
@@ -200,3 +201,19 @@ def test_input_names_follow_the_frame_layout():
         input_names(config, 2) == ["channel 0", "channel 1"]
         and input_description({"input_size": 2}) == "2 input channels"
     )
+
+
+def _points_summary(*n_unstable, slow: int = 0):
+    points = [{"n_unstable": n, "slow": False} for n in n_unstable] + [{"n_unstable": 0, "slow": True}] * slow
+    system = SimpleNamespace(points=points, slowest_time_constant=lambda: None)
+    return SimpleNamespace(systems=[system])
+
+
+def test_the_eigenvalue_caption_counts_unstable_modes_in_words():
+    def caption(*n, slow=0):
+        return FixedPointSummary.eigen_caption(_points_summary(*n, slow=slow))
+
+    assert "direction); no fixed point has an unstable mode: look" in caption(0, 0)
+    assert "direction); up to 1 unstable mode at one fixed point: look" in caption(0, 1)
+    assert "direction); up to 2 unstable modes at one fixed point: look" in caption(2, 1)
+    assert "direction); no fixed point was found: look" in caption(slow=3)

@@ -104,7 +104,7 @@ def test_the_report_section_shows_three_figures_with_computed_captions(found, tm
     for key in ("fixed_points", "eigenvalues", "lyapunov_spectrum"):
         assert f'data-figure="{key}"' in html
     c = s.counts()
-    assert f"The {c['fixed']} fixed points ({c['stable']} stable" in html
+    assert f"The {c['fixed']} fixed point{'' if c['fixed'] == 1 else 's'} ({c['stable']} stable" in html
     assert f"the largest is {s.lyapunov['largest']:+.3g}" in html
     # a missing figure is redrawn from arrays.safetensors
     RunPaths(out).fixedpoints.figure("eigenvalues").png.unlink()

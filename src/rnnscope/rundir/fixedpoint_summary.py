@@ -183,7 +183,8 @@ class FixedPointSummary:
         )
         slow = f"{c['slow']} slow points (open squares)" if c["slow"] else "no slow points"
         return (
-            f"The {c['fixed']} fixed points ({c['stable']} stable: filled circles; {c['unstable']} unstable: "
+            f"The {c['fixed']} fixed point{'' if c['fixed'] == 1 else 's'} ({c['stable']} stable: filled "
+            f"circles; {c['unstable']} unstable: "
             f"crosses) and {slow}, found with {inputs}, in the first two "
             f"principal components of the recorded {self.split} trajectories{share}, trajectories in grey: "
             "look for the trajectories ending near stable points (memories) and passing saddles (decisions)."
@@ -194,9 +195,15 @@ class FixedPointSummary:
         most = max(n_unstable) if n_unstable else 0
         taus = [t for s in self.systems if (t := s.slowest_time_constant()) is not None]
         slowest = f"; the slowest stable mode decays with τ = {_steps(max(taus))} steps" if taus else ""
+        if not n_unstable:
+            unstable = "no fixed point was found"
+        elif most == 0:
+            unstable = "no fixed point has an unstable mode"
+        else:
+            unstable = f"up to {most} unstable mode{'' if most == 1 else 's'} at one fixed point"
         return (
             "Eigenvalues of the Jacobian at every point against the unit circle (outside: a growing "
-            f"direction); up to {most} unstable modes at one point{slowest}: look for eigenvalues near 1 "
+            f"direction); {unstable}{slowest}: look for eigenvalues near 1 "
             "(slow, integrating directions) and complex pairs (oscillations)."
         )
 
