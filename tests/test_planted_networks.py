@@ -89,5 +89,9 @@ def test_without_a_model_the_model_criteria_are_absent(data):
     assert set(table.dynamics) == {"absent"}
     assert np.all(np.isnan(table.free_tau)) and np.all(np.isnan(table.memory))
     assert set(table.free_tau_censored) == {""} and "input-driven" not in set(table.role)
-    # the activity alone cannot tell the input's rhythm from the network's: the driven units read rhythmic
-    assert np.all(table.role[model.truth == "input-driven"] == "oscillatory")
+    # the rhythm-driven units have a spectral peak, but the inputs explain them (input_drive >= min_drive):
+    # their rhythm is taken as the input's, and they read transient (no impulse response tells them
+    # from input-driven); the rotation block, which rings by itself, still reads oscillatory
+    driven = model.truth == "input-driven"
+    assert np.all(table.role[driven] == "transient") and np.all(table.criteria[driven] == "transient+rhythm")
+    assert np.all(table.role[model.truth == "oscillatory"] == "oscillatory")

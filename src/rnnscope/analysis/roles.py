@@ -18,11 +18,12 @@ With a model (free runs and the impulse response, rnnscope.recording.probes / .i
   transient     input_drive >= min_drive, fast_memory <= impulse memory < tau_long, and does not hold: an
                 input leaves a response that outlasts it briefly and decays.
 Without a model (activity recorded elsewhere) the model criteria are absent (dynamics = "absent") and the
-activity stands in, as a weaker claim: oscillatory = a spectral peak in band (the rhythm may be the
-input's), integrator = integration and tau >= tau_long (or tau alone without evidence or inputs),
-latching = that at saturation >= latch_saturation (only for units bounded in [-1, 1]: saturation says
-nothing about rates or counts), transient = input_drive >= min_drive and tau < tau_long
-(input-driven is not told apart from transient without the impulse response).
+activity stands in, as a weaker claim: oscillatory = a spectral peak in band in a unit the inputs do not
+explain (input_drive < min_drive, or no inputs given: then the rhythm may be the input's), integrator =
+integration and tau >= tau_long (or tau alone without evidence or inputs), latching = that at saturation
+>= latch_saturation (only for units bounded in [-1, 1]: saturation says nothing about rates or counts),
+transient = input_drive >= min_drive and tau < tau_long (input-driven is not told apart from transient
+without the impulse response).
 Always: silent (std < silent_std), selective (label-shuffle p <= max_p and eta^2 >= min_eta2).
 
 Rule: silent first. Then the dynamical roles (oscillatory, latching, integrator): one hit -> that role,
@@ -173,7 +174,9 @@ def classify_units(
             driven = driven_in & fast
             trans = driven_in & ~fast & short & ~holds
         else:
-            osc = rhythm
+            # a rhythm in a unit the inputs explain (input_drive >= min_drive) is taken as the input's:
+            # the activity cannot show the network's own (without inputs NaN drive never excludes one)
+            osc = rhythm & ~driven_in
             slow = accumulates & (tau >= th.tau_long)
             # saturation means something only for units bounded like tanh's [-1, 1]: recorded rates or
             # spike counts are not, and their size says nothing about a saturated state
