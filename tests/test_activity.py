@@ -105,10 +105,16 @@ def test_activity_through_the_cli_then_report(tmp_path, capsys):
     assert [r["role"] for r in _units(out)] == TRUTH and "tau_s" not in _units(out)[0]
     assert "48 trials × 96 steps × 9 units" in stdout
     assert read_activity_summary(out).source["sha256"] == rnnscope.io.sha256(path)
+    # the report, built in a staging directory, names the directory where it lives (not the staging one)
+    written = (out / "report.html").read_text()
+    assert "<title>rnnscope activity: out</title>" in written and f"<dd>{out}</dd>" in written
+    assert ".activity-" not in written
     code, _, err = run_cli(["activity", str(path), "--out", str(out)], capsys)
     assert code == 2 and "--overwrite" in err
     code, _, err = run_cli(["report", str(out)], capsys)
     assert code == 0, err
+    rebuilt = (out / "report.html").read_text()
+    assert rebuilt.split("Built by")[0] == written.split("Built by")[0]  # the same report, rebuilt in place
 
 
 def test_one_trial_and_nan_past_the_lengths_are_accepted(tmp_path):

@@ -46,8 +46,9 @@ class ImportedReader(RunReader):
     """A RunReader over an imported or activity directory: the same unit and gradient files, and the
     directory's summary (ImportSummary or ActivitySummary) in place of config.json."""
 
-    def __init__(self, root: Path, kind: str):
+    def __init__(self, root: Path, kind: str, shown: Path | None = None):
         self.root, self.kind = root, kind
+        self.shown = shown or root  # the directory as the report names it (its final path when staged)
         self.paths = paths = RunPaths(root)
         if kind == "imported":
             self.summary = read_import_summary(root)
@@ -66,8 +67,8 @@ class ImportedReader(RunReader):
 
     def command(self, name: str) -> str:
         if self.kind == "activity":
-            return f"rnnscope activity FILE --out {self.root}"
-        return f"rnnscope {name} {self.root}"
+            return f"rnnscope activity FILE --out {self.shown}"
+        return f"rnnscope {name} {self.shown}"
 
 
 def _pct(v) -> str:
@@ -87,7 +88,7 @@ def imported_section(r: ImportedReader) -> Section:
         ("data sizes", s.sizes_text()),
         ("classes", ", ".join(map(str, s.class_names))),
         ("versions", ", ".join(f"{k} {v}" for k, v in s.versions.items())),
-        ("directory", str(r.root)),
+        ("directory", str(r.shown)),
     ]
     rows = [[f"{split} accuracy", _pct(s.accuracies.get(split))] for split in ("train", "test")]
     out = Section("run", "The imported model").add(
@@ -100,7 +101,7 @@ def imported_section(r: ImportedReader) -> Section:
         out.add(
             note(
                 "A custom cell cannot be rebuilt from a file (no code is imported by name): its recording "
-                f"and analysis were written at import; in Python, rnnscope.load_run({str(r.root)!r}, "
+                f"and analysis were written at import; in Python, rnnscope.load_run({str(r.shown)!r}, "
                 "model=your_module) reattaches it."
             )
         )
@@ -115,16 +116,17 @@ def activity_section(r: ImportedReader) -> Section:
         ("classes", ", ".join(map(str, s.class_names)) if s.class_names else "no labels given"),
         ("time step", f"{s.dt:g} s" if s.dt is not None else "not given (timescales in steps)"),
         ("created", s.created),
-        ("directory", str(r.root)),
+        ("directory", str(r.shown)),
     ]
     return Section("run", "The recorded activity").add(
         note("Recorded activity, no model: one population, shown as layer 0."), definition_list(facts)
     )
 
 
-def directory_sections(root: Path, kind: str) -> list[Section]:
-    """The report's sections for an imported (`kind` "imported") or activity directory."""
-    r = ImportedReader(root, kind)
+def directory_sections(root: Path, kind: str, shown: Path | None = None) -> list[Section]:
+    """The report's sections for an imported (`kind` "imported") or activity directory read from `root`,
+    named `shown` (default: root)."""
+    r = ImportedReader(root, kind, shown)
     finder = FigureFinder(root, root)
     if kind == "imported":
         head = [imported_section(r), Section("training", "Training curves").add(note(NO_HISTORY))]
@@ -148,12 +150,13 @@ def directory_sections(root: Path, kind: str) -> list[Section]:
     return head + units + tail
 
 
-def directory_title(root: Path, kind: str) -> tuple[str, str]:
+def directory_title(root: Path, kind: str, shown: Path | None = None) -> tuple[str, str]:
+    name = (shown or root).name
     if kind == "imported":
         s = read_import_summary(root)
         return (
-            f"rnnscope imported model: {root.name}",
+            f"rnnscope imported model: {name}",
             f"{s.model_text()} on {s.data_text()}, trained elsewhere",
         )
     a = read_activity_summary(root)
-    return f"rnnscope activity: {root.name}", a.sizes_text()
+    return f"rnnscope activity: {name}", a.sizes_text()

@@ -157,7 +157,7 @@ def analyze_data(
             ),
         )
         if report:
-            build_report(staged, RunPaths(staged).report)
+            build_report(staged, RunPaths(staged).report, shown_as=Path(out))
         publish(staged, out)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
