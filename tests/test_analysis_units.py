@@ -7,7 +7,7 @@ the channel of its class, at a random step), a noisy-drift evidence channel and 
   transient        exponential filter (tau 1..4 steps) of the noise channel plus private noise
   integrator       running sum of the drift channel (the evidence) plus private white noise
   oscillatory      sinusoid (0.05..0.4 cycles/step, random phase per sequence) plus white noise
-  input-selective  alpha-function bump after the pulse of the unit's preferred class, plus white noise
+  selective        alpha-function bump after the pulse of the unit's preferred class, plus white noise
   unclassified     pure noise: private exponentially filtered noise, tau 0.5..30 steps
   silent           a constant plus 1e-5 noise
 """

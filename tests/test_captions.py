@@ -12,7 +12,7 @@ from rnnscope.data.prepare import reduce_steps
 from rnnscope.report import render_report
 from rnnscope.report.companion_part import companion_highway_caption
 from rnnscope.report.explorer import _unit_roles
-from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY, loose_fits
+from rnnscope.report.gradient_sections import HIGHWAY, RNN_HIGHWAY, _decay_table, no_decay_sentence
 from rnnscope.report.html import Bound, table
 from rnnscope.report.unit_captions import examples_caption, heatmap_caption, psd_absent, psd_caption
 from rnnscope.report.unit_sections import _bounded
@@ -118,15 +118,20 @@ def test_companion_caption_says_vanished_only_where_it_did():
     assert "did not vanish within the sequence in any layer" in companion_highway_caption(flat)
 
 
-def test_the_decay_table_flags_loose_fits_only():
-    rows = _rows((0, 0.97, 0.57, 41, True), (1, 0.86, 0.96, 41, True))
-    assert loose_fits(rows) == (
-        " R² below 0.8 for layer 0 ∂L/∂h (R² 0.57): that gradient does not fall at one constant rate, so its "
-        "factor and half-life are a loose summary; the figure above shows its profile."
+def test_the_decay_table_quotes_no_factor_where_the_fit_is_no_exponential_decay():
+    rows = _rows((0, 0.97, 0.35, 41, True), (1, 0.86, 0.96, 41, True))
+    assert no_decay_sentence(rows) == (
+        " A fit explaining less than half the variance (R² < 0.5) is no exponential decay and no factor or "
+        "half-life is quoted for it: layer 0 ∂L/∂h (R² 0.35); the figure above shows the profile."
     )
-    assert loose_fits(rows[1:]) == "" and loose_fits([]) == ""
-    both = loose_fits(_rows((0, 0.97, 0.57, 41, True), (1, 0.9, 0.35, 41, True)))
-    assert "layer 0 ∂L/∂h (R² 0.57), layer 1 ∂L/∂h (R² 0.35): those gradients do not fall" in both
+    assert no_decay_sentence(rows[1:]) == "" and no_decay_sentence([]) == ""
+    init = _rows((0, 0.8, 0.9, 10, False))[0]
+    summary = SimpleNamespace(pairs=lambda: [(rows[0], init), (rows[1], None)], per_layer=rows)
+    html = _decay_table(summary)
+    first, second = re.findall(r"<tr><td>layer.*?</tr>", html)
+    # layer 0: no factor or half-life quoted for the trained fit, the initial fit (R² 0.9) is
+    assert first.count(">no exponential decay<") == 2 and 'data-key="0.8"' in first and "0.97" not in first
+    assert 'data-key="0.86"' in second and ">no exponential decay<" not in second
 
 
 def test_tanh_rnn_highway_caption_describes_what_is_drawn():

@@ -92,7 +92,7 @@ def test_frequency_task_makes_oscillatory_units(tmp_path):
     assert np.mean(nearest <= 1 / 60 + 1e-9) >= 0.75
 
 
-def test_motif_task_makes_input_selective_and_transient_units(tmp_path):
+def test_motif_task_makes_selective_and_transient_units(tmp_path):
     # seq_len 30 and amplitude 1.5 (defaults 60 and 1.0): learnable in 10 epochs
     run = _train("motif", "rnn", {"seq_len": 30, "amplitude": 1.5}, epochs=10)
     assert run.metrics["test_acc"] > 0.45  # chance 1/3; seed 0 reaches 0.59

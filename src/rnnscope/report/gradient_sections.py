@@ -26,6 +26,7 @@ from rnnscope.rundir import (
     read_profile,
     read_snapshots,
 )
+from rnnscope.rundir.gradient_text import MIN_R2, is_decay
 
 FLOW = Slot(
     "gradient_flow",
@@ -108,27 +109,30 @@ def _snapshots_csv(paths, kind: str) -> list[Download]:
     return [Download("gradient_through_training.csv", data=csv_bytes(["gradient", "epoch", *steps], rows))]
 
 
-LOOSE_FIT_R2 = 0.8  # below this R², a decay factor describes its gradient only loosely (the caption says so)
+NO_DECAY = "no exponential decay"
 
 
-def loose_fits(per_layer) -> str:
-    """The caption's sentence on fits with R² below LOOSE_FIT_R2 ("" when every fit is tight): there the
-    gradient does not fall at one constant rate, so the factor and half-life are a loose summary."""
-    loose = [
+def _fitted(row, value):
+    """A fitted number of `row` for the decay table, or NO_DECAY where its fit is not an exponential decay
+    (R² < gradient_text.MIN_R2: the factor and half-life of such a fit are not results); None: no row."""
+    if row is None:
+        return None
+    return value if is_decay(row) else NO_DECAY
+
+
+def no_decay_sentence(per_layer) -> str:
+    """The decay table's caption sentence naming the fits below MIN_R2 ("" when there are none)."""
+    flat = [
         f"layer {r.layer} {QUANTITY.get(r.quantity, r.quantity)} (R² {r.r2:.2f})"
         for r in per_layer
-        if isinstance(r.r2, (int, float)) and r.r2 < LOOSE_FIT_R2
+        if not is_decay(r)
     ]
-    if not loose:
+    if not flat:
         return ""
-    what = (
-        "that gradient does not fall at one constant rate, so its factor and half-life are a loose summary; "
-        "the figure above shows its profile"
-        if len(loose) == 1
-        else "those gradients do not fall at one constant rate, so their factors and half-lives are a loose "
-        "summary; the figure above shows their profiles"
+    return (
+        f" A fit explaining less than half the variance (R² < {MIN_R2}) is no exponential decay and no "
+        f"factor or half-life is quoted for it: {', '.join(flat)}; the figure above shows the profile."
     )
-    return f" R² below {LOOSE_FIT_R2} for {', '.join(loose)}: {what}."
 
 
 def _decay_table(summary: GradientSummary | None) -> str:
@@ -138,9 +142,9 @@ def _decay_table(summary: GradientSummary | None) -> str:
             [
                 f"layer {r.layer}",
                 QUANTITY.get(r.quantity, r.quantity),
-                r.decay_factor,
-                i.decay_factor if i is not None else None,
-                r.half_life,
+                _fitted(r, r.decay_factor),
+                _fitted(i, i.decay_factor if i is not None else None),
+                _fitted(r, r.half_life),
                 r.r2,
             ]
         )
@@ -158,7 +162,8 @@ def _decay_table(summary: GradientSummary | None) -> str:
         rows,
         numeric={2, 3, 4, 5},
         caption="Per-step decay factor fitted to log‖∂L/∂h‖ against the distance from the last step "
-        "(docs/gradients.md); the half-life is ln 2 / −ln(decay factor)." + loose_fits(summary.per_layer),
+        "(docs/gradients.md); the half-life is ln 2 / −ln(decay factor)."
+        + no_decay_sentence(summary.per_layer),
     )
 
 

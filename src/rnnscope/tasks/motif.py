@@ -1,5 +1,5 @@
 """Motif detection: which of K short multichannel motifs is hidden somewhere in noise? Elicits
-input-selective, transient units.
+selective and transient units.
 
 The K motifs are fixed patterns of `motif_len` steps over `channels` channels, drawn once from
 `motif_seed`, made orthogonal to each other and scaled so that every entry has root-mean-square
@@ -42,7 +42,7 @@ class Motif(Task):
     """Which of `n_classes` fixed motifs occurs at a random position in Gaussian noise."""
 
     name: ClassVar[str] = "motif"
-    summary: ClassVar[str] = "which of K short motifs appears somewhere in noise (input-selective, transient)"
+    summary: ClassVar[str] = "which of K short motifs appears somewhere in noise (selective, transient)"
 
     n_classes: int = 3  # number of distinct motifs; the planted motif's index is the class
     seq_len: int = 60  # steps per sequence
