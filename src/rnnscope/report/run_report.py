@@ -109,10 +109,8 @@ def preprocessing_sentence(config: dict) -> str | None:
 def preprocessing_row(config: dict) -> str | None:
     """The report's one preprocessing row: normalisation, truncation and filling (runfacts.preprocessing),
     the shortening said once, by `preprocessing_sentence` where there was any; None for a task."""
-    sentence = preprocessing_sentence(config)
-    if sentence is None:
-        return preprocessing(config)
-    return "; ".join(p for p in (preprocessing(config, shortening_phrase=False), sentence) if p)
+    parts = (preprocessing(config, shortening_phrase=False), preprocessing_sentence(config))
+    return "; ".join(p for p in parts if p) or None
 
 
 def run_section(r: RunReader) -> Section:
